@@ -1,0 +1,1 @@
+"""Reflector: self-hosted meeting transcription and analysis."""

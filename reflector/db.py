@@ -1,0 +1,28 @@
+"""The process's PostgreSQL engine (piccolo over an asyncpg pool), configured once at start-up."""
+
+from piccolo.engine.postgres import PostgresEngine
+
+_engine: PostgresEngine | None = None
+
+
+def configure_engine(url: str) -> PostgresEngine:
+    """Point every table at `url`. Called by the composition root before any query."""
+    global _engine
+    _engine = PostgresEngine(config={"dsn": url})
+    from reflector.domain.tables import ALL_TABLES
+
+    for table in ALL_TABLES:
+        table._meta._db = _engine
+    return _engine
+
+
+def current_engine() -> PostgresEngine | None:
+    return _engine
+
+
+async def start_pool(engine: PostgresEngine, max_size: int) -> None:
+    await engine.start_connection_pool(min_size=1, max_size=max_size)
+
+
+async def close_pool(engine: PostgresEngine) -> None:
+    await engine.close_connection_pool()

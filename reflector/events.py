@@ -1,0 +1,48 @@
+"""Event shapes and their transport: Redis pub/sub channels `ts:{transcript_id}` and `user:{user_id}`.
+
+Event names and payloads are Reflector's (envelope `{event, data}`), plus PROGRESS for our UI.
+"""
+
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+
+
+class TranscriptEventMessage(msgspec.Struct, frozen=True):
+    event: str
+    data: dict[str, Any]
+
+
+class StatusData(msgspec.Struct, frozen=True):
+    value: str
+
+
+class ProgressData(msgspec.Struct, frozen=True):
+    step: str
+    fraction: float  # of the step, 0..1
+    overall: float  # of the whole run, 0..1
+    eta_seconds: float | None
+
+
+def transcript_channel(transcript_id: str) -> str:
+    return f"ts:{transcript_id}"
+
+
+def user_channel(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+class EventBus:
+    """Publishes events; subscribers (the WebSocket layer) listen on the same channels."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def publish(self, channel: str, event: str, data: dict[str, Any]) -> None:
+        payload = msgspec.json.encode(TranscriptEventMessage(event=event, data=data))
+        await self._redis.publish(channel, payload)
+
+
+def decode_event(payload: bytes) -> TranscriptEventMessage:
+    return msgspec.json.decode(payload, type=TranscriptEventMessage)

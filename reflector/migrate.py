@@ -1,0 +1,28 @@
+"""Apply piccolo's migrations for every app, from the process's own settings."""
+
+import os
+
+import structlog
+
+from reflector.db import configure_engine
+from reflector.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class MigrationFailed(Exception):
+    pass
+
+
+async def migrate(settings: Settings) -> None:
+    assert settings.database.url is not None
+    # piccolo's migration runner finds its configuration through this variable.
+    os.environ["PICCOLO_CONF"] = "reflector.piccolo_conf"
+    configure_engine(settings.database.url)
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    for app in ("transcripts", "pipelines"):
+        result = await run_forwards(app_name=app, migration_id="all")
+        if not result.success:
+            raise MigrationFailed(f"migrations of {app} failed: {result.message}")
+    log.info("migrations.applied")

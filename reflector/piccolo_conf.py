@@ -1,0 +1,26 @@
+"""piccolo's entry point, for its migration commands. The engine comes from Reflector's settings."""
+
+from piccolo.conf.apps import AppRegistry
+
+from reflector.db import configure_engine, current_engine
+from reflector.settings import load_settings
+
+
+def _engine():
+    engine = current_engine()
+    if engine is None:
+        url = load_settings().database.url
+        if url is None:
+            raise RuntimeError("DATABASE_URL is not set (reflector run/migrate starts a private server)")
+        engine = configure_engine(url)
+    return engine
+
+
+DB = _engine()
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "reflector.domain.transcripts.piccolo_app",
+        "reflector.domain.pipelines.piccolo_app",
+    ]
+)

