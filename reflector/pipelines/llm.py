@@ -1,0 +1,251 @@
+"""LLM backends: llama.cpp in-process (the embedded default) and any OpenAI-compatible server.
+
+Both implement `protocols.LLM`. `complete_json` is the one way the pipeline asks for structured
+output: schema-constrained, validated with msgspec, retried once with the validation error.
+"""
+
+import os
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import msgspec
+import structlog
+
+from reflector.pipelines.model_files import resolve_llm_model_path
+from reflector.pipelines.protocols import LLM, ChatMessage, ModelUnavailable
+from reflector.settings import LLMSettings
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+
+class LLMError(Exception):
+    """The LLM answered, but not with something usable (HTTP error, invalid JSON twice)."""
+
+
+class EmbeddedLLM:
+    """llama.cpp in this process. One call at a time: llama.cpp collapses when calls share 2 cores."""
+
+    def __init__(self, model_path: Path, *, context_window: int = 8192, threads: int = 0) -> None:
+        try:
+            import llama_cpp  # lazy: a 1 GB model and a native library the web process never needs
+        except ImportError as exc:
+            raise ModelUnavailable(
+                "llama-cpp-python is not installed; install it (`pip install llama-cpp-python`) "
+                "or set LLM_BACKEND=openai with LLM_URL"
+            ) from exc
+        self.context_window = context_window
+        self._lock = threading.Lock()
+        started = time.monotonic()
+        try:
+            self._llama = llama_cpp.Llama(
+                model_path=str(model_path),
+                n_ctx=context_window,
+                # llama-cpp-python's own default is half the cores; 0 here means all of them.
+                n_threads=threads or os.cpu_count() or 1,
+                n_threads_batch=threads or os.cpu_count() or 1,
+                verbose=False,
+            )
+        except ValueError as exc:  # llama_cpp reports an unreadable GGUF as ValueError
+            raise ModelUnavailable(f"cannot load LLM_MODEL_PATH={str(model_path)!r}: {exc}") from exc
+        log.info("llm.loaded", backend="embedded", model=str(model_path), seconds=_since(started))
+
+    def complete(
+        self,
+        messages: list[ChatMessage],
+        *,
+        json_schema: dict | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.3,
+    ) -> str:
+        kwargs: dict[str, Any] = {}
+        if json_schema is not None:
+            # llama-cpp-python turns the schema into a GBNF grammar: the output cannot be invalid JSON.
+            kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
+        with self._lock:
+            started = time.monotonic()
+            reply = self._llama.create_chat_completion(
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                max_tokens=max_tokens,
+                temperature=temperature,
+                **kwargs,
+            )
+        usage = reply.get("usage", {})
+        log.info(
+            "llm.completed",
+            backend="embedded",
+            prompt_tokens=usage.get("prompt_tokens"),
+            completion_tokens=usage.get("completion_tokens"),
+            seconds=_since(started),
+        )
+        return reply["choices"][0]["message"]["content"] or ""
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+
+class OpenAICompatibleLLM:
+    """`/v1/chat/completions` over HTTP: OpenAI, vLLM, Ollama, llama.cpp server."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        model: str,
+        api_key: str | None = None,
+        context_window: int = 8192,
+        timeout: float = 300.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        base = url.rstrip("/")
+        self._endpoint = (base if base.endswith("/v1") else base + "/v1") + "/chat/completions"
+        self._model = model
+        self.context_window = context_window
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(headers=headers, timeout=timeout, transport=transport)
+        # Not every server knows `json_schema`; after the first refusal use the older form.
+        self._schema_format = "json_schema"
+
+    def complete(
+        self,
+        messages: list[ChatMessage],
+        *,
+        json_schema: dict | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.3,
+    ) -> str:
+        body: dict[str, Any] = {
+            "model": self._model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        if json_schema is not None:
+            body["response_format"] = self._response_format(json_schema)
+        started = time.monotonic()
+        response = self._post(body)
+        # llama.cpp's server answers a refused response_format with 500, others with 400 or 422.
+        refused = response.status_code in (400, 422) or "response_format" in response.text
+        if json_schema is not None and response.status_code >= 400 and refused and self._fallback():
+            log.info("llm.schema_format_refused", format="json_schema", status=response.status_code)
+            body["response_format"] = self._response_format(json_schema)
+            response = self._post(body)
+        if response.status_code >= 400:
+            raise LLMError(f"the LLM server at {self._endpoint} answered {response.status_code}: {response.text[:300]}")
+        reply = response.json()
+        usage = reply.get("usage") or {}
+        log.info(
+            "llm.completed",
+            backend="openai",
+            prompt_tokens=usage.get("prompt_tokens"),
+            completion_tokens=usage.get("completion_tokens"),
+            seconds=_since(started),
+        )
+        return reply["choices"][0]["message"].get("content") or ""
+
+    def count_tokens(self, text: str) -> int:
+        # The server's tokenizer is not reachable through the OpenAI API; ~4 characters a token
+        # is the usual English estimate and errs on the side of smaller chunks.
+        return len(text) // 4 + 1
+
+    def _response_format(self, schema: dict) -> dict:
+        if self._schema_format == "json_schema":
+            return {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}
+        # llama.cpp server, vLLM and others read a `schema` beside json_object.
+        return {"type": "json_object", "schema": schema}
+
+    def _fallback(self) -> bool:
+        if self._schema_format == "json_schema":
+            self._schema_format = "json_object"
+            return True
+        return False
+
+    def _post(self, body: dict) -> httpx.Response:
+        try:
+            return self._client.post(self._endpoint, json=body)
+        except httpx.TransportError as exc:
+            raise ModelUnavailable(
+                f"cannot reach the LLM server at {self._endpoint} ({exc.__class__.__name__}: {exc}); "
+                "check LLM_URL or set LLM_BACKEND=embedded"
+            ) from exc
+
+
+def build_llm(settings: LLMSettings, models_dir: Path) -> LLM:
+    if settings.backend == "openai":
+        if not settings.url:
+            raise ModelUnavailable("LLM_BACKEND=openai needs LLM_URL (e.g. http://localhost:11434/v1)")
+        return OpenAICompatibleLLM(
+            settings.url,
+            model=settings.model,
+            api_key=settings.api_key,
+            context_window=settings.context_window,
+            timeout=settings.timeout,
+        )
+    model_path = resolve_llm_model_path(settings.model_path, models_dir)
+    return EmbeddedLLM(model_path, context_window=settings.context_window, threads=settings.threads)
+
+
+_FENCE = re.compile(r"^\s*```[a-zA-Z]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
+
+
+def strip_code_fences(text: str) -> str:
+    """Small models wrap JSON in ```json fences even when asked not to."""
+    match = _FENCE.match(text)
+    return match.group(1) if match else text.strip()
+
+
+def json_schema_for(struct_type: type) -> dict:
+    """msgspec's JSON schema with every `$ref` inlined: grammar builders handle refs unevenly."""
+    schema = msgspec.json.schema(struct_type)
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            # Drop msgspec's "title" annotations (strings), not a property that is called "title".
+            return {
+                key: inline(value) for key, value in node.items() if not (key == "title" and isinstance(value, str))
+            }
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    return inline(schema)
+
+
+def complete_json(
+    llm: LLM,
+    messages: list[ChatMessage],
+    struct_type: type[T],
+    *,
+    max_tokens: int = 512,
+    temperature: float = 0.2,
+) -> T:
+    """Ask for JSON matching `struct_type`; one retry with the error shown to the model."""
+    schema = json_schema_for(struct_type)
+    conversation = list(messages)
+    error: Exception | None = None
+    for attempt in (1, 2):
+        reply = llm.complete(conversation, json_schema=schema, max_tokens=max_tokens, temperature=temperature)
+        try:
+            return msgspec.json.decode(strip_code_fences(reply).encode(), type=struct_type)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            error = exc
+            log.warning("llm.invalid_json", attempt=attempt, error=str(exc), reply=reply[:200])
+            conversation = [
+                *messages,
+                ChatMessage("assistant", reply[:2000]),
+                ChatMessage("user", f"That reply was not valid: {exc}. Answer again with JSON only."),
+            ]
+    raise LLMError(f"the LLM did not produce valid {struct_type.__name__} JSON: {error}")
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 2)

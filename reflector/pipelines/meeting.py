@@ -1,0 +1,282 @@
+"""The file pipeline: decode -> transcribe | diarize -> assemble -> topics -> summarize.
+
+The one way a recording is processed, used in-process by `reflector process` and by the worker's
+jobs. Each step's output goes through `Checkpoints`, so a resumed run skips finished steps.
+"""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgspec
+import numpy as np
+import structlog
+
+from reflector.pipelines.protocols import LLM, Diarizer, Transcriber
+from reflector.pipelines.types import (
+    MeetingResult,
+    SpeakerTurn,
+    Summary,
+    Topic,
+    Transcription,
+    Word,
+    speaker_label,
+)
+
+log = structlog.get_logger(__name__)
+
+# Share of the whole run's work, for the overall progress and ETA.
+STEP_WEIGHTS: dict[str, float] = {
+    "decode": 0.04,
+    "transcribe": 0.36,
+    "diarize": 0.22,
+    "assemble": 0.01,
+    "topics": 0.12,
+    "summarize": 0.25,
+}
+SPEECH_STEPS = ("decode", "transcribe", "diarize", "assemble")
+ANALYSIS_STEPS = ("topics", "summarize")
+STEPS = SPEECH_STEPS + ANALYSIS_STEPS
+
+# Codecs of each checkpointed step's output.
+_STEP_TYPES: dict[str, Any] = {
+    "decode": float,  # the duration: the samples themselves are cheaper to decode again than to keep
+    "transcribe": Transcription,
+    "diarize": list[SpeakerTurn],
+    "assemble": list[Word],
+    "topics": list[Topic],
+    "summarize": Summary,
+}
+
+
+class PipelineOptions(msgspec.Struct, frozen=True):
+    language: str | None = "en"
+    diarize: bool = True
+    summarize: bool = True
+    num_speakers: int | None = None
+
+
+class Checkpoints(Protocol):
+    async def load(self, step: str) -> bytes | None: ...
+
+    async def save(self, step: str, data: bytes) -> None: ...
+
+
+class MemoryCheckpoints:
+    """Checkpoints for an in-process run that is never resumed."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, bytes] = {}
+
+    async def load(self, step: str) -> bytes | None:
+        return self._data.get(step)
+
+    async def save(self, step: str, data: bytes) -> None:
+        self._data[step] = data
+
+
+class StepObserver(Protocol):
+    """Hears about steps as they go. `progress` is called from worker threads."""
+
+    async def started(self, step: str) -> None: ...
+
+    def progress(self, step: str, fraction: float) -> None: ...
+
+    async def finished(self, step: str, seconds: float, output: Any) -> None: ...
+
+
+class Models(Protocol):
+    """Built on first use, so a run that never summarizes never loads the LLM."""
+
+    def transcriber(self) -> Transcriber: ...
+
+    def diarizer(self) -> Diarizer: ...
+
+    def llm(self) -> LLM: ...
+
+
+# Excludes LLM steps from transcription on one machine: kind is "speech" or "llm".
+Gate = Callable[[str], contextlib.AbstractAsyncContextManager[None]]
+
+
+@contextlib.asynccontextmanager
+async def no_gate(_kind: str) -> AsyncIterator[None]:
+    yield
+
+
+class StepOutputs(msgspec.Struct):
+    duration: float = 0.0
+    transcription: Transcription | None = None
+    turns: list[SpeakerTurn] | None = None
+    words: list[Word] | None = None
+    topics: list[Topic] | None = None
+    summary: Summary | None = None
+
+
+class MeetingPipeline:
+    def __init__(
+        self,
+        models: Models,
+        options: PipelineOptions,
+        checkpoints: Checkpoints,
+        observer: StepObserver,
+        gate: Gate = no_gate,
+        speaker_names: dict[int, str] | None = None,
+    ) -> None:
+        self._models = models
+        self._options = options
+        self._checkpoints = checkpoints
+        self._observer = observer
+        self._gate = gate
+        self._names = speaker_names or {}
+        self.outputs = StepOutputs()
+
+    async def run(self, source: Path | None, steps: Sequence[str] = STEPS) -> StepOutputs:
+        """Run `steps` (skipping those with a checkpoint); `source` is needed for the speech steps."""
+        if any(step in SPEECH_STEPS for step in steps):
+            assert source is not None
+            await self._speech(source)
+        else:
+            self.outputs.duration = await self._load("decode") or 0.0
+            self.outputs.transcription = await self._load("transcribe")
+            self.outputs.words = await self._load("assemble")
+        if "topics" in steps:
+            await self._topics()
+        if "summarize" in steps:
+            await self._summarize()
+        return self.outputs
+
+    async def _speech(self, source: Path) -> None:
+        from reflector.pipelines import audio as audio_mod
+        from reflector.pipelines.assemble import assign_speakers
+
+        transcription = await self._load("transcribe")
+        turns = await self._load("diarize")
+        words = await self._load("assemble")
+        duration = await self._load("decode")
+        audio = np.zeros(0, dtype=np.float32)
+        if duration is None or transcription is None or turns is None:
+            audio = await self._step("decode", lambda _p: audio_mod.decode(source))
+            duration = float(audio_mod.duration_of(audio))
+        self.outputs.duration = duration
+
+        jobs = []
+        if transcription is None:
+            jobs.append(self._step("transcribe", lambda p: self._transcribe(audio, p), kind="speech"))
+        if turns is None:
+            jobs.append(self._step("diarize", lambda p: self._diarize(audio, p), kind="speech"))
+        for result in await asyncio.gather(*jobs):
+            if isinstance(result, Transcription):
+                transcription = result
+            else:
+                turns = result
+        assert transcription is not None and turns is not None
+        self.outputs.transcription, self.outputs.turns = transcription, turns
+        if words is None:
+            words = await self._step("assemble", lambda _p: assign_speakers(transcription.words, turns), threaded=False)
+        self.outputs.words = words
+
+    def _transcribe(self, audio: np.ndarray, progress: Callable[[float], None]) -> Transcription:
+        return self._models.transcriber().transcribe(audio, language=self._options.language, progress=progress)
+
+    def _diarize(self, audio: np.ndarray, progress: Callable[[float], None]) -> list[SpeakerTurn]:
+        if not self._options.diarize:
+            return []
+        return self._models.diarizer().diarize(audio, num_speakers=self._options.num_speakers, progress=progress)
+
+    async def _topics(self) -> None:
+        from reflector.pipelines.topics import detect_topics
+
+        topics = await self._load("topics")
+        if topics is None:
+            words = self.outputs.words or []
+            if not self._options.summarize or not words:
+                topics = await self._step("topics", lambda _p: [], threaded=False)
+            else:
+                topics = await self._step(
+                    "topics",
+                    lambda p: detect_topics(self._models.llm(), words, self._names, p),
+                    kind="llm",
+                )
+        self.outputs.topics = topics
+
+    async def _summarize(self) -> None:
+        from reflector.pipelines.assemble import segments_from_words
+        from reflector.pipelines.summarize import summarize
+
+        summary = await self._load("summarize")
+        if summary is None:
+            segments = segments_from_words(self.outputs.words or [])
+            if not self._options.summarize or not segments:
+                empty = Summary(title="", short_summary="", long_summary="", decisions=[], action_items=[])
+                summary = await self._step("summarize", lambda _p: empty, threaded=False)
+            else:
+                summary = await self._step(
+                    "summarize",
+                    lambda p: summarize(self._models.llm(), segments, self.outputs.topics or [], self._names, p),
+                    kind="llm",
+                )
+        self.outputs.summary = summary
+
+    async def _load(self, step: str) -> Any:
+        data = await self._checkpoints.load(step)
+        if data is None:
+            return None
+        log.info("step.skipped", step=step, reason="checkpoint")
+        return msgspec.json.decode(data, type=_STEP_TYPES[step])
+
+    async def _step(
+        self,
+        step: str,
+        work: Callable[[Callable[[float], None]], Any],
+        *,
+        kind: str | None = None,
+        threaded: bool = True,
+    ) -> Any:
+        def progress(fraction: float) -> None:
+            self._observer.progress(step, min(max(fraction, 0.0), 1.0))
+
+        await self._observer.started(step)
+        began = time.perf_counter()
+        gate = self._gate(kind) if kind else contextlib.nullcontext()
+        async with gate:
+            output = await asyncio.to_thread(work, progress) if threaded else work(progress)
+        seconds = time.perf_counter() - began
+        await self._checkpoints.save(step, msgspec.json.encode(_checkpoint_of(step, output)))
+        await self._observer.finished(step, seconds, output)
+        log.info("step.finished", step=step, seconds=round(seconds, 3))
+        return output
+
+
+def _checkpoint_of(step: str, output: Any) -> Any:
+    if step == "decode":
+        from reflector.pipelines.audio import duration_of
+
+        return float(duration_of(output))
+    return output
+
+
+def build_result(outputs: StepOutputs, language: str, names: dict[int, str] | None = None) -> MeetingResult:
+    """The whole result of a run, speaker numbers mapped to display names."""
+    from reflector.pipelines.assemble import segments_from_words
+
+    names = names or {}
+    words = outputs.words or []
+    summary = outputs.summary or Summary("", "", "", [], [])
+    count = max((w.speaker for w in words), default=-1) + 1
+    return MeetingResult(
+        title=summary.title,
+        short_summary=summary.short_summary,
+        long_summary=summary.long_summary,
+        duration=round(outputs.duration, 3),
+        language=(outputs.transcription.language if outputs.transcription else language) or language,
+        speakers=[names.get(i, speaker_label(i)) for i in range(count)],
+        segments=segments_from_words(words),
+        words=words,
+        topics=outputs.topics or [],
+        decisions=summary.decisions,
+        action_items=summary.action_items,
+    )

@@ -1,0 +1,53 @@
+"""The ports of the processing pipeline. Each has an embedded CPU backend and a GPU or remote one.
+
+Audio everywhere is 16 kHz mono float32 in [-1, 1] (see `audio.SAMPLE_RATE`).
+"""
+
+from typing import Protocol
+
+import msgspec
+import numpy as np
+
+from reflector.pipelines.types import ProgressFn, SpeakerTurn, Transcription
+
+
+class Transcriber(Protocol):
+    def transcribe(self, audio: np.ndarray, *, language: str | None, progress: ProgressFn) -> Transcription:
+        """Words with start/end times; `language` None means detect it."""
+        ...
+
+
+class Diarizer(Protocol):
+    def diarize(self, audio: np.ndarray, *, num_speakers: int | None, progress: ProgressFn) -> list[SpeakerTurn]:
+        """Speaker turns sorted by start, speakers numbered 0.. in order of first appearance."""
+        ...
+
+
+class ChatMessage(msgspec.Struct, frozen=True):
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+class LLM(Protocol):
+    context_window: int
+
+    def complete(
+        self,
+        messages: list[ChatMessage],
+        *,
+        json_schema: dict | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.3,
+    ) -> str:
+        """The assistant's reply; with `json_schema`, output constrained to JSON of that schema."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class ModelUnavailable(Exception):
+    """A configured model cannot be loaded; the message names the setting to change."""
+
+
+class AudioError(Exception):
+    """The input cannot be used as audio; the message is a sentence for the person who sent it."""

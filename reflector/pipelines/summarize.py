@@ -1,0 +1,238 @@
+"""Meeting title, summaries, decisions and action items, grounded in the transcript.
+
+A transcript that fits the context window takes two calls (recap, then outcomes) that share the
+transcript as their prompt prefix. A longer one goes map-reduce: notes per chunk, then the recap
+over the notes. Every field is checked against the transcript before it is returned.
+"""
+
+import re
+from collections.abc import Iterable
+
+import msgspec
+import structlog
+
+from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title
+from reflector.pipelines.llm import complete_json
+from reflector.pipelines.protocols import LLM, ChatMessage
+from reflector.pipelines.topics import SYSTEM_PROMPT, transcript_lines, transcript_message
+from reflector.pipelines.types import ActionItem, ProgressFn, Segment, Summary, Topic, no_progress
+
+log = structlog.get_logger(__name__)
+
+# Room kept for the instructions and the reply beside the transcript in one call.
+PROMPT_TOKENS = 400
+REPLY_TOKENS = 700
+
+RECAP_PROMPT = """Summarize this meeting.
+- title: the meeting's main subject in 3 to 8 words, specific (not "Team Meeting"), no quotes.
+- summary: two to four sentences: what was discussed, what was decided, and by whom."""
+
+_ACTION_RULES = """- action_items: every task a person said they will do ("I will ...", "I can ...") or was asked
+  to do ("Can you ...?"); the owner of an asked task is the person asked, not the one asking.
+  quote: the transcript sentence where the task is agreed. owner: that person's name.
+  task: what they will do, starting with a verb.
+  due: when, in the transcript's own words (like "Friday"), or null.
+- decisions: what the group decided, one short sentence each, each decision once; [] if none."""
+
+OUTCOMES_PROMPT = "List who will do what, and what the meeting decided.\n" + _ACTION_RULES
+
+NOTES_PROMPT = (
+    "Take notes on this part of a meeting.\n"
+    "- summary: two or three sentences on what was discussed and decided, naming who said it.\n" + _ACTION_RULES
+)
+
+GENERIC_TITLES = {
+    "meeting",
+    "team meeting",
+    "meeting summary",
+    "weekly meeting",
+    "status update",
+    "discussion",
+}
+
+
+# Field order is the order the grammar makes the model write them: the quoted line first, so the
+# owner can be read from it (see grounding.attribute_owner) rather than guessed.
+class ActionItemReply(msgspec.Struct):
+    quote: str
+    owner: str | None
+    task: str
+    due: str | None
+
+
+class RecapReply(msgspec.Struct):
+    title: str
+    summary: str
+
+
+class OutcomesReply(msgspec.Struct):
+    action_items: list[ActionItemReply]
+    decisions: list[str]
+
+
+class NotesReply(msgspec.Struct):
+    summary: str
+    action_items: list[ActionItemReply]
+    decisions: list[str]
+
+
+def _names_note(speaker_names: dict[int, str]) -> str:
+    names = ", ".join(dict.fromkeys(n for n in speaker_names.values() if n))
+    return f"\nThe speakers are {names}; refer to them by these names." if names else ""
+
+
+def _fits(llm: LLM, text: str) -> bool:
+    return llm.count_tokens(text) + PROMPT_TOKENS + REPLY_TOKENS <= llm.context_window
+
+
+def _split_to_fit(llm: LLM, lines: list[str]) -> list[str]:
+    """Consecutive lines grouped into texts that each fit one call (an overlong line is cut)."""
+    budget = llm.context_window - PROMPT_TOKENS - REPLY_TOKENS
+    chunks: list[str] = []
+    current: list[str] = []
+    used = 0
+    for line in lines:
+        cost = llm.count_tokens(line) + 1
+        if cost > budget:  # one speaker talking for pages: cut by characters, ~4 a token
+            line, cost = line[: budget * 3], budget * 3 // 4
+        if current and used + cost > budget:
+            chunks.append("\n".join(current))
+            current, used = [], 0
+        current.append(line)
+        used += cost
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+def summarize(
+    llm: LLM,
+    segments: list[Segment],
+    topics: list[Topic],
+    speaker_names: dict[int, str],
+    progress: ProgressFn = no_progress,
+) -> Summary:
+    transcript = transcript_lines([(s.speaker, s.text) for s in segments], speaker_names)
+    if not transcript:
+        progress(1.0)
+        return Summary(title="", short_summary="", long_summary="", decisions=[], action_items=[])
+    names_note = _names_note(speaker_names)
+    if _fits(llm, transcript):
+        recap = complete_json(
+            llm, transcript_message(transcript, RECAP_PROMPT + names_note), RecapReply, max_tokens=250
+        )
+        progress(0.5)
+        outcomes = complete_json(
+            llm,
+            transcript_message(transcript, OUTCOMES_PROMPT + names_note),
+            OutcomesReply,
+            temperature=0.1,
+        )
+    else:
+        recap, outcomes = _map_reduce(llm, transcript, names_note, progress)
+    progress(1.0)
+    return _grounded_summary(transcript, speaker_names, topics, recap, outcomes)
+
+
+def _map_reduce(llm: LLM, transcript: str, names_note: str, progress: ProgressFn) -> tuple[RecapReply, OutcomesReply]:
+    chunks = _split_to_fit(llm, transcript.splitlines())
+    log.info("summarize.map_reduce", chunks=len(chunks))
+    notes: list[NotesReply] = []
+    for number, chunk in enumerate(chunks, start=1):
+        notes.append(complete_json(llm, transcript_message(chunk, NOTES_PROMPT + names_note), NotesReply))
+        progress(0.9 * number / (len(chunks) + 1))
+    summaries = [f"Part {i}: {n.summary.strip()}" for i, n in enumerate(notes, start=1)]
+    # Notes of a very long meeting may not fit either: condense them group by group first.
+    while not _fits(llm, "\n".join(summaries)) and len(summaries) > 1:
+        groups = _split_to_fit(llm, summaries)
+        if len(groups) == len(summaries):
+            summaries = [s[: len(s) // 2] for s in summaries]
+            continue
+        summaries = [
+            complete_json(llm, _notes_message(group, RECAP_PROMPT + names_note), RecapReply).summary for group in groups
+        ]
+    recap = complete_json(
+        llm, _notes_message("\n".join(summaries), RECAP_PROMPT + names_note), RecapReply, max_tokens=250
+    )
+    outcomes = OutcomesReply(
+        decisions=[d for n in notes for d in n.decisions],
+        action_items=[a for n in notes for a in n.action_items],
+    )
+    return recap, outcomes
+
+
+def _notes_message(notes: str, task: str) -> list[ChatMessage]:
+    return [
+        ChatMessage("system", SYSTEM_PROMPT),
+        ChatMessage("user", f"Notes on consecutive parts of one meeting:\n{notes}\n\n{task}"),
+    ]
+
+
+def _grounded_summary(
+    transcript: str,
+    speaker_names: dict[int, str],
+    topics: list[Topic],
+    recap: RecapReply,
+    outcomes: OutcomesReply,
+) -> Summary:
+    grounding = Grounding(transcript, speaker_names.values())
+    title = clean_title(recap.title, grounding)
+    if title.lower() in GENERIC_TITLES or not title:
+        title = topics[0].title if topics else title
+    short_summary = grounding.keep_grounded_sentences(recap.summary.strip())
+    if not short_summary and topics:
+        short_summary = " ".join(t.summary for t in topics if t.summary)
+    decisions = _unique(grounding.keep_grounded_sentences(d.strip()) for d in outcomes.decisions)
+    lines = [(name, text) for name, _, text in (line.partition(": ") for line in transcript.splitlines())]
+    people = list(speaker_names.values())
+    action_items = _grounded_action_items(grounding, outcomes.action_items, lines, people)
+    sections = [f"## Recap\n\n{short_summary}"] if short_summary else []
+    sections += [f"## {t.title}\n\n{t.summary}" for t in topics if t.summary]
+    dropped = len(outcomes.action_items) - len(action_items)
+    log.info(
+        "summarize.grounded",
+        title=title,
+        decisions=len(decisions),
+        action_items=len(action_items),
+        action_items_dropped=dropped,
+    )
+    return Summary(
+        title=title,
+        short_summary=short_summary,
+        long_summary="\n\n".join(sections),
+        decisions=decisions,
+        action_items=action_items,
+    )
+
+
+def _grounded_action_items(
+    grounding: Grounding, items: list[ActionItemReply], lines: list[tuple[str, str]], people: list[str]
+) -> list[ActionItem]:
+    kept: list[ActionItem] = []
+    seen: list[tuple[str | None, set[str]]] = []
+    for item in items:
+        task = item.task.strip().rstrip(".")
+        # A task naming someone or a figure nobody said is dropped whole: a wrong task is worse
+        # than a missing one.
+        if not task or not grounding.is_grounded(task):
+            continue
+        owner = grounding.person(attribute_owner(item.quote, lines, people) or item.owner)
+        # "Send the plan by Friday" and "Send the updated plan by Thursday" for one person are
+        # one task: compare content words without the deadline.
+        words = _content_words(task) - _content_words(item.due or "")
+        if any(o == owner and (words <= w or w <= words) for o, w in seen):
+            continue
+        seen.append((owner, words))
+        kept.append(ActionItem(task=task, owner=owner, due=grounding.due(item.due)))
+    return kept
+
+
+_STOP = frozenset(["the", "a", "an", "to", "by", "on", "at", "in", "for", "of", "and", "it"])
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in _STOP}
+
+
+def _unique(texts: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(t for t in texts if t))

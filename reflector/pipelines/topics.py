@@ -1,0 +1,109 @@
+"""Topic segmentation: the transcript cut into chunks, each titled and summarized by the LLM."""
+
+import msgspec
+import structlog
+
+from reflector.pipelines.grounding import Grounding, clean_title
+from reflector.pipelines.llm import complete_json
+from reflector.pipelines.protocols import LLM, ChatMessage
+from reflector.pipelines.types import ProgressFn, Topic, Word, no_progress, speaker_label
+
+log = structlog.get_logger(__name__)
+
+# ~3 minutes of speech: long enough for a subject, short enough that a 1.5B model keeps the facts
+# straight and a topic appears in the UI every few minutes of a long meeting.
+TOPIC_CHUNK_WORDS = 450
+# A last chunk shorter than this share of a chunk joins the one before it.
+MIN_LAST_CHUNK = 0.4
+
+SYSTEM_PROMPT = (
+    "You analyse meeting transcripts. Use only facts, names and numbers stated in the transcript. "
+    "Never invent people, dates or figures. Answer in JSON."
+)
+
+TOPIC_PROMPT = """Give this part of the meeting a topic.
+- title: its main subject in 3 to 8 words, specific (not "Team Meeting" or "Discussion"), no quotes.
+- summary: one or two sentences on what was said or decided, naming the people who said it."""
+
+
+class TopicReply(msgspec.Struct):
+    title: str
+    summary: str
+
+
+def speaker_name(speaker: int, speaker_names: dict[int, str]) -> str:
+    return speaker_names.get(speaker) or speaker_label(speaker)
+
+
+def transcript_lines(turns: list[tuple[int, str]], speaker_names: dict[int, str]) -> str:
+    """ "Name: text" lines, one per run of the same speaker."""
+    lines: list[str] = []
+    previous: int | None = None
+    for speaker, text in turns:
+        text = text.strip()
+        if not text:
+            continue
+        if speaker == previous:
+            lines[-1] += " " + text
+        else:
+            lines.append(f"{speaker_name(speaker, speaker_names)}: {text}")
+        previous = speaker
+    return "\n".join(lines)
+
+
+def words_text(words: list[Word], speaker_names: dict[int, str]) -> str:
+    return transcript_lines([(w.speaker, w.text) for w in words], speaker_names)
+
+
+def transcript_message(transcript: str, task: str) -> list[ChatMessage]:
+    # Transcript first, task after: consecutive calls over the same transcript share a prompt
+    # prefix, which llama.cpp keeps in its KV cache instead of reading it again.
+    return [
+        ChatMessage("system", SYSTEM_PROMPT),
+        ChatMessage("user", f"Transcript:\n{transcript}\n\n{task}"),
+    ]
+
+
+def chunk_words(words: list[Word], size: int = TOPIC_CHUNK_WORDS) -> list[list[Word]]:
+    """Chunks of about `size` words, cut at a sentence end near the target where there is one."""
+    chunks: list[list[Word]] = []
+    start = 0
+    while start < len(words):
+        end = min(start + size, len(words))
+        if end < len(words):
+            # Walk back up to a quarter of a chunk to end on a sentence.
+            for cut in range(end, end - size // 4, -1):
+                if words[cut - 1].text.rstrip().endswith((".", "?", "!")):
+                    end = cut
+                    break
+        chunks.append(words[start:end])
+        start = end
+    if len(chunks) > 1 and len(chunks[-1]) < size * MIN_LAST_CHUNK:
+        chunks[-2].extend(chunks.pop())
+    return chunks
+
+
+def detect_topics(
+    llm: LLM,
+    words: list[Word],
+    speaker_names: dict[int, str],
+    progress: ProgressFn = no_progress,
+) -> list[Topic]:
+    """One topic per chunk of the transcript, titled and summarized from that chunk alone."""
+    if not any(w.text.strip() for w in words):
+        progress(1.0)
+        return []
+    # Keep a chunk and its reply well inside the context window whatever the setting.
+    size = max(50, min(TOPIC_CHUNK_WORDS, (llm.context_window - 600) // 2))
+    chunks = chunk_words(words, size)
+    grounding = Grounding(words_text(words, speaker_names), speaker_names.values())
+    topics: list[Topic] = []
+    for number, chunk in enumerate(chunks, start=1):
+        text = words_text(chunk, speaker_names)
+        reply = complete_json(llm, transcript_message(text, TOPIC_PROMPT), TopicReply, max_tokens=200)
+        title = clean_title(reply.title, grounding) or f"Part {number}"
+        summary = grounding.keep_grounded_sentences(reply.summary.strip())
+        topics.append(Topic(title=title, summary=summary, start=chunk[0].start, end=chunk[-1].end, words=chunk))
+        log.info("topics.detected", topic=number, of=len(chunks), title=title)
+        progress(number / len(chunks))
+    return topics
