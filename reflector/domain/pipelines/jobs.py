@@ -1,0 +1,189 @@
+"""The worker's jobs: load a run's inputs, call the file pipeline, save each step, publish events.
+
+Speech (decode, transcribe, diarize, assemble) and analysis (topics, summaries) are separate jobs on
+separate queues, so an LLM never runs beside a transcription and short work passes long work.
+"""
+
+import asyncio
+import contextlib
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import structlog
+
+from reflector.domain.pipelines import repository
+from reflector.domain.pipelines.models import RunView
+from reflector.domain.pipelines.service import PipelineService
+from reflector.domain.pipelines.steps import StepWriter
+from reflector.domain.transcripts.service import TranscriptService, steps_prefix
+from reflector.events import ProgressData
+from reflector.pipelines.meeting import (
+    ANALYSIS_STEPS,
+    SPEECH_STEPS,
+    STEP_WEIGHTS,
+    Gate,
+    MeetingPipeline,
+    Models,
+    PipelineOptions,
+)
+from reflector.pipelines.protocols import AudioError, ModelUnavailable
+from reflector.storage import Storage
+
+log = structlog.get_logger(__name__)
+
+
+class JobServices(msgspec.Struct):
+    """What a job needs, built once per worker process by the composition root."""
+
+    transcripts: TranscriptService
+    runs: PipelineService
+    storage: Storage
+    models: Models
+    gate: Gate
+    heartbeat_s: float = 5.0
+
+
+class StorageCheckpoints:
+    def __init__(self, storage: Storage, transcript_id: str) -> None:
+        self._storage = storage
+        self._prefix = steps_prefix(transcript_id)
+
+    async def load(self, step: str) -> bytes | None:
+        key = f"{self._prefix}{step}.json"
+        if not await self._storage.exists(key):
+            return None
+        return await self._storage.get_bytes(key)
+
+    async def save(self, step: str, data: bytes) -> None:
+        await self._storage.put_bytes(f"{self._prefix}{step}.json", data)
+
+
+class RunObserver:
+    """Turns step notifications into run-row updates, domain writes and progress events."""
+
+    def __init__(self, services: JobServices, run: RunView, transcript_id: str, owner: str | None) -> None:
+        self._services = services
+        self._run = run
+        self._transcript_id = transcript_id
+        self._writer = StepWriter(services.transcripts, services.storage, transcript_id, owner)
+        self._loop = asyncio.get_running_loop()
+        self._began = time.monotonic()
+        self._last_sent = 0.0
+        self._done = sum(STEP_WEIGHTS[s] for s in run.timings)
+
+    async def started(self, step: str) -> None:
+        await repository.update(self._run.id, {"step": step})
+        await self._publish(step, 0.0)
+
+    def progress(self, step: str, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self._last_sent < 0.5 and fraction < 1.0:
+            return
+        self._last_sent = now
+        asyncio.run_coroutine_threadsafe(self._publish(step, fraction), self._loop)
+
+    async def finished(self, step: str, seconds: float, output: Any) -> None:
+        await repository.record_step(self._run.id, step, seconds)
+        self._done += STEP_WEIGHTS[step]
+        await self._writer.write(step, output)
+        await self._publish(step, 1.0)
+
+    async def _publish(self, step: str, fraction: float) -> None:
+        overall = min(self._done + STEP_WEIGHTS[step] * fraction, 1.0)
+        elapsed = time.monotonic() - self._began
+        eta = elapsed * (1 - overall) / overall if overall > 0.02 else None
+        await repository.update(self._run.id, {"progress": overall})
+        data = ProgressData(step=step, fraction=round(fraction, 3), overall=round(overall, 3), eta_seconds=eta)
+        await self._services.transcripts.emit(self._transcript_id, "PROGRESS", msgspec.to_builtins(data), store=False)
+
+
+@contextlib.asynccontextmanager
+async def _heartbeat(run_id: str, every_s: float) -> AsyncIterator[None]:
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            await repository.heartbeat(run_id)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def run_speech(ctx: dict[str, Any], run_id: str) -> str:
+    return await _run(ctx["services"], run_id, SPEECH_STEPS)
+
+
+async def run_analysis(ctx: dict[str, Any], run_id: str) -> str:
+    return await _run(ctx["services"], run_id, ANALYSIS_STEPS)
+
+
+async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
+    run = await repository.claim(run_id, services.runs.stale_after_s)
+    if run is None:
+        log.info("run.skipped", run_id=run_id, reason="finished or held by a live worker")
+        return "skipped"
+    transcript_id = run.transcript_id
+    transcripts = services.transcripts
+    structlog.contextvars.bind_contextvars(transcript_id=transcript_id, run_id=run_id)
+    try:
+        transcript = await transcripts.get(transcript_id)
+        await transcripts.set_status(transcript_id, "processing")
+        options = msgspec.convert(run.options, PipelineOptions)
+        names = {p.speaker: p.name for p in await transcripts.participants(transcript_id) if p.speaker is not None}
+        pipeline = MeetingPipeline(
+            services.models,
+            options,
+            StorageCheckpoints(services.storage, transcript_id),
+            RunObserver(services, run, transcript_id, transcript.user_id),
+            services.gate,
+            names,
+        )
+        async with _heartbeat(run_id, services.heartbeat_s):
+            if steps == SPEECH_STEPS:
+                with tempfile.TemporaryDirectory(prefix="reflector-") as tmp:
+                    key = await transcripts.upload_of(transcript_id)
+                    source = Path(tmp) / Path(key).name
+                    await services.storage.download(key, source)
+                    await pipeline.run(source, steps)
+            else:
+                await pipeline.run(None, steps)
+    except (AudioError, ModelUnavailable) as exc:
+        return await _fail(services, run_id, transcript_id, str(exc))
+    except Exception as exc:
+        log.exception("run.crashed")
+        message = f"Processing failed unexpectedly ({type(exc).__name__}: {exc}). Retry, or report it."
+        return await _fail(services, run_id, transcript_id, message)
+    finally:
+        structlog.contextvars.unbind_contextvars("transcript_id", "run_id")
+
+    if steps == SPEECH_STEPS:
+        await services.runs.continue_run(await _get(run_id), f"{run_id}:analysis:0")
+        return "speech done"
+    await repository.update(run_id, {"status": "succeeded", "progress": 1.0, "step": ""})
+    await transcripts.set_status(transcript_id, "ended")
+    log.info("run.succeeded", run_id=run_id, transcript_id=transcript_id)
+    return "ended"
+
+
+async def _get(run_id: str) -> RunView:
+    run = await repository.get(run_id)
+    assert run is not None
+    return run
+
+
+async def _fail(services: JobServices, run_id: str, transcript_id: str, message: str) -> str:
+    await repository.update(run_id, {"status": "failed", "error": message})
+    await services.transcripts.set_status(transcript_id, "error", error=message)
+    log.warning("run.failed", run_id=run_id, error=message)
+    return "error"
+
+
+__all__ = ["JobServices", "run_analysis", "run_speech"]

@@ -1,0 +1,113 @@
+"""What each finished step changes on the transcript, and the events that tell the clients."""
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from reflector.domain.transcripts.service import TranscriptService, audio_key, waveform_key
+from reflector.pipelines.types import Summary, Topic, Word, speaker_label
+from reflector.storage import Storage
+
+
+def topic_row(topic: Topic) -> dict[str, Any]:
+    return {
+        "title": topic.title,
+        "summary": topic.summary,
+        "timestamp": topic.start,
+        "duration": max(topic.end - topic.start, 0.0),
+        "words": msgspec.to_builtins(topic.words),
+    }
+
+
+def topic_event(topic_id: str, topic: Topic) -> dict[str, Any]:
+    """Reflector's TOPIC payload: the topic with its words grouped into speaker segments."""
+    from reflector.pipelines.assemble import segments_from_words
+
+    segments = segments_from_words(topic.words)
+    return {
+        "id": topic_id,
+        "title": topic.title,
+        "summary": topic.summary,
+        "timestamp": topic.start,
+        "duration": max(topic.end - topic.start, 0.0),
+        "transcript": " ".join(s.text for s in segments),
+        "segments": [{"text": s.text, "start": s.start, "speaker": s.speaker} for s in segments],
+    }
+
+
+def action_items_of(summary: Summary) -> dict[str, Any]:
+    """Reflector's action-items shape, so its clients read ours."""
+    return {
+        "decisions": [{"decision": d, "rationale": None, "decided_by": None} for d in summary.decisions],
+        "next_steps": [
+            {"task": item.task, "assigned_to": item.owner, "deadline": item.due, "context": None}
+            for item in summary.action_items
+        ],
+    }
+
+
+def transcript_text(words: list[Word]) -> str:
+    from reflector.pipelines.assemble import segments_from_words
+
+    return "\n".join(f"{speaker_label(s.speaker)}: {s.text}" for s in segments_from_words(words))
+
+
+class StepWriter:
+    def __init__(self, transcripts: TranscriptService, storage: Storage, transcript_id: str, owner: str | None):
+        self._transcripts = transcripts
+        self._storage = storage
+        self._id = transcript_id
+        self._owner = owner
+
+    async def write(self, step: str, output: Any) -> None:
+        handler = getattr(self, f"_{step}", None)
+        if handler is not None:
+            await handler(output)
+
+    async def _emit(self, event: str, data: dict[str, Any]) -> None:
+        await self._transcripts.emit(self._id, event, data, owner=self._owner)
+
+    async def _decode(self, audio: np.ndarray) -> None:
+        from reflector.pipelines import audio as audio_mod
+
+        duration_ms = round(audio_mod.duration_of(audio) * 1000, 1)
+        await self._transcripts.update(self._id, {"duration": duration_ms})
+        await self._emit("DURATION", {"duration": duration_ms})
+        peaks = await asyncio.to_thread(audio_mod.waveform, audio)
+        await self._storage.put_bytes(waveform_key(self._id), msgspec.json.encode(peaks))
+        await self._emit("WAVEFORM", {"waveform": peaks})
+        with tempfile.TemporaryDirectory(prefix="reflector-mp3-") as tmp:
+            mp3 = Path(tmp) / "audio.mp3"
+            await asyncio.to_thread(audio_mod.encode_mp3, audio, mp3)
+            await self._storage.put_file(audio_key(self._id), mp3)
+
+    async def _transcribe(self, transcription: Any) -> None:
+        await self._transcripts.update(self._id, {"source_language": transcription.language})
+
+    async def _assemble(self, words: list[Word]) -> None:
+        await self._transcripts.update(self._id, {"text": transcript_text(words)})
+
+    async def _topics(self, topics: list[Topic]) -> None:
+        views = await self._transcripts.replace_topics(self._id, [topic_row(t) for t in topics])
+        for view, topic in zip(views, topics, strict=True):
+            await self._emit("TOPIC", topic_event(view.id, topic))
+
+    async def _summarize(self, summary: Summary) -> None:
+        transcript = await self._transcripts.get(self._id)
+        values: dict[str, Any] = {
+            "short_summary": summary.short_summary,
+            "long_summary": summary.long_summary,
+            "action_items": action_items_of(summary),
+        }
+        # A title a person typed survives reprocessing.
+        title = transcript.title or summary.title
+        values["title"] = title
+        await self._transcripts.update(self._id, values)
+        await self._emit("FINAL_TITLE", {"title": title})
+        await self._emit("FINAL_LONG_SUMMARY", {"long_summary": summary.long_summary})
+        await self._emit("FINAL_SHORT_SUMMARY", {"short_summary": summary.short_summary})
+        await self._emit("ACTION_ITEMS", {"action_items": values["action_items"]})

@@ -1,0 +1,193 @@
+"""Use cases of the transcripts module: the single way a transcript is created, fed and changed."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from reflector.domain.transcripts import repository
+from reflector.domain.transcripts.models import (
+    NewTranscript,
+    NoUpload,
+    ParticipantView,
+    Status,
+    TopicView,
+    TranscriptLocked,
+    TranscriptNotFound,
+    TranscriptView,
+)
+from reflector.events import EventBus, transcript_channel, user_channel
+from reflector.storage import Storage, StorageNotFound
+
+if TYPE_CHECKING:
+    from reflector.pipelines.types import MeetingResult
+
+log = structlog.get_logger(__name__)
+
+# Transcript events mirrored on the owner's channel, as Reflector's TRANSCRIPT_<NAME> user events.
+_USER_MIRRORED = {
+    "STATUS": "TRANSCRIPT_STATUS",
+    "FINAL_TITLE": "TRANSCRIPT_FINAL_TITLE",
+    "DURATION": "TRANSCRIPT_DURATION",
+}
+
+
+def upload_key(transcript_id: str, suffix: str) -> str:
+    return f"transcripts/{transcript_id}/upload{suffix}"
+
+
+def audio_key(transcript_id: str) -> str:
+    return f"transcripts/{transcript_id}/audio.mp3"
+
+
+def waveform_key(transcript_id: str) -> str:
+    return f"transcripts/{transcript_id}/waveform.json"
+
+
+def steps_prefix(transcript_id: str) -> str:
+    return f"transcripts/{transcript_id}/steps/"
+
+
+class TranscriptService:
+    def __init__(self, storage: Storage, bus: EventBus) -> None:
+        self.storage = storage
+        self._bus = bus
+
+    async def create(self, new: NewTranscript) -> TranscriptView:
+        name = new.name or "Untitled meeting"
+        transcript = await repository.insert(
+            {
+                "name": name,
+                "source_kind": new.source_kind,
+                "source_language": new.source_language,
+                "target_language": new.target_language,
+                "user_id": new.user_id,
+            }
+        )
+        if transcript.user_id:
+            await self._bus.publish(user_channel(transcript.user_id), "TRANSCRIPT_CREATED", {"id": transcript.id})
+        log.info("transcript.created", transcript_id=transcript.id)
+        return transcript
+
+    async def get(self, transcript_id: str) -> TranscriptView:
+        transcript = await repository.get(transcript_id)
+        if transcript is None:
+            raise TranscriptNotFound(transcript_id)
+        return transcript
+
+    async def list_recent(self, limit: int = 50) -> list[TranscriptView]:
+        return await repository.list_recent(limit)
+
+    async def topics(self, transcript_id: str) -> list[TopicView]:
+        return await repository.topics_of(transcript_id)
+
+    async def participants(self, transcript_id: str) -> list[ParticipantView]:
+        return await repository.participants_of(transcript_id)
+
+    async def events(self, transcript_id: str) -> list[tuple[str, dict[str, Any]]]:
+        return await repository.events_of(transcript_id)
+
+    async def store_upload(self, transcript_id: str, path: Path) -> str:
+        """Keep the uploaded recording; the transcript becomes `uploaded`."""
+        transcript = await self.get(transcript_id)
+        if transcript.locked:
+            raise TranscriptLocked(f"Transcript {transcript_id} is locked")
+        key = upload_key(transcript_id, path.suffix.lower())
+        for old in await self.storage.list_keys(f"transcripts/{transcript_id}/upload"):
+            if old != key:
+                await self.storage.delete(old)
+        await self.storage.put_file(key, path)
+        await self.set_status(transcript_id, "uploaded")
+        return key
+
+    async def upload_of(self, transcript_id: str) -> str:
+        keys = await self.storage.list_keys(f"transcripts/{transcript_id}/upload")
+        if not keys:
+            raise NoUpload(f"Transcript {transcript_id} has no recording to process")
+        return keys[0]
+
+    async def set_status(self, transcript_id: str, status: Status, error: str = "") -> None:
+        transcript = await self.get(transcript_id)
+        if transcript.status == status and transcript.error == error:
+            return
+        await repository.update(transcript_id, {"status": status, "error": error})
+        await self.emit(transcript_id, "STATUS", {"value": status}, owner=transcript.user_id)
+
+    async def emit(
+        self, transcript_id: str, event: str, data: dict[str, Any], *, owner: str | None = None, store: bool = True
+    ) -> None:
+        """Record an event in the transcript's log (replayed to late subscribers) and publish it."""
+        if store:
+            await repository.append_event(transcript_id, event, data)
+        await self._bus.publish(transcript_channel(transcript_id), event, data)
+        mirrored = _USER_MIRRORED.get(event)
+        if mirrored and owner:
+            await self._bus.publish(user_channel(owner), mirrored, {"id": transcript_id, **data})
+
+    async def update(self, transcript_id: str, values: dict[str, Any]) -> None:
+        await repository.update(transcript_id, values)
+
+    async def replace_topics(self, transcript_id: str, topics: list[dict[str, Any]]) -> list[TopicView]:
+        return await repository.replace_topics(transcript_id, topics)
+
+    async def reset_results(self, transcript_id: str) -> None:
+        """Forget a previous run's outputs (not the title a person may have edited)."""
+        await repository.replace_topics(transcript_id, [])
+        await repository.clear_events(transcript_id)
+        await self.storage.delete_prefix(steps_prefix(transcript_id))
+
+    async def delete(self, transcript_id: str) -> None:
+        transcript = await self.get(transcript_id)
+        await self.storage.delete_prefix(f"transcripts/{transcript_id}/")
+        await repository.delete(transcript_id)
+        if transcript.user_id:
+            await self._bus.publish(user_channel(transcript.user_id), "TRANSCRIPT_DELETED", {"id": transcript_id})
+
+
+__all__ = ["StorageNotFound", "TranscriptService"]
+
+
+async def meeting_result(service: TranscriptService, transcript_id: str) -> "MeetingResult":
+    """A stored transcript in the shape `reflector process` prints."""
+    import msgspec
+
+    from reflector.pipelines.assemble import segments_from_words
+    from reflector.pipelines.types import ActionItem, MeetingResult, Topic, Word, speaker_label
+
+    transcript = await service.get(transcript_id)
+    topics = await service.topics(transcript_id)
+    words: list[Word] = []
+    for topic in topics:
+        words.extend(msgspec.convert(topic.words, list[Word]))
+    if not words:
+        key = f"{steps_prefix(transcript_id)}assemble.json"
+        if await service.storage.exists(key):
+            words = msgspec.json.decode(await service.storage.get_bytes(key), type=list[Word])
+    names = {p.speaker: p.name for p in await service.participants(transcript_id) if p.speaker is not None}
+    count = max((w.speaker for w in words), default=-1) + 1
+    items = transcript.action_items or {}
+    return MeetingResult(
+        title=transcript.title,
+        short_summary=transcript.short_summary,
+        long_summary=transcript.long_summary,
+        duration=round(transcript.duration / 1000, 3),
+        language=transcript.source_language,
+        speakers=[names.get(i, speaker_label(i)) for i in range(count)],
+        segments=segments_from_words(words),
+        words=words,
+        topics=[
+            Topic(
+                title=t.title,
+                summary=t.summary,
+                start=t.timestamp,
+                end=t.timestamp + t.duration,
+                words=msgspec.convert(t.words, list[Word]),
+            )
+            for t in topics
+        ],
+        decisions=[d["decision"] for d in items.get("decisions", [])],
+        action_items=[
+            ActionItem(task=s["task"], owner=s.get("assigned_to"), due=s.get("deadline"))
+            for s in items.get("next_steps", [])
+        ],
+    )
