@@ -1,0 +1,133 @@
+"""The composition root: the web app, the workers and the CLI all build their services here."""
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+
+from reflector.db import close_pool, configure_engine, start_pool
+from reflector.domain.pipelines.service import PipelineService
+from reflector.domain.transcripts.service import TranscriptService
+from reflector.events import EventBus
+from reflector.pipelines.protocols import LLM, Diarizer, ModelUnavailable, Transcriber
+from reflector.queue import ArqJobQueue
+from reflector.settings import Settings
+from reflector.storage import Storage, build_storage
+
+log = structlog.get_logger(__name__)
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except ImportError:
+        return False
+
+
+def _whisperx_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("whisperx") is not None
+
+
+class ModelRegistry:
+    """Builds each model on first use and keeps it for the life of the process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._built: dict[str, Any] = {}
+
+    def _get(self, name: str, build: Any) -> Any:
+        with self._lock:
+            if name not in self._built:
+                log.info("model.loading", model=name)
+                self._built[name] = build()
+            return self._built[name]
+
+    @property
+    def use_gpu(self) -> bool:
+        device = self._settings.models.device
+        return device == "cuda" or (device == "auto" and _cuda_available())
+
+    def transcriber(self) -> Transcriber:
+        return self._get("transcriber", self._build_transcriber)
+
+    def diarizer(self) -> Diarizer:
+        return self._get("diarizer", self._build_diarizer)
+
+    def llm(self) -> LLM:
+        return self._get("llm", self._build_llm)
+
+    def _build_transcriber(self) -> Transcriber:
+        from reflector.pipelines import transcribe
+
+        m = self._settings.models
+        kind = m.transcriber
+        if kind == "auto":
+            kind = "whisperx" if self.use_gpu and _whisperx_installed() else "embedded"
+        if kind == "whisperx":
+            if not _whisperx_installed():
+                raise ModelUnavailable("TRANSCRIBER=whisperx needs the gpu extra: pip install 'reflector[gpu]'")
+            return transcribe.WhisperXTranscriber(model=m.whisper_model or "large-v3-turbo", device="cuda")
+        device = "cuda" if self.use_gpu else "cpu"
+        return transcribe.FasterWhisperTranscriber(model=m.whisper_model, device=device, cpu_threads=m.threads)
+
+    def _build_diarizer(self) -> Diarizer:
+        from reflector.pipelines import diarize
+
+        m = self._settings.models
+        kind = m.diarizer
+        if kind == "auto":
+            kind = "pyannote" if self.use_gpu and _whisperx_installed() else "embedded"
+        if kind == "none":
+            return diarize.NoDiarizer()
+        if kind == "pyannote":
+            return diarize.PyannoteDiarizer(token=m.hf_token, device="cuda" if self.use_gpu else "cpu")
+        return diarize.SenkoDiarizer(cache_dir=self._settings.data_dir / "cache", cpu_threads=m.threads)
+
+    def _build_llm(self) -> LLM:
+        from reflector.pipelines.llm import build_llm
+
+        return build_llm(self._settings.llm, self._settings.models_dir)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: Redis
+    bus: EventBus
+    storage: Storage
+    transcripts: TranscriptService
+    runs: PipelineService
+    queue: ArqJobQueue
+
+
+async def start_services(settings: Settings) -> Services:
+    if settings.database.url is None or settings.redis.url is None:
+        raise RuntimeError("DATABASE_URL and REDIS_URL must be known here (reflector run sets them)")
+    engine = configure_engine(settings.database.url)
+    await start_pool(engine, settings.database.pool_max)
+    redis = Redis.from_url(settings.redis.url)
+    bus = EventBus(redis)
+    storage = build_storage(settings.storage, settings.data_dir)
+    await storage.start()
+    queue = await ArqJobQueue.connect(settings.redis.url)
+    transcripts = TranscriptService(storage, bus)
+    runs = PipelineService(transcripts, queue, settings.worker.stale_after_s)
+    return Services(settings, redis, bus, storage, transcripts, runs, queue)
+
+
+async def stop_services(services: Services) -> None:
+    from reflector.db import current_engine
+
+    await services.queue.close()
+    await services.storage.close()
+    await services.redis.aclose()
+    engine = current_engine()
+    if engine is not None:
+        await close_pool(engine)

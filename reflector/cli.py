@@ -1,0 +1,75 @@
+"""The `reflector` command: run the product, or process and inspect recordings from a shell."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from reflector.logging import configure_logging
+from reflector.settings import SettingsError, load_settings
+
+
+def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--language", default="en", help="spoken language code, or 'auto' to detect it")
+    p.add_argument("--speakers", type=int, default=None, metavar="N", help="known number of speakers")
+    p.add_argument("--no-diarize", action="store_true", help="do not tell speakers apart")
+    p.add_argument("--no-summary", action="store_true", help="skip topics, title, summaries, action items")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reflector", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start everything: services, migrations, web and workers")
+    run.add_argument("--port", type=int, default=None, help="web port (default 1250, or PORT)")
+    run.add_argument("--host", default=None)
+
+    web = sub.add_parser("web", help="the web process alone (needs DATABASE_URL and REDIS_URL)")
+    web.add_argument("--port", type=int, default=None)
+    web.add_argument("--host", default=None)
+
+    worker = sub.add_parser("worker", help="a worker process (needs DATABASE_URL and REDIS_URL)")
+    worker.add_argument("--queues", default="speech,llm", help="comma-separated: speech, speech-long, llm")
+    worker.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+
+    sub.add_parser("migrate", help="apply the database migrations")
+    sub.add_parser("models", help="assemble and check the model files (done once)")
+
+    process = sub.add_parser("process", help="run the whole pipeline on FILE in this process")
+    process.add_argument("file", type=Path)
+    process.add_argument("--out", type=Path, default=None, help="write here instead of stdout")
+    process.add_argument("--format", default="json", choices=["json", "txt", "vtt", "srt", "md"])
+    _add_pipeline_options(process)
+
+    submit = sub.add_parser("submit", help="store FILE and queue it for the workers")
+    submit.add_argument("file", type=Path)
+    submit.add_argument("--name", default="")
+    submit.add_argument("--wait", action="store_true", help="follow the progress until it ends")
+    _add_pipeline_options(submit)
+
+    show = sub.add_parser("show", help="print a stored transcript")
+    show.add_argument("id")
+    show.add_argument("--format", default="txt", choices=["json", "txt", "vtt", "srt", "md"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"reflector: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_format, settings.log_level)
+    from reflector import commands
+
+    try:
+        return commands.dispatch(args, settings)
+    except commands.UserError as exc:
+        print(f"reflector: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""What each `reflector` sub-command does."""
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import structlog
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from reflector.pipelines.meeting import STEPS, PipelineOptions
+from reflector.settings import Settings
+
+log = structlog.get_logger(__name__)
+console = Console(stderr=True)
+
+
+class UserError(Exception):
+    """Something the person running the command can fix; printed without a traceback."""
+
+
+def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    handler = {
+        "run": _run,
+        "web": _web,
+        "worker": _worker,
+        "migrate": _migrate,
+        "models": _models,
+        "process": _process,
+        "submit": _submit,
+        "show": _show,
+    }[args.command]
+    return handler(args, settings)
+
+
+def _options(args: argparse.Namespace) -> PipelineOptions:
+    return PipelineOptions(
+        language=None if args.language == "auto" else args.language,
+        diarize=not args.no_diarize,
+        summarize=not args.no_summary,
+        num_speakers=args.speakers,
+    )
+
+
+def _with_server(settings: Settings, args: argparse.Namespace) -> Settings:
+    server = msgspec.structs.replace(
+        settings.server,
+        port=args.port if args.port is not None else settings.server.port,
+        host=args.host or settings.server.host,
+    )
+    return msgspec.structs.replace(settings, server=server)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from reflector.supervisor import supervise
+
+    return supervise(_with_server(settings, args))
+
+
+def _web(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from reflector.web.app import create_app
+
+    settings = _with_server(_require_urls(settings), args)
+    uvicorn.run(create_app(settings), host=settings.server.host, port=settings.server.port, log_level="warning")
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from reflector.worker import run_worker
+
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    asyncio.run(run_worker(_require_urls(settings), queues, burst=args.burst))
+    return 0
+
+
+def _require_urls(settings: Settings) -> Settings:
+    if settings.database.url is None or settings.redis.url is None:
+        raise UserError("set DATABASE_URL and REDIS_URL, or use `reflector run` which starts its own")
+    return settings
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from reflector.migrate import migrate
+
+    with _local_services(settings) as settings:
+        asyncio.run(migrate(settings))
+    return 0
+
+
+def _models(args: argparse.Namespace, settings: Settings) -> int:
+    from reflector.supervisor import prepare_models
+
+    prepare_models(settings)
+    return 0
+
+
+class _StepProgress:
+    """A rich progress bar per pipeline step."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._tasks: dict[str, TaskID] = {}
+
+    async def started(self, step: str) -> None:
+        self._tasks[step] = self._progress.add_task(step, total=1.0)
+
+    def progress(self, step: str, fraction: float) -> None:
+        if step in self._tasks:
+            self._progress.update(self._tasks[step], completed=fraction)
+
+    async def finished(self, step: str, seconds: float, output: Any) -> None:
+        self._progress.update(self._tasks[step], completed=1.0, description=f"{step} ({seconds:.1f} s)")
+
+
+def _process(args: argparse.Namespace, settings: Settings) -> int:
+    from reflector.bootstrap import ModelRegistry
+    from reflector.pipelines.formats import render
+    from reflector.pipelines.meeting import MeetingPipeline, MemoryCheckpoints, build_result
+    from reflector.pipelines.protocols import AudioError, ModelUnavailable
+
+    if not args.file.is_file():
+        raise UserError(f"{args.file}: no such file")
+    options = _options(args)
+    columns = (TextColumn("{task.description:<22}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as progress:
+        pipeline = MeetingPipeline(ModelRegistry(settings), options, MemoryCheckpoints(), _StepProgress(progress))
+        try:
+            outputs = asyncio.run(pipeline.run(args.file, STEPS))
+        except (AudioError, ModelUnavailable) as exc:
+            raise UserError(f"{args.file}: {exc}") from exc
+    text = render(build_result(outputs, options.language or "en"), args.format)
+    _write(text, args.out)
+    return 0
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        out.write_text(text)
+        console.print(f"wrote {out}")
+
+
+def _submit(args: argparse.Namespace, settings: Settings) -> int:
+    from reflector.bootstrap import start_services, stop_services
+    from reflector.domain.transcripts.models import NewTranscript
+
+    if not args.file.is_file():
+        raise UserError(f"{args.file}: no such file")
+
+    async def submit(settings: Settings) -> str:
+        services = await start_services(settings)
+        try:
+            language = "en" if args.language == "auto" else args.language
+            transcript = await services.transcripts.create(
+                NewTranscript(name=args.name or args.file.name, source_language=language)
+            )
+            await services.transcripts.store_upload(transcript.id, args.file)
+            await services.runs.request(transcript.id, _options(args))
+            if args.wait:
+                await _follow(services, transcript.id)
+            return transcript.id
+        finally:
+            await stop_services(services)
+
+    with _local_services(settings) as settings:
+        transcript_id = asyncio.run(submit(settings))
+    print(transcript_id)
+    return 0
+
+
+async def _follow(services: Any, transcript_id: str) -> None:
+    from reflector.events import decode_event, transcript_channel
+
+    pubsub = services.redis.pubsub()
+    await pubsub.subscribe(transcript_channel(transcript_id))
+    try:
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+            if message is None:
+                status = (await services.transcripts.get(transcript_id)).status
+                if status in ("ended", "error"):
+                    return
+                continue
+            event = decode_event(message["data"])
+            if event.event == "PROGRESS":
+                console.print(f"{event.data['step']:<10} {event.data['overall']:6.1%}", highlight=False)
+            elif event.event == "STATUS":
+                console.print(f"status {event.data['value']}")
+                if event.data["value"] in ("ended", "error"):
+                    return
+    finally:
+        await pubsub.aclose()
+
+
+def _show(args: argparse.Namespace, settings: Settings) -> int:
+    from reflector.bootstrap import start_services, stop_services
+    from reflector.domain.transcripts.models import TranscriptNotFound
+    from reflector.domain.transcripts.service import meeting_result
+    from reflector.pipelines.formats import render
+
+    async def show(settings: Settings) -> str:
+        services = await start_services(settings)
+        try:
+            transcript = await services.transcripts.get(args.id)
+            if transcript.status != "ended":
+                console.print(f"status: {transcript.status} {transcript.error}".rstrip())
+            return render(await meeting_result(services.transcripts, args.id), args.format)
+        except TranscriptNotFound as exc:
+            raise UserError(str(exc)) from exc
+        finally:
+            await stop_services(services)
+
+    with _local_services(settings) as settings:
+        _write(asyncio.run(show(settings)), None)
+    return 0
+
+
+def _local_services(settings: Settings) -> Any:
+    from reflector.supervisor import local_services
+
+    return local_services(settings)

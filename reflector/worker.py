@@ -1,0 +1,79 @@
+"""The worker process: one arq worker per queue it serves, sharing this process's models."""
+
+import asyncio
+import contextlib
+import signal
+
+import structlog
+from arq.worker import Worker, func
+
+from reflector.bootstrap import ModelRegistry, start_services, stop_services
+from reflector.domain.pipelines import jobs
+from reflector.domain.pipelines.service import QUEUES
+from reflector.gate import MachineGate
+from reflector.queue import redis_settings
+from reflector.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+_JOBS = {"run_speech": jobs.run_speech, "run_analysis": jobs.run_analysis}
+
+
+async def run_worker(settings: Settings, queues: list[str], *, burst: bool = False) -> None:
+    unknown = [q for q in queues if q not in QUEUES]
+    if unknown:
+        raise ValueError(f"unknown queue(s) {unknown}; choose from {sorted(QUEUES)}")
+    services = await start_services(settings)
+    job_services = jobs.JobServices(
+        transcripts=services.transcripts,
+        runs=services.runs,
+        storage=services.storage,
+        models=ModelRegistry(settings),
+        gate=MachineGate(settings.data_dir / "locks" / "cpu.lock"),
+        heartbeat_s=settings.worker.heartbeat_s,
+    )
+    assert settings.redis.url is not None
+    workers = [
+        Worker(
+            functions=[func(_JOBS[p.name], name=p.name, timeout=p.timeout_s, max_tries=p.max_tries, keep_result=3600)],
+            queue_name=p.queue,
+            redis_settings=redis_settings(settings.redis.url),
+            ctx={"services": job_services},
+            burst=burst,
+            handle_signals=False,
+            max_jobs=1,
+            poll_delay=0.2,
+        )
+        for queue in queues
+        for p in QUEUES[queue]
+    ]
+    log.info("worker.started", queues=[w.queue_name for w in workers])
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def reap() -> None:
+        while True:
+            await services.runs.requeue_stale()
+            await asyncio.sleep(settings.worker.stale_after_s / 3)
+
+    reaper = asyncio.create_task(reap())
+    running = [asyncio.create_task(w.async_run()) for w in workers]
+    waiter = asyncio.create_task(stop.wait())
+    try:
+        if burst:
+            await asyncio.gather(*running)
+        else:
+            await asyncio.wait([waiter, *running], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        log.info("worker.stopping")
+        reaper.cancel()
+        waiter.cancel()
+        for w in workers:
+            await w.close()
+        for task in running:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await stop_services(services)
