@@ -1,0 +1,67 @@
+"""`reflector process FILE`: the whole pipeline in one process, the documented JSON on stdout."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.paths import REAL
+
+pytestmark = pytest.mark.slow
+
+
+def _process(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "reflector", "process", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(data_dir), "LOG_LEVEL": "warning"},
+    )
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[^a-z ]", "", text.lower()).strip()
+
+
+def test_process_jfk_prints_the_documented_json(settings, tmp_path: Path) -> None:
+    done = _process(str(REAL / "jfk.flac"), "--format", "json", data_dir=settings.data_dir)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    expected = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
+    assert _plain(" ".join(w["text"] for w in result["words"])) == expected
+    assert set(result) >= {
+        "title", "short_summary", "long_summary", "duration", "language", "speakers", "segments", "words",
+        "topics", "decisions", "action_items",
+    }  # fmt: skip
+    assert result["duration"] == pytest.approx(11.0, abs=0.1)
+    assert result["language"] == "en"
+    assert result["speakers"] == ["Speaker 1"]
+    assert set(result["segments"][0]) == {"speaker", "start", "end", "text"}
+    assert set(result["words"][0]) == {"text", "start", "end", "speaker"}
+    assert result["title"] and result["short_summary"]
+    assert "country" in (result["title"] + result["short_summary"]).lower()
+
+
+def test_process_writes_subtitles_to_a_file_without_diarization(settings, tmp_path: Path) -> None:
+    out = tmp_path / "jfk.srt"
+    done = _process(
+        str(REAL / "jfk.flac"), "--format", "srt", "--out", str(out), "--no-summary", "--no-diarize",
+        data_dir=settings.data_dir,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    srt = out.read_text()
+    assert srt.startswith("1\n00:00:0")
+    assert "-->" in srt and "country" in srt
+
+
+def test_process_explains_a_file_that_is_not_audio(settings, tmp_path: Path) -> None:
+    fake = tmp_path / "song.mp3"
+    fake.write_text("not audio at all\n" * 20)
+    done = _process(str(fake), data_dir=settings.data_dir)
+    assert done.returncode == 1
+    assert "not an audio or video file" in done.stderr
+    assert "Traceback" not in done.stderr
