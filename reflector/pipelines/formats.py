@@ -70,17 +70,24 @@ def to_json(result: MeetingResult) -> str:
 # --- txt ------------------------------------------------------------------------------------------
 
 
+def _summary_paragraphs(result: MeetingResult) -> list[str]:
+    """The short summary; else the long one as plain paragraphs (its per-topic sections repeat the
+    topics, which these formats list on their own)."""
+    if result.short_summary.strip():
+        return [result.short_summary.strip()]
+    paragraphs = (p.strip() for p in re.split(r"\n\s*\n", result.long_summary))
+    return [p for p in paragraphs if p and not p.startswith("#")]
+
+
 def to_text(result: MeetingResult) -> str:
     hours = _needs_hours(result)
     title = _one_line(result.title) or "Untitled meeting"
     lines = [title, "=" * len(title), f"Duration: {clock(result.duration, hours=hours)}", ""]
     for seg in result.segments:
-        lines.append(
-            f"[{clock(seg.start, hours=hours)}] {speaker_name(result, seg.speaker)}: {_one_line(seg.text)}"
-        )
-    summary = result.long_summary.strip() or result.short_summary.strip()
+        lines.append(f"[{clock(seg.start, hours=hours)}] {speaker_name(result, seg.speaker)}: {_one_line(seg.text)}")
+    summary = _summary_paragraphs(result)
     if summary:
-        lines += ["", "Summary", "-------", summary]
+        lines += ["", "Summary", "-------", "\n\n".join(summary)]
     if result.decisions:
         lines += ["", "Decisions", "---------", *(f"- {_one_line(d)}" for d in result.decisions)]
     if result.action_items:
@@ -217,10 +224,9 @@ def to_markdown(result: MeetingResult) -> str:
     hours = _needs_hours(result)
     lines = [f"# {_md(result.title) or 'Untitled meeting'}", ""]
     lines += [f"Duration: {clock(result.duration, hours=hours)}", ""]
-    summary = result.long_summary.strip() or result.short_summary.strip()
+    summary = _summary_paragraphs(result)
     if summary:
-        paragraphs = [_md(p) for p in re.split(r"\n\s*\n", summary) if p.strip()]
-        lines += ["## Summary", "", "\n\n".join(paragraphs), ""]
+        lines += ["## Summary", "", "\n\n".join(_md(p) for p in summary), ""]
     if result.decisions:
         lines += ["## Decisions", "", *(f"- {_md(d)}" for d in result.decisions), ""]
     if result.action_items:

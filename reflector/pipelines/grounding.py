@@ -4,7 +4,9 @@ A small model turns "sixty thousand dollars" into "$60,000" (fine) but also now 
 person or a figure nobody said (not fine). We cannot check meaning, but we can check the two
 things people act on: names and numbers. A number counts as grounded when its value was said
 (in digits or in words); a capitalized word when the transcript or the speaker names contain it,
-or when it is an ordinary English word that starts sentences and titles.
+or when it is an ordinary English word that starts sentences and titles. On a short or unusual
+transcript the model also falls back on stock phrases ("The decision was made to continue the
+discussion"): a sentence must share at least one content word with the transcript to be kept.
 """
 
 import re
@@ -46,6 +48,23 @@ COMMON_WORDS = _wordset(
     topic topics under update updates upon we were what when where whether which while who will with
     within without yet you your
     """
+)
+
+# Words a summary uses about any meeting, and function words: neither shows what this one was about.
+_META_WORDS = _wordset(
+    """about above across after again against agenda agreed also although among another attendees
+    because been before being both brief briefly brought cannot concluded conclusion consensus
+    continue continued conversation could covered decided decision decisions described discuss
+    discussed discussing discussion does done during each either else emphasized ensure everyone
+    every explained focus focused following from further group have here however important into
+    just made mainly meeting meetings members mentioned more most much must need needed noted only
+    other over overall participants points provided raised recap regarding said same shared should
+    since some speaker speakers speaking stated such suggested summary summarized talk talked
+    talking team than that their them then there these they this those through topic topics under
+    until upon various very were what when where whether which while will with within without
+    would your
+    all and any are but can did few for get got had has her him his how its let may new not now our
+    out own put say see she the too two use was way who why yes you"""
 )
 
 _NUMBER = re.compile(
@@ -114,6 +133,15 @@ def _words(text: str) -> list[str]:
     return [w.lower().replace("’", "'").removesuffix("'s") for w in _WORD.findall(text)]
 
 
+def _stem(word: str) -> str:
+    """A crude stem, enough to match "Americans" with "American" and "migrate" with "migration"."""
+    return word[:5]
+
+
+def _content_stems(text: str) -> set[str]:
+    return {_stem(w) for w in _words(text) if len(w) >= 3 and w not in _META_WORDS}
+
+
 class Grounding:
     """What a transcript (plus the speaker names) says, to test generated text against."""
 
@@ -122,6 +150,7 @@ class Grounding:
         source = " ".join([transcript, *names])
         words = _words(source)
         self.vocabulary = frozenset(words)
+        self.stems = frozenset(_stem(w) for w in words if len(w) >= 3)
         self.numbers = frozenset(_digit_numbers(source) | _spoken_numbers(words))
         self.people = {n.strip().lower(): n.strip() for n in names}
         for word in _mentioned_names(transcript):
@@ -131,6 +160,16 @@ class Grounding:
         said = _digit_numbers(text) | _spoken_numbers(_words(text))
         # "one" is as often a pronoun ("the one who") as a count.
         return {n for n in said if n not in self.numbers and not (n == 1 and not re.search(r"\b1\b", text))}
+
+    def _said(self, word: str) -> bool:
+        """Whether the word, or its singular or plural ("American" for "Americans"), was said."""
+        forms = {word, word + "s", word + "es", word.removesuffix("s"), word.removesuffix("es")}
+        return not forms.isdisjoint(self.vocabulary)
+
+    def knows(self, word: str) -> bool:
+        """Whether a single word (a name, or a possessive of one) was said or is a speaker's name."""
+        word = word.lower().replace("’", "'").removesuffix("'s")
+        return self._said(word) or word in self.people
 
     def unknown_words(self, text: str) -> list[str]:
         """Capitalized words the transcript never says, read as names of people, places or firms."""
@@ -146,7 +185,7 @@ class Grounding:
                     word = word.removesuffix("'s")
                 elif "'" in word or word == "i":  # I'll, Let's
                     continue
-                if word in self.vocabulary or word in COMMON_WORDS:
+                if self._said(word) or word in COMMON_WORDS:
                     continue
                 following = tokens[index + 1].group().lower() if index + 1 < len(tokens) else ""
                 if index == 0 and not _names_someone(token, following):
@@ -154,12 +193,16 @@ class Grounding:
                 unknown.append(token)
         return unknown
 
+    def is_on_topic(self, text: str) -> bool:
+        """Whether the text shares a content word with the transcript (a stock phrase does not)."""
+        return bool(_content_stems(text) & self.stems) or bool(_digit_numbers(text) & self.numbers)
+
     def is_grounded(self, text: str) -> bool:
         return not self.unknown_numbers(text) and not self.unknown_words(text)
 
     def keep_grounded_sentences(self, text: str) -> str:
-        """The text without the sentences that name an unknown person or number."""
-        kept = [s for s in split_sentences(text) if self.is_grounded(s)]
+        """The text without the sentences that name an unknown person or number or are off topic."""
+        kept = [s for s in split_sentences(text) if self.is_grounded(s) and self.is_on_topic(s)]
         return " ".join(kept)
 
     def person(self, owner: str | None) -> str | None:
@@ -223,18 +266,50 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
 
 
+# In a Title Case title every word is capitalized, so only these show that the next word is a name.
+_BEFORE_NAMES = _wordset("with and by from for to at & vs versus")
+
+
+def _title_cased(words: list[str]) -> bool:
+    long = [w for w in words if len(w) >= 4 and w[0].isalpha()]
+    return bool(long) and sum(w[0].isupper() for w in long) >= 0.6 * len(long)
+
+
 def clean_title(title: str, grounding: Grounding, *, max_words: int = 10) -> str:
-    """A title without quotes, trailing punctuation or unknown names/numbers, at most `max_words`."""
+    """A title without quotes, trailing punctuation or unknown names/numbers, at most `max_words`.
+
+    Small models write titles in Title Case, where a capital says nothing: there an unknown word is
+    dropped only when it reads as a name ("with Sarah", "Sarah's", an acronym), so "American Values"
+    keeps "Values" but "Review with Sarah" loses "Sarah". Off-topic stock titles give "".
+    """
     title = title.strip().strip("\"'“”‘’*#").strip()
     title = re.sub(r"^(title|meeting title)\s*:\s*", "", title, flags=re.IGNORECASE)
+    words = title.split()
     unknown = set(grounding.unknown_words(title))
-    kept = []
-    for word in title.split():
+    title_case = _title_cased(words)
+    kept: list[str] = []
+    for index, word in enumerate(words):
         bare = word.strip(",.;:!?\"'“”()")
-        if bare in unknown or (any(c.isdigit() for c in bare) and grounding.unknown_numbers(bare)):
+        if any(c.isdigit() for c in bare) and grounding.unknown_numbers(bare):
+            continue
+        if title_case:
+            previous = words[index - 1].lower() if index else ""
+            reads_as_name = bare.isupper() or bare.lower().endswith(("'s", "’s")) or previous in _BEFORE_NAMES
+            if bare[:1].isupper() and reads_as_name and not grounding.knows(bare):
+                continue
+        elif bare in unknown:
             continue
         kept.append(word)
-    return " ".join(kept[:max_words]).strip(" ,.;:-–—")
+    # A connector left dangling by a dropped name: "Review with and Evan", "Plan for".
+    while kept and kept[-1].lower() in _BEFORE_NAMES:
+        kept.pop()
+    kept = [
+        w
+        for i, w in enumerate(kept)
+        if not (w.lower() in _BEFORE_NAMES and i + 1 < len(kept) and kept[i + 1].lower() in _BEFORE_NAMES)
+    ]
+    title = " ".join(kept[:max_words]).strip(" ,.;:-–—")
+    return title if grounding.is_on_topic(title) else ""
 
 
 _COMMITS = re.compile(r"\b(i will|i'll|i can|i am going to|i'm going to|i expect to|let me)\b")
@@ -245,6 +320,24 @@ def _plain(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
 
 
+def quoted_line(quote: str, lines: list[tuple[str, str]]) -> int | None:
+    """The index of the transcript line holding at least 60% of the quoted words, or None."""
+    quoted = _quoted_words(quote)
+    if not quoted:
+        return None
+    best, best_overlap = None, 0.6
+    for index, (_speaker, text) in enumerate(lines):
+        words = set(_plain(text))
+        overlap = sum(w in words for w in quoted) / len(quoted)
+        if overlap > best_overlap:
+            best, best_overlap = index, overlap
+    return best
+
+
+def _quoted_words(quote: str) -> list[str]:
+    return _plain(quote.split(":", 1)[1] if re.match(r"^\s*[\w ]{1,30}:", quote) else quote)
+
+
 def attribute_owner(quote: str, lines: list[tuple[str, str]], people: Iterable[str]) -> str | None:
     """Who owns a task, read from the transcript line the model quoted for it.
 
@@ -252,17 +345,10 @@ def attribute_owner(quote: str, lines: list[tuple[str, str]], people: Iterable[s
     will ..." belongs to its speaker, "Bob, can you ...?" to Bob or else to whoever answered.
     None when the quote is not found or says neither.
     """
-    quoted = _plain(quote.split(":", 1)[1] if re.match(r"^\s*[\w ]{1,30}:", quote) else quote)
-    if not quoted:
+    best = quoted_line(quote, lines)
+    if best is None:
         return None
-    best, best_overlap = -1, 0.6  # at least 60% of the quoted words on one line
-    for index, (_speaker, text) in enumerate(lines):
-        words = set(_plain(text))
-        overlap = sum(w in words for w in quoted) / len(quoted)
-        if overlap > best_overlap:
-            best, best_overlap = index, overlap
-    if best < 0:
-        return None
+    quoted = _quoted_words(quote)
     speaker = lines[best][0]
     said = " ".join(quoted)
     if _COMMITS.search(said):

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import msgspec
 import structlog
 
-from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title
+from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title, quoted_line
 from reflector.pipelines.llm import complete_json
 from reflector.pipelines.protocols import LLM, ChatMessage
 from reflector.pipelines.topics import SYSTEM_PROMPT, transcript_lines, transcript_message
@@ -24,7 +24,8 @@ PROMPT_TOKENS = 400
 REPLY_TOKENS = 700
 
 RECAP_PROMPT = """Summarize this meeting.
-- title: the meeting's main subject in 3 to 8 words, specific (not "Team Meeting"), no quotes.
+- title: the meeting's main subject in 3 to 8 words, specific (not "Team meeting"), no quotes,
+  in sentence case: capitalize only the first word and names.
 - summary: two to four sentences: what was discussed, what was decided, and by whom."""
 
 _ACTION_RULES = """- action_items: every task a person said they will do ("I will ...", "I can ...") or was asked
@@ -212,9 +213,11 @@ def _grounded_action_items(
     seen: list[tuple[str | None, set[str]]] = []
     for item in items:
         task = item.task.strip().rstrip(".")
-        # A task naming someone or a figure nobody said is dropped whole: a wrong task is worse
-        # than a missing one.
-        if not task or not grounding.is_grounded(task):
+        # A task naming someone or a figure nobody said, or one whose quote is not in the
+        # transcript, is dropped whole: a wrong task is worse than a missing one.
+        if not task or not grounding.is_grounded(task) or not grounding.is_on_topic(task):
+            continue
+        if quoted_line(item.quote, lines) is None:
             continue
         owner = grounding.person(attribute_owner(item.quote, lines, people) or item.owner)
         # "Send the plan by Friday" and "Send the updated plan by Thursday" for one person are

@@ -22,7 +22,8 @@ SYSTEM_PROMPT = (
 )
 
 TOPIC_PROMPT = """Give this part of the meeting a topic.
-- title: its main subject in 3 to 8 words, specific (not "Team Meeting" or "Discussion"), no quotes.
+- title: its main subject in 3 to 8 words, specific (not "Team meeting" or "Discussion"),
+  no quotes, in sentence case: capitalize only the first word and names.
 - summary: one or two sentences on what was said or decided, naming the people who said it."""
 
 

@@ -63,7 +63,7 @@ async def test_bad_inputs_fail_clearly_and_the_worker_keeps_serving(
     cases = {empty: "empty", text: "not an audio", truncated: "", no_audio: "no audio", blip: "too short"}
     submitted = {path: await submit(clean, path, FAST) for path in cases}
     for path, expected in cases.items():
-        transcript = await wait_for_status(clean, submitted[path], timeout=120)
+        transcript = await wait_for_status(clean, submitted[path], within_s=120)
         assert transcript.status == "error", (path.name, transcript.status, worker.log()[-2000:])
         assert transcript.error.endswith("."), transcript.error  # a sentence, not an exception name
         assert "Traceback" not in transcript.error
@@ -71,7 +71,7 @@ async def test_bad_inputs_fail_clearly_and_the_worker_keeps_serving(
 
     # The same worker still does good work after all of that.
     good = await submit(clean, REAL / "jfk.flac", FAST)
-    transcript = await wait_for_status(clean, good, timeout=300)
+    transcript = await wait_for_status(clean, good, within_s=300)
     assert transcript.status == "ended", transcript.error
     result = await meeting_result(clean.transcripts, good)
     assert "ask not what your country" in " ".join(w.text for w in result.words).lower()
@@ -82,7 +82,7 @@ async def test_ten_minutes_of_silence_end_with_an_empty_transcript(
 ) -> None:
     silence = _wav(tmp_path / "silence.wav", np.zeros(16000 * 600, dtype=np.float32))
     transcript_id = await submit(clean, silence, PipelineOptions())
-    transcript = await wait_for_status(clean, transcript_id, timeout=300)
+    transcript = await wait_for_status(clean, transcript_id, within_s=300)
     assert transcript.status == "ended", transcript.error
     assert (await meeting_result(clean.transcripts, transcript_id)).words == []
     assert transcript.title == ""  # nothing to summarise, nothing invented

@@ -31,7 +31,9 @@ def test_process_jfk_prints_the_documented_json(settings, tmp_path: Path) -> Non
     done = _process(str(REAL / "jfk.flac"), "--format", "json", data_dir=settings.data_dir)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    expected = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
+    expected = (
+        "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
+    )
     assert _plain(" ".join(w["text"] for w in result["words"])) == expected
     assert set(result) >= {
         "title", "short_summary", "long_summary", "duration", "language", "speakers", "segments", "words",

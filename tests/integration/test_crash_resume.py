@@ -17,8 +17,8 @@ from tests.paths import REAL
 pytestmark = pytest.mark.slow
 
 
-async def _wait_run(services: Services, transcript_id: str, ready, timeout: float = 240) -> RunView:
-    deadline = time.monotonic() + timeout
+async def _wait_run(services: Services, transcript_id: str, ready, within_s: float = 240) -> RunView:
+    deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         run = await services.runs.latest(transcript_id)
         if run is not None and ready(run):
@@ -52,7 +52,7 @@ async def test_sigkill_mid_transcription_and_mid_diarization_then_resume(
     # 3. Restarted: the run resumes, keeps the finished transcription and ends.
     worker = WorkerProcess(settings, log).start()
     try:
-        transcript = await wait_for_status(clean, transcript_id, timeout=600)
+        transcript = await wait_for_status(clean, transcript_id, within_s=600)
     finally:
         worker.stop()
     assert transcript.status == "ended", (transcript.error, worker.log()[-3000:])

@@ -1,6 +1,6 @@
 """A meeting through the real services and models: submit, worker, events, `reflector show`."""
 
-import subprocess
+import asyncio
 import sys
 from pathlib import Path
 
@@ -20,7 +20,7 @@ async def test_standup_meeting_end_to_end(clean: Services, settings: Settings, t
     worker = WorkerProcess(settings, tmp_path / "worker.log").start()
     try:
         transcript_id = await submit(clean, SYNTHETIC / "standup.wav", PipelineOptions(), name="Stand-up")
-        transcript = await wait_for_status(clean, transcript_id, timeout=900)
+        transcript = await wait_for_status(clean, transcript_id, within_s=900)
     finally:
         worker.stop()
     assert transcript.status == "ended", (transcript.error, worker.log()[-3000:])
@@ -42,13 +42,11 @@ async def test_standup_meeting_end_to_end(clean: Services, settings: Settings, t
     assert transcript.duration == pytest.approx(70_000, rel=0.05)  # milliseconds, as Reflector
     assert await clean.storage.size(f"transcripts/{transcript_id}/audio.mp3")
 
-    shown = subprocess.run(
-        [sys.executable, "-m", "reflector", "show", transcript_id, "--format", "md"],
-        env=worker_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert shown.returncode == 0, shown.stderr
-    assert result.title in shown.stdout
-    assert "Speaker 1" in shown.stdout and "Speaker 3" in shown.stdout
+    shown = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "reflector", "show", transcript_id, "--format", "md",
+        env=worker_env(settings), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(shown.communicate(), 60)
+    assert shown.returncode == 0, stderr.decode()
+    assert result.title in stdout.decode()
+    assert "Speaker 1" in stdout.decode() and "Speaker 3" in stdout.decode()

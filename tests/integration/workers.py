@@ -69,12 +69,12 @@ async def submit(services: Services, path: Path, options: PipelineOptions, name:
 
 
 async def wait_for_status(
-    services: Services, transcript_id: str, statuses: tuple[str, ...] = ("ended", "error"), timeout: float = 600
+    services: Services, transcript_id: str, statuses: tuple[str, ...] = ("ended", "error"), within_s: float = 600
 ) -> TranscriptView:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         transcript = await services.transcripts.get(transcript_id)
         if transcript.status in statuses:
             return transcript
         await asyncio.sleep(0.2)
-    raise TimeoutError(f"transcript {transcript_id} still {transcript.status} after {timeout} s")
+    raise TimeoutError(f"transcript {transcript_id} still {transcript.status} after {within_s} s")

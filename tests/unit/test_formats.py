@@ -108,6 +108,16 @@ def test_text_has_header_lines_and_sections() -> None:
     assert text.index("Summary") < text.index("Decisions") < text.index("Action items")
     assert "- Send the budget (owner: Alice, due: Friday)" in lines
     assert "- Book a room" in lines
+    assert lines[lines.index("Summary") + 2] == "Budget kept."
+
+
+def test_a_long_summary_alone_loses_its_topic_headings() -> None:
+    meeting = msgspec.structs.replace(
+        _meeting(), short_summary="", long_summary="## Recap\n\nKept it.\n\n## Budget\n\nSame."
+    )
+    text = render(meeting, "md")
+    summary = text[text.index("## Summary") : text.index("## Decisions")]
+    assert summary == "## Summary\n\nKept it.\n\nSame.\n\n"
 
 
 def test_text_of_a_short_meeting_uses_minutes() -> None:
