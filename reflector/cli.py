@@ -1,6 +1,7 @@
 """The `reflector` command: run the product, or process and inspect recordings from a shell."""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_INTERACTIVE = {"process", "submit", "show"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -59,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"reflector: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_format, settings.log_level)
+    level = settings.log_level
+    if args.command in _INTERACTIVE and "LOG_LEVEL" not in os.environ:
+        level = "warning"  # the progress display says what is happening; logs would scroll it away
+    configure_logging(settings.log_format, level)
     from reflector import commands
 
     try:

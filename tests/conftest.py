@@ -8,7 +8,6 @@ from pathlib import Path
 import asyncpg
 import msgspec
 import pytest
-from redis.asyncio import Redis
 
 from reflector.bootstrap import Services, start_services, stop_services
 from reflector.settings import Settings, load_settings
@@ -78,17 +77,3 @@ async def clean(services: Services) -> AsyncIterator[Services]:
     await ALL_TABLES[0].raw(f"TRUNCATE {names} CASCADE")
     await services.redis.flushdb()
     yield services
-
-
-def worker_env(settings: Settings) -> dict[str, str]:
-    """The environment of a worker process started by a test."""
-    return {
-        **os.environ,
-        "DATABASE_URL": settings.database.url or "",
-        "REDIS_URL": settings.redis.url or "",
-        "DATA_DIR": str(settings.data_dir),
-        "LOG_LEVEL": "info",
-    }
-
-
-__all__ = ["Redis", "worker_env"]

@@ -46,6 +46,22 @@ def decode(path: str | Path) -> np.ndarray:
     return audio
 
 
+def probe_duration(path: str | Path) -> float | None:
+    """The duration a file's header declares, in seconds, without decoding; None when unknown."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                return None
+            stream = container.streams.audio[0]
+            if stream.duration is not None and stream.time_base is not None:
+                return float(stream.duration * stream.time_base)
+            if container.duration is not None:
+                return container.duration / av.time_base
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError, OSError):
+        return None
+    return None
+
+
 def _decode_stream(container: av.container.InputContainer, stream: av.AudioStream, path: Path) -> list:
     """Decoded, resampled frames; a file cut short keeps what decoded before the damage."""
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)

@@ -316,6 +316,18 @@ _COMMITS = re.compile(r"\b(i will|i'll|i can|i am going to|i'm going to|i expect
 _ASKS = re.compile(r"\b(can you|could you|would you|will you|please)\b")
 
 
+# What a line that sets up a task says: a promise, a request, an obligation or a plan.
+_TASK_MARKERS = re.compile(
+    r"\b(will|'ll|going to|gonna|i can|we can|can you|could you|would you|please|need to|needs to|have to|"
+    r"has to|should|let me|let's|lets|expect to|plan to|planning to|todo|to do|action item|make sure)\b"
+)
+
+
+def sets_a_task(quote: str) -> bool:
+    """Whether a quoted line can set up a task: "I finished X" or "Do you need Y?" cannot."""
+    return bool(_TASK_MARKERS.search(" ".join(_quoted_words(quote))))
+
+
 def _plain(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
 

@@ -228,7 +228,12 @@ def complete_json(
     max_tokens: int = 512,
     temperature: float = 0.2,
 ) -> T:
-    """Ask for JSON matching `struct_type`; one retry with the error shown to the model."""
+    """Ask for JSON matching `struct_type`; one retry, LLMError if that fails too.
+
+    A reply cut off at `max_tokens` is retried with twice the room and a request to be brief (showing
+    the model its rambling reply would only invite more); an invalid complete reply is shown back with
+    the error.
+    """
     schema = json_schema_for(struct_type)
     conversation = list(messages)
     error: Exception | None = None
@@ -238,12 +243,18 @@ def complete_json(
             return msgspec.json.decode(strip_code_fences(reply).encode(), type=struct_type)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             error = exc
-            log.warning("llm.invalid_json", attempt=attempt, error=str(exc), reply=reply[:200])
-            conversation = [
-                *messages,
-                ChatMessage("assistant", reply[:2000]),
-                ChatMessage("user", f"That reply was not valid: {exc}. Answer again with JSON only."),
-            ]
+            truncated = "truncated" in str(exc)
+            log.warning("llm.invalid_json", attempt=attempt, truncated=truncated, error=str(exc), reply=reply[:200])
+            if truncated:
+                max_tokens *= 2
+                last = messages[-1]
+                conversation = [*messages[:-1], ChatMessage(last.role, last.content + "\nKeep every field brief.")]
+            else:
+                conversation = [
+                    *messages,
+                    ChatMessage("assistant", reply[:2000]),
+                    ChatMessage("user", f"That reply was not valid: {exc}. Answer again with JSON only."),
+                ]
     raise LLMError(f"the LLM did not produce valid {struct_type.__name__} JSON: {error}")
 
 

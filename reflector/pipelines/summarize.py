@@ -6,18 +6,21 @@ over the notes. Every field is checked against the transcript before it is retur
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Annotated, TypeVar
 
 import msgspec
 import structlog
 
-from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title, quoted_line
-from reflector.pipelines.llm import complete_json
+from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title, quoted_line, sets_a_task
+from reflector.pipelines.llm import LLMError, complete_json
 from reflector.pipelines.protocols import LLM, ChatMessage
 from reflector.pipelines.topics import SYSTEM_PROMPT, transcript_lines, transcript_message
 from reflector.pipelines.types import ActionItem, ProgressFn, Segment, Summary, Topic, no_progress
 
 log = structlog.get_logger(__name__)
+
+R = TypeVar("R")
 
 # Room kept for the instructions and the reply beside the transcript in one call.
 PROMPT_TOKENS = 400
@@ -28,19 +31,24 @@ RECAP_PROMPT = """Summarize this meeting.
   in sentence case: capitalize only the first word and names.
 - summary: two to four sentences: what was discussed, what was decided, and by whom."""
 
-_ACTION_RULES = """- action_items: every task a person said they will do ("I will ...", "I can ...") or was asked
-  to do ("Can you ...?"); the owner of an asked task is the person asked, not the one asking.
+_ACTION_RULES = """- decisions: what the group decided or agreed (a line like "Decision: ..." or "we agreed to ..."),
+  one short sentence each, each decision once; [] if none.
+- action_items: every task a person said they will do ("I will ...", "I can ...") or was asked
+  to do ("Can you ...?"); not work already done, not questions. The owner of an asked task is the
+  person asked, not the one asking.
   quote: the transcript sentence where the task is agreed. owner: that person's name.
   task: what they will do, starting with a verb.
-  due: when, in the transcript's own words (like "Friday"), or null.
-- decisions: what the group decided, one short sentence each, each decision once; [] if none."""
+  due: when, in the transcript's own words (like "Friday"), or null."""
 
-OUTCOMES_PROMPT = "List who will do what, and what the meeting decided.\n" + _ACTION_RULES
+OUTCOMES_PROMPT = "List what the meeting decided, and who will do what.\n" + _ACTION_RULES
 
 NOTES_PROMPT = (
     "Take notes on this part of a meeting.\n"
     "- summary: two or three sentences on what was discussed and decided, naming who said it.\n" + _ACTION_RULES
 )
+
+MAX_DECISIONS = 10
+MAX_ACTION_ITEMS = 15
 
 GENERIC_TITLES = {
     "meeting",
@@ -66,15 +74,17 @@ class RecapReply(msgspec.Struct):
     summary: str
 
 
+# Decisions first: written after the action items, they came out empty (the model had listed
+# them as tasks). The caps keep a looping model from filling its whole reply with items.
 class OutcomesReply(msgspec.Struct):
-    action_items: list[ActionItemReply]
-    decisions: list[str]
+    decisions: Annotated[list[str], msgspec.Meta(max_length=MAX_DECISIONS)]
+    action_items: Annotated[list[ActionItemReply], msgspec.Meta(max_length=MAX_ACTION_ITEMS)]
 
 
 class NotesReply(msgspec.Struct):
     summary: str
-    action_items: list[ActionItemReply]
-    decisions: list[str]
+    decisions: Annotated[list[str], msgspec.Meta(max_length=MAX_DECISIONS)]
+    action_items: Annotated[list[ActionItemReply], msgspec.Meta(max_length=MAX_ACTION_ITEMS)]
 
 
 def _names_note(speaker_names: dict[int, str]) -> str:
@@ -119,15 +129,22 @@ def summarize(
         return Summary(title="", short_summary="", long_summary="", decisions=[], action_items=[])
     names_note = _names_note(speaker_names)
     if _fits(llm, transcript):
-        recap = complete_json(
-            llm, transcript_message(transcript, RECAP_PROMPT + names_note), RecapReply, max_tokens=250
+        recap = _or_nothing(
+            lambda: complete_json(
+                llm, transcript_message(transcript, RECAP_PROMPT + names_note), RecapReply, max_tokens=250
+            ),
+            RecapReply(title="", summary=""),
         )
         progress(0.5)
-        outcomes = complete_json(
-            llm,
-            transcript_message(transcript, OUTCOMES_PROMPT + names_note),
-            OutcomesReply,
-            temperature=0.1,
+        outcomes = _or_nothing(
+            lambda: complete_json(
+                llm,
+                transcript_message(transcript, OUTCOMES_PROMPT + names_note),
+                OutcomesReply,
+                max_tokens=900,
+                temperature=0.1,
+            ),
+            OutcomesReply(decisions=[], action_items=[]),
         )
     else:
         recap, outcomes = _map_reduce(llm, transcript, names_note, progress)
@@ -135,14 +152,30 @@ def summarize(
     return _grounded_summary(transcript, speaker_names, topics, recap, outcomes)
 
 
+def _or_nothing(call: Callable[[], R], nothing: R) -> R:
+    """One field set the model could not write is left empty rather than failing the whole meeting:
+    the transcript and the topics are still worth having."""
+    try:
+        return call()
+    except LLMError as exc:
+        log.warning("summarize.reply_unusable", error=str(exc))
+        return nothing
+
+
 def _map_reduce(llm: LLM, transcript: str, names_note: str, progress: ProgressFn) -> tuple[RecapReply, OutcomesReply]:
     chunks = _split_to_fit(llm, transcript.splitlines())
     log.info("summarize.map_reduce", chunks=len(chunks))
     notes: list[NotesReply] = []
     for number, chunk in enumerate(chunks, start=1):
-        notes.append(complete_json(llm, transcript_message(chunk, NOTES_PROMPT + names_note), NotesReply))
+        message = transcript_message(chunk, NOTES_PROMPT + names_note)
+        notes.append(
+            _or_nothing(
+                lambda message=message: complete_json(llm, message, NotesReply, max_tokens=900),
+                NotesReply(summary="", decisions=[], action_items=[]),
+            )
+        )
         progress(0.9 * number / (len(chunks) + 1))
-    summaries = [f"Part {i}: {n.summary.strip()}" for i, n in enumerate(notes, start=1)]
+    summaries = [f"Part {i}: {n.summary.strip()}" for i, n in enumerate(notes, start=1) if n.summary.strip()]
     # Notes of a very long meeting may not fit either: condense them group by group first.
     while not _fits(llm, "\n".join(summaries)) and len(summaries) > 1:
         groups = _split_to_fit(llm, summaries)
@@ -150,16 +183,22 @@ def _map_reduce(llm: LLM, transcript: str, names_note: str, progress: ProgressFn
             summaries = [s[: len(s) // 2] for s in summaries]
             continue
         summaries = [
-            complete_json(llm, _notes_message(group, RECAP_PROMPT + names_note), RecapReply).summary for group in groups
+            _recap(llm, group, names_note, RecapReply(title="", summary=group[: len(group) // 2])).summary
+            for group in groups
         ]
-    recap = complete_json(
-        llm, _notes_message("\n".join(summaries), RECAP_PROMPT + names_note), RecapReply, max_tokens=250
-    )
+    recap = _recap(llm, "\n".join(summaries), names_note, RecapReply(title="", summary=""))
     outcomes = OutcomesReply(
         decisions=[d for n in notes for d in n.decisions],
         action_items=[a for n in notes for a in n.action_items],
     )
     return recap, outcomes
+
+
+def _recap(llm: LLM, notes: str, names_note: str, nothing: RecapReply) -> RecapReply:
+    if not notes.strip():
+        return nothing
+    message = _notes_message(notes, RECAP_PROMPT + names_note)
+    return _or_nothing(lambda: complete_json(llm, message, RecapReply, max_tokens=250), nothing)
 
 
 def _notes_message(notes: str, task: str) -> list[ChatMessage]:
@@ -217,7 +256,7 @@ def _grounded_action_items(
         # transcript, is dropped whole: a wrong task is worse than a missing one.
         if not task or not grounding.is_grounded(task) or not grounding.is_on_topic(task):
             continue
-        if quoted_line(item.quote, lines) is None:
+        if quoted_line(item.quote, lines) is None or not sets_a_task(item.quote):
             continue
         owner = grounding.person(attribute_owner(item.quote, lines, people) or item.owner)
         # "Send the plan by Friday" and "Send the updated plan by Thursday" for one person are

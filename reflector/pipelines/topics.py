@@ -4,7 +4,7 @@ import msgspec
 import structlog
 
 from reflector.pipelines.grounding import Grounding, clean_title
-from reflector.pipelines.llm import complete_json
+from reflector.pipelines.llm import LLMError, complete_json
 from reflector.pipelines.protocols import LLM, ChatMessage
 from reflector.pipelines.types import ProgressFn, Topic, Word, no_progress, speaker_label
 
@@ -101,7 +101,11 @@ def detect_topics(
     topics: list[Topic] = []
     for number, chunk in enumerate(chunks, start=1):
         text = words_text(chunk, speaker_names)
-        reply = complete_json(llm, transcript_message(text, TOPIC_PROMPT), TopicReply, max_tokens=200)
+        try:
+            reply = complete_json(llm, transcript_message(text, TOPIC_PROMPT), TopicReply, max_tokens=200)
+        except LLMError as exc:  # the chunk keeps its words and times under a plain title
+            log.warning("topics.reply_unusable", topic=number, error=str(exc))
+            reply = TopicReply(title="", summary="")
         title = clean_title(reply.title, grounding) or f"Part {number}"
         summary = grounding.keep_grounded_sentences(reply.summary.strip())
         topics.append(Topic(title=title, summary=summary, start=chunk[0].start, end=chunk[-1].end, words=chunk))

@@ -142,9 +142,11 @@ class ScriptedLLM:
     def __init__(self, *replies: str) -> None:
         self.replies = list(replies)
         self.calls: list[list[ChatMessage]] = []
+        self.max_tokens: list[int] = []
 
     def complete(self, messages, *, json_schema=None, max_tokens=512, temperature=0.3) -> str:
         self.calls.append(messages)
+        self.max_tokens.append(max_tokens)
         return self.replies.pop(0)
 
     def count_tokens(self, text: str) -> int:
@@ -158,6 +160,26 @@ def test_complete_json_strips_fences_and_retries_once_with_the_error() -> None:
     assert "decisions" in llm.calls[1][-1].content  # the validation error was shown to the model
     with pytest.raises(LLMError):
         complete_json(ScriptedLLM("nope", "still nope"), [ChatMessage("user", "go")], OutcomesReply)
+
+
+def test_a_reply_cut_off_is_retried_with_more_room() -> None:
+    llm = ScriptedLLM('{"decisions": ["Keep the plan", "And then we', '{"decisions": [], "action_items": []}')
+    reply = complete_json(llm, [ChatMessage("user", "go")], OutcomesReply, max_tokens=100)
+    assert reply.decisions == []
+    assert llm.max_tokens == [100, 200]
+    assert len(llm.calls[1]) == 1 and llm.calls[1][0].content.endswith("Keep every field brief.")
+
+
+def test_unusable_replies_leave_fields_empty_instead_of_failing_the_meeting() -> None:
+    llm = ScriptedLLM(
+        "nope", "nope", '{"title": "Plan for finance", "summary": "Evan will send the plan."}', *["x"] * 4
+    )
+    words = [Word(w, 0, 1, s.speaker) for s in _segments() for w in s.text.split()]
+    topics = detect_topics(llm, words, {0: "Dana", 1: "Evan"})
+    summary = summarize(llm, _segments(), topics, {0: "Dana", 1: "Evan"})
+    assert [t.title for t in topics] == ["Part 1"] and len(topics[0].words) == len(words)
+    assert summary.title == "Plan for finance" and summary.short_summary == "Evan will send the plan."
+    assert summary.decisions == [] and summary.action_items == []
 
 
 def test_schema_is_inlined_and_keeps_a_field_called_title() -> None:

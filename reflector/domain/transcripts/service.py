@@ -1,5 +1,6 @@
 """Use cases of the transcripts module: the single way a transcript is created, fed and changed."""
 
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from reflector.domain.transcripts.models import (
     TranscriptView,
 )
 from reflector.events import EventBus, transcript_channel, user_channel
+from reflector.pipelines import audio
 from reflector.storage import Storage, StorageNotFound
 
 if TYPE_CHECKING:
@@ -97,6 +99,11 @@ class TranscriptService:
             if old != key:
                 await self.storage.delete(old)
         await self.storage.put_file(key, path)
+        # The declared duration routes a long recording to its own queue before anything is decoded;
+        # the decode step replaces it with the measured one.
+        seconds = await asyncio.to_thread(audio.probe_duration, path)
+        if seconds:
+            await repository.update(transcript_id, {"duration": round(seconds * 1000)})
         await self.set_status(transcript_id, "uploaded")
         return key
 

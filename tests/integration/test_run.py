@@ -1,0 +1,108 @@
+"""`reflector run` with nothing configured: private PostgreSQL and Redis under the data directory,
+migrations, the web process and the workers; other commands join those services; SIGTERM stops
+everything it started."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from reflector.pipelines.model_files import LLM_FILE_NAME
+from tests.paths import REAL, REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _env(data_dir: Path, port: int) -> dict[str, str]:
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "DATA_DIR": str(data_dir)}
+    env |= {"PORT": str(port), "LOG_LEVEL": "warning"}
+    assembled = REPO / "data" / "models" / LLM_FILE_NAME
+    if assembled.is_file():  # `make setup` assembled it already: no second 1 GB copy per test run
+        env["LLM_MODEL_PATH"] = str(assembled)
+    return env
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "reflector", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
+def _wait_healthy(run: subprocess.Popen[bytes], url: str, log: Path) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < 180:
+        assert run.poll() is None, log.read_text()[-3000:]
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"not healthy after 180 s:\n{log.read_text()[-3000:]}")
+
+
+def _processes_under(data_dir: Path) -> list[str]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if str(data_dir.resolve()) in cmdline and "pytest" not in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def _stop(run: subprocess.Popen[bytes], log: Path) -> None:
+    run.send_signal(signal.SIGTERM)
+    try:
+        assert run.wait(60) == 0, log.read_text()[-3000:]
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+
+
+def test_run_starts_everything_and_sigterm_stops_it_all(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "data", _free_port()
+    env, url, log = _env(data_dir, port), f"http://127.0.0.1:{port}", tmp_path / "run.log"
+    command = [sys.executable, "-m", "reflector", "run"]
+
+    with log.open("wb") as out:
+        run = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        first = _wait_healthy(run, url, log)
+        assert httpx.get(url, timeout=5).status_code == 200  # the index page reads the migrated database
+        assert (data_dir / "redis" / "redis.sock").exists() and (data_dir / "postgres" / "PG_VERSION").exists()
+
+        # Another command joins the private services; the running worker processes the job.
+        submitted = _cli("submit", str(REAL / "jfk.flac"), "--no-summary", "--no-diarize", "--wait", env=env)
+        assert submitted.returncode == 0, submitted.stderr
+        transcript_id = submitted.stdout.strip().splitlines()[-1]
+        shown = _cli("show", transcript_id, "--format", "txt", env=env)
+        assert shown.returncode == 0, shown.stderr
+        assert "ask not what your country can do for you" in shown.stdout.lower()
+    finally:
+        _stop(run, log)
+    assert "Reflector is running" in log.read_text()
+    assert _processes_under(data_dir) == []
+
+    # A second start reuses the initialised database: seconds, not a fresh initdb.
+    with log.open("ab") as out:
+        run = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        second = _wait_healthy(run, url, log)
+        listed = _cli("show", transcript_id, "--format", "txt", env=env)
+        assert listed.returncode == 0 and "country" in listed.stdout, listed.stderr  # the data survived
+    finally:
+        _stop(run, log)
+    assert _processes_under(data_dir) == []
+    print(f"\nreflector run healthy after {first:.1f} s (first start), {second:.1f} s (second start)")
