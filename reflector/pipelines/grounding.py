@@ -249,10 +249,16 @@ def _names_someone(token: str, following: str) -> bool:
     return following in _NAME_FOLLOWERS or (following.endswith("ed") and len(following) > 3)
 
 
+_SPEAKER_PREFIX = re.compile(r"^[\w .'-]{1,40}:\s+")
+
+
 def _mentioned_names(transcript: str) -> set[str]:
     """Capitalized words used as names: mid-sentence ("Thanks Carol") or addressed ("Bob, can you")."""
     names = set()
-    for sentence in split_sentences(transcript):
+    # "Dana: Can you ..." lines: the speaker prefix is not part of the sentence.
+    speech = "\n".join(_SPEAKER_PREFIX.sub("", line) for line in transcript.splitlines())
+    sentences = [s for line in speech.splitlines() for s in split_sentences(line)]
+    for sentence in sentences:
         for match in re.finditer(r"\b([A-Z][a-z]+)(?:'s)?\b(,?)", sentence):
             word, comma = match.groups()
             at_start = match.start() == len(sentence) - len(sentence.lstrip("\"'(["))
@@ -360,13 +366,16 @@ def attribute_owner(quote: str, lines: list[tuple[str, str]], people: Iterable[s
     best = quoted_line(quote, lines)
     if best is None:
         return None
-    quoted = _quoted_words(quote)
-    speaker = lines[best][0]
-    said = " ".join(quoted)
-    if _COMMITS.search(said):
+    speaker, line = lines[best]
+    quoted = " ".join(_quoted_words(quote))
+    said = " ".join(_plain(line))
+    # The model's quote is read against the line it matched: "I will take the interview" quoted
+    # from "Bob, can you take the interview?" is Bob's task, not the asker's.
+    if _COMMITS.search(quoted) and _COMMITS.search(said):
         return speaker
     if _ASKS.search(said):
-        addressed = [p for p in people if p and p != speaker and p.lower() in quoted]
+        words = set(said.split())
+        addressed = [p for p in people if p and p != speaker and set(_plain(p)) <= words]
         if addressed:
             return addressed[0]
         following = next((s for s, _ in lines[best + 1 :] if s != speaker), None)

@@ -15,7 +15,7 @@ import structlog
 from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title, quoted_line, sets_a_task
 from reflector.pipelines.llm import LLMError, complete_json
 from reflector.pipelines.protocols import LLM, ChatMessage
-from reflector.pipelines.topics import SYSTEM_PROMPT, transcript_lines, transcript_message
+from reflector.pipelines.topics import SYSTEM_PROMPT, speaker_name, transcript_lines, transcript_message
 from reflector.pipelines.types import ActionItem, ProgressFn, Segment, Summary, Topic, no_progress
 
 log = structlog.get_logger(__name__)
@@ -149,7 +149,9 @@ def summarize(
     else:
         recap, outcomes = _map_reduce(llm, transcript, names_note, progress)
     progress(1.0)
-    return _grounded_summary(transcript, speaker_names, topics, recap, outcomes)
+    # Unnamed speakers are "Speaker N" in the transcript the model read: owners may be those labels.
+    labels = {s.speaker: speaker_name(s.speaker, speaker_names) for s in segments}
+    return _grounded_summary(transcript, labels, topics, recap, outcomes)
 
 
 def _or_nothing(call: Callable[[], R], nothing: R) -> R:
@@ -222,9 +224,12 @@ def _grounded_summary(
     short_summary = grounding.keep_grounded_sentences(recap.summary.strip())
     if not short_summary and topics:
         short_summary = " ".join(t.summary for t in topics if t.summary)
-    decisions = _unique(grounding.keep_grounded_sentences(d.strip()) for d in outcomes.decisions)
+    # "I will ..." is somebody's task, not something the meeting decided.
+    decided = [d.strip() for d in outcomes.decisions if not _FIRST_PERSON.match(d.strip())]
+    decisions = _unique(grounding.keep_grounded_sentences(d) for d in decided)
     lines = [(name, text) for name, _, text in (line.partition(": ") for line in transcript.splitlines())]
-    people = list(speaker_names.values())
+    # Speakers, and people the transcript addresses by name ("Bob, can you ...?").
+    people = list(dict.fromkeys([*speaker_names.values(), *grounding.people.values()]))
     action_items = _grounded_action_items(grounding, outcomes.action_items, lines, people)
     sections = [f"## Recap\n\n{short_summary}"] if short_summary else []
     sections += [f"## {t.title}\n\n{t.summary}" for t in topics if t.summary]
@@ -251,10 +256,11 @@ def _grounded_action_items(
     kept: list[ActionItem] = []
     seen: list[tuple[str | None, set[str]]] = []
     for item in items:
-        task = item.task.strip().rstrip(".")
+        task = _FIRST_PERSON.sub("", item.task.strip().rstrip("."))
+        task = task[:1].upper() + task[1:]
         # A task naming someone or a figure nobody said, or one whose quote is not in the
         # transcript, is dropped whole: a wrong task is worse than a missing one.
-        if not task or not grounding.is_grounded(task) or not grounding.is_on_topic(task):
+        if not task or task.endswith("?") or not grounding.is_grounded(task) or not grounding.is_on_topic(task):
             continue
         if quoted_line(item.quote, lines) is None or not sets_a_task(item.quote):
             continue
@@ -268,6 +274,8 @@ def _grounded_action_items(
         kept.append(ActionItem(task=task, owner=owner, due=grounding.due(item.due)))
     return kept
 
+
+_FIRST_PERSON = re.compile(r"^(i will|i'll|i can|i am going to|i'm going to|i need to|i should)\s+", re.IGNORECASE)
 
 _STOP = frozenset(["the", "a", "an", "to", "by", "on", "at", "in", "for", "of", "and", "it"])
 

@@ -269,3 +269,16 @@ def test_title_case_titles_keep_ordinary_words_but_lose_invented_names() -> None
     assert clean_title("Country Review with Sarah and Evan", grounding) == "Country Review and Evan"
     assert clean_title("Sarah's Country Plan", grounding) == "Country Plan"
     assert clean_title("Country Plan for 2025", grounding) == "Country Plan"
+
+
+def test_owner_comes_from_the_line_the_quote_matched() -> None:
+    lines = [
+        ("Speaker 1", "Yes please. Bob, can you take the system design interview at two o'clock?"),
+        ("Speaker 2", "I can do that."),
+        ("Speaker 3", "I will review the rollback script this afternoon."),
+    ]
+    people = ["Speaker 1", "Speaker 2", "Speaker 3", "Bob", "Al"]
+    # The model put "I will" in the asker's line: the line asks Bob.
+    assert attribute_owner("I will take the system design interview at 2 o'clock", lines, people) == "Bob"
+    assert attribute_owner("I will review the rollback script", lines, people) == "Speaker 3"
+    assert attribute_owner("Can you take the system design interview?", lines, people[:3]) == "Speaker 2"
