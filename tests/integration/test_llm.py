@@ -5,7 +5,6 @@ stage alone: it names what was discussed, gives tasks to people who were there, 
 names or numbers. The same `summarize` then runs against llama.cpp's OpenAI-compatible server.
 """
 
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from reflector.pipelines.protocols import LLM
 from reflector.pipelines.summarize import summarize
 from reflector.pipelines.topics import detect_topics
 from reflector.pipelines.types import Segment, Summary, Word
+from tests.net import free_port
 from tests.paths import REPO, SYNTHETIC
 
 pytestmark = pytest.mark.slow
@@ -127,15 +127,9 @@ def test_budget_summary_keeps_the_decision_and_the_figures_said(embedded: Embedd
     assert llm.calls <= 5
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def llama_server(model_path: Path, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "server.log").open("w")
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1"]
     command += ["--port", str(port), "--n_ctx", str(CONTEXT), "--n_threads", "2", "--n_threads_batch", "2"]
@@ -180,6 +174,6 @@ def test_openai_backend_summarizes_through_a_real_server(llama_server: str) -> N
 def test_unreachable_server_is_a_clear_error() -> None:
     from reflector.pipelines.protocols import ChatMessage, ModelUnavailable
 
-    llm = OpenAICompatibleLLM(f"http://127.0.0.1:{_free_port()}/v1", model="m", timeout=2)
+    llm = OpenAICompatibleLLM(f"http://127.0.0.1:{free_port()}/v1", model="m", timeout=2)
     with pytest.raises(ModelUnavailable, match="LLM_URL"):
         llm.complete([ChatMessage("user", "hi")])

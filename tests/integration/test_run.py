@@ -4,7 +4,6 @@ everything it started."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ import psutil
 import pytest
 
 from reflector.pipelines.model_files import LLM_FILE_NAME
+from tests.net import free_port
 from tests.paths import REAL, REPO
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _env(data_dir: Path, port: int) -> dict[str, str]:
@@ -72,7 +66,7 @@ def _stop(run: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def test_run_starts_everything_and_sigterm_stops_it_all(tmp_path: Path) -> None:
-    data_dir, port = tmp_path / "data", _free_port()
+    data_dir, port = tmp_path / "data", free_port()
     env, url, log = _env(data_dir, port), f"http://127.0.0.1:{port}", tmp_path / "run.log"
     command = [sys.executable, "-m", "reflector", "run"]
 

@@ -3,7 +3,6 @@
 import asyncio
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,21 +25,16 @@ from reflector.storage import (
     StorageNotFound,
     build_storage,
 )
+from tests.net import free_port
 
 MB = 1024 * 1024
 BIG_SIZE = 20 * MB
 CREDENTIALS = {"access_key_id": "testing", "secret_access_key": "testing", "region": "us-east-1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -252,7 +246,7 @@ async def test_s3_must_be_started_first() -> None:
 
 
 async def test_unreachable_s3_is_a_storage_error() -> None:
-    async with S3Storage(bucket="b", endpoint_url=f"http://127.0.0.1:{_free_port()}", **CREDENTIALS) as store:
+    async with S3Storage(bucket="b", endpoint_url=f"http://127.0.0.1:{free_port()}", **CREDENTIALS) as store:
         with pytest.raises(StorageError, match="cannot reach"):
             await store.check()
 
