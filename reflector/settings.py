@@ -11,6 +11,11 @@ class ServerSettings(msgspec.Struct, frozen=True):
     host: str = "127.0.0.1"
     port: int = 1250
     base_url: str = "http://127.0.0.1:1250"
+    # Uploads stream to storage, so these guard the disk and the workers, not the memory (413 past them).
+    max_upload_bytes: int = 4 * 1024**3
+    max_audio_seconds: float = 6 * 3600
+    cors_origins: str = "*"  # comma-separated, as Reflector's CORS_ORIGIN
+    sentry_dsn: str | None = None
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
@@ -89,6 +94,10 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "HOST": ("server", "host"),
     "PORT": ("server", "port"),
     "BASE_URL": ("server", "base_url"),
+    "MAX_UPLOAD_BYTES": ("server", "max_upload_bytes"),
+    "MAX_AUDIO_SECONDS": ("server", "max_audio_seconds"),
+    "CORS_ORIGIN": ("server", "cors_origins"),
+    "SENTRY_DSN": ("server", "sentry_dsn"),
     "DATABASE_URL": ("database", "url"),
     "DATABASE_POOL_MAX": ("database", "pool_max"),
     "REDIS_URL": ("redis", "url"),

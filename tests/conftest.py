@@ -13,7 +13,8 @@ from reflector.bootstrap import Services, start_services, stop_services
 from reflector.settings import Settings, load_settings
 
 ADMIN_URL = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-TEST_DB = "reflector_test"
+# Separate names let several checkouts run the suite side by side on one server.
+TEST_DB = os.environ.get("TEST_DATABASE_NAME", "reflector_test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 

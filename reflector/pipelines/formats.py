@@ -79,6 +79,16 @@ def _summary_paragraphs(result: MeetingResult) -> list[str]:
     return [p for p in paragraphs if p and not p.startswith("#")]
 
 
+def segment_lines(result: MeetingResult, *, timestamped: bool) -> str:
+    """Reflector's `text` and `text-timestamped` transcript formats: "[MM:SS] Name: text" lines."""
+    hours = _needs_hours(result)
+    lines = []
+    for seg in result.segments:
+        stamp = f"[{clock(seg.start, hours=hours)}] " if timestamped else ""
+        lines.append(f"{stamp}{speaker_name(result, seg.speaker)}: {_one_line(seg.text)}")
+    return "\n".join(lines)
+
+
 def to_text(result: MeetingResult) -> str:
     hours = _needs_hours(result)
     title = _one_line(result.title) or "Untitled meeting"

@@ -6,29 +6,41 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, get
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from reflector.bootstrap import Services, start_services, stop_services
 from reflector.settings import Settings
+from reflector.web.api import ROUTES
+from reflector.web.api.deps import provide_services, provide_user_id
+from reflector.web.api.errors import EXCEPTION_HANDLERS
 from reflector.web.paths import TEMPLATES_DIR
 
 
-@get("/health", sync_to_thread=False)
-def health() -> dict[str, str]:
-    return {"status": "healthy"}
-
-
-@get("/")
+@get("/", include_in_schema=False)
 async def index(state: State) -> Template:
     services: Services = state.services
     transcripts = await services.transcripts.list_recent(50)
     return Template(template_name="pages/index.html", context={"transcripts": transcripts})
 
 
-def create_app(settings: Settings) -> Litestar:
+def _operation_id(route_handler, http_method, path_components) -> str:
+    # Reflector's clients are generated from ids of the form v1_<function name>.
+    name = route_handler.handler_name
+    return f"v1_{name}" if http_method != "HEAD" else f"v1_{name}_head"
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Litestar:
+    """The app; given `services` (tests, embedding) it uses them and leaves their lifetime to the caller."""
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if services is not None:
+            yield
+            return
         app.state.services = await start_services(settings)
         try:
             yield
@@ -36,7 +48,20 @@ def create_app(settings: Settings) -> Litestar:
             await stop_services(app.state.services)
 
     return Litestar(
-        route_handlers=[health, index],
+        route_handlers=[index, *ROUTES],
         lifespan=[lifespan],
+        state=State({"services": services} if services is not None else {}),
+        dependencies={
+            "services": Provide(provide_services, sync_to_thread=False),
+            "user_id": Provide(provide_user_id, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="Reflector",
+            version="0.1.0",
+            path="/schema",
+            operation_id_creator=_operation_id,
+            render_plugins=[SwaggerRenderPlugin(), JsonRenderPlugin()],
+        ),
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
     )

@@ -73,3 +73,17 @@ class TranscriptLocked(Exception):
 
 class NoUpload(Exception):
     pass
+
+
+class TopicNotFound(Exception):
+    def __init__(self) -> None:
+        super().__init__("Topic not found")
+
+
+class ParticipantNotFound(Exception):
+    def __init__(self) -> None:
+        super().__init__("Participant not found")
+
+
+class SpeakerConflict(Exception):
+    """Two participants for one speaker, or a merge of two named speakers."""

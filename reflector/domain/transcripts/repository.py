@@ -96,3 +96,80 @@ async def events_of(transcript_id: str) -> list[tuple[str, dict[str, Any]]]:
 
 async def clear_events(transcript_id: str) -> None:
     await TranscriptEvent.delete().where(TranscriptEvent.transcript_id == transcript_id)
+
+
+async def page(
+    *,
+    offset: int,
+    limit: int,
+    source_kind: str | None = None,
+    room_id: str | None = None,
+    title_contains: str | None = None,
+    change_seq_from: int | None = None,
+    by_change_seq: bool = False,
+) -> tuple[list[TranscriptView], int]:
+    """One page of transcripts and the count of all that match."""
+    conditions = []
+    if source_kind:
+        conditions.append(Transcript.source_kind == source_kind)
+    if room_id:
+        conditions.append(Transcript.room_id == room_id)
+    if title_contains:
+        conditions.append(Transcript.title.ilike(f"%{_escape_like(title_contains)}%"))
+    if change_seq_from is not None:
+        conditions.append(Transcript.change_seq > change_seq_from)
+    query = Transcript.select(*_VIEW_COLUMNS).output(load_json=True)
+    count = Transcript.count()
+    for condition in conditions:
+        query = query.where(condition)
+        count = count.where(condition)
+    if by_change_seq:
+        query = query.order_by(Transcript.change_seq)
+    else:
+        query = query.order_by(Transcript.created_at, ascending=False).order_by(Transcript.id)
+    rows = await query.offset(offset).limit(limit)
+    return [_view(row) for row in rows], await count
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def topic_words(transcript_id: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    rows = (
+        await Topic.select(Topic.id, Topic.words)
+        .where(Topic.transcript_id == transcript_id)
+        .order_by(Topic.position)
+        .output(load_json=True)
+    )
+    return [(row["id"], row["words"]) for row in rows]
+
+
+async def set_topic_words(changes: dict[str, list[dict[str, Any]]]) -> None:
+    async with Topic._meta.db.transaction():
+        for topic_id, words in changes.items():
+            await Topic.update({Topic.words: words}).where(Topic.id == topic_id)
+
+
+async def insert_participant(transcript_id: str, values: dict[str, Any]) -> ParticipantView:
+    row = Participant(transcript_id=transcript_id, **values)
+    await row.save()
+    return ParticipantView(id=row.id, speaker=row.speaker, name=row.name, user_id=row.user_id)
+
+
+async def update_participant(participant_id: str, values: dict[str, Any]) -> None:
+    await Participant.update({getattr(Participant, k): v for k, v in values.items()}).where(
+        Participant.id == participant_id
+    )
+
+
+async def delete_participant(participant_id: str) -> None:
+    await Participant.delete().where(Participant.id == participant_id)
+
+
+async def replace_participants(transcript_id: str, participants: list[dict[str, Any]]) -> None:
+    rows = [Participant(transcript_id=transcript_id, **p) for p in participants]
+    async with Participant._meta.db.transaction():
+        await Participant.delete().where(Participant.transcript_id == transcript_id)
+        if rows:
+            await Participant.insert(*rows)

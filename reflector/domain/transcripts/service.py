@@ -80,6 +80,10 @@ class TranscriptService:
     async def list_recent(self, limit: int = 50) -> list[TranscriptView]:
         return await repository.list_recent(limit)
 
+    async def page(self, *, page: int, size: int, **filters: Any) -> tuple[list[TranscriptView], int]:
+        """One page of transcripts, newest first (or by change_seq), and how many match in all."""
+        return await repository.page(offset=(page - 1) * size, limit=size, **filters)
+
     async def topics(self, transcript_id: str) -> list[TopicView]:
         return await repository.topics_of(transcript_id)
 

@@ -1,0 +1,120 @@
+"""Corrections people make after processing: participants (names for speakers), reassigning the
+words of a time range to a speaker, merging two speakers. Reflector's rules, kept in one place."""
+
+from typing import Any
+
+from reflector.domain.transcripts import repository
+from reflector.domain.transcripts.models import ParticipantNotFound, ParticipantView, SpeakerConflict
+from reflector.domain.transcripts.service import TranscriptService
+from reflector.pipelines.assemble import segments_from_words
+from reflector.pipelines.types import Word, speaker_label
+
+_UNSET: Any = object()
+
+
+class TranscriptEditor:
+    def __init__(self, transcripts: TranscriptService) -> None:
+        self._transcripts = transcripts
+
+    async def participant(self, transcript_id: str, participant_id: str) -> ParticipantView:
+        for participant in await self._transcripts.participants(transcript_id):
+            if participant.id == participant_id:
+                return participant
+        raise ParticipantNotFound()
+
+    async def add_participant(self, transcript_id: str, name: str, speaker: int | None) -> ParticipantView:
+        await self._transcripts.get(transcript_id)
+        await self._check_speaker_free(transcript_id, speaker, None)
+        created = await repository.insert_participant(transcript_id, {"name": name, "speaker": speaker})
+        await self.refresh_text(transcript_id)
+        return created
+
+    async def update_participant(
+        self, transcript_id: str, participant_id: str, *, name: str = _UNSET, speaker: int | None = _UNSET
+    ) -> ParticipantView:
+        await self.participant(transcript_id, participant_id)
+        values: dict[str, Any] = {}
+        if name is not _UNSET:
+            values["name"] = name
+        if speaker is not _UNSET:
+            await self._check_speaker_free(transcript_id, speaker, participant_id)
+            values["speaker"] = speaker
+        if values:
+            await repository.update_participant(participant_id, values)
+            await self.refresh_text(transcript_id)
+        return await self.participant(transcript_id, participant_id)
+
+    async def delete_participant(self, transcript_id: str, participant_id: str) -> None:
+        await self.participant(transcript_id, participant_id)
+        await repository.delete_participant(participant_id)
+        await self.refresh_text(transcript_id)
+
+    async def replace_participants(self, transcript_id: str, participants: list[dict[str, Any]]) -> None:
+        speakers = [p.get("speaker") for p in participants if p.get("speaker") is not None]
+        if len(speakers) != len(set(speakers)):
+            raise SpeakerConflict("Speaker already assigned")
+        await repository.replace_participants(
+            transcript_id, [{"name": p.get("name", ""), "speaker": p.get("speaker")} for p in participants]
+        )
+        await self.refresh_text(transcript_id)
+
+    async def _check_speaker_free(self, transcript_id: str, speaker: int | None, participant_id: str | None) -> None:
+        if speaker is None:
+            return
+        for other in await self._transcripts.participants(transcript_id):
+            if other.speaker == speaker and other.id != participant_id:
+                raise SpeakerConflict("Speaker already assigned")
+
+    async def assign_speaker(
+        self,
+        transcript_id: str,
+        *,
+        start: float,
+        end: float,
+        speaker: int | None = None,
+        participant_id: str | None = None,
+    ) -> None:
+        """Every word starting within [start, end] goes to the speaker (or the participant's speaker,
+        allocating the first unused number to a participant that has none)."""
+        if (speaker is None) == (participant_id is None):
+            raise SpeakerConflict("Either speaker or participant must be given")
+        if participant_id is not None:
+            participant = await self.participant(transcript_id, participant_id)
+            speaker = participant.speaker
+            if speaker is None:
+                speaker = await self._unused_speaker(transcript_id)
+                await repository.update_participant(participant_id, {"speaker": speaker})
+        await self._relabel(transcript_id, lambda w: start <= w["start"] <= end, speaker)
+
+    async def merge_speakers(self, transcript_id: str, speaker_from: int, speaker_to: int) -> None:
+        named = {p.speaker for p in await self._transcripts.participants(transcript_id)}
+        if speaker_from in named and speaker_to in named:
+            raise SpeakerConflict("Both speakers are assigned to participants")
+        await self._relabel(transcript_id, lambda w: w.get("speaker") == speaker_from, speaker_to)
+
+    async def _unused_speaker(self, transcript_id: str) -> int:
+        used = {p.speaker for p in await self._transcripts.participants(transcript_id) if p.speaker is not None}
+        for _, words in await repository.topic_words(transcript_id):
+            used.update(w.get("speaker", 0) for w in words)
+        return next(n for n in range(len(used) + 1) if n not in used)
+
+    async def _relabel(self, transcript_id: str, selected: Any, speaker: int | None) -> None:
+        await self._transcripts.get(transcript_id)
+        changes = {}
+        for topic_id, words in await repository.topic_words(transcript_id):
+            if any(selected(w) for w in words):
+                changes[topic_id] = [{**w, "speaker": speaker} if selected(w) else w for w in words]
+        if changes:
+            await repository.set_topic_words(changes)
+        await self.refresh_text(transcript_id)
+
+    async def refresh_text(self, transcript_id: str) -> None:
+        """The searchable text, with participants' names, after any change to who said what."""
+        names = {p.speaker: p.name for p in await self._transcripts.participants(transcript_id)}
+        words = [
+            Word(text=w["text"], start=w["start"], end=w["end"], speaker=w.get("speaker", 0))
+            for _, topic_words in await repository.topic_words(transcript_id)
+            for w in topic_words
+        ]
+        lines = [f"{names.get(s.speaker) or speaker_label(s.speaker)}: {s.text}" for s in segments_from_words(words)]
+        await self._transcripts.update(transcript_id, {"text": "\n".join(lines)})

@@ -1,0 +1,9 @@
+"""The `/v1` REST API and WebSockets, wire-compatible with Reflector's (paths, methods, JSON fields).
+
+Each module holds one resource's handlers in a `ROUTES` list; handler function names are Reflector's,
+so the OpenAPI operation ids (`v1_<name>`) are too.
+"""
+
+from reflector.web.api import audio, events, health, ingest, transcripts
+
+ROUTES = [*health.ROUTES, *transcripts.ROUTES, *audio.ROUTES, *ingest.ROUTES, *events.ROUTES]

@@ -1,0 +1,202 @@
+"""Reflector's request and response shapes, field for field (plus our additions, noted)."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+from reflector.domain.transcripts.models import ParticipantView, ShareMode, SourceKind, Status, TranscriptView
+
+TranscriptFormat = Literal["text", "text-timestamped", "webvtt-named", "json"]
+
+
+class Participant(msgspec.Struct):
+    id: str
+    speaker: int | None
+    name: str
+
+
+class TranscriptParticipant(msgspec.Struct):
+    id: str
+    speaker: int | None
+    name: str
+    user_id: str | None = None
+    email: str | None = None
+
+
+class GetTranscriptMinimal(msgspec.Struct):
+    id: str
+    user_id: str | None
+    name: str
+    status: Status
+    locked: bool
+    duration: float
+    title: str | None
+    short_summary: str | None
+    long_summary: str | None
+    created_at: datetime
+    share_mode: ShareMode
+    source_language: str | None
+    target_language: str | None
+    reviewed: bool
+    meeting_id: str | None
+    source_kind: SourceKind
+    room_id: str | None
+    room_name: str | None
+    audio_deleted: bool | None
+    change_seq: int | None
+
+
+class GetTranscriptWithParticipants(GetTranscriptMinimal):
+    participants: list[TranscriptParticipant]
+
+
+class Decision(msgspec.Struct):
+    decision: str
+    rationale: str | None = None
+    decided_by: str | None = None
+    decided_by_participant_id: str | None = None
+
+
+class NextStep(msgspec.Struct):
+    task: str
+    assigned_to: str | None = None
+    assigned_to_participant_id: str | None = None
+    deadline: str | None = None
+    context: str | None = None
+
+
+class TranscriptSegment(msgspec.Struct):
+    speaker: int
+    speaker_name: str
+    text: str
+    start: float
+    end: float
+
+
+class GetTranscript(GetTranscriptWithParticipants):
+    transcript_format: TranscriptFormat
+    transcript: str | list[TranscriptSegment]
+    # Beyond Reflector, which computes these but never returns them.
+    action_items: list[NextStep]
+    decisions: list[Decision]
+    error: str
+
+
+class Page(msgspec.Struct):
+    items: list[GetTranscriptMinimal]
+    total: int
+    page: int
+    size: int
+    pages: int
+
+
+class CreateTranscript(msgspec.Struct):
+    name: str
+    source_language: str = "en"
+    target_language: str = "en"
+    source_kind: SourceKind | None = None
+
+
+class UpdateTranscript(msgspec.Struct, omit_defaults=True):
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    locked: bool | msgspec.UnsetType = msgspec.UNSET
+    title: str | msgspec.UnsetType = msgspec.UNSET
+    short_summary: str | msgspec.UnsetType = msgspec.UNSET
+    long_summary: str | msgspec.UnsetType = msgspec.UNSET
+    share_mode: ShareMode | msgspec.UnsetType = msgspec.UNSET
+    participants: list["CreateParticipant"] | msgspec.UnsetType = msgspec.UNSET
+    reviewed: bool | msgspec.UnsetType = msgspec.UNSET
+    audio_deleted: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class CreateParticipant(msgspec.Struct):
+    name: str
+    speaker: int | None = None
+
+
+class UpdateParticipant(msgspec.Struct):
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    speaker: int | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class SpeakerAssignment(msgspec.Struct):
+    timestamp_from: float
+    timestamp_to: float
+    speaker: int | None = None
+    participant: str | None = None
+
+
+class SpeakerMerge(msgspec.Struct):
+    speaker_from: int
+    speaker_to: int
+
+
+class DeletionStatus(msgspec.Struct):
+    status: str
+
+
+class SpeakerWords(msgspec.Struct):
+    speaker: int
+    words: list["Word"]
+
+
+class Word(msgspec.Struct):
+    text: str
+    start: float
+    end: float
+    speaker: int = 0
+
+
+class TopicSegment(msgspec.Struct):
+    text: str
+    start: float
+    speaker: int
+
+
+class GetTranscriptTopic(msgspec.Struct):
+    id: str
+    title: str
+    summary: str
+    timestamp: float
+    duration: float | None
+    transcript: str
+    segments: list[TopicSegment]
+
+
+class GetTranscriptTopicWithWords(GetTranscriptTopic):
+    words: list[Word]
+
+
+class GetTranscriptTopicWithWordsPerSpeaker(GetTranscriptTopic):
+    words_per_speaker: list[SpeakerWords]
+
+
+def minimal(view: TranscriptView, cls: type = GetTranscriptMinimal, **extra: Any) -> Any:
+    return cls(
+        id=view.id,
+        user_id=view.user_id,
+        name=view.name,
+        status=view.status,
+        locked=view.locked,
+        duration=view.duration,
+        title=view.title,
+        short_summary=view.short_summary,
+        long_summary=view.long_summary,
+        created_at=view.created_at,
+        share_mode=view.share_mode,
+        source_language=view.source_language,
+        target_language=view.target_language,
+        reviewed=view.reviewed,
+        meeting_id=view.meeting_id,
+        source_kind=view.source_kind,
+        room_id=view.room_id,
+        room_name=None,
+        audio_deleted=view.audio_deleted,
+        change_seq=view.change_seq,
+        **extra,
+    )
+
+
+def participants_of(views: list[ParticipantView]) -> list[TranscriptParticipant]:
+    return [TranscriptParticipant(id=p.id, speaker=p.speaker, name=p.name, user_id=p.user_id) for p in views]

@@ -1,0 +1,228 @@
+"""Transcripts, their topics, participants and speaker corrections."""
+
+import math
+from typing import Annotated, Any, ClassVar, Literal
+
+import msgspec
+from litestar import Controller, delete, get, patch, post
+from litestar.params import Parameter
+
+from reflector.bootstrap import Services
+from reflector.domain.transcripts.editing import TranscriptEditor
+from reflector.domain.transcripts.models import NewTranscript, TopicNotFound, TopicView
+from reflector.domain.transcripts.service import meeting_result
+from reflector.pipelines.assemble import segments_from_words
+from reflector.pipelines.formats import segment_lines, speaker_name, to_vtt
+from reflector.pipelines.types import Word as PipelineWord
+from reflector.web.api import schemas as s
+
+
+class TranscriptsController(Controller):
+    path = "/v1/transcripts"
+    tags: ClassVar[list[str]] = ["transcripts"]
+
+    @get("/")
+    async def transcripts_list(
+        self,
+        services: Services,
+        page: Annotated[int, Parameter(ge=1)] = 1,
+        size: Annotated[int, Parameter(ge=1, le=100)] = 50,
+        source_kind: Literal["room", "live", "file"] | None = None,
+        room_id: str | None = None,
+        search_term: str | None = None,
+        change_seq_from: int | None = None,
+        sort_by: Literal["created_at", "change_seq"] | None = None,
+    ) -> s.Page:
+        items, total = await services.transcripts.page(
+            page=page,
+            size=size,
+            source_kind=source_kind,
+            room_id=room_id,
+            title_contains=search_term,
+            change_seq_from=change_seq_from,
+            by_change_seq=sort_by == "change_seq",
+        )
+        return s.Page(
+            items=[s.minimal(t) for t in items], total=total, page=page, size=size, pages=math.ceil(total / size)
+        )
+
+    @post("/")
+    async def transcripts_create(
+        self, services: Services, user_id: str | None, data: s.CreateTranscript
+    ) -> s.GetTranscriptWithParticipants:
+        created = await services.transcripts.create(
+            NewTranscript(
+                name=data.name,
+                source_kind=data.source_kind or "live",
+                source_language=data.source_language,
+                target_language=data.target_language,
+                user_id=user_id,
+            )
+        )
+        return s.minimal(created, s.GetTranscriptWithParticipants, participants=[])
+
+    @get("/{transcript_id:str}")
+    async def transcript_get(
+        self, services: Services, transcript_id: str, transcript_format: s.TranscriptFormat = "text"
+    ) -> s.GetTranscript:
+        view = await services.transcripts.get(transcript_id)
+        result = await meeting_result(services.transcripts, transcript_id)
+        body: Any
+        if transcript_format == "json":
+            body = [
+                s.TranscriptSegment(
+                    speaker=seg.speaker,
+                    speaker_name=speaker_name(result, seg.speaker),
+                    text=seg.text,
+                    start=seg.start,
+                    end=seg.end,
+                )
+                for seg in result.segments
+            ]
+        elif transcript_format == "webvtt-named":
+            body = to_vtt(result)
+        else:
+            body = segment_lines(result, timestamped=transcript_format == "text-timestamped")
+        items = view.action_items or {}
+        return s.minimal(
+            view,
+            s.GetTranscript,
+            participants=s.participants_of(await services.transcripts.participants(transcript_id)),
+            transcript_format=transcript_format,
+            transcript=body,
+            action_items=msgspec.convert(items.get("next_steps", []), list[s.NextStep]),
+            decisions=msgspec.convert(items.get("decisions", []), list[s.Decision]),
+            error=view.error,
+        )
+
+    @patch("/{transcript_id:str}")
+    async def transcript_update(
+        self, services: Services, transcript_id: str, data: s.UpdateTranscript
+    ) -> s.GetTranscriptWithParticipants:
+        await services.transcripts.get(transcript_id)
+        values = msgspec.structs.asdict(data)
+        participants = values.pop("participants", msgspec.UNSET)
+        values = {k: v for k, v in values.items() if v is not msgspec.UNSET}
+        if values:
+            await services.transcripts.update(transcript_id, values)
+        if participants is not msgspec.UNSET:
+            await TranscriptEditor(services.transcripts).replace_participants(
+                transcript_id, [msgspec.structs.asdict(p) for p in participants]
+            )
+        view = await services.transcripts.get(transcript_id)
+        people = s.participants_of(await services.transcripts.participants(transcript_id))
+        return s.minimal(view, s.GetTranscriptWithParticipants, participants=people)
+
+    @delete("/{transcript_id:str}", status_code=200)
+    async def transcript_delete(self, services: Services, transcript_id: str) -> s.DeletionStatus:
+        await services.transcripts.delete(transcript_id)
+        return s.DeletionStatus(status="ok")
+
+    @get("/{transcript_id:str}/topics")
+    async def transcript_get_topics(self, services: Services, transcript_id: str) -> list[s.GetTranscriptTopic]:
+        await services.transcripts.get(transcript_id)
+        return [_topic(t, s.GetTranscriptTopic) for t in await services.transcripts.topics(transcript_id)]
+
+    @get("/{transcript_id:str}/topics/with-words")
+    async def transcript_get_topics_with_words(
+        self, services: Services, transcript_id: str
+    ) -> list[s.GetTranscriptTopicWithWords]:
+        await services.transcripts.get(transcript_id)
+        return [
+            _topic(t, s.GetTranscriptTopicWithWords, words=msgspec.convert(t.words, list[s.Word]))
+            for t in await services.transcripts.topics(transcript_id)
+        ]
+
+    @get("/{transcript_id:str}/topics/{topic_id:str}/words-per-speaker")
+    async def transcript_get_topics_with_words_per_speaker(
+        self, services: Services, transcript_id: str, topic_id: str
+    ) -> s.GetTranscriptTopicWithWordsPerSpeaker:
+        await services.transcripts.get(transcript_id)
+        topic = next((t for t in await services.transcripts.topics(transcript_id) if t.id == topic_id), None)
+        if topic is None:
+            raise TopicNotFound()
+        runs: list[s.SpeakerWords] = []
+        for word in msgspec.convert(topic.words, list[s.Word]):
+            if runs and runs[-1].speaker == word.speaker:
+                runs[-1].words.append(word)
+            else:
+                runs.append(s.SpeakerWords(speaker=word.speaker, words=[word]))
+        return _topic(topic, s.GetTranscriptTopicWithWordsPerSpeaker, words_per_speaker=runs)
+
+    @get("/{transcript_id:str}/participants")
+    async def transcript_get_participants(self, services: Services, transcript_id: str) -> list[s.Participant]:
+        await services.transcripts.get(transcript_id)
+        return [_participant(p) for p in await services.transcripts.participants(transcript_id)]
+
+    @post("/{transcript_id:str}/participants")
+    async def transcript_add_participant(
+        self, services: Services, transcript_id: str, data: s.CreateParticipant
+    ) -> s.Participant:
+        editor = TranscriptEditor(services.transcripts)
+        return _participant(await editor.add_participant(transcript_id, data.name, data.speaker))
+
+    @get("/{transcript_id:str}/participants/{participant_id:str}")
+    async def transcript_get_participant(
+        self, services: Services, transcript_id: str, participant_id: str
+    ) -> s.Participant:
+        await services.transcripts.get(transcript_id)
+        return _participant(await TranscriptEditor(services.transcripts).participant(transcript_id, participant_id))
+
+    @patch("/{transcript_id:str}/participants/{participant_id:str}")
+    async def transcript_update_participant(
+        self, services: Services, transcript_id: str, participant_id: str, data: s.UpdateParticipant
+    ) -> s.Participant:
+        await services.transcripts.get(transcript_id)
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        editor = TranscriptEditor(services.transcripts)
+        return _participant(await editor.update_participant(transcript_id, participant_id, **changes))
+
+    @delete("/{transcript_id:str}/participants/{participant_id:str}", status_code=200)
+    async def transcript_delete_participant(
+        self, services: Services, transcript_id: str, participant_id: str
+    ) -> s.DeletionStatus:
+        await services.transcripts.get(transcript_id)
+        await TranscriptEditor(services.transcripts).delete_participant(transcript_id, participant_id)
+        return s.DeletionStatus(status="ok")
+
+    @patch("/{transcript_id:str}/speaker/assign")
+    async def transcript_assign_speaker(
+        self, services: Services, transcript_id: str, data: s.SpeakerAssignment
+    ) -> s.DeletionStatus:
+        await TranscriptEditor(services.transcripts).assign_speaker(
+            transcript_id,
+            start=data.timestamp_from,
+            end=data.timestamp_to,
+            speaker=data.speaker,
+            participant_id=data.participant,
+        )
+        return s.DeletionStatus(status="ok")
+
+    @patch("/{transcript_id:str}/speaker/merge")
+    async def transcript_merge_speaker(
+        self, services: Services, transcript_id: str, data: s.SpeakerMerge
+    ) -> s.DeletionStatus:
+        await TranscriptEditor(services.transcripts).merge_speakers(transcript_id, data.speaker_from, data.speaker_to)
+        return s.DeletionStatus(status="ok")
+
+
+def _participant(p: Any) -> s.Participant:
+    return s.Participant(id=p.id, speaker=p.speaker, name=p.name)
+
+
+def _topic(topic: TopicView, cls: type, **extra: Any) -> Any:
+    words = msgspec.convert(topic.words, list[PipelineWord])
+    segments = segments_from_words(words)
+    return cls(
+        id=topic.id,
+        title=topic.title,
+        summary=topic.summary,
+        timestamp=topic.timestamp,
+        duration=topic.duration,
+        transcript=" ".join(seg.text for seg in segments),
+        segments=[s.TopicSegment(text=seg.text, start=seg.start, speaker=seg.speaker) for seg in segments],
+        **extra,
+    )
+
+
+ROUTES = [TranscriptsController]
