@@ -9,9 +9,14 @@ import msgspec
 from redis.asyncio import Redis
 
 
-class TranscriptEventMessage(msgspec.Struct, frozen=True):
+class TranscriptEventMessage(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One event as published on Redis. `id` is its row in the transcript's stored log (None when the
+    event is not stored, e.g. PROGRESS); subscribers use it to skip what they already replayed. Clients
+    only ever see `{event, data}`."""
+
     event: str
     data: dict[str, Any]
+    id: int | None = None
 
 
 class StatusData(msgspec.Struct, frozen=True):
@@ -39,8 +44,8 @@ class EventBus:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    async def publish(self, channel: str, event: str, data: dict[str, Any]) -> None:
-        payload = msgspec.json.encode(TranscriptEventMessage(event=event, data=data))
+    async def publish(self, channel: str, event: str, data: dict[str, Any], event_id: int | None = None) -> None:
+        payload = msgspec.json.encode(TranscriptEventMessage(event=event, data=data, id=event_id))
         await self._redis.publish(channel, payload)
 
 

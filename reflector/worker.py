@@ -2,14 +2,18 @@
 
 import asyncio
 import contextlib
+import os
 import signal
+import socket
 
 import structlog
 from arq.worker import Worker, func
 
 from reflector.bootstrap import ModelRegistry, start_services, stop_services
+from reflector.domain.health import WorkerBeat, announce_worker, retire_worker
 from reflector.domain.pipelines import jobs
 from reflector.domain.pipelines.service import QUEUES
+from reflector.error_tracking import init_error_tracking
 from reflector.gate import MachineGate
 from reflector.queue import redis_settings
 from reflector.settings import Settings
@@ -23,6 +27,7 @@ async def run_worker(settings: Settings, queues: list[str], *, burst: bool = Fal
     unknown = [q for q in queues if q not in QUEUES]
     if unknown:
         raise ValueError(f"unknown queue(s) {unknown}; choose from {sorted(QUEUES)}")
+    init_error_tracking(settings.server.sentry_dsn, process="worker")
     services = await start_services(settings)
     job_services = jobs.JobServices(
         transcripts=services.transcripts,
@@ -58,7 +63,19 @@ async def run_worker(settings: Settings, queues: list[str], *, burst: bool = Fal
             await services.runs.requeue_stale()
             await asyncio.sleep(settings.worker.stale_after_s / 3)
 
+    beat = WorkerBeat(host=socket.gethostname(), pid=os.getpid(), queues=[w.queue_name for w in workers])
+
+    async def announce() -> None:
+        # Readiness counts a worker alive while its key lives: three missed beats and it is gone.
+        while True:
+            try:
+                await announce_worker(services.redis, beat, ttl_s=3 * settings.worker.heartbeat_s)
+            except Exception as exc:  # a Redis blip must not silence the worker for good
+                log.warning("worker.heartbeat_failed", error=str(exc))
+            await asyncio.sleep(settings.worker.heartbeat_s)
+
     reaper = asyncio.create_task(reap())
+    announcer = asyncio.create_task(announce())
     running = [asyncio.create_task(w.async_run()) for w in workers]
     waiter = asyncio.create_task(stop.wait())
     try:
@@ -69,6 +86,9 @@ async def run_worker(settings: Settings, queues: list[str], *, burst: bool = Fal
     finally:
         log.info("worker.stopping")
         reaper.cancel()
+        announcer.cancel()
+        with contextlib.suppress(Exception):
+            await retire_worker(services.redis, beat)
         waiter.cancel()
         for w in workers:
             await w.close()

@@ -4,11 +4,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, get
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
@@ -17,7 +17,9 @@ from reflector.settings import Settings
 from reflector.web.api import ROUTES
 from reflector.web.api.deps import provide_services, provide_user_id
 from reflector.web.api.errors import EXCEPTION_HANDLERS
+from reflector.web.observability import Observability, init_web_error_tracking
 from reflector.web.paths import TEMPLATES_DIR
+from reflector.web.ws import fanout_lifespan
 
 
 @get("/", include_in_schema=False)
@@ -47,9 +49,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         finally:
             await stop_services(app.state.services)
 
+    init_web_error_tracking(settings)
     return Litestar(
         route_handlers=[index, *ROUTES],
-        lifespan=[lifespan],
+        plugins=[Observability()],
+        lifespan=[lifespan, fanout_lifespan],
         state=State({"services": services} if services is not None else {}),
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),

@@ -74,8 +74,13 @@ class RunObserver:
         self._began = time.monotonic()
         self._last_sent = 0.0
         self._done = sum(STEP_WEIGHTS[s] for s in run.timings)
+        # Work finished by earlier jobs of the run says nothing about this job's pace.
+        self._done_before = self._done
+        # Steps in flight (transcribe and diarize run together) and how far each has got.
+        self._running: dict[str, float] = {}
 
     async def started(self, step: str) -> None:
+        self._running[step] = 0.0
         await repository.update(self._run.id, {"step": step})
         await self._publish(step, 0.0)
 
@@ -88,14 +93,18 @@ class RunObserver:
 
     async def finished(self, step: str, seconds: float, output: Any) -> None:
         await repository.record_step(self._run.id, step, seconds)
+        self._running.pop(step, None)
         self._done += STEP_WEIGHTS[step]
         await self._writer.write(step, output)
         await self._publish(step, 1.0)
 
     async def _publish(self, step: str, fraction: float) -> None:
-        overall = min(self._done + STEP_WEIGHTS[step] * fraction, 1.0)
+        if step in self._running:
+            self._running[step] = fraction
+        overall = min(self._done + sum(STEP_WEIGHTS[s] * f for s, f in self._running.items()), 1.0)
         elapsed = time.monotonic() - self._began
-        eta = elapsed * (1 - overall) / overall if overall > 0.02 else None
+        paced = overall - self._done_before
+        eta = round(elapsed * (1 - overall) / paced, 1) if paced > 0.02 else None
         await repository.update(self._run.id, {"progress": overall})
         data = ProgressData(step=step, fraction=round(fraction, 3), overall=round(overall, 3), eta_seconds=eta)
         await self._services.transcripts.emit(self._transcript_id, "PROGRESS", msgspec.to_builtins(data), store=False)

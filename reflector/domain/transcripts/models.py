@@ -87,3 +87,49 @@ class ParticipantNotFound(Exception):
 
 class SpeakerConflict(Exception):
     """Two participants for one speaker, or a merge of two named speakers."""
+
+
+class AudioNotFound(Exception):
+    """No audio to play or draw: never made, or purged for privacy (the message says which)."""
+
+
+class UploadInProgress(Exception):
+    def __init__(self) -> None:
+        super().__init__("There is already an upload in progress")
+
+
+class InvalidChunk(Exception):
+    """A chunk number outside 0..total_chunks-1."""
+
+
+class MissingChunks(Exception):
+    def __init__(self, missing: list[int], total: int) -> None:
+        numbers = ", ".join(str(n) for n in missing)
+        super().__init__(f"Missing chunks {numbers} of {total} (numbered from 0): send them to complete the upload")
+        self.missing = missing
+
+
+class NoAudioStream(Exception):
+    def __init__(self) -> None:
+        super().__init__("File has no audio stream")
+
+
+class UploadTooLarge(Exception):
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(
+            f"The upload is larger than the limit of {limit_bytes / 1024**2:,.0f} MiB ({limit_bytes} bytes, "
+            "MAX_UPLOAD_BYTES); split the recording or ask the administrator to raise the limit"
+        )
+
+
+class RecordingTooLong(Exception):
+    def __init__(self, seconds: float, limit_seconds: float) -> None:
+        super().__init__(
+            f"The recording lasts {_hours(seconds)}, longer than the limit of {_hours(limit_seconds)} "
+            f"(MAX_AUDIO_SECONDS={limit_seconds:g}); split it or ask the administrator to raise the limit"
+        )
+
+
+def _hours(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"

@@ -1,11 +1,13 @@
 """SQL for the transcripts module (piccolo). Returns Structs, takes plain values."""
 
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from reflector.domain.transcripts.models import ParticipantView, TopicView, TranscriptView
 from reflector.domain.transcripts.tables import Participant, Topic, Transcript, TranscriptEvent
+from reflector.events import TranscriptEventMessage
 
 _VIEW_COLUMNS = [getattr(Transcript, name) for name in TranscriptView.__struct_fields__]
 
@@ -80,18 +82,22 @@ async def participants_of(transcript_id: str) -> list[ParticipantView]:
     return [msgspec.convert(row, ParticipantView) for row in rows]
 
 
-async def append_event(transcript_id: str, event: str, data: dict[str, Any]) -> None:
-    await TranscriptEvent.insert(TranscriptEvent(transcript_id=transcript_id, event=event, data=data))
+async def append_event(transcript_id: str, event: str, data: dict[str, Any]) -> int:
+    """Log an event; its row id, which orders the log."""
+    rows = await TranscriptEvent.insert(TranscriptEvent(transcript_id=transcript_id, event=event, data=data)).returning(
+        TranscriptEvent.id
+    )
+    return rows[0]["id"]
 
 
-async def events_of(transcript_id: str) -> list[tuple[str, dict[str, Any]]]:
+async def events_of(transcript_id: str) -> list[TranscriptEventMessage]:
     rows = (
-        await TranscriptEvent.select(TranscriptEvent.event, TranscriptEvent.data)
+        await TranscriptEvent.select(TranscriptEvent.id, TranscriptEvent.event, TranscriptEvent.data)
         .where(TranscriptEvent.transcript_id == transcript_id)
         .order_by(TranscriptEvent.id)
         .output(load_json=True)
     )
-    return [(row["event"], row["data"]) for row in rows]
+    return [TranscriptEventMessage(event=row["event"], data=row["data"], id=row["id"]) for row in rows]
 
 
 async def clear_events(transcript_id: str) -> None:
@@ -173,3 +179,98 @@ async def replace_participants(transcript_id: str, participants: list[dict[str, 
         await Participant.delete().where(Participant.transcript_id == transcript_id)
         if rows:
             await Participant.insert(*rows)
+
+
+class SearchFilters(msgspec.Struct, frozen=True):
+    room_id: str | None = None
+    source_kind: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+class SearchRow(msgspec.Struct, frozen=True):
+    id: str
+    title: str
+    user_id: str | None
+    room_id: str | None
+    source_kind: str
+    created_at: datetime
+    status: str
+    duration: float
+    change_seq: int
+    rank: float
+    long_summary: str
+    text: str
+
+
+def _search_from(terms: str, filters: SearchFilters) -> tuple[str, list[Any]]:
+    """FROM and WHERE of a search, with their arguments in placeholder order."""
+    conditions, args = ["true"], []
+    source = "transcript"
+    if terms:
+        source = "transcript, websearch_to_tsquery('english', {}) AS query"
+        conditions.append("search_vector_en @@ query")
+        args.append(terms)
+    for sql, value in (
+        ("room_id = {}", filters.room_id),
+        ("source_kind = {}", filters.source_kind),
+        ("created_at >= {}", filters.created_from),
+        ("created_at <= {}", filters.created_to),
+    ):
+        if value is not None:
+            conditions.append(sql)
+            args.append(value)
+    return f"{source} WHERE {' AND '.join(conditions)}", args
+
+
+async def search_page(terms: str, filters: SearchFilters, *, offset: int, limit: int) -> tuple[list[SearchRow], int]:
+    """Matches of a websearch query, best rank first (newest first without one), and their count.
+
+    Ranking and counting read only the search vectors; texts are fetched for this page alone, and
+    only with a query (for its snippets).
+    """
+    source, args = _search_from(terms, filters)
+    # Normalization 32 maps the rank into 0..1 (rank / (rank + 1)), as Reflector's.
+    rank = "ts_rank(search_vector_en, query, 32)" if terms else "0.0::float"
+    texts = "t.long_summary, t.text" if terms else "'' AS long_summary, '' AS text"
+    rows = await Transcript.raw(
+        f"""
+        WITH ranked AS (
+            SELECT id, {rank} AS rank, count(*) OVER () AS total
+              FROM {source}
+             ORDER BY rank DESC, created_at DESC, id
+             LIMIT {{}} OFFSET {{}}
+        )
+        SELECT t.id, t.title, t.user_id, t.room_id, t.source_kind, t.created_at, t.status, t.duration,
+               t.change_seq, ranked.rank, ranked.total, {texts}
+          FROM ranked JOIN transcript t ON t.id = ranked.id
+         ORDER BY ranked.rank DESC, t.created_at DESC, t.id
+        """,
+        *args,
+        limit,
+        offset,
+    )
+    if rows:
+        total = rows[0]["total"]
+    elif offset == 0:
+        total = 0
+    else:  # past the last page: the window had no row to carry the count
+        total = (await Transcript.raw(f"SELECT count(*) AS n FROM {source}", *args))[0]["n"]
+    return [msgspec.convert(row, SearchRow) for row in rows], total
+
+
+async def lexemes_of(terms: str) -> list[str]:
+    """The stemmed words of a query, as the search vector holds them (stop words dropped)."""
+    rows = await Transcript.raw("SELECT tsvector_to_array(to_tsvector('english', {})) AS lexemes", terms)
+    return list(rows[0]["lexemes"])
+
+
+async def stems_of(words: list[str]) -> dict[str, list[str]]:
+    """Each word's lexemes under the same English configuration as the search vector."""
+    if not words:
+        return {}
+    rows = await Transcript.raw(
+        "SELECT w AS word, tsvector_to_array(to_tsvector('english', w)) AS lexemes FROM unnest({}::text[]) AS w",
+        words,
+    )
+    return {row["word"]: list(row["lexemes"]) for row in rows}

@@ -4,10 +4,12 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import structlog
 
 from reflector.domain.transcripts import repository
 from reflector.domain.transcripts.models import (
+    AudioNotFound,
     NewTranscript,
     NoUpload,
     ParticipantView,
@@ -17,7 +19,7 @@ from reflector.domain.transcripts.models import (
     TranscriptNotFound,
     TranscriptView,
 )
-from reflector.events import EventBus, transcript_channel, user_channel
+from reflector.events import EventBus, TranscriptEventMessage, transcript_channel, user_channel
 from reflector.pipelines import audio
 from reflector.storage import Storage, StorageNotFound
 
@@ -91,6 +93,10 @@ class TranscriptService:
         return await repository.participants_of(transcript_id)
 
     async def events(self, transcript_id: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(e.event, e.data) for e in await repository.events_of(transcript_id)]
+
+    async def event_log(self, transcript_id: str) -> list[TranscriptEventMessage]:
+        """The stored events in order, each with its log id (what a late subscriber replays)."""
         return await repository.events_of(transcript_id)
 
     async def store_upload(self, transcript_id: str, path: Path) -> str:
@@ -117,6 +123,31 @@ class TranscriptService:
             raise NoUpload(f"Transcript {transcript_id} has no recording to process")
         return keys[0]
 
+    async def playable_audio(self, transcript_id: str) -> tuple[str, int]:
+        """The storage key and size of the mp3 a player streams."""
+        transcript = await self.get(transcript_id)
+        if transcript.audio_deleted:
+            raise AudioNotFound("Audio unavailable due to privacy settings")
+        key = audio_key(transcript_id)
+        size = await self.storage.size(key)
+        if size is None:
+            raise AudioNotFound("Audio file not found")
+        return key, size
+
+    async def waveform(self, transcript_id: str) -> list[float]:
+        """The peaks the pipeline stored for drawing the recording."""
+        await self.get(transcript_id)
+        try:
+            stored = await self.storage.get_bytes(waveform_key(transcript_id))
+        except StorageNotFound as exc:
+            raise AudioNotFound("Audio not found") from exc
+        try:
+            return msgspec.json.decode(stored, type=list[float])
+        except msgspec.DecodeError as exc:
+            # A damaged file is as good as none: the next run of the pipeline writes it again.
+            log.warning("waveform.unreadable", transcript_id=transcript_id, error=str(exc))
+            raise AudioNotFound("Audio not found") from exc
+
     async def set_status(self, transcript_id: str, status: Status, error: str = "") -> None:
         transcript = await self.get(transcript_id)
         if transcript.status == status and transcript.error == error:
@@ -128,9 +159,8 @@ class TranscriptService:
         self, transcript_id: str, event: str, data: dict[str, Any], *, owner: str | None = None, store: bool = True
     ) -> None:
         """Record an event in the transcript's log (replayed to late subscribers) and publish it."""
-        if store:
-            await repository.append_event(transcript_id, event, data)
-        await self._bus.publish(transcript_channel(transcript_id), event, data)
+        event_id = await repository.append_event(transcript_id, event, data) if store else None
+        await self._bus.publish(transcript_channel(transcript_id), event, data, event_id)
         mirrored = _USER_MIRRORED.get(event)
         if mirrored and owner:
             await self._bus.publish(user_channel(owner), mirrored, {"id": transcript_id, **data})

@@ -1,3 +1,300 @@
-"""(to be written)"""
+"""Live events over WebSocket, as Reflector's: a transcript's channel and the caller's user channel.
 
-ROUTES: list = []
+Each message is Reflector's envelope `{"event": ..., "data": ...}`. The GET handlers on the same paths
+exist only to document the event unions in OpenAPI (as Reflector's stubs do); they answer 426.
+"""
+
+import asyncio
+import contextlib
+from typing import Any, TypeAlias
+
+import msgspec
+import structlog
+from litestar import WebSocket, get, websocket
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, WebSocketDisconnect
+
+from reflector.bootstrap import Services
+from reflector.domain.transcripts.models import TranscriptNotFound
+from reflector.events import ProgressData, StatusData, TranscriptEventMessage, transcript_channel, user_channel
+from reflector.web.api.schemas import Decision, GetTranscriptTopic, NextStep
+from reflector.web.ws import Delivery, EventFanout, Listener, StreamEnd, client_frame, provide_fanout
+
+log = structlog.get_logger(__name__)
+
+NOT_FOUND = StreamEnd(4404, "Transcript not found")
+CLOSE_TIMEOUT_S = 5.0
+
+
+# --- The event unions, for OpenAPI (Reflector's names and payloads, plus PROGRESS) ---
+
+
+class TranscriptTextData(msgspec.Struct):
+    text: str
+    translation: str | None
+
+
+class FinalTitleData(msgspec.Struct):
+    title: str
+
+
+class FinalLongSummaryData(msgspec.Struct):
+    long_summary: str
+
+
+class FinalShortSummaryData(msgspec.Struct):
+    short_summary: str
+
+
+class ActionItems(msgspec.Struct):
+    decisions: list[Decision]
+    next_steps: list[NextStep]
+
+
+class ActionItemsData(msgspec.Struct):
+    action_items: ActionItems
+
+
+class DurationData(msgspec.Struct):
+    duration: float  # milliseconds
+
+
+class WaveformData(msgspec.Struct):
+    waveform: list[float]
+
+
+class TranscriptTextEvent(msgspec.Struct, tag_field="event", tag="TRANSCRIPT"):
+    data: TranscriptTextData
+
+
+class TopicEvent(msgspec.Struct, tag_field="event", tag="TOPIC"):
+    data: GetTranscriptTopic
+
+
+class StatusEvent(msgspec.Struct, tag_field="event", tag="STATUS"):
+    data: StatusData
+
+
+class FinalTitleEvent(msgspec.Struct, tag_field="event", tag="FINAL_TITLE"):
+    data: FinalTitleData
+
+
+class FinalLongSummaryEvent(msgspec.Struct, tag_field="event", tag="FINAL_LONG_SUMMARY"):
+    data: FinalLongSummaryData
+
+
+class FinalShortSummaryEvent(msgspec.Struct, tag_field="event", tag="FINAL_SHORT_SUMMARY"):
+    data: FinalShortSummaryData
+
+
+class ActionItemsEvent(msgspec.Struct, tag_field="event", tag="ACTION_ITEMS"):
+    data: ActionItemsData
+
+
+class DurationEvent(msgspec.Struct, tag_field="event", tag="DURATION"):
+    data: DurationData
+
+
+class WaveformEvent(msgspec.Struct, tag_field="event", tag="WAVEFORM"):
+    data: WaveformData
+
+
+class ProgressEvent(msgspec.Struct, tag_field="event", tag="PROGRESS"):
+    """Ours, not Reflector's: processing progress, live only (never replayed)."""
+
+    data: ProgressData
+
+
+TranscriptWsEvent: TypeAlias = (
+    TranscriptTextEvent
+    | TopicEvent
+    | StatusEvent
+    | FinalTitleEvent
+    | FinalLongSummaryEvent
+    | FinalShortSummaryEvent
+    | ActionItemsEvent
+    | DurationEvent
+    | WaveformEvent
+    | ProgressEvent
+)
+
+
+class TranscriptIdData(msgspec.Struct):
+    id: str
+
+
+class TranscriptStatusData(msgspec.Struct):
+    id: str
+    value: str
+
+
+class TranscriptTitleData(msgspec.Struct):
+    id: str
+    title: str
+
+
+class TranscriptDurationData(msgspec.Struct):
+    id: str
+    duration: float  # milliseconds
+
+
+class TranscriptCreatedEvent(msgspec.Struct, tag_field="event", tag="TRANSCRIPT_CREATED"):
+    data: TranscriptIdData
+
+
+class TranscriptDeletedEvent(msgspec.Struct, tag_field="event", tag="TRANSCRIPT_DELETED"):
+    data: TranscriptIdData
+
+
+class TranscriptStatusEvent(msgspec.Struct, tag_field="event", tag="TRANSCRIPT_STATUS"):
+    data: TranscriptStatusData
+
+
+class TranscriptFinalTitleEvent(msgspec.Struct, tag_field="event", tag="TRANSCRIPT_FINAL_TITLE"):
+    data: TranscriptTitleData
+
+
+class TranscriptDurationEvent(msgspec.Struct, tag_field="event", tag="TRANSCRIPT_DURATION"):
+    data: TranscriptDurationData
+
+
+UserWsEvent: TypeAlias = (
+    TranscriptCreatedEvent
+    | TranscriptDeletedEvent
+    | TranscriptStatusEvent
+    | TranscriptFinalTitleEvent
+    | TranscriptDurationEvent
+)
+
+
+def _websocket_only() -> HTTPException:
+    return HTTPException(
+        status_code=426,
+        detail="Open a WebSocket on this path to receive these events",
+        headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+    )
+
+
+@get("/v1/transcripts/{transcript_id:str}/events", tags=["transcripts"], summary="Transcript WebSocket event schema")
+async def transcript_get_websocket_events(transcript_id: str) -> TranscriptWsEvent:
+    """Documents the events sent over the WebSocket at this path."""
+    raise _websocket_only()
+
+
+@get("/v1/events", tags=["user"], summary="User WebSocket event schema")
+async def user_get_websocket_events() -> UserWsEvent:
+    """Documents the events sent over the WebSocket at this path."""
+    raise _websocket_only()
+
+
+# --- The WebSockets ---
+
+_FANOUT = {"fanout": Provide(provide_fanout, sync_to_thread=False)}
+
+
+@websocket("/v1/transcripts/{transcript_id:str}/events", dependencies=_FANOUT)
+async def transcript_events_websocket(
+    socket: WebSocket[Any, Any, Any], transcript_id: str, services: Services, fanout: EventFanout
+) -> None:
+    """The transcript's stored event log, then its live events, with no gap and no repeat.
+
+    Unlike Reflector, which leaves TRANSCRIPT and STATUS out of its replay, the whole stored log is
+    replayed in order, so a late subscriber learns the current status too. The channel is subscribed
+    before the log is read; a live event already replayed (same log id) is skipped.
+    """
+    try:
+        await services.transcripts.get(transcript_id)
+    except TranscriptNotFound:
+        # Accepted first so the client sees the code and reason, not a failed handshake.
+        await _accept(socket)
+        await _close(socket, NOT_FOUND)
+        return
+    async with fanout.listen(transcript_channel(transcript_id)) as listener:
+        await _accept(socket)
+        replay = await services.transcripts.event_log(transcript_id)
+        await _serve(socket, listener, replay)
+
+
+@websocket("/v1/events", dependencies=_FANOUT)
+async def user_events_websocket(socket: WebSocket[Any, Any, Any], user_id: str | None, fanout: EventFanout) -> None:
+    """The caller's transcripts being created, deleted, changing status, title or duration."""
+    if user_id is None:
+        # Reflector's code for a caller it cannot identify.
+        await _accept(socket)
+        await _close(socket, StreamEnd(4401, "Not authenticated"))
+        return
+    async with fanout.listen(user_channel(user_id)) as listener:
+        await _accept(socket)
+        await _serve(socket, listener, [])
+
+
+async def _accept(socket: WebSocket[Any, Any, Any]) -> None:
+    """Complete the handshake. Handlers subscribe first, so a client that has connected hears every
+    event published after that."""
+    # Browsers cannot set headers on a WebSocket, so Reflector's clients offer ["bearer", <token>] as
+    # subprotocols; the handshake must name one of them back.
+    offered = socket.scope.get("subprotocols") or []
+    await socket.accept(subprotocols="bearer" if "bearer" in offered else None)
+
+
+async def _serve(socket: WebSocket[Any, Any, Any], listener: Listener, replay: list[TranscriptEventMessage]) -> None:
+    """Forward until the client leaves or the stream ends; never leaves a task behind."""
+    receiving = asyncio.create_task(_until_client_leaves(socket))
+    sending = asyncio.create_task(_forward(socket, listener, replay))
+    try:
+        await asyncio.wait({receiving, sending}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (receiving, sending):
+            task.cancel()
+        results = await asyncio.gather(receiving, sending, return_exceptions=True)
+    end = results[1]
+    if isinstance(end, StreamEnd):
+        await _close(socket, end)
+    elif isinstance(end, Exception):
+        log.error("events.forward_failed", channel=listener.channel, exc_info=end)
+        await _close(socket, StreamEnd(1011, "Internal error"))
+
+
+async def _until_client_leaves(socket: WebSocket[Any, Any, Any]) -> None:
+    # Client messages mean nothing here; reading them is how a disconnect is noticed.
+    with contextlib.suppress(WebSocketDisconnect):
+        while (await socket.receive())["type"] != "websocket.disconnect":
+            pass
+
+
+async def _forward(
+    socket: WebSocket[Any, Any, Any], listener: Listener, replay: list[TranscriptEventMessage]
+) -> StreamEnd | None:
+    replayed: set[int] = set()
+    try:
+        for message in replay:
+            await socket.send_data(client_frame(message))
+            if message.id is not None:
+                replayed.add(message.id)
+        while True:
+            item = await listener.next()
+            if isinstance(item, StreamEnd):
+                return item
+            if not _already_sent(item, replayed):
+                await socket.send_data(item.frame)
+    except (WebSocketDisconnect, OSError):
+        return None
+
+
+def _already_sent(delivery: Delivery, replayed: set[int]) -> bool:
+    # Set membership, not "id <= last replayed": rows of concurrent writers may commit out of id order.
+    return delivery.event_id is not None and delivery.event_id in replayed
+
+
+async def _close(socket: WebSocket[Any, Any, Any], end: StreamEnd) -> None:
+    with contextlib.suppress(WebSocketDisconnect, OSError, TimeoutError):
+        async with asyncio.timeout(CLOSE_TIMEOUT_S):
+            await socket.close(code=end.code, reason=end.reason)
+
+
+ROUTES = [
+    transcript_get_websocket_events,
+    user_get_websocket_events,
+    transcript_events_websocket,
+    user_events_websocket,
+]

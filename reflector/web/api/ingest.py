@@ -1,3 +1,85 @@
-"""(to be written)"""
+"""Recordings in: chunked (or single-shot) uploads, and asking for a transcript to be processed."""
 
-ROUTES: list = []
+from typing import Annotated, ClassVar
+
+import msgspec
+from litestar import Controller, Request, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.types import Message
+
+from reflector.bootstrap import Services
+from reflector.domain.transcripts.models import NoUpload, TranscriptLocked, UploadTooLarge
+from reflector.domain.transcripts.uploads import MAX_CHUNKS, ChunkedUploads, UploadLimits, options_for
+from reflector.web.api import schemas as s
+from reflector.web.api.deps import provide_services
+
+
+class ChunkForm(msgspec.Struct):
+    chunk: UploadFile
+
+
+async def _cap_upload_body(request: Request) -> None:
+    """Refuse a body past MAX_UPLOAD_BYTES before it is spooled: by its Content-Length when it declares
+    one, else while it streams in (the route lifts Litestar's own 10 MB default for this)."""
+    limit = provide_services(request.app.state).settings.server.max_upload_bytes
+    if (request.content_length or 0) > limit:
+        raise UploadTooLarge(limit)
+    receive = request.receive
+    received = 0
+
+    async def counted() -> Message:
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise UploadTooLarge(limit)
+        return message
+
+    request.receive = counted
+
+
+class IngestController(Controller):
+    path = "/v1/transcripts"
+    tags: ClassVar[list[str]] = ["transcripts"]
+
+    @post(
+        "/{transcript_id:str}/record/upload",
+        status_code=200,
+        request_max_body_size=None,
+        before_request=_cap_upload_body,
+    )
+    async def transcript_record_upload(
+        self,
+        services: Services,
+        transcript_id: str,
+        chunk_number: Annotated[int, Parameter(ge=0, lt=MAX_CHUNKS)],
+        total_chunks: Annotated[int, Parameter(ge=1, le=MAX_CHUNKS)],
+        data: Annotated[ChunkForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> s.UploadStatus:
+        server = services.settings.server
+        uploads = ChunkedUploads(
+            services.transcripts,
+            services.runs,
+            UploadLimits(max_bytes=server.max_upload_bytes, max_seconds=server.max_audio_seconds),
+        )
+        try:
+            await uploads.receive(transcript_id, chunk_number, total_chunks, data.chunk.filename, data.chunk.file)
+        finally:
+            await data.chunk.close()
+        return s.UploadStatus(status="ok")
+
+    @post("/{transcript_id:str}/process", status_code=200)
+    async def transcript_process(self, services: Services, transcript_id: str) -> s.ProcessStatus:
+        transcript = await services.transcripts.get(transcript_id)
+        if transcript.locked:
+            raise TranscriptLocked("Recording is locked")
+        try:
+            _, queued = await services.runs.request(transcript_id, options_for(transcript))
+        except NoUpload:
+            raise NoUpload("Recording is not ready for processing") from None
+        return s.ProcessStatus(status="ok" if queued else "already running")
+
+
+ROUTES = [IngestController]

@@ -200,3 +200,39 @@ def minimal(view: TranscriptView, cls: type = GetTranscriptMinimal, **extra: Any
 
 def participants_of(views: list[ParticipantView]) -> list[TranscriptParticipant]:
     return [TranscriptParticipant(id=p.id, speaker=p.speaker, name=p.name, user_id=p.user_id) for p in views]
+
+
+class SearchResult(msgspec.Struct):
+    id: str
+    title: str | None
+    user_id: str | None
+    room_id: str | None
+    room_name: str | None
+    source_kind: SourceKind
+    created_at: datetime
+    status: Status
+    rank: float
+    duration: float | None  # milliseconds, like every transcript duration (Reflector's docs say seconds)
+    search_snippets: list[str]
+    total_match_count: int
+    change_seq: int | None
+
+
+class SearchResponse(msgspec.Struct):
+    results: list[SearchResult]
+    total: int
+    query: str | None
+    limit: int
+    offset: int
+
+
+class AudioWaveform(msgspec.Struct):
+    data: list[float]
+
+
+class UploadStatus(msgspec.Struct):
+    status: str
+
+
+class ProcessStatus(msgspec.Struct):
+    status: Literal["ok", "already running"]

@@ -5,7 +5,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from reflector.bootstrap import Services
 from reflector.domain.transcripts.editing import TranscriptEditor
@@ -25,13 +25,13 @@ class TranscriptsController(Controller):
     async def transcripts_list(
         self,
         services: Services,
-        page: Annotated[int, Parameter(ge=1)] = 1,
-        size: Annotated[int, Parameter(ge=1, le=100)] = 50,
-        source_kind: Literal["room", "live", "file"] | None = None,
-        room_id: str | None = None,
-        search_term: str | None = None,
-        change_seq_from: int | None = None,
-        sort_by: Literal["created_at", "change_seq"] | None = None,
+        page: Annotated[int, QueryParameter(ge=1)] = 1,
+        size: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
+        source_kind: FromQuery[Literal["room", "live", "file"] | None] = None,
+        room_id: FromQuery[str | None] = None,
+        search_term: FromQuery[str | None] = None,
+        change_seq_from: FromQuery[int | None] = None,
+        sort_by: FromQuery[Literal["created_at", "change_seq"] | None] = None,
     ) -> s.Page:
         items, total = await services.transcripts.page(
             page=page,
@@ -63,7 +63,7 @@ class TranscriptsController(Controller):
 
     @get("/{transcript_id:str}")
     async def transcript_get(
-        self, services: Services, transcript_id: str, transcript_format: s.TranscriptFormat = "text"
+        self, services: Services, transcript_id: str, transcript_format: FromQuery[s.TranscriptFormat] = "text"
     ) -> s.GetTranscript:
         view = await services.transcripts.get(transcript_id)
         result = await meeting_result(services.transcripts, transcript_id)

@@ -1,0 +1,269 @@
+"""Load check of the /v1 API: a real `reflector web` process over 10,000 transcripts, hit by concurrent clients.
+
+    .venv/bin/python bench/api.py [--seconds 30] [--clients 100] [--transcripts 10000] [--reseed]
+
+Builds (or reuses) a private database on the PostgreSQL at --admin-url, applies our migrations, seeds
+transcripts with titles, summaries, 2–5 KB of speech and three topics each, starts `reflector web` on a
+free loopback port, then runs two phases of --seconds each: list pages and single transcripts mixed,
+then full-text search. Prints requests/s, p50/p95/p99 per kind and errors against the targets
+(list/get p99 ≤ 25 ms, search p95 ≤ 50 ms). Not a test: figures depend on the machine.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from reflector.migrate import migrate  # noqa: E402
+from reflector.settings import load_settings  # noqa: E402
+
+TARGETS = {"list": ("p99", 25.0), "get": ("p99", 25.0), "search": ("p95", 50.0)}
+PAGE_SIZE = 50  # the API's default, what `?page=N` alone gets
+
+# Each transcript speaks of three subjects, so a search for one finds about 5% of them, as a real word would.
+SUBJECTS = ["budget", "release", "hiring", "roadmap", "security", "migration", "pricing", "onboarding",
+            "invoice", "marketing", "database", "latency", "customer", "contract", "design", "testing",
+            "deployment", "support", "analytics", "partnership", "compliance", "training", "inventory", "mobile",
+            "payroll", "audit", "warehouse", "shipping", "localization", "accessibility", "backup", "licensing",
+            "procurement", "sponsorship", "newsletter", "conference", "benchmark", "firmware", "refund", "survey",
+            "outage", "forecast", "recruiting", "translation", "pipeline", "dashboard", "encryption", "vendor",
+            "headcount", "retention", "checkout", "wireframe", "sprint", "storage", "webinar"]  # fmt: skip
+MEETINGS = ["weekly sync", "review", "planning", "retrospective", "kick-off", "check-in", "workshop", "standup"]
+FILLER = ["we", "should", "the", "next", "quarter", "team", "agreed", "to", "move", "forward", "with", "a",
+          "plan", "for", "and", "then", "look", "at", "numbers", "again", "on", "Friday", "I", "think", "that",
+          "is", "fine", "but", "need", "more", "time", "customers", "asked", "about", "it", "last", "week",
+          "let's", "ship", "first", "version", "so", "can", "measure", "results", "owner", "deadline"]  # fmt: skip
+
+
+def _sentence(rng: random.Random, topic: str) -> str:
+    words = [rng.choice(FILLER) for _ in range(rng.randint(6, 14))]
+    words.insert(rng.randrange(len(words)), topic)
+    return " ".join(words).capitalize() + "."
+
+
+def _transcript_row(rng: random.Random, created_at: datetime) -> tuple[tuple, list[tuple]]:
+    """One transcript row for COPY, and its topic rows."""
+    subjects = rng.sample(SUBJECTS, 3)
+    title = f"{subjects[0].capitalize()} {rng.choice(MEETINGS)}: {subjects[1]} and {subjects[2]}"
+    lines, topics, clock = [], [], 0.0
+    for position, subject in enumerate(subjects):
+        spoken = [_sentence(rng, subject) for _ in range(rng.randint(8, 22))]
+        words = []
+        for i, sentence in enumerate(spoken):
+            speaker = i % 2
+            lines.append(f"Speaker {speaker}: {sentence}")
+            for word in sentence.split():
+                words.append({"text": word, "start": round(clock, 2), "end": round(clock + 0.3, 2), "speaker": speaker})
+                clock += 0.4
+        start = words[0]["start"]
+        topics.append((str(uuid.uuid4()), position, f"{subject.capitalize()}", spoken[0], start, clock - start,
+                       json.dumps(words)))  # fmt: skip
+    long_summary = " ".join(_sentence(rng, s) for s in subjects for _ in range(3))
+    row = (str(uuid.uuid4()), "local", title, title, "ended", "private", "file", "en", "en", clock * 1000,
+           _sentence(rng, subjects[0]), long_summary, json.dumps({"decisions": [], "next_steps": []}),
+           "\n".join(lines), created_at, created_at)  # fmt: skip
+    return row, topics
+
+
+TRANSCRIPT_COLUMNS = ["id", "user_id", "name", "title", "status", "share_mode", "source_kind", "source_language",
+                      "target_language", "duration", "short_summary", "long_summary", "action_items", "text",
+                      "created_at", "updated_at"]  # fmt: skip
+TOPIC_COLUMNS = ["id", "transcript_id", "position", "title", "summary", "timestamp", "duration", "words"]
+
+
+async def prepare_database(admin_url: str, name: str, redis_url: str, count: int, reseed: bool) -> str:
+    """The benchmark database's URL, migrated and holding `count` transcripts (reused when it already does)."""
+    url = f"{admin_url.rpartition('/')[0]}/{name}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists and not reseed:
+            conn = await asyncpg.connect(url)
+            try:
+                have = await conn.fetchval("SELECT count(*) FROM transcript")
+            except asyncpg.UndefinedTableError:
+                have = -1
+            finally:
+                await conn.close()
+            if have == count:
+                print(f"database {name}: reusing {have} transcripts (--reseed to rebuild)")
+                return url
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    await migrate(load_settings({"DATABASE_URL": url, "REDIS_URL": redis_url}, dotenv=Path("/nonexistent")))
+    started = time.perf_counter()
+    rng, now = random.Random(42), datetime.now(UTC)
+    transcripts, topics = [], []
+    for i in range(count):
+        row, rows = _transcript_row(rng, now - timedelta(minutes=37 * i))
+        transcripts.append(row)
+        topics += [(topic[0], row[0], *topic[1:]) for topic in rows]
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.copy_records_to_table("transcript", records=transcripts, columns=TRANSCRIPT_COLUMNS)
+        await conn.copy_records_to_table("topic", records=topics, columns=TOPIC_COLUMNS)
+        await conn.execute("ANALYZE")
+        size = await conn.fetchval("SELECT pg_size_pretty(pg_database_size(current_database()))")
+    finally:
+        await conn.close()
+    kb = sum(len(t[13]) for t in transcripts) / len(transcripts) / 1024
+    print(f"seeded {count} transcripts ({kb:.1f} KB of text each) and {len(topics)} topics "
+          f"in {time.perf_counter() - started:.1f} s; database {size}")  # fmt: skip
+    return url
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def start_web(database_url: str, redis_url: str, data_dir: str) -> tuple[asyncio.subprocess.Process, str]:
+    """`reflector web` as the Procfile runs it, on a free loopback port, once it answers /health."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DATA_DIR": data_dir,
+           "LOG_LEVEL": "warning"}  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "reflector", "web", "--host", "127.0.0.1", "--port", str(port), env=env, cwd=REPO
+    )
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            if process.returncode is not None:
+                raise SystemExit(f"reflector web exited with {process.returncode}")
+            try:
+                async with session.get(f"{base}/health") as response:
+                    if response.status == 200:
+                        return process, base
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    process.terminate()
+    raise SystemExit("reflector web did not answer /health within 30 s")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.latencies: dict[str, list[float]] = {}
+        self.errors: dict[str, int] = {}
+        self.missing: set[str] = set()
+
+    def add(self, kind: str, seconds: float, status: int) -> None:
+        if status == 404 and kind == "search":
+            self.missing.add(kind)
+        if status != 200:
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+        else:
+            self.latencies.setdefault(kind, []).append(seconds * 1000)
+
+
+async def run_phase(
+    base: str, clients: int, seconds: float, next_request: Callable[[random.Random], tuple[str, str]]
+) -> tuple[Recorder, float]:
+    """`clients` closed-loop clients for `seconds`; returns what they saw and the elapsed time."""
+    recorder = Recorder()
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=clients)
+
+    async def client(session: aiohttp.ClientSession, rng: random.Random) -> None:
+        while time.perf_counter() < deadline:
+            kind, path = next_request(rng)
+            started = time.perf_counter()
+            try:
+                async with session.get(base + path) as response:
+                    await response.read()
+                    status = response.status
+            except aiohttp.ClientError:
+                status = 0
+            recorder.add(kind, time.perf_counter() - started, status)
+            if kind in recorder.missing:
+                return
+
+    started = time.perf_counter()
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(client(session, random.Random(i)) for i in range(clients)))
+    return recorder, time.perf_counter() - started
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def report(phase: str, recorder: Recorder, elapsed: float) -> None:
+    total = sum(len(v) for v in recorder.latencies.values()) + sum(recorder.errors.values())
+    print(f"\n{phase}: {total} requests in {elapsed:.1f} s = {total / elapsed:.0f} requests/s")
+    for kind in sorted(set(recorder.latencies) | set(recorder.errors)):
+        if kind in recorder.missing:
+            print(f"  {kind:<7} search endpoint missing (404)")
+            continue
+        values = recorder.latencies.get(kind, [])
+        errors = recorder.errors.get(kind, 0)
+        if not values:
+            print(f"  {kind:<7} no successful requests, {errors} errors")
+            continue
+        p50, p95, p99 = (_percentile(values, q) for q in (0.50, 0.95, 0.99))
+        which, limit = TARGETS[kind]
+        measured = {"p95": p95, "p99": p99}[which]
+        verdict = "met" if measured <= limit and not errors else "NOT met"
+        print(f"  {kind:<7} {len(values) / elapsed:7.0f}/s  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  p99 {p99:6.1f} ms"
+              f"  errors {errors}  target {which} ≤ {limit:.0f} ms: {verdict}")  # fmt: skip
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--database", default="reflector_bench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--transcripts", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--reseed", action="store_true", help="rebuild the database even if it is already seeded")
+    args = parser.parse_args()
+
+    url = await prepare_database(args.admin_url, args.database, args.redis_url, args.transcripts, args.reseed)
+    conn = await asyncpg.connect(url)
+    ids = [row["id"] for row in await conn.fetch("SELECT id FROM transcript")]
+    await conn.close()
+    pages = max(1, -(-len(ids) // PAGE_SIZE))
+
+    def list_or_get(rng: random.Random) -> tuple[str, str]:
+        if rng.random() < 0.5:
+            return "list", f"/v1/transcripts?page={rng.randint(1, pages)}"
+        return "get", f"/v1/transcripts/{rng.choice(ids)}"
+
+    def search(rng: random.Random) -> tuple[str, str]:
+        return "search", f"/v1/transcripts/search?q={rng.choice(SUBJECTS)}"
+
+    print(f"{os.cpu_count()} CPU cores shared by the clients, the web process, PostgreSQL and Redis: "
+          f"{args.clients} closed-loop clients, so latency ≈ clients / throughput once the server is busy")  # fmt: skip
+    with tempfile.TemporaryDirectory() as data_dir:
+        process, base = await start_web(url, args.redis_url, data_dir)
+        try:
+            await run_phase(base, 4, 1.0, list_or_get)  # warm the pool and caches
+            report("list + get", *await run_phase(base, args.clients, args.seconds, list_or_get))
+            report("search", *await run_phase(base, args.clients, args.seconds, search))
+        finally:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), timeout=10)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

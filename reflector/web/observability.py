@@ -1,0 +1,113 @@
+"""Prometheus metrics at `/metrics` and Sentry for the web process.
+
+Request latency is measured here; processing figures are read from Redis and PostgreSQL at scrape
+time, since the workers that produce them are other processes.
+"""
+
+import time
+from typing import Any
+
+from litestar import Response, get
+from litestar.config.app import AppConfig
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.plugins import InitPlugin
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sentry_sdk.integrations.litestar import LitestarIntegration
+
+from reflector.bootstrap import Services
+from reflector.domain.pipelines.figures import STEP_BUCKETS_S, ProcessingFigures, processing_figures
+from reflector.error_tracking import init_error_tracking
+from reflector.settings import Settings
+
+_LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+def init_web_error_tracking(settings: Settings) -> None:
+    # Before the app is built: the integration hooks into Litestar's constructor.
+    init_error_tracking(settings.server.sentry_dsn, process="web", integrations=[LitestarIntegration()])
+
+
+class _RequestTimer(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, latency: Histogram) -> None:
+        self._latency = latency
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        started = time.perf_counter()
+        status = 500  # what the client gets when the handler dies before answering
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await next_app(scope, receive, send_and_note)
+        finally:
+            # The route template, not the path, so ids never become label values.
+            route = scope.get("path_template") or "unmatched"
+            self._latency.labels(scope["method"], route, str(status)).observe(time.perf_counter() - started)
+
+
+class _ProcessingCollector(Collector):
+    """One scrape's processing figures as Prometheus metric families."""
+
+    def __init__(self, figures: ProcessingFigures) -> None:
+        self._figures = figures
+
+    def collect(self) -> Any:
+        figures = self._figures
+        queued = GaugeMetricFamily("reflector_queue_jobs", "Jobs waiting in each queue", labels=["queue"])
+        for queue, length in figures.queued_jobs.items():
+            queued.add_metric([queue], length)
+        runs = GaugeMetricFamily("reflector_pipeline_runs", "Processing runs by status", labels=["status"])
+        for status, count in figures.runs.items():
+            runs.add_metric([status], count)
+        steps = HistogramMetricFamily(
+            "reflector_step_duration_seconds", "Time of each finished pipeline step", labels=["step"]
+        )
+        rtf = GaugeMetricFamily(
+            "reflector_step_real_time_factor", "Step time over audio time, over all runs", labels=["step"]
+        )
+        for step in figures.steps:
+            bounds = [(str(bound), count) for bound, count in zip(STEP_BUCKETS_S, step.buckets, strict=True)]
+            steps.add_metric([step.step], [*bounds, ("+Inf", step.count)], sum_value=step.seconds)
+            if step.real_time_factor is not None:
+                rtf.add_metric([step.step], step.real_time_factor)
+        hours = CounterMetricFamily("reflector_audio_processed_hours", "Hours of audio processed successfully")
+        hours.add_metric([], figures.audio_seconds_processed / 3600)
+        metrics: list[Metric] = [queued, runs, steps, rtf, hours]
+        yield from metrics
+
+
+class Observability(InitPlugin):
+    """Adds the request timer and `/metrics` to an app; each app has its own registry."""
+
+    def __init__(self) -> None:
+        self._registry = CollectorRegistry()
+        self._latency = Histogram(
+            "reflector_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route", "status"],
+            buckets=_LATENCY_BUCKETS_S,
+            registry=self._registry,
+        )
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        registry = self._registry
+
+        @get("/metrics", include_in_schema=False, media_type=CONTENT_TYPE_LATEST)
+        async def metrics(services: Services) -> Response[bytes]:
+            scrape = CollectorRegistry(auto_describe=False)
+            scrape.register(_ProcessingCollector(await processing_figures(services.redis)))
+            return Response(generate_latest(registry) + generate_latest(scrape), media_type=CONTENT_TYPE_LATEST)
+
+        app_config.middleware.append(_RequestTimer(self._latency))
+        app_config.route_handlers.append(metrics)
+        return app_config

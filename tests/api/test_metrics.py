@@ -1,0 +1,66 @@
+"""GET /metrics: request latency by route template, and processing figures read at scrape time."""
+
+from httpx import AsyncClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from reflector.bootstrap import Services
+from reflector.domain.pipelines import repository as runs
+from reflector.domain.transcripts.models import NewTranscript
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def test_request_latency_is_labelled_by_route_template(api: AsyncClient) -> None:
+    created = (await api.post("/v1/transcripts", json={"name": "Standup"})).json()
+    await api.get(f"/v1/transcripts/{created['id']}/topics")
+    await api.get(f"/v1/transcripts/{created['id']}/topics")
+    await api.get("/v1/transcripts/no-such-id/topics")
+
+    response = await api.get("/metrics")
+
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    samples = _samples(response.text)
+    route = "/v1/transcripts/{transcript_id}/topics"
+    count = "reflector_http_request_duration_seconds_count"
+    assert samples[(count, (("method", "GET"), ("route", route), ("status", "200")))] == 2
+    assert samples[(count, (("method", "GET"), ("route", route), ("status", "404")))] == 1
+    assert samples[(count, (("method", "POST"), ("route", "/v1/transcripts"), ("status", "201")))] == 1
+    assert created["id"] not in response.text  # ids never become label values
+    assert "/metrics" not in (await api.get("/schema/openapi.json")).json()["paths"]
+
+
+async def test_processing_figures_come_from_stored_runs_and_queues(clean: Services, api: AsyncClient) -> None:
+    hour_long = await clean.transcripts.create(NewTranscript(name="All hands"))
+    await clean.transcripts.update(hour_long.id, {"duration": 3_600_000})
+    done = await runs.insert(hour_long.id, {})
+    await runs.update(done.id, {"status": "succeeded"})
+    await runs.record_step(done.id, "transcribe", 180.0)
+    await runs.record_step(done.id, "diarize", 0.4)
+    failed = await runs.insert(hour_long.id, {})
+    await runs.update(failed.id, {"status": "failed"})
+    await runs.record_step(failed.id, "transcribe", 60.0)
+    await runs.insert(hour_long.id, {})  # still queued
+    await clean.redis.zadd("reflector:speech", {"job-1": 1, "job-2": 2})
+
+    samples = _samples((await api.get("/metrics")).text)
+
+    assert samples[("reflector_queue_jobs", (("queue", "reflector:speech"),))] == 2
+    assert samples[("reflector_queue_jobs", (("queue", "reflector:llm"),))] == 0
+    runs_by_status = {status: samples[("reflector_pipeline_runs", (("status", status),))] for status in
+                      ("queued", "running", "succeeded", "failed")}  # fmt: skip
+    assert runs_by_status == {"queued": 1, "running": 0, "succeeded": 1, "failed": 1}
+    transcribe = (("step", "transcribe"),)
+    assert samples[("reflector_step_duration_seconds_count", transcribe)] == 2
+    assert samples[("reflector_step_duration_seconds_sum", transcribe)] == 240.0
+    assert samples[("reflector_step_duration_seconds_bucket", (("le", "60.0"), ("step", "transcribe")))] == 1
+    assert samples[("reflector_step_duration_seconds_bucket", (("le", "300.0"), ("step", "transcribe")))] == 2
+    assert samples[("reflector_step_duration_seconds_bucket", (("le", "0.5"), ("step", "diarize")))] == 1
+    # 240 s of transcription over two hours of audio; only the succeeded run's hour counts as processed.
+    assert samples[("reflector_step_real_time_factor", transcribe)] == 240 / 7200
+    assert samples[("reflector_audio_processed_hours_total", ())] == 1.0
