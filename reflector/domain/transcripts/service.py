@@ -188,14 +188,23 @@ class TranscriptService:
 __all__ = ["StorageNotFound", "TranscriptService"]
 
 
-async def meeting_result(service: TranscriptService, transcript_id: str) -> "MeetingResult":
-    """A stored transcript in the shape `reflector process` prints."""
+async def meeting_result(
+    service: TranscriptService,
+    transcript_id: str,
+    *,
+    transcript: TranscriptView | None = None,
+    participants: list[ParticipantView] | None = None,
+) -> "MeetingResult":
+    """A stored transcript in the shape `reflector process` prints; pass what the caller already read."""
     import msgspec
 
     from reflector.pipelines.assemble import segments_from_words
     from reflector.pipelines.types import ActionItem, MeetingResult, Topic, Word, speaker_label
 
-    transcript = await service.get(transcript_id)
+    if transcript is None:
+        transcript = await service.get(transcript_id)
+    if participants is None:
+        participants = await service.participants(transcript_id)
     topics = await service.topics(transcript_id)
     words: list[Word] = []
     for topic in topics:
@@ -204,7 +213,7 @@ async def meeting_result(service: TranscriptService, transcript_id: str) -> "Mee
         key = f"{steps_prefix(transcript_id)}assemble.json"
         if await service.storage.exists(key):
             words = msgspec.json.decode(await service.storage.get_bytes(key), type=list[Word])
-    names = {p.speaker: p.name for p in await service.participants(transcript_id) if p.speaker is not None}
+    names = {p.speaker: p.name for p in participants if p.speaker is not None}
     count = max((w.speaker for w in words), default=-1) + 1
     items = transcript.action_items or {}
     return MeetingResult(

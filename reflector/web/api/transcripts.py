@@ -66,7 +66,8 @@ class TranscriptsController(Controller):
         self, services: Services, transcript_id: str, transcript_format: FromQuery[s.TranscriptFormat] = "text"
     ) -> s.GetTranscript:
         view = await services.transcripts.get(transcript_id)
-        result = await meeting_result(services.transcripts, transcript_id)
+        people = await services.transcripts.participants(transcript_id)
+        result = await meeting_result(services.transcripts, transcript_id, transcript=view, participants=people)
         body: Any
         if transcript_format == "json":
             body = [
@@ -87,7 +88,7 @@ class TranscriptsController(Controller):
         return s.minimal(
             view,
             s.GetTranscript,
-            participants=s.participants_of(await services.transcripts.participants(transcript_id)),
+            participants=s.participants_of(people),
             transcript_format=transcript_format,
             transcript=body,
             action_items=msgspec.convert(items.get("next_steps", []), list[s.NextStep]),
