@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # CUDA build that PyPI serves for torch on Linux.
 TORCH_INDEX ?=
 
-.PHONY: setup run test lint
+.PHONY: setup browser run test lint
 
 setup: $(STAMP)
 
@@ -30,7 +30,12 @@ $(STAMP): pyproject.toml
 run: setup
 	@$(BIN)/reflector run
 
-test: setup
+# The page tests drive Debian's chromium (no browser download at test time).
+browser:
+	@command -v chromium >/dev/null || { echo "==> installing Debian's chromium for the page tests"; \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'; }
+
+test: setup browser
 	@$(BIN)/ruff check reflector tests bench
 	@$(BIN)/lint-imports --no-cache
 	@$(BIN)/python -m pytest -m "not gpu"

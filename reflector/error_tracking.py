@@ -10,6 +10,7 @@ from typing import Any
 
 import sentry_sdk
 from sentry_sdk.integrations import Integration
+from sentry_sdk.integrations.logging import LoggingIntegration
 
 _STRIPPED = "[stripped]"
 # Request fields that cannot hold content: the route and method are enough to find the handler.
@@ -23,7 +24,10 @@ def init_error_tracking(dsn: str | None, process: str, integrations: Sequence[In
         return False
     sentry_sdk.init(
         dsn=dsn,
-        integrations=list(integrations),
+        # No framework integration patches Litestar (one turned bad JSON bodies into 500s): the web
+        # layer reports what it could not handle through `report_error`, and error logs are not events.
+        auto_enabling_integrations=False,
+        integrations=[LoggingIntegration(event_level=None), *integrations],
         send_default_pii=False,
         max_request_body_size="never",
         include_local_variables=False,
@@ -34,6 +38,11 @@ def init_error_tracking(dsn: str | None, process: str, integrations: Sequence[In
     )
     sentry_sdk.set_tag("process", process)
     return True
+
+
+def report_error(exc: BaseException) -> None:
+    """Send an unexpected failure (a no-op when Sentry is not set up)."""
+    sentry_sdk.capture_exception(exc)
 
 
 def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Real services for the tests: the machine's PostgreSQL (a private database, migrated by our own
 migrations and truncated between tests) and Redis (a private database number, flushed)."""
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -8,9 +9,12 @@ from pathlib import Path
 import asyncpg
 import msgspec
 import pytest
+import uvicorn
 
 from reflector.bootstrap import Services, start_services, stop_services
 from reflector.settings import Settings, load_settings
+from reflector.web.app import create_app
+from tests.net import free_port
 
 ADMIN_URL = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # Separate names let several checkouts run the suite side by side on one server.
@@ -78,3 +82,22 @@ async def clean(services: Services) -> AsyncIterator[Services]:
     await ALL_TABLES[0].raw(f"TRUNCATE {names} CASCADE")
     await services.redis.flushdb()
     yield services
+
+
+@pytest.fixture
+async def served(clean: Services, settings: Settings) -> AsyncIterator[str]:
+    """The app on a loopback port (uvicorn in the test's loop), for WebSockets and true HTTP; its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, services=clean), host="127.0.0.1", port=port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -4,12 +4,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, get
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Template
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from reflector.bootstrap import Services, start_services, stop_services
@@ -18,15 +20,14 @@ from reflector.web.api import ROUTES
 from reflector.web.api.deps import provide_services, provide_user_id
 from reflector.web.api.errors import EXCEPTION_HANDLERS
 from reflector.web.observability import Observability, init_web_error_tracking
-from reflector.web.paths import TEMPLATES_DIR
+from reflector.web.pages import PAGES
+from reflector.web.paths import STATIC_DIR, TEMPLATES_DIR
 from reflector.web.ws import fanout_lifespan
 
 
 @get("/", include_in_schema=False)
-async def index(state: State) -> Template:
-    services: Services = state.services
-    transcripts = await services.transcripts.list_recent(50)
-    return Template(template_name="pages/index.html", context={"transcripts": transcripts})
+async def index() -> Redirect:
+    return Redirect("/browse")
 
 
 def _operation_id(route_handler, http_method, path_components) -> str:
@@ -50,8 +51,19 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             await stop_services(app.state.services)
 
     init_web_error_tracking(settings)
+    origins = [o.strip() for o in settings.server.cors_origins.split(",") if o.strip()]
     return Litestar(
-        route_handlers=[index, *ROUTES],
+        # Browsers may only seek in audio served from another origin if they can read the range headers.
+        cors_config=CORSConfig(
+            allow_origins=origins or ["*"],
+            expose_headers=["Content-Range", "Accept-Ranges", "Content-Length", "Content-Disposition"],
+        ),
+        route_handlers=[
+            index,
+            *ROUTES,
+            *PAGES,
+            create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
+        ],
         plugins=[Observability()],
         lifespan=[lifespan, fanout_lifespan],
         state=State({"services": services} if services is not None else {}),

@@ -16,7 +16,6 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sentry_sdk.integrations.litestar import LitestarIntegration
 
 from reflector.bootstrap import Services
 from reflector.domain.pipelines.figures import STEP_BUCKETS_S, ProcessingFigures, processing_figures
@@ -27,8 +26,7 @@ _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 1
 
 
 def init_web_error_tracking(settings: Settings) -> None:
-    # Before the app is built: the integration hooks into Litestar's constructor.
-    init_error_tracking(settings.server.sentry_dsn, process="web", integrations=[LitestarIntegration()])
+    init_error_tracking(settings.server.sentry_dsn, process="web")
 
 
 class _RequestTimer(ASGIMiddleware):

@@ -1,15 +1,24 @@
 """Corrections people make after processing: participants (names for speakers), reassigning the
-words of a time range to a speaker, merging two speakers. Reflector's rules, kept in one place."""
+words of a time range to a speaker, merging two speakers, fixing a word's text. Reflector's rules,
+kept in one place."""
 
 from typing import Any
 
+import structlog
+
 from reflector.domain.transcripts import repository
-from reflector.domain.transcripts.models import ParticipantNotFound, ParticipantView, SpeakerConflict
+from reflector.domain.transcripts.models import ParticipantNotFound, ParticipantView, SpeakerConflict, TopicNotFound
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.pipelines.assemble import segments_from_words
 from reflector.pipelines.types import Word, speaker_label
 
+log = structlog.get_logger(__name__)
+
 _UNSET: Any = object()
+
+
+class InvalidCorrection(Exception):
+    """A correction that cannot be made as asked; the message tells the person what to do instead."""
 
 
 class TranscriptEditor:
@@ -86,6 +95,44 @@ class TranscriptEditor:
                 await repository.update_participant(participant_id, {"speaker": speaker})
         await self._relabel(transcript_id, lambda w: start <= w["start"] <= end, speaker)
 
+    async def name_speaker(self, transcript_id: str, speaker: int, name: str) -> ParticipantView:
+        """Give a speaker number a name: rename the participant that has it, or create one for it."""
+        name = _tidy(name)
+        if not name:
+            raise InvalidCorrection("Type a name for the speaker")
+        for participant in await self._transcripts.participants(transcript_id):
+            if participant.speaker == speaker:
+                return await self.update_participant(transcript_id, participant.id, name=name)
+        return await self.add_participant(transcript_id, name, speaker)
+
+    async def assign_to_new_participant(
+        self, transcript_id: str, name: str, *, start: float, end: float
+    ) -> ParticipantView:
+        """A new participant who said every word starting within [start, end]."""
+        name = _tidy(name)
+        if not name:
+            raise InvalidCorrection("Type the new participant's name")
+        created = await self.add_participant(transcript_id, name, None)
+        await self.assign_speaker(transcript_id, start=start, end=end, participant_id=created.id)
+        return await self.participant(transcript_id, created.id)
+
+    async def edit_word(self, transcript_id: str, topic_id: str, index: int, text: str) -> None:
+        """Change what a word says, keeping when it was said and by whom (a mis-heard word, a name)."""
+        text = _tidy(text)
+        if not text:
+            raise InvalidCorrection("A word cannot be empty: type its text")
+        await self._transcripts.get(transcript_id)
+        words = dict(await repository.topic_words(transcript_id)).get(topic_id)
+        if words is None:
+            raise TopicNotFound()
+        if not 0 <= index < len(words):
+            raise InvalidCorrection(f"This topic has no word number {index + 1}: reload the page and try again")
+        edited = [*words]
+        edited[index] = {**words[index], "text": text}
+        await repository.set_topic_words({topic_id: edited})
+        await self.refresh_text(transcript_id)
+        log.info("transcript.word_edited", transcript_id=transcript_id, topic_id=topic_id, index=index)
+
     async def merge_speakers(self, transcript_id: str, speaker_from: int, speaker_to: int) -> None:
         named = {p.speaker for p in await self._transcripts.participants(transcript_id)}
         if speaker_from in named and speaker_to in named:
@@ -118,3 +165,8 @@ class TranscriptEditor:
         ]
         lines = [f"{names.get(s.speaker) or speaker_label(s.speaker)}: {s.text}" for s in segments_from_words(words)]
         await self._transcripts.update(transcript_id, {"text": "\n".join(lines)})
+
+
+def _tidy(text: str) -> str:
+    """Text as typed, without the stray spaces and line breaks a form lets through."""
+    return " ".join(text.split())

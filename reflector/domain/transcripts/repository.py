@@ -184,6 +184,7 @@ async def replace_participants(transcript_id: str, participants: list[dict[str, 
 class SearchFilters(msgspec.Struct, frozen=True):
     room_id: str | None = None
     source_kind: str | None = None
+    status: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
 
@@ -191,6 +192,7 @@ class SearchFilters(msgspec.Struct, frozen=True):
 class SearchRow(msgspec.Struct, frozen=True):
     id: str
     title: str
+    name: str
     user_id: str | None
     room_id: str | None
     source_kind: str
@@ -214,6 +216,7 @@ def _search_from(terms: str, filters: SearchFilters) -> tuple[str, list[Any]]:
     for sql, value in (
         ("room_id = {}", filters.room_id),
         ("source_kind = {}", filters.source_kind),
+        ("status = {}", filters.status),
         ("created_at >= {}", filters.created_from),
         ("created_at <= {}", filters.created_to),
     ):
@@ -241,7 +244,7 @@ async def search_page(terms: str, filters: SearchFilters, *, offset: int, limit:
              ORDER BY rank DESC, created_at DESC, id
              LIMIT {{}} OFFSET {{}}
         )
-        SELECT t.id, t.title, t.user_id, t.room_id, t.source_kind, t.created_at, t.status, t.duration,
+        SELECT t.id, t.title, t.name, t.user_id, t.room_id, t.source_kind, t.created_at, t.status, t.duration,
                t.change_seq, ranked.rank, ranked.total, {texts}
           FROM ranked JOIN transcript t ON t.id = ranked.id
          ORDER BY ranked.rank DESC, t.created_at DESC, t.id

@@ -34,6 +34,7 @@ class SearchQuery(msgspec.Struct, frozen=True):
     offset: int = 0
     room_id: str | None = None
     source_kind: SourceKind | None = None
+    status: Status | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
 
@@ -41,6 +42,7 @@ class SearchQuery(msgspec.Struct, frozen=True):
 class SearchHit(msgspec.Struct, frozen=True):
     id: str
     title: str
+    name: str
     user_id: str | None
     room_id: str | None
     source_kind: SourceKind
@@ -56,6 +58,8 @@ class SearchHit(msgspec.Struct, frozen=True):
 class SearchPage(msgspec.Struct, frozen=True):
     hits: list[SearchHit]
     total: int
+    # The lower-cased words of this page's titles and snippets that matched, for highlighting them.
+    matched_words: frozenset[str] = frozenset()
 
 
 async def search_transcripts(query: SearchQuery) -> SearchPage:
@@ -66,6 +70,7 @@ async def search_transcripts(query: SearchQuery) -> SearchPage:
     filters = repository.SearchFilters(
         room_id=query.room_id,
         source_kind=query.source_kind,
+        status=query.status,
         created_from=query.created_from,
         created_to=query.created_to,
     )
@@ -81,6 +86,7 @@ async def search_transcripts(query: SearchQuery) -> SearchPage:
             SearchHit(
                 id=row.id,
                 title=row.title,
+                name=row.name,
                 user_id=row.user_id,
                 room_id=row.room_id,
                 source_kind=row.source_kind,
@@ -93,7 +99,7 @@ async def search_transcripts(query: SearchQuery) -> SearchPage:
                 change_seq=row.change_seq,
             )
         )
-    return SearchPage(hits=hits, total=total)
+    return SearchPage(hits=hits, total=total, matched_words=frozenset(matching))
 
 
 async def _matching_words(terms: str, rows: list[repository.SearchRow]) -> set[str]:
@@ -108,7 +114,7 @@ async def _matching_words(terms: str, rows: list[repository.SearchRow]) -> set[s
     candidates = {
         word
         for row in rows
-        for text in (row.long_summary, row.text)
+        for text in (row.title, row.long_summary, row.text)
         for word in _words(text)
         if word.startswith(prefixes)
     }

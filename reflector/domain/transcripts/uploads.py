@@ -55,6 +55,11 @@ class Part(msgspec.Struct, frozen=True):
     suffix: str
 
 
+class StoredChunk(msgspec.Struct, frozen=True):
+    number: int
+    size: int
+
+
 class Runs(Protocol):
     """What uploads need of the pipelines module: whether a run is active, and to ask for one."""
 
@@ -127,6 +132,14 @@ class ChunkedUploads:
             await self._join(transcript, [parts[n] for n in range(total)])
         await self._runs.request(transcript_id, options_for(transcript))
         return True
+
+    async def stored(self, transcript_id: str, total: int) -> list[StoredChunk]:
+        """The chunks of a `total`-chunk upload already kept, so an interrupted upload sends only the rest."""
+        if not 1 <= total <= MAX_CHUNKS:
+            raise InvalidChunk(f"total_chunks must be between 1 and {MAX_CHUNKS}, got {total}")
+        await self._transcripts.get(transcript_id)
+        parts = await self._parts(transcript_id, total)
+        return [StoredChunk(number=n, size=parts[n].size) for n in sorted(parts)]
 
     async def _parts(self, transcript_id: str, total: int) -> dict[int, Part]:
         prefix = _set_prefix(transcript_id, total)

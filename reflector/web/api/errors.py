@@ -1,10 +1,14 @@
-"""Every error as Reflector's body `{"detail": ...}`, with its status codes, mapped in one place."""
+"""Every error as Reflector's body `{"detail": ...}`, with its status codes, mapped in one place (a
+person's page gets an error page instead)."""
 
 import inspect
+import re
+import uuid
 from http import HTTPStatus
 from typing import Any
 
 import msgspec
+import structlog
 from litestar import Controller, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import HTTPRouteHandler
@@ -27,6 +31,9 @@ from reflector.domain.transcripts.models import (
     UploadTooLarge,
 )
 from reflector.domain.transcripts.search import InvalidSearch
+from reflector.error_tracking import report_error
+
+log = structlog.get_logger(__name__)
 
 # Domain failures a client can act on, and the status Reflector answers them with.
 DOMAIN_STATUS: dict[type[Exception], int] = {
@@ -47,11 +54,40 @@ DOMAIN_STATUS: dict[type[Exception], int] = {
 }
 
 
-def _domain_error(_: Request, exc: Exception) -> Response[dict[str, Any]]:
-    return Response({"detail": str(exc)}, status_code=DOMAIN_STATUS[type(exc)])
+# Paths that answer machines keep Reflector's JSON errors; every other path is a person's page.
+_MACHINE_PREFIXES = ("/v1", "/health", "/metrics", "/schema", "/static")
+# A caller's own request id is kept only if it cannot forge or break a log line.
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-def _http_error(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+def _wants_page(request: Request) -> bool:
+    path = request.scope["path"]
+    return not any(path == prefix or path.startswith(prefix + "/") for prefix in _MACHINE_PREFIXES)
+
+
+def _request_id(request: Request) -> str:
+    """The id a proxy gave this request (X-Request-ID), or a new one."""
+    given = request.headers.get("x-request-id", "")
+    return given if _SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _error_page(status: int, detail: str = "", **kwargs: str) -> Response[Any]:
+    # Imported here, not above: the page modules import DOMAIN_STATUS from this one.
+    from reflector.web.pages.errors import error_page
+
+    return error_page(status, detail, **kwargs)
+
+
+def _domain_error(request: Request, exc: Exception) -> Response[Any]:
+    status = DOMAIN_STATUS[type(exc)]
+    if _wants_page(request):
+        return _error_page(status, str(exc), subject="transcript" if isinstance(exc, TranscriptNotFound) else "page")
+    return Response({"detail": str(exc)}, status_code=status)
+
+
+def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
+    if _wants_page(request):
+        return _error_page(exc.status_code, exc.detail)
     if isinstance(exc, ValidationException):
         # FastAPI's shape: a list of {loc, msg, type}; Reflector's clients only read `detail`.
         errors = [
@@ -63,8 +99,18 @@ def _http_error(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
     return Response({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-def _unexpected(_: Request, exc: Exception) -> Response[dict[str, Any]]:
-    return Response({"detail": "Internal server error"}, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
+def _unexpected(request: Request, exc: Exception) -> Response[Any]:
+    # The id in the answer finds this line, with its traceback, in the log.
+    request_id = _request_id(request)
+    log.error("request.failed", request_id=request_id, method=request.method, path=request.url.path, exc_info=exc)
+    report_error(exc)
+    if _wants_page(request):
+        return _error_page(HTTP_500_INTERNAL_SERVER_ERROR, request_id=request_id)
+    return Response(
+        {"detail": "Internal server error"},
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        headers={"X-Request-ID": request_id},
+    )
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

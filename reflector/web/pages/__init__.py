@@ -1,0 +1,9 @@
+"""HTMX pages for people: each module one page and its fragments, over the same domain services as /v1."""
+
+from reflector.web.pages.browse import BrowseController
+from reflector.web.pages.correct import CorrectPage
+from reflector.web.pages.new import NewTranscriptController
+from reflector.web.pages.processing import ProcessingController
+from reflector.web.pages.transcript import TranscriptPage
+
+PAGES: list = [BrowseController, TranscriptPage, CorrectPage, NewTranscriptController, ProcessingController]
