@@ -1,13 +1,14 @@
 """The composition root: the web app, the workers and the CLI all build their services here."""
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis
 
 from reflector.db import close_pool, configure_engine, start_pool
+from reflector.domain.auth.service import AuthService
 from reflector.domain.pipelines.service import PipelineService
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.events import EventBus
@@ -105,6 +106,7 @@ class Services:
     transcripts: TranscriptService
     runs: PipelineService
     queue: ArqJobQueue
+    auth: AuthService = field(default_factory=AuthService)
 
 
 async def start_services(settings: Settings) -> Services:

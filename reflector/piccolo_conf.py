@@ -22,5 +22,6 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "reflector.domain.transcripts.piccolo_app",
         "reflector.domain.pipelines.piccolo_app",
+        "reflector.domain.auth.piccolo_app",
     ]
 )

@@ -69,6 +69,11 @@ class WorkerSettings(msgspec.Struct, frozen=True):
     heartbeat_s: float = 5.0
 
 
+class AuthSettings(msgspec.Struct, frozen=True):
+    # none: one local user owns everything (a single-machine install); oidc: login through a provider.
+    backend: Literal["none", "oidc"] = "none"
+
+
 class Settings(msgspec.Struct, frozen=True):
     data_dir: Path = Path("data")
     log_format: Literal["console", "json"] = "console"
@@ -80,6 +85,7 @@ class Settings(msgspec.Struct, frozen=True):
     models: ModelSettings = ModelSettings()
     llm: LLMSettings = LLMSettings()
     worker: WorkerSettings = WorkerSettings()
+    auth: AuthSettings = AuthSettings()
 
     @property
     def models_dir(self) -> Path:
@@ -123,6 +129,7 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "LLM_TIMEOUT": ("llm", "timeout"),
     "WORKER_STALE_AFTER_S": ("worker", "stale_after_s"),
     "WORKER_HEARTBEAT_S": ("worker", "heartbeat_s"),
+    "AUTH_BACKEND": ("auth", "backend"),
 }
 
 
@@ -156,7 +163,7 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = Path(".e
         else:
             raw.setdefault(section, {})[field] = value  # type: ignore[union-attr]
     try:
-        return msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
+        settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
     except msgspec.ValidationError as exc:
         message = str(exc)
         for name, (section, field) in _ENV.items():
@@ -164,6 +171,10 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = Path(".e
             if message.endswith(f"at `{where}`"):
                 raise SettingsError(f"{name}={env.get(name)!r}: {message.rsplit(' - at', 1)[0]}") from exc
         raise SettingsError(f"invalid setting: {message}") from exc
+    if settings.auth.backend == "oidc":
+        # Refused rather than half-working: an install that asked for logins must not run open to anyone.
+        raise SettingsError("AUTH_BACKEND='oidc': OIDC login is not available yet; use AUTH_BACKEND=none")
+    return settings
 
 
 def _decode_path(kind: type, value: object) -> object:

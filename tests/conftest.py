@@ -78,7 +78,7 @@ async def clean(services: Services) -> AsyncIterator[Services]:
     """Empty tables and queues before a test."""
     from reflector.domain.tables import ALL_TABLES
 
-    names = ", ".join(t._meta.tablename for t in ALL_TABLES)
+    names = ", ".join(f'"{t._meta.tablename}"' for t in ALL_TABLES)  # quoted: "user" is a keyword
     await ALL_TABLES[0].raw(f"TRUNCATE {names} CASCADE")
     await services.redis.flushdb()
     yield services

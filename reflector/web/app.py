@@ -17,7 +17,7 @@ from litestar.template.config import TemplateConfig
 from reflector.bootstrap import Services, start_services, stop_services
 from reflector.settings import Settings
 from reflector.web.api import ROUTES
-from reflector.web.api.deps import provide_services, provide_user_id
+from reflector.web.api.deps import authenticate, provide_services, provide_user_id
 from reflector.web.api.errors import EXCEPTION_HANDLERS
 from reflector.web.observability import Observability, init_web_error_tracking
 from reflector.web.pages import PAGES
@@ -71,6 +71,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "services": Provide(provide_services, sync_to_thread=False),
             "user_id": Provide(provide_user_id, sync_to_thread=False),
         },
+        guards=[authenticate],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="Reflector",

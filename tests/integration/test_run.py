@@ -74,7 +74,8 @@ def test_run_starts_everything_and_sigterm_stops_it_all(tmp_path: Path) -> None:
         run = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         first = _wait_healthy(run, url, log)
-        assert httpx.get(url, timeout=5).status_code == 200  # the index page reads the migrated database
+        browse = httpx.get(url, timeout=5, follow_redirects=True)  # / is Browse, which reads the migrated database
+        assert browse.status_code == 200 and "Transcripts" in browse.text
         assert (data_dir / "redis" / "redis.sock").exists() and (data_dir / "postgres" / "PG_VERSION").exists()
 
         # Another command joins the private services; the running worker processes the job.

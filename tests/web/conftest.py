@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.paths import REPO
 
@@ -14,6 +14,8 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 WIDTHS = {"phone": (390, 844), "desktop": (1366, 900)}
 CHROMIUM_INSTALLED = Path(CHROMIUM).exists()
+# CI runs the browser, the app, PostgreSQL and the model tests on 2 shared cores: give assertions room.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")

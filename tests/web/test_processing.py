@@ -37,7 +37,7 @@ def _step(page: Page, label: str):
 
 async def _until_shown(page: Page, services: Services, transcript_id: str, data: dict, shown: str) -> None:
     """Publish a PROGRESS event until the page shows it: the page's socket may not be subscribed yet."""
-    for _ in range(40):
+    for _ in range(120):
         await services.transcripts.emit(transcript_id, "PROGRESS", data, store=False)
         try:
             await expect(page.get_by_text(shown)).to_be_visible(timeout=250)

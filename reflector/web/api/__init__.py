@@ -4,8 +4,16 @@ Each module holds one resource's handlers in a `ROUTES` list; handler function n
 so the OpenAPI operation ids (`v1_<name>`) are too.
 """
 
-from reflector.web.api import audio, events, health, ingest, search, transcripts
+from reflector.web.api import audio, events, health, ingest, search, transcripts, users
 from reflector.web.api.errors import document_errors
 
-ROUTES = [*health.ROUTES, *search.ROUTES, *transcripts.ROUTES, *audio.ROUTES, *ingest.ROUTES, *events.ROUTES]
+ROUTES = [
+    *health.ROUTES,
+    *search.ROUTES,
+    *transcripts.ROUTES,
+    *audio.ROUTES,
+    *ingest.ROUTES,
+    *events.ROUTES,
+    *users.ROUTES,
+]
 document_errors(ROUTES)

@@ -15,6 +15,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 
+from reflector.domain.auth.models import ApiKeyNotFound
 from reflector.domain.transcripts.models import (
     AudioNotFound,
     InvalidChunk,
@@ -51,6 +52,7 @@ DOMAIN_STATUS: dict[type[Exception], int] = {
     UploadTooLarge: 413,
     RecordingTooLong: 413,
     InvalidSearch: 400,
+    ApiKeyNotFound: 404,
 }
 
 

@@ -4,6 +4,14 @@ from reflector.web.pages.browse import BrowseController
 from reflector.web.pages.correct import CorrectPage
 from reflector.web.pages.new import NewTranscriptController
 from reflector.web.pages.processing import ProcessingController
+from reflector.web.pages.settings import SettingsController
 from reflector.web.pages.transcript import TranscriptPage
 
-PAGES: list = [BrowseController, TranscriptPage, CorrectPage, NewTranscriptController, ProcessingController]
+PAGES: list = [
+    BrowseController,
+    TranscriptPage,
+    CorrectPage,
+    NewTranscriptController,
+    ProcessingController,
+    SettingsController,
+]

@@ -1,0 +1,82 @@
+"""SQL for users and API keys (piccolo). Returns Structs, takes plain values."""
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from reflector.domain.auth.models import ApiKeyView, UserView
+from reflector.domain.auth.tables import ApiKey, User
+
+_USER_COLUMNS = [getattr(User, name) for name in UserView.__struct_fields__]
+_KEY_COLUMNS = [getattr(ApiKey, name) for name in ApiKeyView.__struct_fields__]
+
+
+class StoredKey(msgspec.Struct, frozen=True):
+    """A key row as the lookup sees it: the view and the hash it was found by."""
+
+    view: ApiKeyView
+    key_hash: str
+
+
+def _key(row: dict[str, Any]) -> ApiKeyView:
+    return msgspec.convert(row, ApiKeyView)
+
+
+async def get_user(user_id: str) -> UserView | None:
+    row = await User.select(*_USER_COLUMNS).where(User.id == user_id).first()
+    return msgspec.convert(row, UserView) if row else None
+
+
+async def ensure_user(user_id: str, name: str, role: str) -> None:
+    """Insert the user unless a row with this id exists (concurrent callers both succeed)."""
+    await User.raw(
+        'INSERT INTO "user" (id, sub, email, name, role, created_at) VALUES ({}, NULL, NULL, {}, {}, now()) '
+        "ON CONFLICT (id) DO NOTHING",
+        user_id,
+        name,
+        role,
+    )
+
+
+async def insert_key(user_id: str, name: str | None, key_hash: str) -> ApiKeyView:
+    row = ApiKey(user_id=user_id, name=name, key_hash=key_hash)
+    await row.save()
+    stored = await ApiKey.select(*_KEY_COLUMNS).where(ApiKey.id == row.id).first()
+    assert stored is not None
+    return _key(stored)
+
+
+async def keys_of(user_id: str) -> list[ApiKeyView]:
+    rows = (
+        await ApiKey.select(*_KEY_COLUMNS).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at, ascending=False)
+    )
+    return [_key(row) for row in rows]
+
+
+async def key_by_hash(key_hash: str) -> StoredKey | None:
+    row = await ApiKey.select(*_KEY_COLUMNS, ApiKey.key_hash).where(ApiKey.key_hash == key_hash).first()
+    if row is None:
+        return None
+    found = row.pop("key_hash")
+    return StoredKey(view=_key(row), key_hash=found)
+
+
+async def stored_key_row(key_id: str) -> dict[str, Any] | None:
+    """Every column of a key's row, as the database holds it."""
+    return await ApiKey.select().where(ApiKey.id == key_id).first()
+
+
+async def delete_key(key_id: str, user_id: str) -> bool:
+    """Delete a key only if it belongs to `user_id`; whether one was deleted."""
+    deleted = await ApiKey.delete().where((ApiKey.id == key_id) & (ApiKey.user_id == user_id)).returning(ApiKey.id)
+    return bool(deleted)
+
+
+async def touch_key(key_id: str, stale_before: datetime) -> None:
+    """Record a use, unless one was recorded since `stale_before` (so busy keys are not a write per request)."""
+    await ApiKey.raw(
+        "UPDATE api_key SET last_used_at = now() WHERE id = {} AND (last_used_at IS NULL OR last_used_at < {})",
+        key_id,
+        stale_before,
+    )
