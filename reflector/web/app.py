@@ -22,6 +22,7 @@ from reflector.web.api.errors import EXCEPTION_HANDLERS
 from reflector.web.observability import Observability, init_web_error_tracking
 from reflector.web.pages import PAGES
 from reflector.web.paths import STATIC_DIR, TEMPLATES_DIR
+from reflector.web.security import add_security_headers
 from reflector.web.ws import fanout_lifespan
 
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         plugins=[Observability()],
+        before_send=[add_security_headers],
         lifespan=[lifespan, fanout_lifespan],
         state=State({"services": services} if services is not None else {}),
         dependencies={

@@ -15,6 +15,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 
+from reflector.domain.auth.limits import TooManyApiKeys
 from reflector.domain.auth.models import ApiKeyNotFound
 from reflector.domain.transcripts.models import (
     AudioNotFound,
@@ -53,6 +54,7 @@ DOMAIN_STATUS: dict[type[Exception], int] = {
     RecordingTooLong: 413,
     InvalidSearch: 400,
     ApiKeyNotFound: 404,
+    TooManyApiKeys: 429,
 }
 
 
@@ -84,7 +86,8 @@ def _domain_error(request: Request, exc: Exception) -> Response[Any]:
     status = DOMAIN_STATUS[type(exc)]
     if _wants_page(request):
         return _error_page(status, str(exc), subject="transcript" if isinstance(exc, TranscriptNotFound) else "page")
-    return Response({"detail": str(exc)}, status_code=status)
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, TooManyApiKeys) else None
+    return Response({"detail": str(exc)}, status_code=status, headers=headers)
 
 
 def _http_error(request: Request, exc: HTTPException) -> Response[Any]:

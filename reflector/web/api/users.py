@@ -8,6 +8,7 @@ import msgspec
 from litestar import delete, get, post
 
 from reflector.bootstrap import Services
+from reflector.domain.auth.limits import count_key_creation
 from reflector.domain.auth.models import ApiKeyView
 
 
@@ -48,6 +49,7 @@ async def users_me(services: Services, user_id: str | None) -> UserInfo | None:
 @post("/v1/user/api-keys", tags=["user"])
 async def create_api_key(services: Services, user_id: str | None, data: CreateApiKeyRequest) -> CreateApiKeyResponse:
     assert user_id is not None  # AUTH_BACKEND=none always names the local user
+    await count_key_creation(services.redis, user_id)
     created = await services.auth.create_key(user_id, data.name)
     view = created.view
     return CreateApiKeyResponse(

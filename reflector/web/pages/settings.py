@@ -14,6 +14,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Response
 
 from reflector.bootstrap import Services
+from reflector.domain.auth.limits import TooManyApiKeys, count_key_creation
 from reflector.domain.auth.models import ApiKeyNotFound, ApiKeyView, CreatedApiKey
 from reflector.web.htmx import is_htmx, render
 
@@ -65,6 +66,13 @@ class SettingsController(Controller):
             problem = f"A key's name can be at most {NAME_MAX} characters; this one has {len(name)}."
             context = await _context(services, owner, problem=problem, typed_name=name)
             return render(request, "pages/settings_api_keys.html", context, block="keys", status_code=400)
+        try:
+            await count_key_creation(services.redis, owner)
+        except TooManyApiKeys as limited:
+            context = await _context(services, owner, limited=str(limited), typed_name=name)
+            response = render(request, "pages/settings_api_keys.html", context, block="keys", status_code=429)
+            response.headers["Retry-After"] = str(limited.retry_after_seconds)
+            return response
         created: CreatedApiKey = await services.auth.create_key(owner, name or None)
         context = await _context(services, owner, created=created, created_label=_label(created.view))
         return render(request, "pages/settings_api_keys.html", context, block="keys")

@@ -183,5 +183,11 @@
     if (dialog && !dialog.open) { dialog.showModal(); event.preventDefault(); }
   });
 
-  document.addEventListener("DOMContentLoaded", init);
+  // Topic markers carry their place as data-at (percent of the recording): the page's CSP refuses style attributes.
+  function placeMarkers() {
+    document.querySelectorAll(".marker[data-at]").forEach(function (marker) { marker.style.left = marker.dataset.at + "%"; });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { placeMarkers(); init(); });
+  document.addEventListener("htmx:afterSwap", placeMarkers);
 })();
