@@ -20,7 +20,7 @@ class ChunkForm(msgspec.Struct):
     chunk: UploadFile
 
 
-async def _cap_upload_body(request: Request) -> None:
+async def cap_upload_body(request: Request) -> None:
     """Refuse a body past MAX_UPLOAD_BYTES before it is spooled: by its Content-Length when it declares
     one, else while it streams in (the route lifts Litestar's own 10 MB default for this)."""
     limit = provide_services(request.app.state).settings.server.max_upload_bytes
@@ -48,7 +48,7 @@ class IngestController(Controller):
         "/{transcript_id:str}/record/upload",
         status_code=200,
         request_max_body_size=None,
-        before_request=_cap_upload_body,
+        before_request=cap_upload_body,
     )
     async def transcript_record_upload(
         self,

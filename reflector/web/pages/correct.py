@@ -16,9 +16,9 @@ from reflector.domain.transcripts.models import ParticipantView, SpeakerConflict
 from reflector.pipelines.formats import clock
 from reflector.pipelines.types import speaker_label
 from reflector.web.htmx import is_htmx, render
+from reflector.web.pages.colours import speaker_colour
 
 TEMPLATE = "pages/correct.html"
-PALETTE_SIZE = 8  # speaker colours in correct.css: .speaker-c0 .. .speaker-c7
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
@@ -79,7 +79,7 @@ def roster(topics: list[TopicView], participants: list[ParticipantView]) -> list
             label=speaker_label(n),
             name=names.get(n) or speaker_label(n),
             named=bool(names.get(n)),
-            colour=n % PALETTE_SIZE,
+            colour=speaker_colour(n),
         )
         for n in sorted(numbers)
     ]

@@ -26,7 +26,7 @@ from reflector.domain.transcripts.models import (
 from reflector.domain.transcripts.uploads import MAX_CHUNKS, ChunkedUploads, StoredChunk, UploadLimits
 from reflector.web.api.deps import provide_services
 from reflector.web.api.errors import DOMAIN_STATUS
-from reflector.web.api.ingest import _cap_upload_body as cap_upload_body
+from reflector.web.api.ingest import cap_upload_body
 from reflector.web.htmx import render
 
 log = structlog.get_logger(__name__)

@@ -18,9 +18,9 @@ from reflector.pipelines.assemble import segments_from_words
 from reflector.pipelines.formats import clock, speaker_name
 from reflector.pipelines.types import MeetingResult, Word
 from reflector.web.htmx import is_htmx, render
+from reflector.web.pages.colours import speaker_colour
 
 TEMPLATE = "pages/transcript.html"
-PALETTE_SIZE = 8  # speaker colours in transcript.css: .speaker-0 .. .speaker-7
 UNFINISHED = ("uploaded", "processing")
 EXPORTS = (
     ("txt", "Text"),
@@ -81,7 +81,7 @@ def speech_of(result: MeetingResult, words: list[Word]) -> list[Speech]:
             taken += 1
         speaker = segment.speaker
         speech.append(
-            Speech(speaker, speaker_name(result, speaker), speaker % PALETTE_SIZE, segment.start, words[first:taken])
+            Speech(speaker, speaker_name(result, speaker), speaker_colour(speaker), segment.start, words[first:taken])
         )
     return speech
 
@@ -132,7 +132,7 @@ async def page_context(request: Request, services: Services, transcript_id: str,
         "result": result,
         "texts": texts,
         "summary": summary_parts(transcript.long_summary, transcript.short_summary),
-        "speakers": [(n, speaker_name(result, n), n % PALETTE_SIZE) for n in spoken],
+        "speakers": [(n, speaker_name(result, n), speaker_colour(n)) for n in spoken],
         "seconds": seconds,
         "clock": lambda at: clock(at, hours=seconds >= 3600),
         "audio": await _audio_state(services, transcript),
