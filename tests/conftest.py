@@ -1,7 +1,6 @@
 """Real services for the tests: the machine's PostgreSQL (a private database, migrated by our own
 migrations and truncated between tests) and Redis (a private database number, flushed)."""
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,12 +8,11 @@ from pathlib import Path
 import asyncpg
 import msgspec
 import pytest
-import uvicorn
 
 from reflector.bootstrap import Services, start_services, stop_services
 from reflector.settings import Settings, load_settings
 from reflector.web.app import create_app
-from tests.net import free_port
+from tests.net import serve
 
 ADMIN_URL = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # Separate names let several checkouts run the suite side by side on one server.
@@ -86,18 +84,6 @@ async def clean(services: Services) -> AsyncIterator[Services]:
 
 @pytest.fixture
 async def served(clean: Services, settings: Settings) -> AsyncIterator[str]:
-    """The app on a loopback port (uvicorn in the test's loop), for WebSockets and true HTTP; its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, services=clean), host="127.0.0.1", port=port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    """The app on a loopback port, for WebSockets and true HTTP; its base URL."""
+    async with serve(create_app(settings, services=clean)) as url:
+        yield url

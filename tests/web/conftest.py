@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.paths import REPO
@@ -51,3 +52,10 @@ async def screenshots(page: Page, name: str) -> list[Path]:
     if original:
         await page.set_viewport_size(original)
     return saved
+
+
+async def no_serious_violations(page: Page) -> None:
+    """axe-core finds nothing serious or critical on the page as it is now."""
+    results = await Axe().run(page)
+    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in serious]

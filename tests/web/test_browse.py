@@ -5,14 +5,13 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, expect
 
 from reflector.bootstrap import Services
 from reflector.domain.transcripts.editing import TranscriptEditor
 from reflector.domain.transcripts.models import NewTranscript, TranscriptNotFound
 from tests.paths import REAL
-from tests.web.conftest import screenshots
+from tests.web.conftest import no_serious_violations, screenshots
 
 FIRST_DAY = datetime(2025, 3, 1, 10, 30, tzinfo=UTC)
 KINDS = ("file", "live", "room")
@@ -54,12 +53,6 @@ def _row(page: Page, name: str):
     return _rows(page).filter(has=page.get_by_role("link", name=name, exact=True))
 
 
-async def _no_serious_violations(page: Page) -> None:
-    results = await Axe().run(page)
-    serious = [v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert serious == []
-
-
 async def test_twenty_a_page_then_the_rest_and_the_page_survives_a_reload(page: Page, clean: Services) -> None:
     await _seed(clean)
     await page.goto("/browse")
@@ -74,7 +67,7 @@ async def test_twenty_a_page_then_the_rest_and_the_page_survives_a_reload(page: 
     await expect(_row(page, "Meeting 24")).to_contain_text("Room")
     await expect(_row(page, "Meeting 24")).to_contain_text("Idle")
     await expect(_row(page, "Meeting 23")).to_contain_text("Error")
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
     await screenshots(page, "browse-results")
 
     await page.get_by_role("link", name="Next").click()
@@ -108,7 +101,7 @@ async def test_search_finds_the_word_and_marks_it_without_trusting_the_text(page
     await page.get_by_label("Search transcripts").fill("submarine")
     await page.get_by_role("button", name="Search").click()
     await expect(page.get_by_role("heading", name="No transcripts match “submarine”")).to_be_visible()
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
     await screenshots(page, "browse-no-results")
     await page.get_by_role("link", name="Clear search and filters").first.click()
     await expect(page).to_have_url("/browse")
@@ -151,7 +144,7 @@ async def test_no_transcripts_at_all_offers_a_new_one(page: Page, clean: Service
     await page.goto("/browse")
     await expect(page.get_by_role("heading", name="No transcripts yet")).to_be_visible()
     await expect(page.get_by_role("link", name="New transcript").last).to_have_attribute("href", "/transcripts/new")
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
     await screenshots(page, "browse-empty")
 
 

@@ -2,13 +2,12 @@
 every change read back through /v1 and the exports, which use the same stored topics and participants."""
 
 import httpx
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, expect
 
 from reflector.bootstrap import Services
 from reflector.domain.transcripts.editing import TranscriptEditor
 from reflector.domain.transcripts.models import NewTranscript
-from tests.web.conftest import screenshots
+from tests.web.conftest import no_serious_violations, screenshots
 
 
 def _words(*spoken: tuple[int, str, float]) -> list[dict]:
@@ -45,12 +44,6 @@ async def _export(served: str, transcript_id: str) -> str:
         return response.text
 
 
-async def _no_serious_violations(page: Page) -> None:
-    results = await Axe().run(page)
-    serious = [v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert serious == []
-
-
 def _run(page: Page, speaker: str):
     """The speaker runs on screen labelled `speaker`."""
     return page.locator(".run").filter(has=page.locator(".run-speaker", has_text=speaker))
@@ -64,7 +57,7 @@ async def test_renamed_speaker_shows_on_the_page_in_the_api_and_in_exports(
     await expect(page.get_by_text("Topic 1 / 2")).to_be_visible()
     await expect(_run(page, "Speaker 1")).to_contain_text("Hello team.")
     await screenshots(page, "correct-words")
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
 
     await page.get_by_label("Speaker 1", exact=True).fill("Ana")
     await page.get_by_role("button", name="Rename Speaker 1").click()
@@ -83,7 +76,7 @@ async def test_selected_words_go_to_a_new_participant(page: Page, clean: Service
     await page.locator(".word", has_text="is").click(modifiers=["Shift"])
     await expect(page.locator("#selection-status")).to_contain_text("Selected 2 words: “Budget is”")
     await screenshots(page, "correct-selection")
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
     await page.get_by_label("Said by").select_option(label="A new participant…")
     await page.get_by_label("New participant’s name").fill("Ben")
     await page.get_by_role("button", name="Assign").click()
@@ -152,7 +145,7 @@ async def test_editing_a_word_keeps_its_timing(page: Page, clean: Services, serv
     editor = page.get_by_label("Text of word 3, “Budget”")
     await expect(editor).to_be_focused()
     await screenshots(page, "correct-edit-word")
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
     await editor.fill("Budgets")
     await editor.press("Enter")
 

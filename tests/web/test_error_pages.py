@@ -1,13 +1,10 @@
 """Errors on a person's page are pages that say what happened and where to go; a failure of ours carries a
 request id that names its line in the server log. The /v1 API keeps Reflector's JSON errors."""
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
-from axe_playwright_python.async_playwright import Axe
 from litestar import get
 from litestar.exceptions import PermissionDeniedException
 from playwright.async_api import Page, expect
@@ -16,8 +13,8 @@ from structlog.testing import capture_logs
 from reflector.bootstrap import Services
 from reflector.settings import Settings
 from reflector.web.app import create_app
-from tests.net import free_port
-from tests.web.conftest import screenshots
+from tests.net import serve
+from tests.web.conftest import no_serious_violations, screenshots
 
 
 @get("/faults/broken", include_in_schema=False)
@@ -41,24 +38,8 @@ async def app_with_faults(clean: Services, settings: Settings) -> AsyncIterator[
     app = create_app(settings, services=clean)
     for route in (broken_page, broken_api, forbidden_page):
         app.register(route)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # it failed to start: say why
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-async def _no_serious_violations(page: Page) -> None:
-    results = await Axe().run(page)
-    serious = [v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert serious == []
+    async with serve(app) as url:
+        yield url
 
 
 async def test_a_missing_transcript_or_page_is_a_page_with_ways_on(page: Page) -> None:
@@ -66,7 +47,7 @@ async def test_a_missing_transcript_or_page_is_a_page_with_ways_on(page: Page) -
     assert response is not None and response.status == 404
     await expect(page.get_by_role("heading", level=1)).to_have_text("We can't find that transcript")
     await expect(page.get_by_role("link", name="Browse transcripts")).to_have_attribute("href", "/browse")
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
     await screenshots(page, "error-404")
 
     response = await page.goto("/no-such-page")
@@ -94,7 +75,7 @@ async def test_a_failure_of_ours_shows_a_request_id_that_is_in_the_log(page: Pag
     failures = [entry for entry in logs if entry["event"] == "request.failed"]
     assert [(f["request_id"], f["path"]) for f in failures] == [(request_id, "/faults/broken")]
     assert "the page's code is broken" in str(failures[0]["exc_info"])
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
     await screenshots(page, "error-500")
 
 

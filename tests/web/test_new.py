@@ -10,16 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import uvicorn
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, Request, Route, expect
 
 from reflector.bootstrap import Services
 from reflector.settings import Settings
 from reflector.web.app import create_app
-from tests.net import free_port
+from tests.net import serve
 from tests.paths import REAL
-from tests.web.conftest import WIDTHS, screenshots
+from tests.web.conftest import WIDTHS, no_serious_violations, screenshots
 
 SAMPLE = REAL / "two_speakers_sample.wav"  # 960,104 bytes
 CHUNK = 256 * 1024  # four chunks of the sample
@@ -38,12 +36,6 @@ document.addEventListener("DOMContentLoaded", () => {
   }).observe(percent, { childList: true, characterData: true, subtree: true });
 });
 """
-
-
-async def _no_serious_violations(page: Page) -> None:
-    results = await Axe().run(page)
-    serious = [v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert serious == []
 
 
 def _chunk_numbers(requests: list[Request]) -> list[int]:
@@ -82,7 +74,7 @@ async def test_a_recording_goes_up_in_chunks_and_lands_on_the_processing_view(
     await expect(page.get_by_role("heading", name="New transcript")).to_be_visible()
     await expect(page.get_by_label("Spoken language")).to_have_value("en")
     await screenshots(page, "new-empty")
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
 
     await page.locator("form#new-transcript").evaluate(SMALL_CHUNKS)
     await page.get_by_label("Name").fill("Two speakers")
@@ -102,7 +94,7 @@ async def test_a_recording_goes_up_in_chunks_and_lands_on_the_processing_view(
     await expect(page.locator("[data-upload-percent]")).to_have_text(re.compile(r"^(5\d|6\d|7\d)%$"))
     await expect(page.get_by_role("status")).to_contain_text("Uploading")
     await screenshots(page, "new-uploading")
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
     release.set()
 
     await page.wait_for_url(PROCESSING)
@@ -175,7 +167,7 @@ async def test_a_file_that_is_not_audio_or_video_is_refused_before_anything_is_s
     await page.get_by_role("button", name="Upload and transcribe").click()
     await expect(error).to_contain_text("notes.txt")
     await screenshots(page, "new-error")
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
 
     # Dropped on the page rather than chosen: the same check.
     await page.get_by_label("Recording").set_input_files([])
@@ -205,19 +197,8 @@ async def test_a_text_file_named_wav_gets_the_servers_no_audio_message(page: Pag
 async def _served_with(settings: Settings, services: Services, **limits: Any) -> AsyncIterator[str]:
     """The app on its own port with other server limits (handlers read them from their services)."""
     changed = msgspec.structs.replace(settings, server=msgspec.structs.replace(settings.server, **limits))
-    port = free_port()
-    app = create_app(changed, services=dataclasses.replace(services, settings=changed))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serve(create_app(changed, services=dataclasses.replace(services, settings=changed))) as url:
+        yield url
 
 
 async def test_a_file_past_the_size_limit_is_refused_with_the_servers_sentence(

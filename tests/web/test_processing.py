@@ -3,7 +3,6 @@ server's sentence and a Retry that queues a new run, and the end of processing o
 
 import re
 
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page, expect
 
 from reflector.bootstrap import Services
@@ -11,15 +10,9 @@ from reflector.domain.pipelines import repository as runs_table
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.domain.transcripts.uploads import options_for
 from tests.paths import REAL
-from tests.web.conftest import screenshots
+from tests.web.conftest import no_serious_violations, screenshots
 
 SAMPLE = REAL / "two_speakers_sample.wav"
-
-
-async def _no_serious_violations(page: Page) -> None:
-    results = await Axe().run(page)
-    serious = [v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert serious == []
 
 
 async def _queued(services: Services) -> tuple[str, str]:
@@ -76,7 +69,7 @@ async def test_the_steps_follow_the_runs_progress_live_and_after_a_reload(page: 
     await expect(_step(page, "Tell the speakers apart")).to_contain_text("25%")
     await expect(page.get_by_text("Less than a minute left")).to_be_visible()
     await screenshots(page, "processing-running")
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
 
     # A reload renders where the run stands from its row.
     await runs_table.update(run_id, {"progress": 0.22})
@@ -102,7 +95,7 @@ async def test_a_failure_shows_the_servers_sentence_and_retry_queues_a_new_run(p
     retry = page.get_by_role("button", name="Retry")
     await expect(retry).to_be_visible()
     await screenshots(page, "processing-error")
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
 
     await retry.click()
     await expect(page.locator("[data-run-headline]")).to_have_text("Waiting for a worker to start.")

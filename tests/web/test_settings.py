@@ -4,23 +4,16 @@ and stops working once revoked through the confirmation dialog."""
 import re
 
 import httpx
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page, expect
 
 from reflector.bootstrap import Services
-from tests.web.conftest import screenshots
-
-
-async def _no_serious_violations(page: Page) -> None:
-    results = await Axe().run(page)
-    serious = [v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert serious == []
+from tests.web.conftest import no_serious_violations, screenshots
 
 
 async def test_create_use_and_revoke_a_key(page: Page, served: str) -> None:
     await page.goto("/settings/api-keys")
     await expect(page.get_by_text("You have no API keys yet.")).to_be_visible()
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
     await screenshots(page, "settings-api-keys-empty")
 
     await page.get_by_label("Name").fill("Nightly export")
@@ -31,7 +24,7 @@ async def test_create_use_and_revoke_a_key(page: Page, served: str) -> None:
     key = await reveal.input_value()
     assert key.startswith("rfl_")
     await expect(page.get_by_role("row", name="Nightly export")).to_contain_text("Never")
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
     await screenshots(page, "settings-api-keys-created")
 
     await page.reload()
@@ -48,7 +41,7 @@ async def test_create_use_and_revoke_a_key(page: Page, served: str) -> None:
         await page.get_by_role("button", name="Revoke Nightly export").click()
         dialog = page.get_by_role("dialog", name="Revoke “Nightly export”?")
         await expect(dialog).to_be_visible()
-        await _no_serious_violations(page)
+        await no_serious_violations(page)
         await screenshots(page, "settings-api-keys-revoke-dialog")
         await dialog.get_by_role("button", name="Revoke key").click()
         await expect(page.get_by_text("The key was revoked")).to_be_visible()

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, expect
 
 from reflector.bootstrap import Services
@@ -15,7 +14,7 @@ from reflector.domain.transcripts.models import NewTranscript, TranscriptNotFoun
 from reflector.domain.transcripts.service import audio_key, waveform_key
 from reflector.pipelines import audio
 from tests.paths import REAL
-from tests.web.conftest import screenshots
+from tests.web.conftest import no_serious_violations, screenshots
 
 SAMPLE = REAL / "two_speakers_sample.wav"
 # Who says what in the sample, from its reference transcript: (speaker, start, end, text).
@@ -94,12 +93,6 @@ async def _meeting(services: Services, recording: Recording, *, status: str = "e
     return created.id
 
 
-async def _no_serious_violations(page: Page) -> None:
-    results = await Axe().run(page)
-    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert serious == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in serious]
-
-
 async def test_shows_the_meeting_with_speakers_and_outcomes(page: Page, clean: Services, recording: Recording) -> None:
     transcript_id = await _meeting(clean, recording)
     await page.goto(f"/transcripts/{transcript_id}")
@@ -127,7 +120,7 @@ async def test_shows_the_meeting_with_speakers_and_outcomes(page: Page, clean: S
         "() => { const c = document.querySelector('.wave canvas'); const d = c.getContext('2d')"
         ".getImageData(0, 0, c.width, c.height).data; return d.some((v, i) => i % 4 === 3 && v > 0); }"
     )
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
     await screenshots(page, "transcript-ended")
 
 
@@ -152,7 +145,7 @@ async def test_title_and_summary_edited_inline(page: Page, clean: Services, reco
     await page.get_by_role("link", name="Edit title").click()
     title = page.get_by_label("Title")
     await expect(title).to_be_focused()
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
     await screenshots(page, "transcript-editing-title")
     await title.fill("   ")
     await title.press("Enter")  # only spaces: refused, says why, keeps the form
@@ -279,7 +272,7 @@ async def test_unfinished_transcript_points_to_its_progress_and_fills_in_live(pa
         "href", f"/transcripts/{created.id}/processing"
     )
     assert page.url.endswith(f"/transcripts/{created.id}")
-    await _no_serious_violations(page)
+    await no_serious_violations(page)
     await screenshots(page, "transcript-processing")
 
     # What the pipeline saves and announces shows up without a reload.
