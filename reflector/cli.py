@@ -50,10 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="print a stored transcript")
     show.add_argument("id")
     show.add_argument("--format", default="txt", choices=["json", "txt", "vtt", "srt", "md"])
+
+    user = sub.add_parser("user", help="list users, or change a user's role")
+    user.add_argument("action", choices=["list", "promote", "demote"])
+    user.add_argument("who", nargs="?", help="the user's email or id (promote, demote)")
     return parser
 
 
-_INTERACTIVE = {"process", "submit", "show"}
+_INTERACTIVE = {"process", "submit", "show", "user"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "process": _process,
         "submit": _submit,
         "show": _show,
+        "user": _user,
     }[args.command]
     return handler(args, settings)
 
@@ -218,6 +219,33 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
 
     with _local_services(settings) as settings:
         _write(asyncio.run(show(settings)), None)
+    return 0
+
+
+def _user(args: argparse.Namespace, settings: Settings) -> int:
+    """`reflector user list|promote|demote`: the operator's way to name admins (and take it back)."""
+    from reflector.bootstrap import start_services, stop_services
+    from reflector.domain.auth.models import UserNotFound
+
+    if args.action != "list" and not args.who:
+        raise UserError(f"reflector user {args.action} needs the user's email or id")
+
+    async def change(settings: Settings) -> str:
+        services = await start_services(settings)
+        try:
+            if args.action == "list":
+                users = await services.auth.users()
+                return "".join(f"{u.id}\t{u.role}\t{u.email or '-'}\t{u.name}\n" for u in users)
+            role = "admin" if args.action == "promote" else "user"
+            user = await services.auth.set_role(args.who, role, by="cli")
+            return f"{user.email or user.id} is now {'an admin' if role == 'admin' else 'a user'}\n"
+        except UserNotFound as exc:
+            raise UserError(str(exc)) from exc
+        finally:
+            await stop_services(services)
+
+    with _local_services(settings) as settings:
+        sys.stdout.write(asyncio.run(change(settings)))
     return 0
 
 

@@ -72,6 +72,28 @@ class WorkerSettings(msgspec.Struct, frozen=True):
 class AuthSettings(msgspec.Struct, frozen=True):
     # none: one local user owns everything (a single-machine install); oidc: login through a provider.
     backend: Literal["none", "oidc"] = "none"
+    # Anonymous visitors may list and search public transcripts (a public transcript's own page is always open).
+    public_mode: bool = False
+    # Signs session cookies; required with oidc. Any long random string (`openssl rand -hex 32`).
+    secret_key: str = ""
+    # The provider's issuer URL: its discovery document is at {issuer}/.well-known/openid-configuration.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""  # empty for a public client (PKCE alone)
+    # What API bearer tokens must name in `aud`; the client id when empty.
+    oidc_audience: str = ""
+    oidc_scopes: str = "openid email profile"
+    # Accepted signature algorithms, pinned: a token signed any other way (or unsigned) is refused.
+    oidc_algorithms: str = "RS256"
+    session_days: int = 14
+
+    @property
+    def audience(self) -> str:
+        return self.oidc_audience or self.oidc_client_id
+
+    @property
+    def algorithms(self) -> list[str]:
+        return [a.strip() for a in self.oidc_algorithms.split(",") if a.strip()]
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -130,6 +152,15 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "WORKER_STALE_AFTER_S": ("worker", "stale_after_s"),
     "WORKER_HEARTBEAT_S": ("worker", "heartbeat_s"),
     "AUTH_BACKEND": ("auth", "backend"),
+    "PUBLIC_MODE": ("auth", "public_mode"),
+    "SECRET_KEY": ("auth", "secret_key"),
+    "OIDC_ISSUER": ("auth", "oidc_issuer"),
+    "OIDC_CLIENT_ID": ("auth", "oidc_client_id"),
+    "OIDC_CLIENT_SECRET": ("auth", "oidc_client_secret"),
+    "OIDC_AUDIENCE": ("auth", "oidc_audience"),
+    "OIDC_SCOPES": ("auth", "oidc_scopes"),
+    "OIDC_ALGORITHMS": ("auth", "oidc_algorithms"),
+    "SESSION_DAYS": ("auth", "session_days"),
 }
 
 
@@ -171,10 +202,36 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = Path(".e
             if message.endswith(f"at `{where}`"):
                 raise SettingsError(f"{name}={env.get(name)!r}: {message.rsplit(' - at', 1)[0]}") from exc
         raise SettingsError(f"invalid setting: {message}") from exc
-    if settings.auth.backend == "oidc":
-        # Refused rather than half-working: an install that asked for logins must not run open to anyone.
-        raise SettingsError("AUTH_BACKEND='oidc': OIDC login is not available yet; use AUTH_BACKEND=none")
+    check_auth(settings.auth)
     return settings
+
+
+MIN_SECRET_KEY = 32
+_SAFE_ALGORITHMS = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+
+def check_auth(auth: AuthSettings) -> None:
+    """Refuse an oidc setup that could not work or would not be safe, naming what to set."""
+    if auth.backend != "oidc":
+        return
+    # Refused rather than half-working: an install that asked for logins must not run open to anyone.
+    missing = [
+        name
+        for name, value in (("OIDC_ISSUER", auth.oidc_issuer), ("OIDC_CLIENT_ID", auth.oidc_client_id))
+        if not value
+    ]
+    if missing:
+        raise SettingsError(f"AUTH_BACKEND=oidc needs {' and '.join(missing)}")
+    if len(auth.secret_key) < MIN_SECRET_KEY:
+        raise SettingsError(
+            f"AUTH_BACKEND=oidc needs SECRET_KEY of at least {MIN_SECRET_KEY} characters (openssl rand -hex 32)"
+        )
+    unsafe = [a for a in auth.algorithms if a not in _SAFE_ALGORITHMS]
+    if unsafe or not auth.algorithms:
+        raise SettingsError(
+            f"OIDC_ALGORITHMS={auth.oidc_algorithms!r}: only public-key signatures are accepted "
+            f"({', '.join(sorted(_SAFE_ALGORITHMS))})"
+        )
 
 
 def _decode_path(kind: type, value: object) -> object:

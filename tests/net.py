@@ -16,9 +16,11 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serve(app: Litestar) -> AsyncIterator[str]:
-    """`app` on a loopback port (uvicorn in the test's loop), for WebSockets and true HTTP; its base URL."""
-    port = free_port()
+async def serve(app: Litestar, port: int | None = None) -> AsyncIterator[str]:
+    """`app` on a loopback port (uvicorn in the test's loop), for WebSockets and true HTTP; its base URL.
+
+    Pass `port` when the URL must be known before the app is built (an OIDC redirect URI names it)."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -10,31 +10,41 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from reflector.bootstrap import Services, start_services, stop_services
+from reflector.domain.auth.models import Caller
 from reflector.settings import Settings
+from reflector.web.access import check_rules
 from reflector.web.api import ROUTES
-from reflector.web.api.deps import authenticate, provide_services, provide_user_id
+from reflector.web.api.deps import authenticate, provide_caller, provide_services, provide_user_id
 from reflector.web.api.errors import EXCEPTION_HANDLERS
 from reflector.web.observability import Observability, init_web_error_tracking
 from reflector.web.pages import PAGES
 from reflector.web.paths import STATIC_DIR, TEMPLATES_DIR
-from reflector.web.security import add_security_headers
+from reflector.web.security import security_headers
 from reflector.web.ws import fanout_lifespan
 
 
-@get("/", include_in_schema=False)
-async def index() -> Redirect:
-    return Redirect("/browse")
+@get("/", include_in_schema=False, opt={"access": "open"})
+async def index(caller: Caller, settings: Settings) -> Redirect | Template:
+    # A visitor who may not browse (signed out, no PUBLIC_MODE) gets a door, not a bounce to the provider.
+    if caller.signed_in or settings.auth.public_mode:
+        return Redirect("/browse")
+    return Template(template_name="pages/welcome.html")
 
 
 def _operation_id(route_handler, http_method, path_components) -> str:
     # Reflector's clients are generated from ids of the form v1_<function name>.
     name = route_handler.handler_name
     return f"v1_{name}" if http_method != "HEAD" else f"v1_{name}_head"
+
+
+def _template_globals(engine: JinjaTemplateEngine) -> None:
+    # Every page's header shows who is signed in (and the sign-in or sign-out control).
+    engine.engine.globals["caller_of"] = lambda request: provide_caller(request.scope)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:
@@ -53,7 +63,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
 
     init_web_error_tracking(settings)
     origins = [o.strip() for o in settings.server.cors_origins.split(",") if o.strip()]
-    return Litestar(
+    app = Litestar(
         # Browsers may only seek in audio served from another origin if they can read the range headers.
         cors_config=CORSConfig(
             allow_origins=origins or ["*"],
@@ -63,15 +73,19 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             index,
             *ROUTES,
             *PAGES,
-            create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], include_in_schema=False, opt={"access": "open"}
+            ),
         ],
         plugins=[Observability()],
-        before_send=[add_security_headers],
+        before_send=[security_headers(settings.auth.oidc_issuer if settings.auth.backend == "oidc" else None)],
         lifespan=[lifespan, fanout_lifespan],
-        state=State({"services": services} if services is not None else {}),
+        state=State({"settings": settings, **({"services": services} if services is not None else {})}),
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "user_id": Provide(provide_user_id, sync_to_thread=False),
+            "caller": Provide(provide_caller, sync_to_thread=False),
+            "settings": Provide(lambda: settings, sync_to_thread=False),
         },
         guards=[authenticate],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -82,5 +96,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             operation_id_creator=_operation_id,
             render_plugins=[SwaggerRenderPlugin(), JsonRenderPlugin()],
         ),
-        template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_template_globals
+        ),
     )
+    check_rules(app)
+    return app

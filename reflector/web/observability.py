@@ -100,7 +100,7 @@ class Observability(InitPlugin):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         registry = self._registry
 
-        @get("/metrics", include_in_schema=False, media_type=CONTENT_TYPE_LATEST)
+        @get("/metrics", include_in_schema=False, media_type=CONTENT_TYPE_LATEST, opt={"access": "open"})
         async def metrics(services: Services) -> Response[bytes]:
             scrape = CollectorRegistry(auto_describe=False)
             scrape.register(_ProcessingCollector(await processing_figures(services.redis)))

@@ -104,9 +104,17 @@ async def test_use_is_recorded_at_most_once_a_minute(api: AsyncClient, clean: Se
     assert second.last_used_at == first.last_used_at
 
 
-def test_oidc_refuses_to_start_until_it_exists() -> None:
-    with pytest.raises(SettingsError, match="AUTH_BACKEND='oidc': OIDC login is not available yet"):
+def test_oidc_refuses_to_start_half_configured() -> None:
+    """An install that asked for logins must not run open to anyone, nor with a guessable cookie key."""
+    with pytest.raises(SettingsError, match="needs OIDC_ISSUER and OIDC_CLIENT_ID"):
         load_settings({"AUTH_BACKEND": "oidc"}, dotenv=Path("/nonexistent"))
+    base = {"AUTH_BACKEND": "oidc", "OIDC_ISSUER": "https://id.example.org", "OIDC_CLIENT_ID": "reflector"}
+    with pytest.raises(SettingsError, match="SECRET_KEY of at least 32 characters"):
+        load_settings({**base, "SECRET_KEY": "short"}, dotenv=Path("/nonexistent"))
+    with pytest.raises(SettingsError, match="only public-key signatures"):
+        load_settings({**base, "SECRET_KEY": "k" * 32, "OIDC_ALGORITHMS": "HS256"}, dotenv=Path("/nonexistent"))
+    ready = load_settings({**base, "SECRET_KEY": "k" * 32, "PUBLIC_MODE": "true"}, dotenv=Path("/nonexistent"))
+    assert ready.auth.public_mode and ready.auth.audience == "reflector" and ready.auth.algorithms == ["RS256"]
 
 
 async def test_operation_ids_are_reflectors(api: AsyncClient) -> None:

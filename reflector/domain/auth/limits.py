@@ -1,40 +1,58 @@
-"""How often a person may create API keys: a stolen session should not mint keys by the thousand.
+"""How often a person may do the things an attacker would do by the thousand: create API keys (a stolen
+session minting keys) and start sign-ins (hammering the provider through us).
 
-The count lives in Redis, so every web process shares it; a fixed window per user is enough here.
+Counts live in Redis, so every web process shares them; a fixed window per subject is enough here.
 """
 
 import math
 from datetime import timedelta
 
+import msgspec
 import structlog
 from redis.asyncio import Redis
 
 log = structlog.get_logger(__name__)
 
-KEY_CREATIONS_PER_WINDOW = 10
-KEY_CREATION_WINDOW = timedelta(hours=1)
+
+class RateLimit(msgspec.Struct, frozen=True):
+    name: str
+    allowance: int
+    window: timedelta
+    what: str  # for the sentence a refused person reads
 
 
-class TooManyApiKeys(Exception):
-    def __init__(self, retry_after_seconds: int) -> None:
+API_KEY_CREATION = RateLimit("api_key_create", 10, timedelta(hours=1), "API keys created")
+# Per client address: generous, since a whole office may sign in from behind one NAT at nine.
+SIGN_IN = RateLimit("sign_in", 120, timedelta(minutes=10), "sign-in attempts")
+# Kept under their old names: tests and pages speak of the key allowance.
+KEY_CREATIONS_PER_WINDOW = API_KEY_CREATION.allowance
+KEY_CREATION_WINDOW = API_KEY_CREATION.window
+
+
+class RateLimited(Exception):
+    def __init__(self, rule: RateLimit, retry_after_seconds: int) -> None:
         self.retry_after_seconds = retry_after_seconds
         minutes = max(1, math.ceil(retry_after_seconds / 60))
-        super().__init__(f"Too many API keys created; try again in {minutes} minute{'s' if minutes != 1 else ''}")
+        super().__init__(f"Too many {rule.what}; try again in {minutes} minute{'s' if minutes != 1 else ''}")
 
 
-def _counter(user_id: str) -> str:
-    return f"reflector:limits:api_key_create:{user_id}"
+def _counter(rule: RateLimit, subject: str) -> str:
+    return f"reflector:limits:{rule.name}:{subject}"
+
+
+async def spend(redis: Redis, rule: RateLimit, subject: str) -> None:
+    """Count one use by `subject` (a user id, a client address); raises RateLimited past the allowance."""
+    window = int(rule.window.total_seconds())
+    key = _counter(rule, subject)
+    async with redis.pipeline(transaction=True) as pipe:
+        # NX: only the window's first use starts the clock, and the count can never outlive it.
+        pipe.incr(key).expire(key, window, nx=True).ttl(key)
+        count, _, ttl = await pipe.execute()
+    if count > rule.allowance:
+        retry_after = ttl if ttl > 0 else window
+        log.warning("audit.rate_limited", limit=rule.name, subject=subject, count=count, retry_after=retry_after)
+        raise RateLimited(rule, retry_after)
 
 
 async def count_key_creation(redis: Redis, user_id: str) -> None:
-    """Count one key creation for `user_id`; raises TooManyApiKeys when the window's allowance is spent."""
-    window = int(KEY_CREATION_WINDOW.total_seconds())
-    key = _counter(user_id)
-    async with redis.pipeline(transaction=True) as pipe:
-        # NX: only the window's first creation starts the clock, and the count can never outlive it.
-        pipe.incr(key).expire(key, window, nx=True).ttl(key)
-        count, _, ttl = await pipe.execute()
-    if count > KEY_CREATIONS_PER_WINDOW:
-        retry_after = ttl if ttl > 0 else window
-        log.warning("audit.api_key_rate_limited", user_id=user_id, count=count, retry_after=retry_after)
-        raise TooManyApiKeys(retry_after)
+    await spend(redis, API_KEY_CREATION, user_id)

@@ -40,3 +40,45 @@ class CreatedApiKey(msgspec.Struct, frozen=True):
 class ApiKeyNotFound(Exception):
     def __init__(self) -> None:
         super().__init__("API key not found")
+
+
+class Caller(msgspec.Struct, frozen=True):
+    """Who is asking: a user (and how they proved it) or nobody."""
+
+    user_id: str | None  # None: an anonymous visitor
+    role: Role = "user"
+    # How the caller was recognised; only "session" comes from a browser cookie (what CSRF is about).
+    via: Literal["local", "session", "api_key", "token", "anonymous"] = "anonymous"
+    name: str = ""  # what the page header shows
+
+    @property
+    def signed_in(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def admin(self) -> bool:
+        return self.user_id is not None and self.role == "admin"
+
+
+ANONYMOUS = Caller(user_id=None)
+
+
+class Identity(msgspec.Struct, frozen=True):
+    """Who the identity provider vouches for, from a verified token."""
+
+    sub: str
+    email: str | None
+    name: str
+
+
+class InvalidCredential(Exception):
+    """A credential was presented and is not valid (unknown key, bad signature, expired, wrong audience, ...)."""
+
+
+class SignInFailed(Exception):
+    """The provider's answer to a sign-in could not be used; the message says what to do."""
+
+
+class UserNotFound(Exception):
+    def __init__(self, who: str) -> None:
+        super().__init__(f"No user {who}: they must sign in once before their role can be changed")

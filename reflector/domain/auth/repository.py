@@ -7,6 +7,7 @@ import msgspec
 
 from reflector.domain.auth.models import ApiKeyView, UserView
 from reflector.domain.auth.tables import ApiKey, User
+from reflector.domain.transcripts.tables import new_id
 
 _USER_COLUMNS = [getattr(User, name) for name in UserView.__struct_fields__]
 _KEY_COLUMNS = [getattr(ApiKey, name) for name in ApiKeyView.__struct_fields__]
@@ -37,6 +38,42 @@ async def ensure_user(user_id: str, name: str, role: str) -> None:
         name,
         role,
     )
+
+
+async def user_by_sub(sub: str) -> UserView | None:
+    row = await User.select(*_USER_COLUMNS).where(User.sub == sub).first()
+    return msgspec.convert(row, UserView) if row else None
+
+
+async def users_by_email(email: str) -> list[UserView]:
+    rows = await User.raw(
+        'SELECT id, sub, email, name, role, created_at FROM "user" WHERE lower(email) = lower({}) ORDER BY created_at',
+        email,
+    )
+    return [msgspec.convert(row, UserView) for row in rows]
+
+
+async def all_users() -> list[UserView]:
+    rows = await User.select(*_USER_COLUMNS).order_by(User.created_at)
+    return [msgspec.convert(row, UserView) for row in rows]
+
+
+async def upsert_identity(sub: str, email: str | None, name: str) -> UserView:
+    """The user of a provider subject, created on first sight; email and name follow the provider's."""
+    rows = await User.raw(
+        "INSERT INTO \"user\" (id, sub, email, name, role, created_at) VALUES ({}, {}, {}, {}, 'user', now()) "
+        "ON CONFLICT (sub) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name "
+        "RETURNING id, sub, email, name, role, created_at",
+        new_id(),
+        sub,
+        email,
+        name,
+    )
+    return msgspec.convert(rows[0], UserView)
+
+
+async def set_role(user_id: str, role: str) -> None:
+    await User.update({User.role: role}).where(User.id == user_id)
 
 
 async def insert_key(user_id: str, name: str | None, key_hash: str) -> ApiKeyView:

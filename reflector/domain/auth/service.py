@@ -5,10 +5,20 @@ import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import structlog
 
 from reflector.domain.auth import repository
-from reflector.domain.auth.models import LOCAL_USER_ID, ApiKeyNotFound, ApiKeyView, CreatedApiKey, UserView
+from reflector.domain.auth.models import (
+    LOCAL_USER_ID,
+    ApiKeyNotFound,
+    ApiKeyView,
+    CreatedApiKey,
+    Identity,
+    Role,
+    UserNotFound,
+    UserView,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +45,33 @@ class AuthService:
         if user_id == LOCAL_USER_ID:
             return await self.ensure_local_user()
         return await repository.get_user(user_id)
+
+    async def user_for_identity(self, identity: Identity) -> UserView:
+        """The user a verified identity is, created the first time it is seen."""
+        known = await repository.user_by_sub(identity.sub)
+        if known is not None and known.email == identity.email and known.name == identity.name:
+            return known  # the common case reads and never writes
+        user = await repository.upsert_identity(identity.sub, identity.email, identity.name)
+        if known is None:
+            log.info("audit.user_created", user_id=user.id, sub=identity.sub)
+        return user
+
+    async def users(self) -> list[UserView]:
+        return await repository.all_users()
+
+    async def set_role(self, who: str, role: Role, *, by: str) -> UserView:
+        """Make a user (by id or email) an admin or a plain user again."""
+        user = await repository.get_user(who)
+        if user is None:
+            matches = await repository.users_by_email(who)
+            if len(matches) > 1:
+                raise UserNotFound(f"{who!r} unambiguously ({len(matches)} users have that email; use the id)")
+            user = matches[0] if matches else None
+        if user is None:
+            raise UserNotFound(repr(who))
+        await repository.set_role(user.id, role)
+        log.info("audit.role_changed", user_id=user.id, role=role, by=by)
+        return msgspec.structs.replace(user, role=role)
 
     async def create_key(self, user_id: str, name: str | None) -> CreatedApiKey:
         if user_id == LOCAL_USER_ID:

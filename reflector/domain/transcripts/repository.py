@@ -5,6 +5,7 @@ from typing import Any
 
 import msgspec
 
+from reflector.domain.transcripts.access import Listing
 from reflector.domain.transcripts.models import ParticipantView, TopicView, TranscriptView
 from reflector.domain.transcripts.tables import Participant, Topic, Transcript, TranscriptEvent
 from reflector.events import TranscriptEventMessage
@@ -113,9 +114,14 @@ async def page(
     title_contains: str | None = None,
     change_seq_from: int | None = None,
     by_change_seq: bool = False,
+    listing: Listing,
 ) -> tuple[list[TranscriptView], int]:
-    """One page of transcripts and the count of all that match."""
+    """One page of the transcripts `listing` allows and the count of all that match."""
     conditions = []
+    if listing.public_only:
+        conditions.append(Transcript.share_mode == "public")
+    elif not listing.everything:
+        conditions.append(Transcript.user_id == listing.owner_id)
     if source_kind:
         conditions.append(Transcript.source_kind == source_kind)
     if room_id:
@@ -182,6 +188,7 @@ async def replace_participants(transcript_id: str, participants: list[dict[str, 
 
 
 class SearchFilters(msgspec.Struct, frozen=True):
+    listing: Listing
     room_id: str | None = None
     source_kind: str | None = None
     status: str | None = None
@@ -213,6 +220,12 @@ def _search_from(terms: str, filters: SearchFilters) -> tuple[str, list[Any]]:
         source = "transcript, websearch_to_tsquery('english', {}) AS query"
         conditions.append("search_vector_en @@ query")
         args.append(terms)
+    # Placeholders fill in text order: the query's in FROM above comes first, then these.
+    if filters.listing.public_only:
+        conditions.append("share_mode = 'public'")
+    elif not filters.listing.everything:
+        conditions.append("user_id = {}")
+        args.append(filters.listing.owner_id)
     for sql, value in (
         ("room_id = {}", filters.room_id),
         ("source_kind = {}", filters.source_kind),

@@ -12,6 +12,7 @@ from datetime import datetime
 import msgspec
 
 from reflector.domain.transcripts import repository
+from reflector.domain.transcripts.access import Listing
 from reflector.domain.transcripts.models import SourceKind, Status
 
 SNIPPET_CHARS = 150
@@ -28,6 +29,7 @@ class InvalidSearch(Exception):
 
 
 class SearchQuery(msgspec.Struct, frozen=True):
+    listing: Listing  # whose transcripts may be found (access.listing_for)
     # websearch syntax ("quoted phrase", or, -exclude); empty lists newest first.
     text: str = ""
     limit: int = 20
@@ -68,6 +70,7 @@ async def search_transcripts(query: SearchQuery) -> SearchPage:
         raise InvalidSearch("'from' must not be after 'to'")
     terms = query.text.strip()
     filters = repository.SearchFilters(
+        listing=query.listing,
         room_id=query.room_id,
         source_kind=query.source_kind,
         status=query.status,

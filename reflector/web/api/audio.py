@@ -68,6 +68,7 @@ def slug(text: str) -> str:
 
 class AudioController(Controller):
     path = "/v1/transcripts"
+    opt: ClassVar[dict[str, str]] = {"access": "read"}
     tags: ClassVar[list[str]] = ["transcripts"]
 
     # One handler for both methods, so HEAD's operation id is GET's with `_head`, as Reflector's.

@@ -1,55 +1,123 @@
-"""What handlers get injected: the process's services and who is calling."""
+"""What handlers get injected: the process's services and who is calling.
+
+`authenticate` runs before every handler, HTTP and WebSocket alike: it settles who the caller is, then
+`reflector.web.access` decides whether they may use this route at all.
+"""
 
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
 from litestar.types import Scope
 
 from reflector.bootstrap import Services
-from reflector.domain.auth.models import LOCAL_USER_ID
+from reflector.domain.auth.models import ANONYMOUS, LOCAL_USER_ID, Caller, InvalidCredential
+from reflector.domain.auth.sessions import SESSION_COOKIE
+from reflector.domain.transcripts.access import AccessDenied
+from reflector.domain.transcripts.models import TranscriptNotFound
+from reflector.settings import Settings
+from reflector.web.access import authorize
 
-__all__ = ["LOCAL_USER_ID", "authenticate", "provide_services", "provide_user_id"]
+__all__ = ["LOCAL_USER_ID", "authenticate", "provide_caller", "provide_services", "provide_user_id", "socket_refusal"]
 
-# Where `authenticate` leaves the caller's user id in the connection's scope state.
-_CALLER = "reflector.user_id"
+# Where `authenticate` leaves the caller in the connection's scope state.
+_CALLER = "reflector.caller"
+_REFUSAL = "reflector.socket_refusal"
+LOCAL_CALLER = Caller(user_id=LOCAL_USER_ID, role="admin", via="local")
 
 
 def provide_services(state: State) -> Services:
     return state.services
 
 
-async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Who calls, settled before every handler: the owner of a valid X-API-Key, else the local user.
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Who calls, and whether they may use this route.
 
-    It runs for every route, not only those that ask for `user_id`: a credential that is presented and
-    not valid is refused in every mode, never ignored, so a script with a revoked key fails loudly
-    instead of quietly reading as someone else.
+    A credential that is presented and not valid is refused with 401 in every mode, never ignored, so a
+    script with a revoked key fails loudly instead of quietly reading as someone else (or as nobody).
     """
-    connection.scope.setdefault("state", {})[_CALLER] = await _caller(connection)
+    state = connection.scope.setdefault("state", {})
+    try:
+        caller = await _caller(connection)
+        state[_CALLER] = caller
+        await authorize(connection, handler, caller)
+    except (InvalidCredential, AccessDenied, HTTPException, TranscriptNotFound) as refused:
+        if connection.scope["type"] != "websocket":
+            raise
+        # A refused handshake tells a browser nothing; the socket handler accepts and closes with the reason.
+        state[_REFUSAL] = _socket_refusal(refused)
 
 
-async def _caller(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-    if connection.scope["type"] == "websocket":
-        # Reflector's clients send their token as the subprotocol ["bearer", token]; with no logins
-        # yet it names nobody, so sockets keep acting for the local user.
-        return LOCAL_USER_ID
+def _socket_refusal(refused: Exception) -> tuple[int, str]:
+    if isinstance(refused, TranscriptNotFound):
+        return 4404, "Transcript not found"
+    if isinstance(refused, AccessDenied):
+        return (4403 if refused.signed_in else 4401), str(refused)
+    if isinstance(refused, HTTPException):
+        return 4000 + refused.status_code, refused.detail
+    return 4401, str(refused) or "Not authenticated"
+
+
+def socket_refusal(scope: Scope) -> tuple[int, str] | None:
+    """Why the WebSocket of this scope was refused, as a close code and reason; None when it was not."""
+    return scope.get("state", {}).get(_REFUSAL)
+
+
+def _bearer(connection: ASGIConnection[Any, Any, Any, Any], verifiable: bool) -> str | None:
+    # Browsers cannot set headers on a WebSocket, so Reflector's clients offer ["bearer", <token>]. Its
+    # web client offers one even where no login exists, so with no provider it is not a credential.
+    if connection.scope["type"] == "websocket" and verifiable:
+        offered = list(connection.scope.get("subprotocols") or [])
+        if "bearer" in offered and offered.index("bearer") + 1 < len(offered):
+            return offered[offered.index("bearer") + 1]
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    # Other schemes (a proxy's Basic auth in front of us) are not ours to judge.
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+async def _caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:
+    # The services are read only once a credential needs them: an app serving its API document alone has none.
+    settings: Settings = connection.app.state.settings
+    found: list[Caller] = []
     key = connection.headers.get("x-api-key")
     if key is not None:
         services: Services = connection.app.state.services
         user_id = await services.auth.user_for_key(key)
-        if user_id is None:
-            raise NotAuthorizedException("Invalid API key")
-        return user_id
-    scheme, _, _ = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer":
-        # No backend that issues tokens is enabled yet, so no token can be valid. Other schemes
-        # (a proxy's Basic auth in front of us) are not ours to judge.
-        raise NotAuthorizedException("Invalid token")
-    return LOCAL_USER_ID
+        user = await services.auth.user(user_id) if user_id else None
+        if user is None:
+            raise InvalidCredential("Invalid API key")
+        found.append(Caller(user_id=user.id, role=user.role, via="api_key", name=user.name))
+    token = _bearer(connection, verifiable=settings.auth.backend == "oidc")
+    if token is not None:
+        services = connection.app.state.services
+        if services.oidc is None:
+            # No provider is configured, so no token can be valid.
+            raise InvalidCredential("Invalid token")
+        identity = await services.oidc.identity_from_access_token(token)
+        user = await services.auth.user_for_identity(identity)
+        found.append(Caller(user_id=user.id, role=user.role, via="token", name=user.name))
+    if found:
+        if len({c.user_id for c in found}) > 1:
+            raise InvalidCredential("The API key and the token name different users")
+        return found[0]
+    if settings.auth.backend == "none":
+        return LOCAL_CALLER
+    cookie = connection.cookies.get(SESSION_COOKIE)
+    services = connection.app.state.services
+    if cookie and services.sessions is not None:
+        user_id = await services.sessions.user_for(cookie)
+        user = await services.auth.user(user_id) if user_id else None
+        if user is not None:
+            return Caller(user_id=user.id, role=user.role, via="session", name=user.name or user.email or "")
+    # An expired or signed-out session is a visitor again: pages then ask them to sign in.
+    return ANONYMOUS
+
+
+def provide_caller(scope: Scope) -> Caller:
+    return scope.get("state", {}).get(_CALLER, ANONYMOUS)
 
 
 def provide_user_id(scope: Scope) -> str | None:
-    return scope.get("state", {}).get(_CALLER, LOCAL_USER_ID)
+    return provide_caller(scope).user_id

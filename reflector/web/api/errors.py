@@ -6,6 +6,7 @@ import re
 import uuid
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 import structlog
@@ -13,10 +14,13 @@ from litestar import Controller, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.response import Redirect
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 
-from reflector.domain.auth.limits import TooManyApiKeys
-from reflector.domain.auth.models import ApiKeyNotFound
+from reflector.domain.auth.limits import RateLimited
+from reflector.domain.auth.models import ApiKeyNotFound, InvalidCredential, SignInFailed, UserNotFound
+from reflector.domain.auth.oidc import ProviderUnavailable
+from reflector.domain.transcripts.access import AccessDenied
 from reflector.domain.transcripts.models import (
     AudioNotFound,
     InvalidChunk,
@@ -54,7 +58,12 @@ DOMAIN_STATUS: dict[type[Exception], int] = {
     RecordingTooLong: 413,
     InvalidSearch: 400,
     ApiKeyNotFound: 404,
-    TooManyApiKeys: 429,
+    RateLimited: 429,
+    InvalidCredential: 401,
+    AccessDenied: 403,  # 401 when the caller is anonymous: signing in may help
+    SignInFailed: 400,
+    UserNotFound: 404,
+    ProviderUnavailable: 503,
 }
 
 
@@ -82,16 +91,43 @@ def _error_page(status: int, detail: str = "", **kwargs: str) -> Response[Any]:
     return error_page(status, detail, **kwargs)
 
 
+def _status_of(exc: Exception) -> int:
+    if isinstance(exc, AccessDenied) and not exc.signed_in:
+        return 401
+    return DOMAIN_STATUS[type(exc)]
+
+
+def _sign_in_first(request: Request, status: int) -> Response[Any] | None:
+    """A person who must sign in to see a page is sent to sign in, and back here after."""
+    if status != 401 or request.method != "GET" or request.app.state.settings.auth.backend != "oidc":
+        return None
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(f"/login?{urlencode({'next': here})}", status_code=303)
+
+
 def _domain_error(request: Request, exc: Exception) -> Response[Any]:
-    status = DOMAIN_STATUS[type(exc)]
+    status = _status_of(exc)
     if _wants_page(request):
-        return _error_page(status, str(exc), subject="transcript" if isinstance(exc, TranscriptNotFound) else "page")
-    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, TooManyApiKeys) else None
-    return Response({"detail": str(exc)}, status_code=status, headers=headers)
+        # A credential that was presented and refused is an answer for a script, not a sign-in page.
+        redirect = None if isinstance(exc, InvalidCredential) else _sign_in_first(request, status)
+        if redirect is not None:
+            return redirect
+        page = _error_page(status, str(exc), subject="transcript" if isinstance(exc, TranscriptNotFound) else "page")
+        page.headers.update(_error_headers(exc, status))
+        return page
+    return Response({"detail": str(exc)}, status_code=status, headers=_error_headers(exc, status))
+
+
+def _error_headers(exc: Exception, status: int) -> dict[str, str]:
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after_seconds)}
+    return {"WWW-Authenticate": "Bearer"} if status == 401 else {}
 
 
 def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
     if _wants_page(request):
+        if (redirect := _sign_in_first(request, exc.status_code)) is not None:
+            return redirect
         return _error_page(exc.status_code, exc.detail)
     if isinstance(exc, ValidationException):
         # FastAPI's shape: a list of {loc, msg, type}; Reflector's clients only read `detail`.
@@ -138,8 +174,9 @@ class ErrorBody(msgspec.Struct):
 
 
 def _error_responses(takes_body: bool) -> dict[int, ResponseSpec]:
-    # Any request may be malformed or name a missing row; the other domain failures (413, ...) need a body.
-    statuses = {400, 404, HTTP_422_UNPROCESSABLE_ENTITY, *(DOMAIN_STATUS.values() if takes_body else [])}
+    # Any request may be malformed, carry a bad credential, be refused or name a missing row; the other
+    # domain failures (413, ...) need a body.
+    statuses = {400, 401, 403, 404, HTTP_422_UNPROCESSABLE_ENTITY, *(DOMAIN_STATUS.values() if takes_body else [])}
     return {
         status: ResponseSpec(ErrorBody, description=HTTPStatus(status).phrase, generate_examples=False)
         for status in sorted(statuses)

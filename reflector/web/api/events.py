@@ -17,6 +17,7 @@ from litestar.exceptions import HTTPException, WebSocketDisconnect
 from reflector.bootstrap import Services
 from reflector.domain.transcripts.models import TranscriptNotFound
 from reflector.events import ProgressData, StatusData, TranscriptEventMessage, transcript_channel, user_channel
+from reflector.web.api.deps import socket_refusal
 from reflector.web.api.schemas import Decision, GetTranscriptTopic, NextStep
 from reflector.web.ws import Delivery, EventFanout, Listener, StreamEnd, client_frame, provide_fanout
 
@@ -175,13 +176,18 @@ def _websocket_only() -> HTTPException:
     )
 
 
-@get("/v1/transcripts/{transcript_id:str}/events", tags=["transcripts"], summary="Transcript WebSocket event schema")
+@get(
+    "/v1/transcripts/{transcript_id:str}/events",
+    tags=["transcripts"],
+    summary="Transcript WebSocket event schema",
+    opt={"access": "read"},
+)
 async def transcript_get_websocket_events(transcript_id: str) -> TranscriptWsEvent:
     """Documents the events sent over the WebSocket at this path."""
     raise _websocket_only()
 
 
-@get("/v1/events", tags=["user"], summary="User WebSocket event schema")
+@get("/v1/events", tags=["user"], summary="User WebSocket event schema", opt={"access": "member"})
 async def user_get_websocket_events() -> UserWsEvent:
     """Documents the events sent over the WebSocket at this path."""
     raise _websocket_only()
@@ -192,7 +198,7 @@ async def user_get_websocket_events() -> UserWsEvent:
 _FANOUT = {"fanout": Provide(provide_fanout, sync_to_thread=False)}
 
 
-@websocket("/v1/transcripts/{transcript_id:str}/events", dependencies=_FANOUT)
+@websocket("/v1/transcripts/{transcript_id:str}/events", dependencies=_FANOUT, opt={"access": "read"})
 async def transcript_events_websocket(
     socket: WebSocket[Any, Any, Any], transcript_id: str, services: Services, fanout: EventFanout
 ) -> None:
@@ -202,6 +208,8 @@ async def transcript_events_websocket(
     replayed in order, so a late subscriber learns the current status too. The channel is subscribed
     before the log is read; a live event already replayed (same log id) is skipped.
     """
+    if await _refused(socket):
+        return
     try:
         await services.transcripts.get(transcript_id)
     except TranscriptNotFound:
@@ -215,9 +223,11 @@ async def transcript_events_websocket(
         await _serve(socket, listener, replay)
 
 
-@websocket("/v1/events", dependencies=_FANOUT)
+@websocket("/v1/events", dependencies=_FANOUT, opt={"access": "member"})
 async def user_events_websocket(socket: WebSocket[Any, Any, Any], user_id: str | None, fanout: EventFanout) -> None:
     """The caller's transcripts being created, deleted, changing status, title or duration."""
+    if await _refused(socket):
+        return
     if user_id is None:
         # Reflector's code for a caller it cannot identify.
         await _accept(socket)
@@ -226,6 +236,16 @@ async def user_events_websocket(socket: WebSocket[Any, Any, Any], user_id: str |
     async with fanout.listen(user_channel(user_id)) as listener:
         await _accept(socket)
         await _serve(socket, listener, [])
+
+
+async def _refused(socket: WebSocket[Any, Any, Any]) -> bool:
+    """Close a socket the caller may not open, with Reflector's codes (4401, 4403, 4404) and the reason."""
+    refusal = socket_refusal(socket.scope)
+    if refusal is None:
+        return False
+    await _accept(socket)
+    await _close(socket, StreamEnd(*refusal))
+    return True
 
 
 async def _accept(socket: WebSocket[Any, Any, Any]) -> None:

@@ -13,12 +13,12 @@ class ReadinessBody(msgspec.Struct, omit_defaults=True):
     detail: str | None = None
 
 
-@get("/health", sync_to_thread=False, include_in_schema=False)
+@get("/health", sync_to_thread=False, include_in_schema=False, opt={"access": "open"})
 def health() -> dict[str, str]:
     return {"status": "healthy"}
 
 
-@get("/health/ready", include_in_schema=False)
+@get("/health/ready", include_in_schema=False, opt={"access": "open"})
 async def health_ready(services: Services) -> Response[ReadinessBody]:
     state = await readiness(services.redis, services.storage)
     if state.ready:

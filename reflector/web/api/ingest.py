@@ -42,6 +42,7 @@ async def cap_upload_body(request: Request) -> None:
 
 class IngestController(Controller):
     path = "/v1/transcripts"
+    opt: ClassVar[dict[str, str]] = {"access": "write"}
     tags: ClassVar[list[str]] = ["transcripts"]
 
     @post(

@@ -7,6 +7,8 @@ from litestar import get
 from litestar.exceptions import ValidationException
 from litestar.params import Parameter
 
+from reflector.domain.auth.models import Caller
+from reflector.domain.transcripts.access import listing_for
 from reflector.domain.transcripts.search import SearchQuery, search_transcripts
 from reflector.web.api import schemas as s
 
@@ -27,8 +29,9 @@ def _moment(value: str | None, name: str) -> datetime | None:
 _MOMENT_DOC = "ISO 8601 date or date-time on created_at (UTC when no zone is given)"
 
 
-@get("/v1/transcripts/search", tags=["transcripts"])
+@get("/v1/transcripts/search", tags=["transcripts"], opt={"access": "listing"})
 async def transcripts_search(
+    caller: Caller,
     q: str,
     limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
     offset: Annotated[int, Parameter(ge=0)] = 0,
@@ -39,6 +42,7 @@ async def transcripts_search(
 ) -> s.SearchResponse:
     page = await search_transcripts(
         SearchQuery(
+            listing=listing_for(caller),
             text=q,
             limit=limit,
             offset=offset,

@@ -8,6 +8,8 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromQuery, QueryParameter
 
 from reflector.bootstrap import Services
+from reflector.domain.auth.models import Caller
+from reflector.domain.transcripts.access import listing_for
 from reflector.domain.transcripts.editing import TranscriptEditor
 from reflector.domain.transcripts.models import NewTranscript, TopicNotFound, TopicView
 from reflector.domain.transcripts.service import meeting_result
@@ -21,10 +23,11 @@ class TranscriptsController(Controller):
     path = "/v1/transcripts"
     tags: ClassVar[list[str]] = ["transcripts"]
 
-    @get("/")
+    @get("/", opt={"access": "listing"})
     async def transcripts_list(
         self,
         services: Services,
+        caller: Caller,
         page: Annotated[int, QueryParameter(ge=1)] = 1,
         size: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
         source_kind: FromQuery[Literal["room", "live", "file"] | None] = None,
@@ -41,12 +44,13 @@ class TranscriptsController(Controller):
             title_contains=search_term,
             change_seq_from=change_seq_from,
             by_change_seq=sort_by == "change_seq",
+            listing=listing_for(caller),
         )
         return s.Page(
             items=[s.minimal(t) for t in items], total=total, page=page, size=size, pages=math.ceil(total / size)
         )
 
-    @post("/")
+    @post("/", opt={"access": "member"})
     async def transcripts_create(
         self, services: Services, user_id: str | None, data: s.CreateTranscript
     ) -> s.GetTranscriptWithParticipants:
@@ -61,7 +65,7 @@ class TranscriptsController(Controller):
         )
         return s.minimal(created, s.GetTranscriptWithParticipants, participants=[])
 
-    @get("/{transcript_id:str}")
+    @get("/{transcript_id:str}", opt={"access": "read"})
     async def transcript_get(
         self, services: Services, transcript_id: str, transcript_format: FromQuery[s.TranscriptFormat] = "text"
     ) -> s.GetTranscript:
@@ -96,7 +100,7 @@ class TranscriptsController(Controller):
             error=view.error,
         )
 
-    @patch("/{transcript_id:str}")
+    @patch("/{transcript_id:str}", opt={"access": "write"})
     async def transcript_update(
         self, services: Services, transcript_id: str, data: s.UpdateTranscript
     ) -> s.GetTranscriptWithParticipants:
@@ -114,17 +118,17 @@ class TranscriptsController(Controller):
         people = s.participants_of(await services.transcripts.participants(transcript_id))
         return s.minimal(view, s.GetTranscriptWithParticipants, participants=people)
 
-    @delete("/{transcript_id:str}", status_code=200)
+    @delete("/{transcript_id:str}", status_code=200, opt={"access": "write"})
     async def transcript_delete(self, services: Services, transcript_id: str) -> s.DeletionStatus:
         await services.transcripts.delete(transcript_id)
         return s.DeletionStatus(status="ok")
 
-    @get("/{transcript_id:str}/topics")
+    @get("/{transcript_id:str}/topics", opt={"access": "read"})
     async def transcript_get_topics(self, services: Services, transcript_id: str) -> list[s.GetTranscriptTopic]:
         await services.transcripts.get(transcript_id)
         return [_topic(t, s.GetTranscriptTopic) for t in await services.transcripts.topics(transcript_id)]
 
-    @get("/{transcript_id:str}/topics/with-words")
+    @get("/{transcript_id:str}/topics/with-words", opt={"access": "read"})
     async def transcript_get_topics_with_words(
         self, services: Services, transcript_id: str
     ) -> list[s.GetTranscriptTopicWithWords]:
@@ -134,7 +138,7 @@ class TranscriptsController(Controller):
             for t in await services.transcripts.topics(transcript_id)
         ]
 
-    @get("/{transcript_id:str}/topics/{topic_id:str}/words-per-speaker")
+    @get("/{transcript_id:str}/topics/{topic_id:str}/words-per-speaker", opt={"access": "read"})
     async def transcript_get_topics_with_words_per_speaker(
         self, services: Services, transcript_id: str, topic_id: str
     ) -> s.GetTranscriptTopicWithWordsPerSpeaker:
@@ -150,26 +154,26 @@ class TranscriptsController(Controller):
                 runs.append(s.SpeakerWords(speaker=word.speaker, words=[word]))
         return _topic(topic, s.GetTranscriptTopicWithWordsPerSpeaker, words_per_speaker=runs)
 
-    @get("/{transcript_id:str}/participants")
+    @get("/{transcript_id:str}/participants", opt={"access": "read"})
     async def transcript_get_participants(self, services: Services, transcript_id: str) -> list[s.Participant]:
         await services.transcripts.get(transcript_id)
         return [_participant(p) for p in await services.transcripts.participants(transcript_id)]
 
-    @post("/{transcript_id:str}/participants")
+    @post("/{transcript_id:str}/participants", opt={"access": "write"})
     async def transcript_add_participant(
         self, services: Services, transcript_id: str, data: s.CreateParticipant
     ) -> s.Participant:
         editor = TranscriptEditor(services.transcripts)
         return _participant(await editor.add_participant(transcript_id, data.name, data.speaker))
 
-    @get("/{transcript_id:str}/participants/{participant_id:str}")
+    @get("/{transcript_id:str}/participants/{participant_id:str}", opt={"access": "read"})
     async def transcript_get_participant(
         self, services: Services, transcript_id: str, participant_id: str
     ) -> s.Participant:
         await services.transcripts.get(transcript_id)
         return _participant(await TranscriptEditor(services.transcripts).participant(transcript_id, participant_id))
 
-    @patch("/{transcript_id:str}/participants/{participant_id:str}")
+    @patch("/{transcript_id:str}/participants/{participant_id:str}", opt={"access": "write"})
     async def transcript_update_participant(
         self, services: Services, transcript_id: str, participant_id: str, data: s.UpdateParticipant
     ) -> s.Participant:
@@ -178,7 +182,7 @@ class TranscriptsController(Controller):
         editor = TranscriptEditor(services.transcripts)
         return _participant(await editor.update_participant(transcript_id, participant_id, **changes))
 
-    @delete("/{transcript_id:str}/participants/{participant_id:str}", status_code=200)
+    @delete("/{transcript_id:str}/participants/{participant_id:str}", status_code=200, opt={"access": "write"})
     async def transcript_delete_participant(
         self, services: Services, transcript_id: str, participant_id: str
     ) -> s.DeletionStatus:
@@ -186,7 +190,7 @@ class TranscriptsController(Controller):
         await TranscriptEditor(services.transcripts).delete_participant(transcript_id, participant_id)
         return s.DeletionStatus(status="ok")
 
-    @patch("/{transcript_id:str}/speaker/assign")
+    @patch("/{transcript_id:str}/speaker/assign", opt={"access": "write"})
     async def transcript_assign_speaker(
         self, services: Services, transcript_id: str, data: s.SpeakerAssignment
     ) -> s.DeletionStatus:
@@ -199,7 +203,7 @@ class TranscriptsController(Controller):
         )
         return s.DeletionStatus(status="ok")
 
-    @patch("/{transcript_id:str}/speaker/merge")
+    @patch("/{transcript_id:str}/speaker/merge", opt={"access": "write"})
     async def transcript_merge_speaker(
         self, services: Services, transcript_id: str, data: s.SpeakerMerge
     ) -> s.DeletionStatus:

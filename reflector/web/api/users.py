@@ -40,13 +40,13 @@ def _key(view: ApiKeyView) -> ApiKeyResponse:
     return ApiKeyResponse(id=view.id, user_id=view.user_id, name=view.name, created_at=view.created_at)
 
 
-@get("/v1/me", tags=["user"])
+@get("/v1/me", tags=["user"], opt={"access": "open"})
 async def users_me(services: Services, user_id: str | None) -> UserInfo | None:
     user = await services.auth.user(user_id) if user_id else None
     return UserInfo(sub=user.id, email=user.email) if user else None
 
 
-@post("/v1/user/api-keys", tags=["user"])
+@post("/v1/user/api-keys", tags=["user"], opt={"access": "member"})
 async def create_api_key(services: Services, user_id: str | None, data: CreateApiKeyRequest) -> CreateApiKeyResponse:
     assert user_id is not None  # AUTH_BACKEND=none always names the local user
     await count_key_creation(services.redis, user_id)
@@ -57,13 +57,13 @@ async def create_api_key(services: Services, user_id: str | None, data: CreateAp
     )
 
 
-@get("/v1/user/api-keys", tags=["user"])
+@get("/v1/user/api-keys", tags=["user"], opt={"access": "member"})
 async def list_api_keys(services: Services, user_id: str | None) -> list[ApiKeyResponse]:
     assert user_id is not None
     return [_key(view) for view in await services.auth.keys(user_id)]
 
 
-@delete("/v1/user/api-keys/{key_id:str}", tags=["user"], status_code=200)
+@delete("/v1/user/api-keys/{key_id:str}", tags=["user"], status_code=200, opt={"access": "member"})
 async def delete_api_key(services: Services, user_id: str | None, key_id: str) -> DeletedResponse:
     assert user_id is not None
     await services.auth.delete_key(user_id, key_id)

@@ -5,7 +5,9 @@ from reflector.web.pages.correct import CorrectPage
 from reflector.web.pages.new import NewTranscriptController
 from reflector.web.pages.processing import ProcessingController
 from reflector.web.pages.settings import SettingsController
+from reflector.web.pages.signin import SignInController
 from reflector.web.pages.transcript import TranscriptPage
+from reflector.web.pages.users import UsersController
 
 PAGES: list = [
     BrowseController,
@@ -14,4 +16,6 @@ PAGES: list = [
     NewTranscriptController,
     ProcessingController,
     SettingsController,
+    UsersController,
+    SignInController,
 ]

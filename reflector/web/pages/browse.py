@@ -9,7 +9,7 @@ import asyncio
 import math
 import re
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any, cast, get_args
+from typing import Annotated, Any, ClassVar, cast, get_args
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import msgspec
@@ -21,6 +21,8 @@ from litestar.response import Redirect, Response
 from markupsafe import Markup, escape
 
 from reflector.bootstrap import Services
+from reflector.domain.auth.models import Caller
+from reflector.domain.transcripts.access import Listing, listing_for
 from reflector.domain.transcripts.models import NoUpload, SourceKind, Status, TranscriptView
 from reflector.domain.transcripts.search import SearchHit, SearchQuery, search_transcripts
 from reflector.domain.transcripts.uploads import options_for
@@ -101,7 +103,11 @@ def _parse_date(value: str, name: str, problems: list[str]) -> date | None:
         return None
 
 
-def filters_from(params: dict[str, str]) -> tuple[BrowseFilters, list[str], SearchQuery]:
+# Without a caller to list for, a query may find only what anyone may see.
+_NOBODY = Listing(public_only=True)
+
+
+def filters_from(params: dict[str, str], listing: Listing = _NOBODY) -> tuple[BrowseFilters, list[str], SearchQuery]:
     """The view a URL asks for, what was wrong with it (said, then left out), and the search to run."""
     problems: list[str] = []
     source, status = params.get("source", ""), params.get("status", "")
@@ -130,6 +136,7 @@ def filters_from(params: dict[str, str]) -> tuple[BrowseFilters, list[str], Sear
     )
     # Dates are whole UTC days, "to" included: the zone created_at is stored in.
     query = SearchQuery(
+        listing=listing,
         text=filters.q,
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
@@ -178,8 +185,8 @@ def _row(hit: SearchHit, busy: bool, words: frozenset[str]) -> BrowseRow:
     )
 
 
-async def _context(services: Services, params: dict[str, str]) -> dict[str, Any]:
-    filters, problems, query = filters_from(params)
+async def _context(services: Services, params: dict[str, str], caller: Caller) -> dict[str, Any]:
+    filters, problems, query = filters_from(params, listing_for(caller))
     found = await search_transcripts(query)
     runs = await asyncio.gather(*(services.runs.active_run(hit.id) for hit in found.hits))
     pages = math.ceil(found.total / PAGE_SIZE)
@@ -234,12 +241,14 @@ def _view(request: Request, context: dict[str, Any]) -> Response[Any]:
 class BrowseController(Controller):
     path = "/browse"
     include_in_schema = False
+    opt: ClassVar[dict[str, str]] = {"access": "write"}
 
-    @get("/")
+    @get("/", opt={"access": "listing"})
     async def browse(
         self,
         request: Request,
         services: Services,
+        caller: Caller,
         q: str = "",
         source: str = "",
         status: str = "",
@@ -248,13 +257,14 @@ class BrowseController(Controller):
         page: str = "1",
     ) -> Response[Any]:
         params = {"q": q, "source": source, "status": status, "from": from_, "to": to, "page": page}
-        return _view(request, await _context(services, params))
+        return _view(request, await _context(services, params, caller))
 
     @post("/{transcript_id:str}/reprocess")
     async def reprocess(
         self,
         request: Request,
         services: Services,
+        caller: Caller,
         transcript_id: str,
         data: Annotated[ActionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
@@ -268,7 +278,7 @@ class BrowseController(Controller):
             except NoUpload:
                 notice = f"“{_name(transcript)}” has no uploaded recording to process."
         if notice:
-            return _view(request, {**await _context(services, _params_of(data.next)), "notice": notice})
+            return _view(request, {**await _context(services, _params_of(data.next), caller), "notice": notice})
         log.info("browse.reprocess_requested", transcript_id=transcript_id)
         return _back(data.next)
 
@@ -277,13 +287,14 @@ class BrowseController(Controller):
         self,
         request: Request,
         services: Services,
+        caller: Caller,
         transcript_id: str,
         data: Annotated[ActionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
         transcript = await services.transcripts.get(transcript_id)
         if data.confirmed != "yes":
             # Without JavaScript the row's form lands here: ask, on the same page, before deleting.
-            context = await _context(services, _params_of(data.next))
+            context = await _context(services, _params_of(data.next), caller)
             pending = PendingDelete(
                 id=transcript.id,
                 title=_name(transcript),

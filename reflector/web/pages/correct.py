@@ -2,7 +2,7 @@
 merge them, fix a word's text. Every action is a plain form post to TranscriptEditor (the service
 behind /v1 participants and speakers); htmx swaps only the topic's workspace."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -150,6 +150,7 @@ def _words_of(topic: TopicView | None, first: int, last: int) -> list[dict[str, 
 class CorrectPage(Controller):
     path = "/transcripts/{transcript_id:str}/correct"
     include_in_schema = False
+    opt: ClassVar[dict[str, str]] = {"access": "write"}
 
     @get("/")
     async def correct(

@@ -7,7 +7,9 @@ _HEADINGS = {
     400: "That request didn't work",
     403: "You don't have access to this",
     405: "That action isn't available here",
+    401: "Sign in to continue",
     413: "That is too large",
+    429: "Too many tries",
     500: "Something went wrong on our side",
 }
 _EXPLANATIONS = {

@@ -5,7 +5,7 @@ chunks to /v1/transcripts/{id}/record/upload, asking `upload_state` which chunks
 keeps when it resumes. Without it, the form posts the whole file here, through the same domain code.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 import structlog
@@ -125,6 +125,7 @@ def _too_large_page(request: Request, exc: UploadTooLarge) -> Response[Any]:
 class NewTranscriptController(Controller):
     path = "/transcripts"
     include_in_schema = False
+    opt: ClassVar[dict[str, str]] = {"access": "member"}
 
     @get("/new")
     async def new_transcript(self, request: Request, services: Services) -> Response[Any]:
@@ -171,7 +172,7 @@ class NewTranscriptController(Controller):
                 await upload.close()
         return Redirect(f"/transcripts/{transcript.id}/processing", status_code=303)
 
-    @get("/{transcript_id:str}/upload")
+    @get("/{transcript_id:str}/upload", opt={"access": "write"})
     async def upload_state(
         self,
         services: Services,

@@ -4,7 +4,7 @@ The page renders the run's state from PostgreSQL (so a reload shows where it is)
 move the bars (processing.js) and each STATUS event has htmx fetch the `run` block again from here.
 """
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -98,8 +98,9 @@ async def _page(request: Request, services: Services, transcript_id: str, *, pro
 class ProcessingController(Controller):
     path = "/transcripts/{transcript_id:str}/processing"
     include_in_schema = False
+    opt: ClassVar[dict[str, str]] = {"access": "write"}
 
-    @get("/")
+    @get("/", opt={"access": "read"})
     async def processing(self, request: Request, services: Services, transcript_id: str) -> Response[Any]:
         return await _page(request, services, transcript_id)
 

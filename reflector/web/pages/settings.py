@@ -5,7 +5,7 @@ forms are plain POSTs that work without JavaScript: a revoke without it is confi
 its own, and a created key is shown in the answer to the POST that made it, never again.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -14,7 +14,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Response
 
 from reflector.bootstrap import Services
-from reflector.domain.auth.limits import TooManyApiKeys, count_key_creation
+from reflector.domain.auth.limits import RateLimited, count_key_creation
 from reflector.domain.auth.models import ApiKeyNotFound, ApiKeyView, CreatedApiKey
 from reflector.web.htmx import is_htmx, render
 
@@ -47,6 +47,7 @@ def _caller(user_id: str | None) -> str:
 class SettingsController(Controller):
     path = PAGE
     include_in_schema = False
+    opt: ClassVar[dict[str, str]] = {"access": "member"}
 
     @get("/")
     async def api_keys(self, request: Request, services: Services, user_id: str | None) -> Response[Any]:
@@ -68,7 +69,7 @@ class SettingsController(Controller):
             return render(request, "pages/settings_api_keys.html", context, block="keys", status_code=400)
         try:
             await count_key_creation(services.redis, owner)
-        except TooManyApiKeys as limited:
+        except RateLimited as limited:
             context = await _context(services, owner, limited=str(limited), typed_name=name)
             response = render(request, "pages/settings_api_keys.html", context, block="keys", status_code=429)
             response.headers["Retry-After"] = str(limited.retry_after_seconds)

@@ -3,7 +3,7 @@ text by topic. One handler serves the page and each of its fragments (`?part=`);
 posts to the same TranscriptService calls as PATCH and DELETE /v1/transcripts/{id}."""
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -12,11 +12,13 @@ from litestar.params import Body
 from litestar.response import Redirect, Response
 
 from reflector.bootstrap import Services
+from reflector.domain.transcripts.access import can_write
 from reflector.domain.transcripts.models import AudioNotFound, ShareMode, TranscriptView
 from reflector.domain.transcripts.service import meeting_result
 from reflector.pipelines.assemble import segments_from_words
 from reflector.pipelines.formats import clock, speaker_name
 from reflector.pipelines.types import MeetingResult, Word
+from reflector.web.api.deps import provide_caller
 from reflector.web.htmx import is_htmx, render
 from reflector.web.pages.colours import speaker_colour
 
@@ -122,6 +124,9 @@ async def _audio_state(services: Services, transcript: TranscriptView) -> AudioS
 
 async def page_context(request: Request, services: Services, transcript_id: str, **state: Any) -> dict[str, Any]:
     transcript = await services.transcripts.get(transcript_id)
+    can_edit = can_write(provide_caller(request.scope), transcript)
+    if not can_edit:
+        state = {**state, "editing": None, "confirm": None}
     people = await services.transcripts.participants(transcript_id)
     result = await meeting_result(services.transcripts, transcript_id, transcript=transcript, participants=people)
     texts = topic_texts(result)
@@ -147,6 +152,7 @@ async def page_context(request: Request, services: Services, transcript_id: str,
         "problem": "",
         "draft": None,
         "confirm": None,
+        "can_edit": can_edit,
         **state,
     }
 
@@ -163,8 +169,9 @@ def _changed_part(values: dict[str, Any]) -> Part:
 class TranscriptPage(Controller):
     path = "/transcripts/{transcript_id:str}"
     include_in_schema = False
+    opt: ClassVar[dict[str, str]] = {"access": "write"}
 
-    @get("/")
+    @get("/", opt={"access": "read"})
     async def transcript_page(
         self,
         request: Request,

@@ -1,0 +1,116 @@
+"""Which routes a caller may use, decided before any handler runs, from the rule each route declares.
+
+Every route names its rule in `opt={"access": ...}` (a controller may name it for all its handlers):
+
+- `open`     anyone: health, the API document, sign-in, static files, `/v1/me`
+- `member`   a signed-in caller (their own keys, creating a transcript, their event channel)
+- `listing`  lists and searches: signed in, or anonymous where PUBLIC_MODE allows; the listing itself
+             shows only what `access.listing_for` allows
+- `read`     the transcript in the path, by its share mode
+- `write`    the transcript in the path, by its owner (or an admin)
+- `admin`    operators only
+
+A route without a rule refuses to start the app (`check_rules`), so a new route cannot slip out unguarded.
+Cookie-authenticated requests that change something must come from our own pages (`refuse_cross_site`).
+"""
+
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from litestar import Litestar
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+
+from reflector.domain.auth.models import Caller
+from reflector.domain.transcripts.access import check_read, check_write
+from reflector.settings import Settings
+
+Access = Literal["open", "member", "listing", "read", "write", "admin"]
+RULES: frozenset[str] = frozenset(Access.__args__)  # type: ignore[attr-defined]
+# Routes we do not declare ourselves: Litestar's API document (its Swagger page and JSON).
+_OPEN_PREFIXES = ("/schema",)
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def rule_of(handler: BaseRouteHandler, path: str) -> str | None:
+    if getattr(handler, "http_methods", None) == {"OPTIONS"}:
+        return "open"  # Litestar's own answer to CORS preflights, which carry no credentials
+    rule = handler.opt.get("access")
+    if rule is None and any(path == p or path.startswith(p + "/") for p in _OPEN_PREFIXES):
+        return "open"
+    return rule
+
+
+def handlers_of(route: Any) -> list[BaseRouteHandler]:
+    handler = getattr(route, "route_handler", None)  # a WebSocket route has exactly one
+    return [handler] if handler is not None else list(route.route_handlers)
+
+
+def check_rules(app: Litestar) -> None:
+    """Refuse to build an app with a route that declares no rule, or one we do not know."""
+    for route in app.routes:
+        for handler in handlers_of(route):
+            rule = rule_of(handler, route.path)
+            if rule not in RULES:
+                raise RuntimeError(f"route {route.path} ({handler.handler_name}) declares no access rule: {rule!r}")
+
+
+class CrossSiteRequest(PermissionDeniedException):
+    pass
+
+
+def refuse_cross_site(connection: ASGIConnection[Any, Any, Any, Any], own_origins: set[str]) -> None:
+    """Refuse a cookie-authenticated change that another site's page started (CSRF).
+
+    Browsers say where a request comes from: Sec-Fetch-Site on every request of current browsers, Origin
+    on every unsafe one (and on every WebSocket handshake). A request that carries neither is not from a
+    browser, so no other site can have made it. This is the check of Go's CrossOriginProtection, and
+    unlike a token it also protects plain forms, htmx and our scripts' fetches without touching them.
+    """
+    site = connection.headers.get("sec-fetch-site")
+    origin = connection.headers.get("origin")
+    if connection.scope["type"] == "http" and site is not None:
+        if site in ("same-origin", "none"):
+            return
+        raise CrossSiteRequest("Cross-site request refused: use Reflector's own pages")
+    if origin is None:
+        return
+    if origin not in own_origins:
+        raise CrossSiteRequest("Cross-site request refused: use Reflector's own pages")
+
+
+def _own_origins(connection: ASGIConnection[Any, Any, Any, Any], base_url: str) -> set[str]:
+    """Where our own pages are served from: the configured base URL, and the host this request reached."""
+    parts = urlsplit(base_url)
+    own = {f"{parts.scheme}://{parts.netloc}"}
+    host = connection.headers.get("host")
+    if host:
+        own |= {f"http://{host}", f"https://{host}"}
+    return own
+
+
+async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler, caller: Caller) -> None:
+    settings: Settings = connection.app.state.settings
+    if caller.via == "session" and (connection.scope["type"] == "websocket" or connection.method not in _SAFE_METHODS):
+        refuse_cross_site(connection, _own_origins(connection, settings.server.base_url))
+    rule = rule_of(handler, connection.scope["path"])
+    if rule == "open":
+        return
+    if rule == "listing":
+        if not caller.signed_in and not settings.auth.public_mode:
+            raise NotAuthorizedException("Sign in to list transcripts")
+        return
+    if not caller.signed_in and rule in ("member", "admin"):
+        raise NotAuthorizedException("Sign in first")
+    if rule == "member":
+        return
+    if rule == "admin":
+        if not caller.admin:
+            raise PermissionDeniedException("Only an administrator can do this")
+        return
+    if rule in ("read", "write"):
+        transcript = await connection.app.state.services.transcripts.get(connection.path_params["transcript_id"])
+        (check_read if rule == "read" else check_write)(caller, transcript)
+        return
+    raise RuntimeError(f"route {connection.scope['path']} declares no access rule")

@@ -1,0 +1,356 @@
+"""The authorization matrix: every route of the app (API, pages, WebSockets) × every kind of caller × every
+share mode, each request sent for real over HTTP to the app signed in through a real OIDC provider.
+
+The expected answer comes from this file's own table of rules, not from the app's declarations, and a
+route the table does not name fails the test: a new route cannot land without someone deciding who may
+use it. Besides the status, no answer to a caller who may not see a transcript carries any of its
+private text (title, summary, topic, participant, audio bytes, event payloads).
+"""
+
+import asyncio
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from reflector.bootstrap import Services
+from reflector.domain.transcripts.editing import TranscriptEditor
+from reflector.domain.transcripts.models import NewTranscript
+from reflector.domain.transcripts.service import audio_key, waveform_key
+from reflector.settings import Settings
+from reflector.web.access import handlers_of
+from reflector.web.app import create_app
+from tests.auth.conftest import oidc_settings_for, services_for, user_of
+from tests.net import serve
+from tests.oidc.process import Provider
+
+Rule = Literal["open", "member", "listing", "read", "write", "admin"]
+Who = Literal[
+    "anonymous",
+    "other",
+    "owner",
+    "owner_key",
+    "admin",
+    "revoked_key",
+    "expired_token",
+    "foreign_issuer",
+    "wrong_audience",
+]
+WHO: tuple[Who, ...] = Who.__args__  # type: ignore[attr-defined]
+SHARES = ("private", "semi-private", "public")
+INVALID = {"revoked_key", "expired_token", "foreign_issuer", "wrong_audience"}
+OWNERS = {"owner", "owner_key", "admin"}
+
+# Who may use each route: decided here, independently of the app's own declarations.
+RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/"): "open",
+    ("GET", "/health"): "open",
+    ("GET", "/health/ready"): "open",
+    ("GET", "/metrics"): "open",
+    ("GET", "/static/{file_path}"): "open",
+    ("HEAD", "/static/{file_path}"): "open",
+    ("GET", "/v1/me"): "open",
+    ("GET", "/login"): "open",
+    ("GET", "/auth/callback"): "open",
+    ("POST", "/logout"): "open",
+    ("GET", "/v1/transcripts"): "listing",
+    ("GET", "/v1/transcripts/search"): "listing",
+    ("POST", "/v1/transcripts"): "member",
+    ("GET", "/v1/transcripts/{transcript_id}"): "read",
+    ("PATCH", "/v1/transcripts/{transcript_id}"): "write",
+    ("DELETE", "/v1/transcripts/{transcript_id}"): "write",
+    ("GET", "/v1/transcripts/{transcript_id}/topics"): "read",
+    ("GET", "/v1/transcripts/{transcript_id}/topics/with-words"): "read",
+    ("GET", "/v1/transcripts/{transcript_id}/topics/{topic_id}/words-per-speaker"): "read",
+    ("GET", "/v1/transcripts/{transcript_id}/participants"): "read",
+    ("POST", "/v1/transcripts/{transcript_id}/participants"): "write",
+    ("GET", "/v1/transcripts/{transcript_id}/participants/{participant_id}"): "read",
+    ("PATCH", "/v1/transcripts/{transcript_id}/participants/{participant_id}"): "write",
+    ("DELETE", "/v1/transcripts/{transcript_id}/participants/{participant_id}"): "write",
+    ("PATCH", "/v1/transcripts/{transcript_id}/speaker/assign"): "write",
+    ("PATCH", "/v1/transcripts/{transcript_id}/speaker/merge"): "write",
+    ("GET", "/v1/transcripts/{transcript_id}/audio/mp3"): "read",
+    ("HEAD", "/v1/transcripts/{transcript_id}/audio/mp3"): "read",
+    ("GET", "/v1/transcripts/{transcript_id}/audio/waveform"): "read",
+    ("GET", "/v1/transcripts/{transcript_id}/export"): "read",
+    ("POST", "/v1/transcripts/{transcript_id}/record/upload"): "write",
+    ("POST", "/v1/transcripts/{transcript_id}/process"): "write",
+    ("GET", "/v1/transcripts/{transcript_id}/events"): "read",
+    ("WS", "/v1/transcripts/{transcript_id}/events"): "read",
+    ("GET", "/v1/events"): "member",
+    ("WS", "/v1/events"): "member",
+    ("POST", "/v1/user/api-keys"): "member",
+    ("GET", "/v1/user/api-keys"): "member",
+    ("DELETE", "/v1/user/api-keys/{key_id}"): "member",
+    # Pages
+    ("GET", "/browse"): "listing",
+    ("POST", "/browse/{transcript_id}/reprocess"): "write",
+    ("POST", "/browse/{transcript_id}/delete"): "write",
+    ("GET", "/transcripts/new"): "member",
+    ("POST", "/transcripts/new"): "member",
+    ("GET", "/transcripts/{transcript_id}/upload"): "write",
+    ("GET", "/transcripts/{transcript_id}"): "read",
+    ("POST", "/transcripts/{transcript_id}"): "write",
+    ("POST", "/transcripts/{transcript_id}/delete"): "write",
+    ("GET", "/transcripts/{transcript_id}/processing"): "read",
+    ("POST", "/transcripts/{transcript_id}/processing/retry"): "write",
+    ("GET", "/transcripts/{transcript_id}/correct"): "write",
+    ("POST", "/transcripts/{transcript_id}/correct/rename"): "write",
+    ("POST", "/transcripts/{transcript_id}/correct/assign"): "write",
+    ("POST", "/transcripts/{transcript_id}/correct/merge"): "write",
+    ("POST", "/transcripts/{transcript_id}/correct/word"): "write",
+    ("POST", "/transcripts/{transcript_id}/correct/done"): "write",
+    ("GET", "/settings/api-keys"): "member",
+    ("POST", "/settings/api-keys"): "member",
+    ("POST", "/settings/api-keys/{key_id}/revoke"): "member",
+    ("GET", "/settings/users"): "admin",
+    ("POST", "/settings/users/{account_id}/role"): "admin",
+}
+SAFE = {"GET", "HEAD"}
+# Answers that show the transcript's title to whoever may see it: proof the matrix is not vacuous.
+SHOWS_TITLE = {
+    "/v1/transcripts",
+    "/v1/transcripts/search",
+    "/browse",
+    "/v1/transcripts/{transcript_id}",
+    "/transcripts/{transcript_id}",
+}
+
+
+def app_routes(app: Any) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves; the API document's own routes are Litestar's."""
+    found: set[tuple[str, str]] = set()
+    for route in app.routes:
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+        if path == "/schema" or path.startswith("/schema/"):
+            continue
+        for handler in handlers_of(route):
+            methods = getattr(handler, "http_methods", None) or {"WS"}
+            found |= {(m, path) for m in methods if m != "OPTIONS"}
+    return found
+
+
+def expected(rule: Rule, who: Who, share: str, method: str, path: str) -> str:
+    """'allow', '401', '403' or 'login' (a page sends an anonymous person to sign in)."""
+    if who in INVALID:
+        return "401"
+    page = not path.startswith("/v1") and method == "GET"
+    anonymous = "login" if page else "401"
+    signed_in = who != "anonymous"
+    if rule == "open":
+        return "allow"
+    if rule in ("member", "listing"):
+        return "allow" if signed_in else anonymous
+    if rule == "admin":
+        return anonymous if not signed_in else ("allow" if who == "admin" else "403")
+    if who in OWNERS:
+        return "allow"
+    if rule == "read" and (share == "public" or (share == "semi-private" and signed_in)):
+        return "allow"
+    return "403" if signed_in else anonymous
+
+
+def may_see(rule: Rule, who: Who, share: str) -> bool:
+    """Whether the owner's transcript's text may appear in this answer at all."""
+    if who in OWNERS:
+        return True
+    if rule != "read" or who in INVALID:
+        return False  # lists show a person their own transcripts, never another's, however shared
+    return share == "public" or (share == "semi-private" and who != "anonymous")
+
+
+@dataclass
+class Seeded:
+    transcript_id: str
+    topic_id: str
+    participant_id: str
+    markers: list[str]
+
+
+async def seed(services: Services, owner_id: str, share: str) -> Seeded:
+    """A finished transcript of the owner's, every part of it carrying a word no one else may read."""
+    marker = f"zq{secrets.token_hex(6)}"
+    markers = [
+        f"{marker}title",
+        f"{marker}summary",
+        f"{marker}topic",
+        f"{marker}person",
+        f"{marker}audio",
+        f"{marker}event",
+        f"{marker}word",
+    ]
+    created = await services.transcripts.create(NewTranscript(name=f"{marker}title", user_id=owner_id))
+    tid = created.id
+    await services.transcripts.update(
+        tid,
+        {
+            "title": f"{marker}title",
+            "long_summary": f"{marker}summary",
+            "share_mode": share,
+            "status": "ended",
+            "duration": 2000,
+        },
+    )
+    words = [{"text": f"{marker}word", "start": 0.0, "end": 1.0, "speaker": 0}]
+    topics = await services.transcripts.replace_topics(
+        tid,
+        [{"title": f"{marker}topic", "summary": f"{marker}topic", "timestamp": 0.0, "duration": 1.0, "words": words}],
+    )
+    person = await TranscriptEditor(services.transcripts).add_participant(tid, f"{marker}person", 0)
+    await services.storage.put_bytes(audio_key(tid), b"ID3" + f"{marker}audio".encode() * 50)
+    await services.storage.put_bytes(waveform_key(tid), b"[0.1, 0.5, 0.2]")
+    await services.transcripts.emit(tid, "FINAL_TITLE", {"title": f"{marker}event"}, owner=owner_id)
+    return Seeded(tid, topics[0].id, person.id, markers)
+
+
+class Credentials:
+    """What each kind of caller sends, fresh where a request could spend it (sign-out, a revoked key)."""
+
+    def __init__(self, services: Services, provider: Provider, foreign: Provider) -> None:
+        self.services, self.provider, self.foreign = services, provider, foreign
+        self.tokens: dict[str, str] = {}
+
+    async def setup(self) -> None:
+        services = self.services
+        self.owner = await user_of(services, self.provider, "owner@example.org")
+        self.other = await user_of(services, self.provider, "other@example.org")
+        self.admin = await user_of(services, self.provider, "admin@example.org")
+        await services.auth.set_role(self.admin.id, "admin", by="test")
+        self.bystander = await user_of(services, self.provider, "bystander@example.org")
+        self.owner_key = (await services.auth.create_key(self.owner.id, "matrix")).key
+        revoked = await services.auth.create_key(self.owner.id, "revoked")
+        await services.auth.delete_key(self.owner.id, revoked.view.id)
+        self.revoked_key = revoked.key
+        for label in ("owner", "other", "admin"):
+            self.tokens[label] = self.provider.mint(f"{label}@example.org")
+        self.tokens["expired_token"] = self.provider.mint("owner@example.org", lifetime=-600)
+        self.tokens["foreign_issuer"] = self.foreign.mint("owner@example.org")
+        self.tokens["wrong_audience"] = self.provider.mint("owner@example.org", aud="another-app")
+
+    async def headers(self, who: Who, page: bool) -> dict[str, str]:
+        if who == "anonymous":
+            return {}
+        if who == "owner_key":
+            return {"X-API-Key": self.owner_key}
+        if who == "revoked_key":
+            return {"X-API-Key": self.revoked_key}
+        if who in ("owner", "other", "admin") and page:
+            assert self.services.sessions is not None
+            user = {"owner": self.owner, "other": self.other, "admin": self.admin}[who]
+            return {"Cookie": f"reflector_session={await self.services.sessions.start(user.id)}"}
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+async def test_every_route_answers_every_caller_as_its_rule_says(
+    clean: Services, settings: Settings, provider: Provider, foreign_provider: Provider, web_port: int
+) -> None:
+    oidc = oidc_settings_for(settings, provider, web_port)
+    services = services_for(clean, oidc)
+    app = create_app(oidc, services=services)
+    routes = app_routes(app)
+    unruled = sorted(routes - RULES.keys())
+    assert not unruled, f"routes with no rule in the matrix (decide who may use them): {unruled}"
+    assert not sorted(RULES.keys() - routes), "rules for routes that no longer exist"
+
+    creds = Credentials(services, provider, foreign_provider)
+    await creds.setup()
+    shared = {share: await seed(services, creds.owner.id, share) for share in SHARES}
+    failures: list[str] = []
+    leaks: list[str] = []
+    cells = 0
+
+    async with serve(app, port=web_port) as base, httpx.AsyncClient(base_url=base, timeout=30) as http:
+
+        async def fill(path: str, seeded: Seeded, who: Who) -> str:
+            key_id = (await services.auth.create_key(creds.owner.id, "throwaway")).view.id
+            values = {
+                "transcript_id": seeded.transcript_id,
+                "topic_id": seeded.topic_id,
+                "participant_id": seeded.participant_id,
+                "file_path": "app.css",
+                "key_id": key_id,
+                "account_id": creds.bystander.id,
+            }
+            return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
+
+        for (method, template), rule in sorted(RULES.items()):
+            for share in SHARES:
+                for who in WHO:
+                    cells += 1
+                    seeded = (
+                        shared[share]
+                        if method in SAFE or method == "WS"
+                        else await seed(services, creds.owner.id, share)
+                    )
+                    url = await fill(template, seeded, who)
+                    # A search for a word of the transcript's speech; the answer echoes the query itself.
+                    searching = template in ("/v1/transcripts/search", "/browse")
+                    query = {"q": seeded.markers[-1]} if searching else {}
+                    if template == "/v1/transcripts":
+                        query = {"search_term": seeded.markers[0]}  # not echoed: the title is still a secret
+                    secrets_of = seeded.markers[:-1] if searching else seeded.markers
+                    want = expected(rule, who, share, method, template)
+                    page = not template.startswith("/v1")
+                    headers = await creds.headers(who, page)
+                    if method == "WS":
+                        got, body = await _socket(base, url, headers)
+                    else:
+                        response = await http.request(method, url, params=query, headers=headers)
+                        got, body = _outcome(response), response.content
+                        if template == "/health/ready" and response.status_code == 503:
+                            got = "allow"  # no worker runs in this test: readiness says so, to anyone
+                    cell = f"{method} {template} [{share}] as {who}: expected {want}, got {got}"
+                    if got != want:
+                        failures.append(cell)
+                    shown = who in OWNERS or (rule == "read" and who == "other")
+                    missing = seeded.markers[0].encode() not in body
+                    if method == "GET" and template in SHOWS_TITLE and got == "allow" and shown and missing:
+                        failures.append(f"{cell}, but its answer does not show the transcript")
+                    if not may_see(rule, who, share):
+                        found = [m for m in secrets_of if m.encode() in body]
+                        if found:
+                            leaks.append(f"{cell}: body carries {found}")
+
+    print(
+        f"\nauthorization matrix: {len(RULES)} routes × {len(WHO)} callers × {len(SHARES)} share modes = "
+        f"{cells} requests; "
+        f"{len(failures)} wrong answers, {len(leaks)} leaks"
+    )
+    assert not leaks, "\n".join(leaks[:40])
+    assert not failures, "\n".join(failures[:60])
+
+
+def _outcome(response: httpx.Response) -> str:
+    status = response.status_code
+    if status in (401, 403):
+        return str(status)
+    if status in (302, 303) and response.headers.get("location", "").startswith("/login"):
+        return "login"
+    if status >= 500:
+        return f"error {status}: {response.text[:200]}"
+    return "allow"
+
+
+async def _socket(base: str, path: str, headers: dict[str, str]) -> tuple[str, bytes]:
+    """How a WebSocket answers: refused with 4401/4403, or open (and what it replayed)."""
+    url = base.replace("http://", "ws://") + path
+    extra = {k: v for k, v in headers.items() if k != "Authorization"}
+    subprotocols = ["bearer", headers["Authorization"].split(" ", 1)[1]] if "Authorization" in headers else None
+    received = b""
+    try:
+        async with connect(url, additional_headers=extra, subprotocols=subprotocols) as ws:  # type: ignore[arg-type]
+            try:
+                while True:
+                    frame = await asyncio.wait_for(ws.recv(), 0.3)
+                    received += frame.encode() if isinstance(frame, str) else frame
+            except TimeoutError:
+                return "allow", received
+            except ConnectionClosed as closed:
+                code = closed.rcvd.code if closed.rcvd else 1006
+                return {4401: "401", 4403: "403"}.get(code, f"closed {code}"), received
+    except InvalidStatus as refused:
+        return f"handshake {refused.response.status_code}", received
