@@ -86,15 +86,59 @@ class FasterWhisperTranscriber:
             segments, info = self._model.transcribe(audio, condition_on_previous_text=False, **options)
         words: list[Word] = []
         dropped = 0
+        decoded: list[tuple[float, float]] = []
         for segment in segments:
+            decoded.append((segment.start, segment.end))
             if _looks_like_noise(segment):
                 dropped += 1
             else:
                 words.extend(_words(segment))
             progress(min(1.0, segment.end / duration) if duration else 1.0)
+        recovered = 0
+        if self._pipeline is not None:
+            for start, end in unheard_speech(audio, decoded):
+                # The batched pipeline decodes each window once: when Whisper ends a window early, the rest
+                # of its speech is lost. Decoded on its own, seeking as plain Whisper does, it comes back.
+                piece = audio[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)]
+                again, _ = self._model.transcribe(piece, condition_on_previous_text=False, **options)
+                for segment in again:
+                    if not _looks_like_noise(segment):
+                        found = _words(segment, offset=start)
+                        recovered += len(found)
+                        words.extend(found)
+            words.sort(key=lambda w: w.start)
         progress(1.0)
-        log.info("transcriber.done", words=len(words), dropped_segments=dropped, language=info.language)
+        log.info(
+            "transcriber.done",
+            words=len(words),
+            dropped_segments=dropped,
+            recovered_words=recovered,
+            language=info.language,
+        )
         return Transcription(language=info.language, words=words)
+
+
+# Speech the VAD heard for this long with no decoded segment over it was lost by the batched pipeline.
+MIN_UNHEARD_S = 2.0
+
+
+def unheard_speech(audio: np.ndarray, decoded: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The stretches of VAD speech, MIN_UNHEARD_S or longer, that no decoded segment covers (seconds)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    spans = sorted(decoded)
+    unheard: list[tuple[float, float]] = []
+    for region in get_speech_timestamps(audio, VadOptions()):
+        cursor, end = region["start"] / SAMPLE_RATE, region["end"] / SAMPLE_RATE
+        for span_start, span_end in spans:
+            if span_end <= cursor or span_start >= end:
+                continue
+            if span_start - cursor >= MIN_UNHEARD_S:
+                unheard.append((cursor, span_start))
+            cursor = max(cursor, span_end)
+        if end - cursor >= MIN_UNHEARD_S:
+            unheard.append((cursor, end))
+    return unheard
 
 
 def _looks_like_noise(segment: Any) -> bool:
@@ -102,12 +146,12 @@ def _looks_like_noise(segment: Any) -> bool:
     return doubted or segment.avg_logprob < MIN_AVG_LOGPROB or segment.compression_ratio > MAX_COMPRESSION_RATIO
 
 
-def _words(segment: Any) -> list[Word]:
+def _words(segment: Any, offset: float = 0.0) -> list[Word]:
     out = []
     for w in segment.words or []:
         text = w.word.strip()
         if text:
-            out.append(Word(text=text, start=round(float(w.start), 3), end=round(float(w.end), 3)))
+            out.append(Word(text=text, start=round(float(w.start) + offset, 3), end=round(float(w.end) + offset, 3)))
     return out
 
 

@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -95,6 +96,14 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             path="/schema",
             operation_id_creator=_operation_id,
             render_plugins=[SwaggerRenderPlugin(), JsonRenderPlugin()],
+            # Either credential works on every route; which routes need one is in the README's table.
+            components=Components(
+                security_schemes={
+                    "ApiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+                    "Bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                }
+            ),
+            security=[{"ApiKey": []}, {"Bearer": []}, {}],
         ),
         template_config=TemplateConfig(
             directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_template_globals

@@ -29,27 +29,25 @@ def web_port() -> int:
     return free_port()
 
 
-@pytest.fixture(scope="session")
-def provider(web_port: int) -> Iterator[Provider]:
-    started = start_provider(
+def _provider_for(web_port: int) -> Provider:
+    return start_provider(
         client_id=CLIENT_ID,
         client_secret=secrets.token_urlsafe(16),
         redirect_uris=[f"http://127.0.0.1:{web_port}/auth/callback"],
     )
-    yield started
-    started.stop()
+
+
+@pytest.fixture(scope="session")
+def provider(web_port: int) -> Iterator[Provider]:
+    with _provider_for(web_port) as started:
+        yield started
 
 
 @pytest.fixture(scope="session")
 def foreign_provider(web_port: int) -> Iterator[Provider]:
     """Another issuer, with keys of its own: its tokens must mean nothing to us."""
-    started = start_provider(
-        client_id=CLIENT_ID,
-        client_secret=secrets.token_urlsafe(16),
-        redirect_uris=[f"http://127.0.0.1:{web_port}/auth/callback"],
-    )
-    yield started
-    started.stop()
+    with _provider_for(web_port) as started:
+        yield started
 
 
 def oidc_settings_for(settings: Settings, provider: Provider, web_port: int, **auth: object) -> Settings:

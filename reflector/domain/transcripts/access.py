@@ -21,8 +21,13 @@ class AccessDenied(Exception):
         super().__init__(message)
 
 
+def manages(caller: Caller, owner_id: str | None) -> bool:
+    """Whether the caller may change what `owner_id` owns: it is theirs, or they are an admin."""
+    return caller.admin or (caller.user_id is not None and owner_id == caller.user_id)
+
+
 def _owns(caller: Caller, transcript: TranscriptView) -> bool:
-    return caller.admin or (caller.user_id is not None and transcript.user_id == caller.user_id)
+    return manages(caller, transcript.user_id)
 
 
 def can_read(caller: Caller, transcript: TranscriptView) -> bool:

@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 
 from reflector.bootstrap import Services
 from reflector.domain.auth.models import Caller
-from reflector.domain.transcripts.access import Listing, listing_for
+from reflector.domain.transcripts.access import Listing, listing_for, manages
 from reflector.domain.transcripts.models import NoUpload, SourceKind, Status, TranscriptView
 from reflector.domain.transcripts.search import SearchHit, SearchQuery, search_transcripts
 from reflector.domain.transcripts.uploads import options_for
@@ -77,6 +77,7 @@ class BrowseRow(msgspec.Struct, frozen=True):
     created_at: datetime
     duration: str
     snippets: list[Markup]
+    editable: bool  # the caller may reprocess and delete it (an anonymous visitor in PUBLIC_MODE may not)
 
 
 class PendingDelete(msgspec.Struct, frozen=True):
@@ -166,7 +167,7 @@ def _duration(milliseconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def _row(hit: SearchHit, busy: bool, words: frozenset[str]) -> BrowseRow:
+def _row(hit: SearchHit, busy: bool, words: frozenset[str], caller: Caller) -> BrowseRow:
     status = "processing" if busy else hit.status
     icon, label = STATUS_LABELS[status]
     title = hit.title or hit.name or "Untitled meeting"
@@ -182,6 +183,7 @@ def _row(hit: SearchHit, busy: bool, words: frozenset[str]) -> BrowseRow:
         created_at=hit.created_at,
         duration=_duration(hit.duration),
         snippets=[highlighted(snippet, words) for snippet in hit.snippets],
+        editable=manages(caller, hit.user_id),
     )
 
 
@@ -194,7 +196,9 @@ async def _context(services: Services, params: dict[str, str], caller: Caller) -
         "nav": "browse",
         "filters": filters,
         "problems": problems,
-        "rows": [_row(hit, run is not None, found.matched_words) for hit, run in zip(found.hits, runs, strict=True)],
+        "rows": [
+            _row(hit, run is not None, found.matched_words, caller) for hit, run in zip(found.hits, runs, strict=True)
+        ],
         "total": found.total,
         "first": query.offset + 1,
         "last": query.offset + len(found.hits),
