@@ -120,25 +120,42 @@ class FasterWhisperTranscriber:
 
 # Speech the VAD heard for this long with no decoded segment over it was lost by the batched pipeline.
 MIN_UNHEARD_S = 2.0
+JOIN_PAUSE_S = 0.5
 
 
 def unheard_speech(audio: np.ndarray, decoded: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The stretches of VAD speech, MIN_UNHEARD_S or longer, that no decoded segment covers (seconds)."""
+    """The stretches of VAD speech, MIN_UNHEARD_S or longer, that no decoded segment covers (seconds).
+
+    Uncovered speech is joined across the pauses between VAD regions, so a lost tail of short sentences
+    comes back as one piece.
+    """
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     spans = sorted(decoded)
-    unheard: list[tuple[float, float]] = []
-    for region in get_speech_timestamps(audio, VadOptions()):
+    pieces: list[tuple[float, float]] = []
+    # The batched pipeline's own VAD settings: speech as it was cut into windows, pauses left out.
+    for region in get_speech_timestamps(audio, VadOptions(max_speech_duration_s=30, min_silence_duration_ms=160)):
         cursor, end = region["start"] / SAMPLE_RATE, region["end"] / SAMPLE_RATE
         for span_start, span_end in spans:
             if span_end <= cursor or span_start >= end:
                 continue
-            if span_start - cursor >= MIN_UNHEARD_S:
-                unheard.append((cursor, span_start))
+            if span_start > cursor:
+                pieces.append((cursor, span_start))
             cursor = max(cursor, span_end)
-        if end - cursor >= MIN_UNHEARD_S:
-            unheard.append((cursor, end))
-    return unheard
+        if end > cursor:
+            pieces.append((cursor, end))
+    joined: list[tuple[float, float]] = []
+    for start, end in pieces:
+        if joined and start - joined[-1][1] <= JOIN_PAUSE_S and not _covered(spans, joined[-1][1], start):
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return [(start, end) for start, end in joined if end - start >= MIN_UNHEARD_S]
+
+
+def _covered(spans: list[tuple[float, float]], start: float, end: float) -> bool:
+    """Whether a decoded segment lies between `start` and `end` (then they are not one lost stretch)."""
+    return any(span_start < end and span_end > start for span_start, span_end in spans)
 
 
 def _looks_like_noise(segment: Any) -> bool:
