@@ -17,17 +17,17 @@ from tests.net import serve
 from tests.web.conftest import no_serious_violations, screenshots
 
 
-@get("/faults/broken", include_in_schema=False)
+@get("/faults/broken", include_in_schema=False, opt={"access": "open"})
 async def broken_page() -> str:
     raise RuntimeError("the page's code is broken")
 
 
-@get("/v1/broken", include_in_schema=False)
+@get("/v1/broken", include_in_schema=False, opt={"access": "open"})
 async def broken_api() -> str:
     raise RuntimeError("the API's code is broken")
 
 
-@get("/faults/secret", include_in_schema=False)
+@get("/faults/secret", include_in_schema=False, opt={"access": "open"})
 async def forbidden_page() -> str:
     raise PermissionDeniedException("Not yours")
 
