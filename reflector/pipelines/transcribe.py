@@ -88,7 +88,8 @@ class FasterWhisperTranscriber:
         dropped = 0
         decoded: list[tuple[float, float]] = []
         for segment in segments:
-            decoded.append((segment.start, segment.end))
+            # The batched pipeline's times are numpy floats; words must carry plain ones (msgspec, JSON).
+            decoded.append((float(segment.start), float(segment.end)))
             if _looks_like_noise(segment):
                 dropped += 1
             else:
@@ -103,7 +104,7 @@ class FasterWhisperTranscriber:
                 again, _ = self._model.transcribe(piece, condition_on_previous_text=False, **options)
                 for segment in again:
                     if not _looks_like_noise(segment):
-                        found = _words(segment, offset=start)
+                        found = _words(segment, offset=float(start))
                         recovered += len(found)
                         words.extend(found)
             words.sort(key=lambda w: w.start)
@@ -168,7 +169,8 @@ def _words(segment: Any, offset: float = 0.0) -> list[Word]:
     for w in segment.words or []:
         text = w.word.strip()
         if text:
-            out.append(Word(text=text, start=round(float(w.start) + offset, 3), end=round(float(w.end) + offset, 3)))
+            start, end = float(w.start) + offset, float(w.end) + offset
+            out.append(Word(text=text, start=round(start, 3), end=round(end, 3)))
     return out
 
 

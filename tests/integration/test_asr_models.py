@@ -182,6 +182,8 @@ def test_synthetic_meeting(
     words = assign_speakers(transcription.words, turns)
     segments = segments_from_words(words)
 
+    # Plain floats, recovered words too: checkpoints and the API encode them as JSON.
+    assert all(type(w.start) is float and type(w.end) is float for w in transcription.words)
     error = jiwer.wer(normalise(" ".join(r[3] for r in stm)), normalise(transcript_text(words)))
     der = DiarizationErrorRate()(read_rttm(SYNTHETIC / f"{name}.rttm", name), as_annotation(turns, name))
     accuracy = word_speaker_accuracy(words, stm)
