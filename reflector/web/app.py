@@ -25,6 +25,7 @@ from reflector.web.api.errors import EXCEPTION_HANDLERS
 from reflector.web.observability import Observability, init_web_error_tracking
 from reflector.web.pages import PAGES
 from reflector.web.paths import STATIC_DIR, TEMPLATES_DIR
+from reflector.web.recording import provide_recordings, recordings_lifespan
 from reflector.web.security import security_headers
 from reflector.web.ws import fanout_lifespan
 
@@ -80,12 +81,13 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         ],
         plugins=[Observability()],
         before_send=[security_headers(settings.auth.oidc_issuer if settings.auth.backend == "oidc" else None)],
-        lifespan=[lifespan, fanout_lifespan],
+        lifespan=[lifespan, fanout_lifespan, recordings_lifespan],
         state=State({"settings": settings, **({"services": services} if services is not None else {})}),
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "user_id": Provide(provide_user_id, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
+            "recordings": Provide(provide_recordings, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),
         },
         guards=[authenticate],

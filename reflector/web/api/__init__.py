@@ -4,7 +4,7 @@ Each module holds one resource's handlers in a `ROUTES` list; handler function n
 so the OpenAPI operation ids (`v1_<name>`) are too.
 """
 
-from reflector.web.api import audio, events, health, ingest, search, transcripts, users
+from reflector.web.api import audio, events, health, ingest, record, search, transcripts, users
 from reflector.web.api.errors import document_errors
 
 ROUTES = [
@@ -13,6 +13,7 @@ ROUTES = [
     *transcripts.ROUTES,
     *audio.ROUTES,
     *ingest.ROUTES,
+    *record.ROUTES,
     *events.ROUTES,
     *users.ROUTES,
 ]

@@ -38,6 +38,7 @@ from reflector.domain.transcripts.models import (
 )
 from reflector.domain.transcripts.search import InvalidSearch
 from reflector.error_tracking import report_error
+from reflector.web.recording import InvalidOffer, RecordingInProgress
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +65,8 @@ DOMAIN_STATUS: dict[type[Exception], int] = {
     SignInFailed: 400,
     UserNotFound: 404,
     ProviderUnavailable: 503,
+    RecordingInProgress: 409,
+    InvalidOffer: 400,
 }
 
 

@@ -1,0 +1,33 @@
+"""Recording in the browser: Reflector's WebRTC signalling, one POST of the offer answered by the SDP answer."""
+
+import msgspec
+from litestar import post
+
+from reflector.bootstrap import Services
+from reflector.domain.transcripts.models import TranscriptLocked
+from reflector.web.recording import LiveRecordings
+
+
+class RtcDescription(msgspec.Struct):
+    sdp: str
+    type: str
+
+
+@post(
+    "/v1/transcripts/{transcript_id:str}/record/webrtc",
+    tags=["transcripts"],
+    status_code=200,
+    opt={"access": "write"},
+)
+async def transcript_record_webrtc(
+    services: Services, recordings: LiveRecordings, transcript_id: str, data: RtcDescription
+) -> RtcDescription:
+    """Start recording: the audio is kept as it arrives; `{"cmd": "STOP"}` on the data channel ends it."""
+    transcript = await services.transcripts.get(transcript_id)
+    if transcript.locked:
+        raise TranscriptLocked("Transcript is locked")
+    answer = await recordings.start(transcript_id, data.sdp, data.type)
+    return RtcDescription(sdp=answer.sdp, type=answer.type)
+
+
+ROUTES = [transcript_record_webrtc]

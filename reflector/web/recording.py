@@ -1,0 +1,212 @@
+"""Live recordings over WebRTC (Reflector's `POST /v1/transcripts/{id}/record/webrtc`): the browser's
+microphone reaches this process through aiortc and is written to disk as it arrives; on STOP, or when the
+peer goes away, the recording is stored as the transcript's upload and the file pipeline runs on it.
+
+One recording per transcript across every web process: a Redis lock, kept alive while audio flows.
+"""
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import av
+import structlog
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from litestar import Litestar
+from litestar.datastructures import State
+
+from reflector.bootstrap import Services
+from reflector.domain.transcripts.models import TranscriptNotFound
+from reflector.domain.transcripts.uploads import options_for
+from reflector.pipelines.audio import SAMPLE_RATE
+from reflector.pipelines.wav_writer import GrowingWav
+
+log = structlog.get_logger(__name__)
+
+LOCK_TTL_S = 60
+LOCK_REFRESH_S = 20
+
+
+class InvalidOffer(Exception):
+    def __init__(self, why: str) -> None:
+        super().__init__(f"Not a usable WebRTC offer: {why}")
+
+
+class RecordingInProgress(Exception):
+    def __init__(self) -> None:
+        super().__init__("This transcript is already being recorded; stop that recording first")
+
+
+def _lock_key(transcript_id: str) -> str:
+    return f"reflector:recording:{transcript_id}"
+
+
+class Recording:
+    def __init__(self, services: Services, transcript_id: str, path: Path) -> None:
+        self._services = services
+        self.transcript_id = transcript_id
+        self.peer = RTCPeerConnection()
+        self._wav = GrowingWav(path, SAMPLE_RATE)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._finished = asyncio.Event()
+        self._finishing = False
+        self.peer.on("track", self._on_track)
+        self.peer.on("datachannel", self._on_channel)
+        self.peer.on("connectionstatechange", self._on_state)
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            self._spawn(self._record(track))
+
+    def _on_channel(self, channel: Any) -> None:
+        @channel.on("message")
+        def on_message(message: Any) -> None:
+            if isinstance(message, str) and message.startswith("ping"):
+                channel.send("pong" + message[4:])
+                return
+            with contextlib.suppress(ValueError, TypeError):
+                if json.loads(message).get("cmd") == "STOP":
+                    self._spawn(self.finish("stop"))
+
+    def _on_state(self) -> None:
+        if self.peer.connectionState in ("failed", "closed"):
+            self._spawn(self.finish(self.peer.connectionState))
+
+    async def _record(self, track: MediaStreamTrack) -> None:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            for out in resampler.resample(frame):
+                self._wav.append(out.to_ndarray().reshape(-1))
+
+    async def keep_lock(self) -> None:
+        while not self._finished.is_set():
+            await self._services.redis.expire(_lock_key(self.transcript_id), LOCK_TTL_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._finished.wait(), LOCK_REFRESH_S)
+
+    async def finish(self, reason: str) -> None:
+        """Close the peer and the file, keep what was received and queue its processing (once)."""
+        if self._finishing:
+            return
+        self._finishing = True
+        await self.peer.close()
+        self._wav.close()
+        services, transcript_id = self._services, self.transcript_id
+        log.info("recording.finished", transcript_id=transcript_id, reason=reason, seconds=self._wav.seconds)
+        try:
+            await _keep(services, transcript_id, self._wav.path, self._wav.seconds)
+        finally:
+            await services.redis.delete(_lock_key(transcript_id))
+            self._finished.set()
+
+    async def discard(self) -> None:
+        """Forget a recording that never started (its offer was refused)."""
+        await self.peer.close()
+        self._wav.close()
+        self._wav.path.unlink(missing_ok=True)
+
+
+async def _keep(services: Services, transcript_id: str, path: Path, seconds: float) -> None:
+    """What was received becomes the transcript's recording, queued for the file pipeline; nothing, idle."""
+    if seconds > 0:
+        await services.transcripts.store_upload(transcript_id, path)
+        transcript = await services.transcripts.get(transcript_id)
+        await services.runs.request(transcript_id, options_for(transcript))
+    else:
+        await services.transcripts.set_status(transcript_id, "idle")
+    await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+def _wav_seconds(path: Path) -> float:
+    # The header may be a moment behind the data after a crash: the data on disk is what counts.
+    return max(0, path.stat().st_size - 44) / 2 / SAMPLE_RATE
+
+
+class LiveRecordings:
+    """The recordings this process holds."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._live: dict[str, Recording] = {}
+
+    async def start(self, transcript_id: str, sdp: str, kind: str) -> RTCSessionDescription:
+        services = self._services
+        if not await services.redis.set(_lock_key(transcript_id), "1", nx=True, ex=LOCK_TTL_S):
+            raise RecordingInProgress()
+        try:
+            path = services.settings.data_dir / "live" / f"{transcript_id}.wav"
+            recording = Recording(services, transcript_id, path)
+            if kind != "offer":
+                raise InvalidOffer(f"type must be 'offer', not {kind!r}")
+            if "\nm=audio " not in "\n" + sdp.replace("\r\n", "\n"):
+                raise InvalidOffer("it offers no audio to record")
+            await recording.peer.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
+            await recording.peer.setLocalDescription(await recording.peer.createAnswer())
+        except Exception as exc:  # aiortc's parser raises what it likes on a malformed SDP: the offer's fault
+            await services.redis.delete(_lock_key(transcript_id))
+            await recording.discard()
+            raise exc if isinstance(exc, InvalidOffer) else InvalidOffer(str(exc) or type(exc).__name__) from exc
+        await services.transcripts.update(transcript_id, {"source_kind": "live"})
+        await services.transcripts.set_status(transcript_id, "recording")
+        self._live[transcript_id] = recording
+        task = asyncio.create_task(recording.keep_lock())
+        task.add_done_callback(lambda _: self._live.pop(transcript_id, None))
+        log.info("recording.started", transcript_id=transcript_id)
+        return recording.peer.localDescription
+
+    async def recover(self) -> list[str]:
+        """Keep and queue what a process that died mid-recording had written: recordings on disk that no
+        live process holds (their lock expired with the process). Run at start-up; the ids recovered."""
+        services = self._services
+        recovered = []
+        for path in sorted((services.settings.data_dir / "live").glob("*.wav")):
+            transcript_id = path.stem
+            if transcript_id in self._live or await services.redis.exists(_lock_key(transcript_id)):
+                continue
+            try:
+                transcript = await services.transcripts.get(transcript_id)
+            except TranscriptNotFound:
+                path.unlink(missing_ok=True)  # deleted while it was being recorded
+                continue
+            if transcript.status != "recording":
+                continue
+            await _keep(services, transcript_id, path, seconds=_wav_seconds(path))
+            log.info("recording.recovered", transcript_id=transcript_id)
+            recovered.append(transcript_id)
+        return recovered
+
+    async def close_all(self) -> None:
+        """At shutdown: every recording is kept and queued, as if its peer had stopped."""
+        await asyncio.gather(*(r.finish("shutdown") for r in list(self._live.values())), return_exceptions=True)
+
+
+@asynccontextmanager
+async def recordings_lifespan(app: Litestar) -> AsyncIterator[None]:
+    if "services" in app.state:
+        await provide_recordings(app.state).recover()
+    try:
+        yield
+    finally:
+        if "recordings" in app.state:
+            await app.state.recordings.close_all()
+
+
+def provide_recordings(state: State) -> LiveRecordings:
+    # Made on first use, not at start-up: an app called without its lifespan (tests, embedding) records too.
+    if "recordings" not in state:
+        state.recordings = LiveRecordings(state.services)
+    return state.recordings

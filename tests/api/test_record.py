@@ -1,0 +1,111 @@
+"""Recording over WebRTC as Reflector's clients do it: an aiortc peer streams a real recording in real time,
+says STOP on the data channel, and what it sent is kept as the transcript's recording, queued to process."""
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
+
+from reflector.bootstrap import Services
+from reflector.domain.transcripts.models import NewTranscript
+from reflector.pipelines import audio
+from reflector.pipelines.wav_writer import GrowingWav
+from reflector.settings import Settings
+from reflector.web.app import create_app
+from tests.net import serve
+from tests.paths import REAL
+
+RECORDING = REAL / "jfk.flac"
+
+
+async def _offer(peer: RTCPeerConnection, http: httpx.AsyncClient, transcript_id: str) -> httpx.Response:
+    await peer.setLocalDescription(await peer.createOffer())
+    return await http.post(
+        f"/v1/transcripts/{transcript_id}/record/webrtc",
+        json={"sdp": peer.localDescription.sdp, "type": peer.localDescription.type},
+    )
+
+
+async def _status_becomes(services: Services, transcript_id: str, wanted: set[str], seconds: float) -> str:
+    for _ in range(int(seconds * 10)):
+        status = (await services.transcripts.get(transcript_id)).status
+        if status in wanted:
+            return status
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"status stayed {status}, not one of {wanted}")
+
+
+async def test_a_streamed_recording_is_kept_and_queued_when_the_peer_says_stop(
+    clean: Services, served: str, tmp_path: Path
+) -> None:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
+        transcript_id = (await http.post("/v1/transcripts", json={"name": "Live"})).json()["id"]
+        peer = RTCPeerConnection()
+        player = MediaPlayer(str(RECORDING))
+        peer.addTrack(player.audio)
+        channel = peer.createDataChannel("data")
+        opened = asyncio.Event()
+        pongs: list[str] = []
+        channel.on("open", opened.set)
+        channel.on("message", pongs.append)
+        try:
+            answered = await _offer(peer, http, transcript_id)
+            assert answered.status_code == 200, answered.text
+            assert answered.json()["type"] == "answer"
+            await peer.setRemoteDescription(RTCSessionDescription(**answered.json()))
+            await asyncio.wait_for(opened.wait(), 20)
+            assert await _status_becomes(clean, transcript_id, {"recording"}, 5) == "recording"
+            channel.send("ping 1")
+
+            # A second recording of the same transcript is refused while this one runs.
+            second = RTCPeerConnection()
+            second.addTransceiver("audio", direction="sendonly")
+            refused = await _offer(second, http, transcript_id)
+            await second.close()
+            assert refused.status_code == 409 and "already being recorded" in refused.json()["detail"]
+
+            await asyncio.sleep(audio.duration_of(audio.decode(RECORDING)) + 1.0)  # played in real time
+            channel.send(json.dumps({"cmd": "STOP"}))
+            await _status_becomes(clean, transcript_id, {"uploaded", "processing"}, 20)
+        finally:
+            await peer.close()
+    assert pongs == ["pong 1"]
+    transcript = await clean.transcripts.get(transcript_id)
+    assert transcript.source_kind == "live"
+    # What was received is the recording: about the 11 s that were played, stored and queued.
+    assert 9_000 <= transcript.duration <= 13_000, transcript.duration
+    stored = tmp_path / "kept.wav"
+    await clean.storage.download(await clean.transcripts.upload_of(transcript_id), stored)
+    assert 9.0 <= audio.duration_of(audio.decode(stored)) <= 13.0
+    assert (await clean.runs.active_run(transcript_id)) is not None
+    # Free to record again.
+    assert await clean.redis.get(f"reflector:recording:{transcript_id}") is None
+
+
+async def test_an_offer_that_is_not_sdp_is_a_clear_400(clean: Services, served: str) -> None:
+    async with httpx.AsyncClient(base_url=served) as http:
+        transcript_id = (await http.post("/v1/transcripts", json={"name": "Live"})).json()["id"]
+        bad = await http.post(f"/v1/transcripts/{transcript_id}/record/webrtc", json={"sdp": "hello", "type": "offer"})
+        assert bad.status_code == 400 and bad.json()["detail"].startswith("Not a usable WebRTC offer")
+        # Nothing is left holding the transcript.
+        assert (await clean.transcripts.get(transcript_id)).status == "idle"
+
+
+async def test_a_recording_cut_short_by_a_crash_is_kept_at_the_next_start(clean: Services, settings: Settings) -> None:
+    """The web process died mid-meeting: its file on disk and the transcript still `recording`, no lock."""
+    transcript = await clean.transcripts.create(NewTranscript(name="Cut short", source_kind="live"))
+    await clean.transcripts.set_status(transcript.id, "recording")
+    partial = GrowingWav(settings.data_dir / "live" / f"{transcript.id}.wav", 16_000)
+    speech = audio.decode(RECORDING)
+    partial.append(speech[: 16_000 * 3])
+    partial.flush()
+    partial.append(speech[16_000 * 3 : 16_000 * 5])  # written, but the header never caught up
+    partial._file.flush()  # what the OS has when the process is killed
+    async with serve(create_app(settings, services=clean)):
+        transcript = await clean.transcripts.get(transcript.id)
+    assert transcript.status == "uploaded" and 4_500 <= transcript.duration <= 5_500, transcript
+    assert await clean.runs.active_run(transcript.id) is not None
+    assert not (settings.data_dir / "live" / f"{transcript.id}.wav").exists()
