@@ -9,6 +9,13 @@ from typing import BinaryIO
 import numpy as np
 
 FLUSH_S = 1.0
+HEADER_BYTES = 44
+SAMPLE_BYTES = 2
+
+
+def seconds_written(path: Path, rate: int) -> float:
+    """How much audio a GrowingWav file holds, from its size: after a crash its header may lag behind."""
+    return max(0, path.stat().st_size - HEADER_BYTES) / SAMPLE_BYTES / rate
 
 
 class GrowingWav:
@@ -25,14 +32,14 @@ class GrowingWav:
 
     @property
     def seconds(self) -> float:
-        return self._bytes / 2 / self.rate
+        return self._bytes / SAMPLE_BYTES / self.rate
 
     def append(self, samples: np.ndarray) -> None:
         pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
         self._file.write(pcm)
         self._bytes += len(pcm)
         self._unflushed += len(pcm)
-        if self._unflushed >= FLUSH_S * self.rate * 2:
+        if self._unflushed >= FLUSH_S * self.rate * SAMPLE_BYTES:
             self.flush()
 
     def flush(self) -> None:
@@ -48,9 +55,11 @@ class GrowingWav:
     def _write_header(self) -> None:
         at = self._file.tell()
         self._file.seek(0)
+        # PCM (1), mono, rate, bytes per second, block align, bits per sample.
+        fmt = struct.pack("<IHHIIHH", 16, 1, 1, self.rate, self.rate * SAMPLE_BYTES, SAMPLE_BYTES, 8 * SAMPLE_BYTES)
         self._file.write(
             b"RIFF" + struct.pack("<I", 36 + self._bytes) + b"WAVE"
-            + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, self.rate, self.rate * 2, 2, 16)
+            + b"fmt " + fmt
             + b"data" + struct.pack("<I", self._bytes)
         )  # fmt: skip
-        self._file.seek(max(at, 44))
+        self._file.seek(max(at, HEADER_BYTES))

@@ -24,7 +24,7 @@ from reflector.bootstrap import Services
 from reflector.domain.transcripts.models import TranscriptNotFound
 from reflector.domain.transcripts.uploads import options_for
 from reflector.pipelines.audio import SAMPLE_RATE
-from reflector.pipelines.wav_writer import GrowingWav
+from reflector.pipelines.wav_writer import GrowingWav, seconds_written
 
 log = structlog.get_logger(__name__)
 
@@ -131,11 +131,6 @@ async def _keep(services: Services, transcript_id: str, path: Path, seconds: flo
     await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
-def _wav_seconds(path: Path) -> float:
-    # The header may be a moment behind the data after a crash: the data on disk is what counts.
-    return max(0, path.stat().st_size - 44) / 2 / SAMPLE_RATE
-
-
 class LiveRecordings:
     """The recordings this process holds."""
 
@@ -184,7 +179,7 @@ class LiveRecordings:
                 continue
             if transcript.status != "recording":
                 continue
-            await _keep(services, transcript_id, path, seconds=_wav_seconds(path))
+            await _keep(services, transcript_id, path, seconds=seconds_written(path, SAMPLE_RATE))
             log.info("recording.recovered", transcript_id=transcript_id)
             recovered.append(transcript_id)
         return recovered

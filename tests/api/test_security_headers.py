@@ -7,7 +7,7 @@ from httpx import AsyncClient, Response
 
 from reflector.bootstrap import Services
 from reflector.domain.auth import repository
-from reflector.domain.auth.limits import KEY_CREATION_WINDOW, KEY_CREATIONS_PER_WINDOW
+from reflector.domain.auth.limits import API_KEY_CREATION
 
 
 def _policy(answer: Response) -> dict[str, str]:
@@ -61,17 +61,17 @@ async def test_swagger_ui_may_load_its_cdn_assets(api: AsyncClient) -> None:
 
 
 async def test_key_creation_is_limited_per_user_per_hour(api: AsyncClient, clean: Services) -> None:
-    for n in range(KEY_CREATIONS_PER_WINDOW):
+    for n in range(API_KEY_CREATION.allowance):
         assert (await api.post("/v1/user/api-keys", json={"name": f"key {n}"})).status_code == 201
 
     refused = await api.post("/v1/user/api-keys", json={"name": "one too many"})
     assert refused.status_code == 429
     assert re.fullmatch(r"Too many API keys created; try again in \d+ minutes?", refused.json()["detail"])
     retry_after = int(refused.headers["retry-after"])
-    assert 0 < retry_after <= KEY_CREATION_WINDOW.total_seconds()
+    assert 0 < retry_after <= API_KEY_CREATION.window.total_seconds()
     minutes = int(refused.json()["detail"].split(" in ")[1].split()[0])
     assert minutes == -(-retry_after // 60)
-    assert len((await api.get("/v1/user/api-keys")).json()) == KEY_CREATIONS_PER_WINDOW
+    assert len((await api.get("/v1/user/api-keys")).json()) == API_KEY_CREATION.allowance
 
     # Another person's allowance is their own: a key they already hold still works, and they may create more.
     await repository.ensure_user("someone-else", name="Someone else", role="user")
@@ -82,10 +82,10 @@ async def test_key_creation_is_limited_per_user_per_hour(api: AsyncClient, clean
 
 
 async def test_the_settings_page_says_when_the_limit_is_reached(api: AsyncClient) -> None:
-    for n in range(KEY_CREATIONS_PER_WINDOW):
+    for n in range(API_KEY_CREATION.allowance):
         assert (await api.post("/settings/api-keys", data={"name": f"key {n}"})).status_code in (200, 201)
     refused = await api.post("/settings/api-keys", data={"name": "one too many"}, headers={"HX-Request": "true"})
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
     assert "Too many API keys created; try again in 60 minutes" in refused.text
     assert "one too many" in refused.text  # the typed name is kept
-    assert len((await api.get("/v1/user/api-keys")).json()) == KEY_CREATIONS_PER_WINDOW
+    assert len((await api.get("/v1/user/api-keys")).json()) == API_KEY_CREATION.allowance

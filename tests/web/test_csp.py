@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from reflector.bootstrap import Services
-from reflector.domain.auth.limits import KEY_CREATIONS_PER_WINDOW, count_key_creation
+from reflector.domain.auth.limits import API_KEY_CREATION, count_key_creation
 from reflector.domain.auth.models import LOCAL_USER_ID
 from reflector.domain.pipelines import repository as runs_table
 from reflector.pipelines import audio
@@ -106,7 +106,7 @@ async def test_settings_create_key(watched: Page, clean: Services) -> None:
     await watched.get_by_role("button", name="Create key").click()
     await expect(watched.get_by_role("heading", name="Your new key “Nightly export”")).to_be_visible()
     # The hour's allowance spent, the refusal (429) is swapped in next to the form, keeping the typed name.
-    for _ in range(KEY_CREATIONS_PER_WINDOW - 1):
+    for _ in range(API_KEY_CREATION.allowance - 1):
         await count_key_creation(clean.redis, LOCAL_USER_ID)
     await watched.get_by_label("Name").fill("One too many")
     await watched.get_by_role("button", name="Create key").click()

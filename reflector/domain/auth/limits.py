@@ -24,9 +24,6 @@ class RateLimit(msgspec.Struct, frozen=True):
 API_KEY_CREATION = RateLimit("api_key_create", 10, timedelta(hours=1), "API keys created")
 # Per client address: generous, since a whole office may sign in from behind one NAT at nine.
 SIGN_IN = RateLimit("sign_in", 120, timedelta(minutes=10), "sign-in attempts")
-# Kept under their old names: tests and pages speak of the key allowance.
-KEY_CREATIONS_PER_WINDOW = API_KEY_CREATION.allowance
-KEY_CREATION_WINDOW = API_KEY_CREATION.window
 
 
 class RateLimited(Exception):

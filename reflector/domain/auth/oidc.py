@@ -150,8 +150,8 @@ class OidcClient:
             )
         return url, attempt
 
-    async def finish_sign_in(self, code: str, attempt: LoginAttempt) -> tuple[Identity, str | None]:
-        """Trade the code for tokens and verify the ID token; who signed in, and the ID token (for sign-out)."""
+    async def finish_sign_in(self, code: str, attempt: LoginAttempt) -> Identity:
+        """Trade the code for tokens and verify the ID token: who signed in."""
         metadata = await self.metadata()
         async with self._oauth(attempt.redirect_uri) as oauth:
             try:
@@ -167,7 +167,7 @@ class OidcClient:
             claims = await self.verify(id_token, audience=self._settings.oidc_client_id, nonce=attempt.nonce)
         except InvalidCredential as exc:
             raise SignInFailed(f"The identity provider's ID token was not valid ({exc})") from exc
-        return _identity(claims), id_token
+        return _identity(claims)
 
     def _oauth(self, redirect_uri: str) -> AsyncOAuth2Client:
         secret = self._settings.oidc_client_secret or None
@@ -181,7 +181,7 @@ class OidcClient:
             timeout=HTTP_TIMEOUT_S,
         )
 
-    async def sign_out_url(self, id_token: str | None, return_to: str) -> str | None:
+    async def sign_out_url(self, return_to: str) -> str | None:
         """Where to end the provider's own session too (RP-initiated logout), when it offers that."""
         try:
             endpoint = (await self.metadata()).get("end_session_endpoint")
@@ -189,9 +189,8 @@ class OidcClient:
             return None
         if not endpoint:
             return None
+        # client_id stands in for id_token_hint (OIDC RP-Initiated Logout §2), so no ID token is kept.
         params = {"post_logout_redirect_uri": return_to, "client_id": self._settings.oidc_client_id}
-        if id_token:
-            params["id_token_hint"] = id_token
         return str(httpx.URL(endpoint, params=params))
 
 

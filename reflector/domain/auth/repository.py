@@ -14,10 +14,15 @@ _KEY_COLUMNS = [getattr(ApiKey, name) for name in ApiKeyView.__struct_fields__]
 
 
 class StoredKey(msgspec.Struct, frozen=True):
-    """A key row as the lookup sees it: the view and the hash it was found by."""
+    """A key row as the lookup sees it: the view, the hash it was found by, and whose it is."""
 
     view: ApiKeyView
     key_hash: str
+    owner: UserView
+
+
+# The owner's columns read through the foreign key, so a key's lookup is one query.
+_OWNER_COLUMNS = [getattr(ApiKey.user_id, name).as_alias(f"owner_{name}") for name in UserView.__struct_fields__]
 
 
 def _key(row: dict[str, Any]) -> ApiKeyView:
@@ -92,11 +97,13 @@ async def keys_of(user_id: str) -> list[ApiKeyView]:
 
 
 async def key_by_hash(key_hash: str) -> StoredKey | None:
-    row = await ApiKey.select(*_KEY_COLUMNS, ApiKey.key_hash).where(ApiKey.key_hash == key_hash).first()
+    columns = [*_KEY_COLUMNS, ApiKey.key_hash, *_OWNER_COLUMNS]
+    row = await ApiKey.select(*columns).where(ApiKey.key_hash == key_hash).first()
     if row is None:
         return None
     found = row.pop("key_hash")
-    return StoredKey(view=_key(row), key_hash=found)
+    owner = {name: row.pop(f"owner_{name}") for name in UserView.__struct_fields__}
+    return StoredKey(view=_key(row), key_hash=found, owner=msgspec.convert(owner, UserView))
 
 
 async def stored_key_row(key_id: str) -> dict[str, Any] | None:

@@ -91,8 +91,8 @@ class AuthService:
             raise ApiKeyNotFound()
         log.info("audit.api_key_deleted", user_id=user_id, key_id=key_id)
 
-    async def user_for_key(self, key: str) -> str | None:
-        """The id of the user a presented key belongs to, or None for a key that is not (or no longer) valid."""
+    async def user_for_key(self, key: str) -> UserView | None:
+        """The user a presented key belongs to, or None for a key that is not (or no longer) valid."""
         presented = hash_key(key)
         stored = await repository.key_by_hash(presented)
         # The lookup is by hash, so timing reveals nothing about the key; compare_digest keeps the check exact.
@@ -102,4 +102,4 @@ class AuthService:
         last = stored.view.last_used_at
         if last is None or now - last >= TOUCH_INTERVAL:
             await repository.touch_key(stored.view.id, now - TOUCH_INTERVAL)
-        return stored.view.user_id
+        return stored.owner

@@ -84,8 +84,7 @@ async def _caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:
     key = connection.headers.get("x-api-key")
     if key is not None:
         services: Services = connection.app.state.services
-        user_id = await services.auth.user_for_key(key)
-        user = await services.auth.user(user_id) if user_id else None
+        user = await services.auth.user_for_key(key)
         if user is None:
             raise InvalidCredential("Invalid API key")
         found.append(Caller(user_id=user.id, role=user.role, via="api_key", name=user.name))

@@ -91,7 +91,7 @@ class SignInController(Controller):
                 "Sign in again from Reflector.",
             )
         try:
-            identity, _ = await services.oidc.finish_sign_in(code, attempt)
+            identity = await services.oidc.finish_sign_in(code, attempt)
         except SignInFailed:
             log.warning("audit.sign_in_failed", reason="token", client=_client(request))
             raise
@@ -123,6 +123,6 @@ class SignInController(Controller):
         if caller.signed_in:
             log.info("audit.sign_out", user_id=caller.user_id, client=_client(request))
         home = services.settings.server.base_url.rstrip("/") + "/"
-        response = Redirect(await services.oidc.sign_out_url(None, home) or "/", status_code=303)
+        response = Redirect(await services.oidc.sign_out_url(home) or "/", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
