@@ -3,7 +3,7 @@
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from redis.asyncio import Redis
@@ -19,6 +19,9 @@ from reflector.pipelines.protocols import LLM, Diarizer, ModelUnavailable, Trans
 from reflector.queue import ArqJobQueue
 from reflector.settings import Settings
 from reflector.storage import Storage, build_storage
+
+if TYPE_CHECKING:
+    from reflector.pipelines.transcribe import FasterWhisperTranscriber
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +66,19 @@ class ModelRegistry:
 
     def diarizer(self) -> Diarizer:
         return self._get("diarizer", self._build_diarizer)
+
+    def live_transcriber(self) -> "FasterWhisperTranscriber":
+        """Live captions decode short pieces one at a time: faster-whisper unbatched, on the GPU if any."""
+        from reflector.pipelines import transcribe
+
+        m = self._settings.models
+        device = "cuda" if self.use_gpu else "cpu"
+        return self._get(
+            "live_transcriber",
+            lambda: transcribe.FasterWhisperTranscriber(
+                model=m.whisper_model, device=device, cpu_threads=m.threads, batched=False
+            ),
+        )
 
     def llm(self) -> LLM:
         return self._get("llm", self._build_llm)

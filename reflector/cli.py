@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--queues", default="speech,llm", help="comma-separated: speech, speech-long, llm")
     worker.add_argument("--burst", action="store_true", help="stop when the queues are empty")
 
+    sub.add_parser("live", help="the live worker: captions for recordings in progress (needs the URLs)")
     sub.add_parser("migrate", help="apply the database migrations")
     sub.add_parser("models", help="assemble and check the model files (done once)")
 

@@ -27,6 +27,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "run": _run,
         "web": _web,
         "worker": _worker,
+        "live": _live,
         "migrate": _migrate,
         "models": _models,
         "process": _process,
@@ -76,6 +77,13 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     asyncio.run(run_worker(_require_urls(settings), queues, burst=args.burst))
+    return 0
+
+
+def _live(args: argparse.Namespace, settings: Settings) -> int:
+    from reflector.live_worker import run_live_worker
+
+    asyncio.run(run_live_worker(_require_urls(settings)))
     return 0
 
 

@@ -24,6 +24,7 @@ PROCESSES: dict[str, list[str]] = {
     "web": ["web"],
     "worker": ["worker", "--queues", "speech,llm"],
     "worker_long": ["worker", "--queues", "speech-long"],
+    "live": ["live"],
 }
 
 

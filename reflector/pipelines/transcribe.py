@@ -3,8 +3,10 @@
 Both import their engines lazily so the web process never loads torch or CTranslate2.
 """
 
+import functools
 import os
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ NO_SPEECH_PROB = 0.6
 NO_SPEECH_LOGPROB = -0.8
 MIN_AVG_LOGPROB = -1.2
 MAX_COMPRESSION_RATIO = 2.4
+SPOKEN = re.compile(r"\w")
 SIZE_NAME = re.compile(r"^(tiny|base|small|medium|large|distil|turbo)[\w.-]*$")
 
 
@@ -60,7 +63,7 @@ class FasterWhisperTranscriber:
 
         device = _resolve_device(device)
         self.name = model or "tiny.en"
-        self._model = WhisperModel(
+        self._model = _trimmable(WhisperModel)(
             _model_location(model, allow_download),
             device=device,
             compute_type=compute_type or ("int8" if device == "cpu" else "float16"),
@@ -71,6 +74,7 @@ class FasterWhisperTranscriber:
         # with the same WER against the reference (3.1% vs 3.8%).
         self._pipeline = BatchedInferencePipeline(self._model) if batched else None
         self._batch_size = batch_size
+        self._decoding = threading.Lock()
         self.multilingual = bool(self._model.model.is_multilingual)
         log.info("transcriber.loaded", model=self.name, device=device, batched=batched)
 
@@ -117,6 +121,68 @@ class FasterWhisperTranscriber:
             language=info.language,
         )
         return Transcription(language=info.language, words=words)
+
+    def decode(self, audio: np.ndarray, prompt: str, final: bool, *, language: str | None = "en") -> list[Word]:
+        """A short piece of live speech, already cut by VAD, to words (times from the piece's start).
+
+        The previous words are Whisper's prompt, so a sentence cut in two reads on; partials decode
+        greedily (they are replaced within a second), finals with a beam.
+        """
+        if not self.multilingual:
+            language = _english_only_language(language)
+        with self._decoding:
+            # The encoder sees the piece and a second of silence, not the 30 s window Whisper pads to:
+            # on a CPU that is most of a decode's cost (tiny.en, 2 cores: 0.53 s for 30 s, 0.11 s for 15 s).
+            self._model.frames = min(3000, (len(audio) // 160 // 100 + 2) * 100)
+            try:
+                segments, _ = self._model.transcribe(
+                    audio,
+                    language=language,
+                    beam_size=5 if final else 1,
+                    initial_prompt=prompt or None,
+                    condition_on_previous_text=False,
+                    word_timestamps=True,
+                    vad_filter=False,
+                    # One pass: a piece that would need the hotter retries is noise, or is decoded again
+                    # a moment later with more audio.
+                    temperature=0.0,
+                    without_timestamps=True,  # words are timed by alignment; fewer tokens to decode
+                    # Speech runs at about 4 tokens a second: a piece decoding far more is looping.
+                    max_new_tokens=int(8 * len(audio) / SAMPLE_RATE) + 10,
+                )
+                return [
+                    w
+                    for segment in segments
+                    if not _looks_like_noise(segment)
+                    for w in _words(segment)
+                    if SPOKEN.search(w.text)  # a lone "." or "-" is what Whisper writes for noise
+                ]
+            finally:
+                self._model.frames = None
+
+
+@functools.cache
+def _trimmable(whisper_model: type) -> type:
+    """faster-whisper's WhisperModel whose encoder may be given fewer frames than the padded window:
+    `frames` (when set) is how many of the window's mel frames hold audio worth encoding."""
+
+    class TrimmableWhisperModel(whisper_model):  # type: ignore[misc, valid-type]
+        frames: int | None = None
+
+        def encode(self, features: np.ndarray) -> Any:
+            if self.frames is not None:
+                features = features[..., : self.frames]
+            return super().encode(features)
+
+    return TrimmableWhisperModel
+
+
+def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
+    """Silero VAD (faster-whisper's) with little padding, so a half-second pause shows as one."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(min_silence_duration_ms=250, speech_pad_ms=100, min_speech_duration_ms=150)
+    return [(r["start"], r["end"]) for r in get_speech_timestamps(audio, options)]
 
 
 # Speech the VAD heard for this long with no decoded segment over it was lost by the batched pipeline.

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
 import structlog
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -21,6 +22,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from reflector.bootstrap import Services
+from reflector.domain.live.feed import LiveFeed, recording_lock
 from reflector.domain.transcripts.models import TranscriptNotFound
 from reflector.domain.transcripts.uploads import options_for
 from reflector.pipelines.audio import SAMPLE_RATE
@@ -30,6 +32,8 @@ log = structlog.get_logger(__name__)
 
 LOCK_TTL_S = 60
 LOCK_REFRESH_S = 20
+# Audio goes to the live worker in pieces this long (samples): short enough not to delay captions.
+PIECE = SAMPLE_RATE // 10
 
 
 class InvalidOffer(Exception):
@@ -42,16 +46,15 @@ class RecordingInProgress(Exception):
         super().__init__("This transcript is already being recorded; stop that recording first")
 
 
-def _lock_key(transcript_id: str) -> str:
-    return f"reflector:recording:{transcript_id}"
-
-
 class Recording:
     def __init__(self, services: Services, transcript_id: str, path: Path) -> None:
         self._services = services
         self.transcript_id = transcript_id
         self.peer = RTCPeerConnection()
         self._wav = GrowingWav(path, SAMPLE_RATE)
+        self._feed = LiveFeed(services.redis)
+        self._sent = 0  # samples given to the feed
+        self._unsent: list[np.ndarray] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._finished = asyncio.Event()
         self._finishing = False
@@ -90,11 +93,28 @@ class Recording:
             except MediaStreamError:
                 return
             for out in resampler.resample(frame):
-                self._wav.append(out.to_ndarray().reshape(-1))
+                samples = out.to_ndarray().reshape(-1)
+                self._wav.append(samples)
+                self._unsent.append(samples)
+            if sum(len(s) for s in self._unsent) >= PIECE:
+                await self._send()
+
+    async def _send(self) -> None:
+        """Hand the audio received since the last piece to the live worker. Captions are a bonus: a Redis
+        hiccup costs some of them, never the recording, which is on disk already."""
+        if not self._unsent:
+            return
+        samples = np.concatenate(self._unsent)
+        self._unsent = []
+        try:
+            await self._feed.push(self.transcript_id, self._sent, samples)
+        except Exception as exc:
+            log.warning("recording.feed_failed", transcript_id=self.transcript_id, error=str(exc))
+        self._sent += len(samples)
 
     async def keep_lock(self) -> None:
         while not self._finished.is_set():
-            await self._services.redis.expire(_lock_key(self.transcript_id), LOCK_TTL_S)
+            await self._services.redis.expire(recording_lock(self.transcript_id), LOCK_TTL_S)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._finished.wait(), LOCK_REFRESH_S)
 
@@ -106,11 +126,14 @@ class Recording:
         await self.peer.close()
         self._wav.close()
         services, transcript_id = self._services, self.transcript_id
+        await self._send()
+        with contextlib.suppress(Exception):
+            await self._feed.end(transcript_id, self._sent)
         log.info("recording.finished", transcript_id=transcript_id, reason=reason, seconds=self._wav.seconds)
         try:
             await _keep(services, transcript_id, self._wav.path, self._wav.seconds)
         finally:
-            await services.redis.delete(_lock_key(transcript_id))
+            await services.redis.delete(recording_lock(transcript_id))
             self._finished.set()
 
     async def discard(self) -> None:
@@ -140,7 +163,7 @@ class LiveRecordings:
 
     async def start(self, transcript_id: str, sdp: str, kind: str) -> RTCSessionDescription:
         services = self._services
-        if not await services.redis.set(_lock_key(transcript_id), "1", nx=True, ex=LOCK_TTL_S):
+        if not await services.redis.set(recording_lock(transcript_id), "1", nx=True, ex=LOCK_TTL_S):
             raise RecordingInProgress()
         try:
             path = services.settings.data_dir / "live" / f"{transcript_id}.wav"
@@ -152,9 +175,10 @@ class LiveRecordings:
             await recording.peer.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
             await recording.peer.setLocalDescription(await recording.peer.createAnswer())
         except Exception as exc:  # aiortc's parser raises what it likes on a malformed SDP: the offer's fault
-            await services.redis.delete(_lock_key(transcript_id))
+            await services.redis.delete(recording_lock(transcript_id))
             await recording.discard()
             raise exc if isinstance(exc, InvalidOffer) else InvalidOffer(str(exc) or type(exc).__name__) from exc
+        await LiveFeed(services.redis).open(transcript_id)
         await services.transcripts.update(transcript_id, {"source_kind": "live"})
         await services.transcripts.set_status(transcript_id, "recording")
         self._live[transcript_id] = recording
@@ -170,7 +194,7 @@ class LiveRecordings:
         recovered = []
         for path in sorted((services.settings.data_dir / "live").glob("*.wav")):
             transcript_id = path.stem
-            if transcript_id in self._live or await services.redis.exists(_lock_key(transcript_id)):
+            if transcript_id in self._live or await services.redis.exists(recording_lock(transcript_id)):
                 continue
             try:
                 transcript = await services.transcripts.get(transcript_id)

@@ -27,16 +27,20 @@ def worker_env(settings: Settings) -> dict[str, str]:
 
 
 class WorkerProcess:
-    def __init__(self, settings: Settings, log_path: Path, queues: str = "speech,speech-long,llm") -> None:
+    """`reflector worker` on `queues`, or with `live` the live worker (`reflector live`)."""
+
+    def __init__(
+        self, settings: Settings, log_path: Path, queues: str = "speech,speech-long,llm", *, live: bool = False
+    ) -> None:
         self._settings = settings
         self._log_path = log_path
-        self._queues = queues
+        self._argv = ["live"] if live else ["worker", "--queues", queues]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "WorkerProcess":
         log = self._log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "reflector", "worker", "--queues", self._queues],
+            [sys.executable, "-m", "reflector", *self._argv],
             env=worker_env(self._settings),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -59,6 +63,15 @@ class WorkerProcess:
 
     def log(self) -> str:
         return self._log_path.read_text(errors="replace")
+
+    async def logged(self, text: str, times: int = 1, within_s: float = 120) -> None:
+        """Wait until the log (of every start of this process) says `text` `times` times."""
+        deadline = time.monotonic() + within_s
+        while self.log().count(text) < times:
+            assert self.process is not None and self.process.poll() is None, self.log()[-3000:]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the process never logged {text!r}: {self.log()[-3000:]}")
+            await asyncio.sleep(0.2)
 
 
 async def submit(services: Services, path: Path, options: PipelineOptions, name: str = "") -> str:

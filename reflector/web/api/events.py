@@ -30,9 +30,23 @@ CLOSE_TIMEOUT_S = 5.0
 # --- The event unions, for OpenAPI (Reflector's names and payloads, plus PROGRESS) ---
 
 
+class CaptionWord(msgspec.Struct):
+    text: str
+    start: float
+    end: float
+
+
 class TranscriptTextData(msgspec.Struct):
+    """A live caption. Reflector's `text` and `translation`, then ours: a partial caption (`final`
+    false) is replaced by the next one of the same `index`; times are seconds into the recording."""
+
     text: str
     translation: str | None
+    final: bool = True
+    index: int = 0
+    start: float = 0.0
+    end: float = 0.0
+    words: list[CaptionWord] = []
 
 
 class FinalTitleData(msgspec.Struct):

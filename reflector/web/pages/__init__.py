@@ -4,6 +4,7 @@ from reflector.web.pages.browse import BrowseController
 from reflector.web.pages.correct import CorrectPage
 from reflector.web.pages.new import NewTranscriptController
 from reflector.web.pages.processing import ProcessingController
+from reflector.web.pages.record import RecordController
 from reflector.web.pages.settings import SettingsController
 from reflector.web.pages.signin import SignInController
 from reflector.web.pages.transcript import TranscriptPage
@@ -15,6 +16,7 @@ PAGES: list = [
     CorrectPage,
     NewTranscriptController,
     ProcessingController,
+    RecordController,
     SettingsController,
     UsersController,
     SignInController,

@@ -1,0 +1,153 @@
+"""Live recording end to end: an aiortc peer streams a meeting in real time to the served app, the live
+worker (its own process) captions it, and after STOP the file pipeline makes the final transcript."""
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import jiwer
+import pytest
+
+from reflector.bootstrap import Services
+from reflector.domain.transcripts.service import meeting_result
+from reflector.pipelines import audio
+from reflector.pipelines.transcribe import FasterWhisperTranscriber
+from reflector.pipelines.types import no_progress
+from reflector.settings import Settings
+from tests.integration.workers import WorkerProcess, wait_for_status
+from tests.live_client import Captions, PacedRecording, follow_captions, live_recording, normalise, percentile
+from tests.paths import SYNTHETIC
+
+pytestmark = pytest.mark.slow
+
+STANDUP = SYNTHETIC / "standup.wav"
+
+
+def _reference(name: str) -> str:
+    lines = (SYNTHETIC / f"{name}.stm").read_text().splitlines()
+    return normalise(" ".join(line.split(maxsplit=5)[5] for line in lines))
+
+
+async def _new(http: httpx.AsyncClient, name: str) -> str:
+    return (await http.post("/v1/transcripts", json={"name": name})).json()["id"]
+
+
+async def _final_captions_settle(captions: Captions, quiet_s: float = 3.0, within_s: float = 30.0) -> None:
+    """After STOP the worker decodes what was left: wait until captions stop coming."""
+    for _ in range(int(within_s / 0.25)):
+        if captions.events and time.monotonic() - captions.events[-1][0] > quiet_s:
+            return
+        await asyncio.sleep(0.25)
+
+
+async def test_captions_follow_a_meeting_streamed_in_real_time(
+    clean: Services, settings: Settings, served: str, tmp_path: Path
+) -> None:
+    live = WorkerProcess(settings, tmp_path / "live.log", live=True).start()
+    try:
+        await live.logged("live.started")
+        samples = audio.decode(STANDUP)
+        captions = Captions()
+        async with httpx.AsyncClient(base_url=served, timeout=30) as http:
+            transcript_id = await _new(http, "Live stand-up")
+            follower = asyncio.create_task(follow_captions(served, transcript_id, captions))
+            track = PacedRecording(samples)
+            async with live_recording(http, transcript_id, track) as peer:
+                await track.passed()
+                shown_while_live = len(captions.events)
+                await asyncio.sleep(1.0)
+                peer.stop()
+                await _final_captions_settle(captions)
+            follower.cancel()
+    finally:
+        live.stop()
+
+    finals = captions.finals()
+    latencies = captions.latencies(track)
+    words = sum(len(f["words"]) for f in finals)
+    file_words = FasterWhisperTranscriber().transcribe(samples, language="en", progress=no_progress).words
+    file_text = normalise(" ".join(w.text for w in file_words))
+    live_wer = jiwer.wer(_reference("standup"), normalise(captions.text()))
+    file_wer = jiwer.wer(_reference("standup"), file_text)
+    print(
+        f"\nlive captions: {len(finals)} final captions, {words} words, "
+        f"{sum(1 for _, d in captions.events if not d['final'])} partials; "
+        f"latency p50 {percentile(latencies, 50):.2f} s, p95 {percentile(latencies, 95):.2f} s, "
+        f"max {max(latencies):.2f} s; WER live {live_wer:.1%}, file pipeline {file_wer:.1%}, "
+        f"live vs file {jiwer.wer(file_text, normalise(captions.text())):.1%}"
+    )
+    assert shown_while_live > 10, "captions came only after the meeting"
+    # Every utterance of the meeting is captioned, in order, and nothing twice.
+    assert len(finals) >= 8
+    starts = [f["start"] for f in finals]
+    assert starts == sorted(starts) and finals[-1]["end"] > 60
+    assert len(latencies) == words and all(lat > -0.5 for lat in latencies)
+    assert live_wer <= file_wer + 0.10, (captions.text(), file_text)
+    # Partials are sent, not kept; finals are in the transcript's log for a late page to replay.
+    logged = [d for e, d in await clean.transcripts.events(transcript_id) if e == "TRANSCRIPT"]
+    assert logged and all(d["final"] for d in logged)
+    assert (await clean.redis.smembers("reflector:live:active")) == set()
+
+
+async def test_killing_the_live_worker_loses_captions_for_a_while_never_the_recording(
+    clean: Services, settings: Settings, served: str, tmp_path: Path
+) -> None:
+    live = WorkerProcess(settings, tmp_path / "live.log", live=True).start()
+    worker: WorkerProcess | None = None
+    try:
+        await live.logged("live.started")
+        samples = audio.decode(STANDUP)
+        captions = Captions()
+        async with httpx.AsyncClient(base_url=served, timeout=30) as http:
+            transcript_id = await _new(http, "Live, interrupted")
+            follower = asyncio.create_task(follow_captions(served, transcript_id, captions))
+            track = PacedRecording(samples)
+            async with live_recording(http, transcript_id, track) as peer:
+                await track.passed(20)
+                assert captions.finals(), "no captions before the kill"
+                assert live.process is not None
+                os.kill(live.process.pid, signal.SIGKILL)
+                live.process.wait()
+                killed_at = track.seconds_sent
+                await asyncio.sleep(3)
+                live.start()  # the same command again, as a supervisor would
+                await live.logged("live.captioning", times=2)
+                await track.passed()
+                await asyncio.sleep(1.0)
+                peer.stop()
+                await _final_captions_settle(captions)
+            follower.cancel()
+        # The recording goes on to the file pipeline as any other.
+        worker = WorkerProcess(settings, tmp_path / "worker.log").start()
+        transcript = await wait_for_status(clean, transcript_id, within_s=900)
+    finally:
+        live.stop()
+        if worker is not None:
+            worker.stop()
+
+    finals = captions.finals()
+    shown = " | ".join(f"{f['start']:.1f} {f['text']}" for f in finals)
+    print(f"\ncaptions around a kill at {killed_at:.1f} s: {shown}")
+    # The restarted worker resumed after the last final caption: later speech captioned, none twice.
+    assert any(f["start"] > killed_at + 3 for f in finals)
+    indexes = [f["index"] for f in finals]
+    assert indexes == sorted(set(indexes))
+    assert [f["start"] for f in finals] == sorted(f["start"] for f in finals)
+    # What was received is kept and processed: the whole meeting, with its speakers and words.
+    assert transcript.status == "ended", (transcript.error, worker.log()[-3000:] if worker else "")
+    assert transcript.duration == pytest.approx(70_500, abs=1_500)
+    result = await meeting_result(clean.transcripts, transcript_id)
+    assert len(result.speakers) >= 2
+    final_text = normalise(" ".join(w.text for w in result.words))
+    assert "rollback" in final_text and "login" in final_text
+    # The final transcript is the file pipeline's on the same audio: sent over WebRTC (Opus) and kept, it
+    # scores as the original does.
+    original = FasterWhisperTranscriber().transcribe(samples, language="en", progress=no_progress)
+    original_text = normalise(" ".join(w.text for w in original.words))
+    final_wer, file_wer = jiwer.wer(_reference("standup"), final_text), jiwer.wer(_reference("standup"), original_text)
+    print(f"WER of the final transcript {final_wer:.1%}, of the file pipeline on the original {file_wer:.1%}")
+    print(f"final: {final_text}\nfile:  {original_text}")
+    assert abs(final_wer - file_wer) <= 0.05
