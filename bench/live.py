@@ -83,6 +83,7 @@ async def main() -> None:
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--database", default="reflector_bench_live")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
+    parser.add_argument("--slowest", type=int, default=0, metavar="N", help="also print the N slowest words")
     args = parser.parse_args()
 
     samples = audio.decode(args.file)
@@ -137,6 +138,8 @@ async def main() -> None:
     print(f"caption latency  p50 {percentile(latencies, 50):.2f} s  p95 {percentile(latencies, 95):.2f} s  "
           f"max {max(latencies):.2f} s  (target p95 <= {TARGET_P95_S:.0f} s: "
           f"{'met' if percentile(latencies, 95) <= TARGET_P95_S else 'MISSED'})")  # fmt: skip
+    for latency, word, final in sorted(captions.word_latencies(track), key=lambda x: -x[0])[: args.slowest]:
+        print(f"  {latency:5.2f} s  {word['text']!r} at {word['end']:.1f} s in: {final['text']}")
     baseline = reflector_baseline(samples, FasterWhisperTranscriber(batched=False))
     print(f"baseline (Reflector's {REFLECTOR_CHUNK_S:.0f} s chunks, same model): p50 {percentile(baseline, 50):.2f} s  "
           f"p95 {percentile(baseline, 95):.2f} s  max {max(baseline):.2f} s")  # fmt: skip

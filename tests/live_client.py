@@ -95,6 +95,10 @@ class Captions:
     def latencies(self, track: PacedRecording) -> list[float]:
         """For each word of a final caption: from when its audio was sent to the first caption (partial or
         final, same utterance) showing it."""
+        return [latency for latency, _word, _final in self.word_latencies(track)]
+
+    def word_latencies(self, track: PacedRecording) -> list[tuple[float, dict[str, Any], dict[str, Any]]]:
+        """(latency, word, its final caption) for each word of a final caption."""
         shown: dict[tuple[int, str], list[tuple[float, float]]] = {}
         for arrived, data in self.events:
             for word in data["words"]:
@@ -104,7 +108,7 @@ class Captions:
             for word in final["words"]:
                 seen = shown[(final["index"], normalise(word["text"]))]
                 first = min(arrived for end, arrived in seen if abs(end - word["end"]) < 0.6)
-                out.append(first - track.sent_at(word["end"]))
+                out.append((first - track.sent_at(word["end"]), word, final))
         return out
 
 

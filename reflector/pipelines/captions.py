@@ -22,7 +22,7 @@ Decode = Callable[[np.ndarray, str, bool], list[Word]]
 Vad = Callable[[np.ndarray], list[tuple[int, int]]]
 
 PROMPT_CHARS = 200
-MARGIN_S = 0.25  # how far from speech the VAD found a word's middle may lie
+MARGIN_S = 0.2  # how far from speech the VAD found a word's middle may lie
 
 
 class Caption(msgspec.Struct, frozen=True):

@@ -182,8 +182,12 @@
     setTimeout(function () { if (session === s) release(); }, 1500);
   }
 
+  var leaving = false;
   function follow(status) {
+    // Several STATUS events come in a row (uploaded, processing): the page goes once.
+    if (leaving) return;
     if (status === "uploaded" || status === "processing" || status === "ended" || status === "error") {
+      leaving = true;
       if (session) release();
       say("Saved. Opening the transcript’s progress…");
       location.assign("/transcripts/" + encodeURIComponent(id) + "/processing");

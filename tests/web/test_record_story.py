@@ -1,0 +1,99 @@
+"""Recording a meeting from the browser: Chromium's fake microphone plays a meeting into the record page,
+captions appear while it plays, and Stop leads to the finished transcript with its speakers and title."""
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, async_playwright, expect
+
+from reflector.bootstrap import Services
+from reflector.pipelines import audio
+from reflector.pipelines.wav_writer import GrowingWav
+from reflector.settings import Settings
+from tests.integration.workers import WorkerProcess
+from tests.paths import SYNTHETIC
+from tests.web.conftest import CHROMIUM, CHROMIUM_FLAGS, screenshots
+
+pytestmark = pytest.mark.slow
+
+SECONDS = 34  # the stand-up's first three speakers
+
+
+async def _browser_with_microphone(playwright, wav: Path) -> Browser:  # type: ignore[no-untyped-def]
+    flags = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+    return await playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, *flags])
+
+
+async def test_record_a_meeting_see_captions_and_land_on_the_transcript(
+    clean: Services, settings: Settings, served: str, tmp_path: Path
+) -> None:
+    wav = tmp_path / "meeting.wav"
+    meeting = GrowingWav(wav, 16_000)
+    meeting.append(audio.decode(SYNTHETIC / "standup.wav")[: 16_000 * SECONDS])
+    meeting.close()
+    live = WorkerProcess(settings, tmp_path / "live.log", live=True).start()
+    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
+    try:
+        await live.logged("live.started")
+        async with async_playwright() as playwright:
+            browser = await _browser_with_microphone(playwright, wav)
+            context = await browser.new_context(base_url=served, viewport={"width": 1366, "height": 900})
+            page = await context.new_page()
+            await page.goto("/")
+            await page.get_by_role("link", name="Record live").click()
+            await page.get_by_label("Name").fill("Stand-up, live")
+            await page.get_by_role("button", name="Open the recorder").click()
+            await page.wait_for_url("**/transcripts/*/record")
+            await expect(page.get_by_label("Microphone")).to_be_visible()
+
+            await page.get_by_role("button", name="Start recording").click()
+            await expect(page.get_by_role("status").filter(has_text="Recording")).to_be_visible(timeout=20_000)
+            # Captions while the meeting goes on, the first ones within seconds of the speech.
+            captions = page.locator("[data-captions] .caption")
+            await expect(captions.first).to_be_visible(timeout=20_000)
+            await expect(page.locator("[data-captions]")).to_contain_text("billing", timeout=30_000)
+            assert await page.locator("[data-elapsed]").text_content() != "00:00"
+            await screenshots(page, "record-live")
+            await expect(page.locator("[data-elapsed]")).to_have_text(f"00:{SECONDS}", timeout=SECONDS * 1000)
+            await page.get_by_role("button", name="Stop").click()
+
+            # Processing, then the transcript, with who said what and a title.
+            await page.wait_for_url("**/transcripts/*/processing", timeout=30_000)
+            await page.wait_for_url(lambda url: not url.endswith("/processing"), timeout=600_000)
+            transcript_id = page.url.rstrip("/").rsplit("/", 1)[1]
+            transcript = await clean.transcripts.get(transcript_id)
+            assert transcript.status == "ended", (transcript.error, worker.log()[-3000:])
+            assert transcript.source_kind == "live" and transcript.title
+            await expect(page.get_by_role("heading", level=1)).to_have_text(transcript.title)
+            text = page.locator("#text")
+            await expect(text).to_contain_text("Speaker 1")
+            await expect(text).to_contain_text("Speaker 2")
+            await expect(text).to_contain_text("rollback")
+            await screenshots(page, "record-ended")
+            await browser.close()
+    finally:
+        live.stop()
+        worker.stop()
+    assert transcript.duration == pytest.approx(SECONDS * 1000, abs=3000)
+
+
+async def test_a_denied_microphone_says_how_to_allow_it(clean: Services, served: str, browser: Browser) -> None:
+    context = await browser.new_context(base_url=served)
+    page = await context.new_page()
+    # What a browser does when the person (or a policy) refuses the microphone.
+    await page.add_init_script(
+        "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));"
+    )
+    await page.goto("/transcripts/live")
+    await page.get_by_role("button", name="Open the recorder").click()
+    await page.get_by_role("button", name="Start recording").click()
+    await expect(page.get_by_role("alert")).to_contain_text("did not allow the microphone")
+    await expect(page.get_by_role("button", name="Start recording")).to_be_enabled()
+    transcript_id = page.url.rstrip("/").rsplit("/", 2)[1]
+    assert (await clean.transcripts.get(transcript_id)).status == "idle"
+    await context.close()
