@@ -8,6 +8,7 @@ One recording per transcript across every web process: a Redis lock, kept alive 
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,6 +33,11 @@ log = structlog.get_logger(__name__)
 
 LOCK_TTL_S = 60
 LOCK_REFRESH_S = 20
+# A browser whose connection dropped may come back with a new offer this long after its last audio and go
+# on with the same recording; after that the recording ends and is processed.
+RECONNECT_S = 30.0
+# No audio for this long: the peer counts as gone even before WebRTC says so (a new offer may take over).
+STALLED_S = 3.0
 # Audio goes to the live worker in pieces this long (samples): short enough not to delay captions.
 PIECE = SAMPLE_RATE // 10
 
@@ -50,7 +56,8 @@ class Recording:
     def __init__(self, services: Services, transcript_id: str, path: Path) -> None:
         self._services = services
         self.transcript_id = transcript_id
-        self.peer = RTCPeerConnection()
+        self.peer = self._new_peer()
+        self._heard = time.monotonic()  # when audio last arrived
         self._wav = GrowingWav(path, SAMPLE_RATE)
         self._feed = LiveFeed(services.redis)
         self._sent = 0  # samples given to the feed
@@ -58,9 +65,44 @@ class Recording:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._finished = asyncio.Event()
         self._finishing = False
-        self.peer.on("track", self._on_track)
-        self.peer.on("datachannel", self._on_channel)
-        self.peer.on("connectionstatechange", self._on_state)
+
+    def _new_peer(self) -> RTCPeerConnection:
+        peer = RTCPeerConnection()
+        peer.on("track", self._on_track)
+        peer.on("datachannel", self._on_channel)
+        return peer
+
+    async def answer(self, sdp: str, kind: str) -> RTCSessionDescription:
+        """Answer an offer on the current peer; raises InvalidOffer for one that cannot be used."""
+        if kind != "offer":
+            raise InvalidOffer(f"type must be 'offer', not {kind!r}")
+        if "\nm=audio " not in "\n" + sdp.replace("\r\n", "\n"):
+            raise InvalidOffer("it offers no audio to record")
+        try:
+            await self.peer.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
+            await self.peer.setLocalDescription(await self.peer.createAnswer())
+        except Exception as exc:  # aiortc's parser raises what it likes on a malformed SDP: the offer's fault
+            raise InvalidOffer(str(exc) or type(exc).__name__) from exc
+        return self.peer.localDescription
+
+    @property
+    def interrupted(self) -> bool:
+        """The browser went away (closed, failed, or silent for a while): a new offer may take over."""
+        return self.peer.connectionState in ("closed", "failed") or time.monotonic() - self._heard > STALLED_S
+
+    async def resume(self, sdp: str, kind: str) -> RTCSessionDescription:
+        """The same browser back after a dropped connection: its new peer goes on with this recording."""
+        old, self.peer = self.peer, self._new_peer()
+        try:
+            answer = await self.answer(sdp, kind)
+        except InvalidOffer:
+            await self.peer.close()
+            self.peer = old
+            raise
+        self._heard = time.monotonic()
+        await old.close()
+        log.info("recording.resumed", transcript_id=self.transcript_id, seconds=round(self._wav.seconds, 1))
+        return answer
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
@@ -81,10 +123,6 @@ class Recording:
                 if json.loads(message).get("cmd") == "STOP":
                     self._spawn(self.finish("stop"))
 
-    def _on_state(self) -> None:
-        if self.peer.connectionState in ("failed", "closed"):
-            self._spawn(self.finish(self.peer.connectionState))
-
     async def _record(self, track: MediaStreamTrack) -> None:
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         while True:
@@ -92,6 +130,7 @@ class Recording:
                 frame = await track.recv()
             except MediaStreamError:
                 return
+            self._heard = time.monotonic()
             for out in resampler.resample(frame):
                 samples = out.to_ndarray().reshape(-1)
                 self._wav.append(samples)
@@ -112,11 +151,18 @@ class Recording:
             log.warning("recording.feed_failed", transcript_id=self.transcript_id, error=str(exc))
         self._sent += len(samples)
 
-    async def keep_lock(self) -> None:
+    async def watch(self) -> None:
+        """Keep the lock while the recording runs; end it when no audio came back for RECONNECT_S (the
+        browser is not returning: what it sent is kept)."""
+        refreshed = time.monotonic()
         while not self._finished.is_set():
-            await self._services.redis.expire(recording_lock(self.transcript_id), LOCK_TTL_S)
+            if time.monotonic() - refreshed >= LOCK_REFRESH_S:
+                await self._services.redis.expire(recording_lock(self.transcript_id), LOCK_TTL_S)
+                refreshed = time.monotonic()
+            if time.monotonic() - self._heard > RECONNECT_S:
+                await self.finish("peer gone")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._finished.wait(), LOCK_REFRESH_S)
+                await asyncio.wait_for(self._finished.wait(), 1.0)
 
     async def finish(self, reason: str) -> None:
         """Close the peer and the file, keep what was received and queue its processing (once)."""
@@ -163,29 +209,27 @@ class LiveRecordings:
 
     async def start(self, transcript_id: str, sdp: str, kind: str) -> RTCSessionDescription:
         services = self._services
+        current = self._live.get(transcript_id)
+        if current is not None and current.interrupted:
+            return await current.resume(sdp, kind)
         if not await services.redis.set(recording_lock(transcript_id), "1", nx=True, ex=LOCK_TTL_S):
             raise RecordingInProgress()
+        path = services.settings.data_dir / "live" / f"{transcript_id}.wav"
+        recording = Recording(services, transcript_id, path)
         try:
-            path = services.settings.data_dir / "live" / f"{transcript_id}.wav"
-            recording = Recording(services, transcript_id, path)
-            if kind != "offer":
-                raise InvalidOffer(f"type must be 'offer', not {kind!r}")
-            if "\nm=audio " not in "\n" + sdp.replace("\r\n", "\n"):
-                raise InvalidOffer("it offers no audio to record")
-            await recording.peer.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
-            await recording.peer.setLocalDescription(await recording.peer.createAnswer())
-        except Exception as exc:  # aiortc's parser raises what it likes on a malformed SDP: the offer's fault
+            answer = await recording.answer(sdp, kind)
+        except InvalidOffer:
             await services.redis.delete(recording_lock(transcript_id))
             await recording.discard()
-            raise exc if isinstance(exc, InvalidOffer) else InvalidOffer(str(exc) or type(exc).__name__) from exc
+            raise
         await LiveFeed(services.redis).open(transcript_id)
         await services.transcripts.update(transcript_id, {"source_kind": "live"})
         await services.transcripts.set_status(transcript_id, "recording")
         self._live[transcript_id] = recording
-        task = asyncio.create_task(recording.keep_lock())
+        task = asyncio.create_task(recording.watch())
         task.add_done_callback(lambda _: self._live.pop(transcript_id, None))
         log.info("recording.started", transcript_id=transcript_id)
-        return recording.peer.localDescription
+        return answer
 
     async def recover(self) -> list[str]:
         """Keep and queue what a process that died mid-recording had written: recordings on disk that no

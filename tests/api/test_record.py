@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 
@@ -14,7 +15,9 @@ from reflector.domain.transcripts.models import NewTranscript
 from reflector.pipelines import audio
 from reflector.pipelines.wav_writer import GrowingWav
 from reflector.settings import Settings
+from reflector.web import recording
 from reflector.web.app import create_app
+from tests.live_client import PacedRecording, live_recording
 from tests.net import serve
 from tests.paths import REAL
 
@@ -109,3 +112,43 @@ async def test_a_recording_cut_short_by_a_crash_is_kept_at_the_next_start(clean:
     assert transcript.status == "uploaded" and 4_500 <= transcript.duration <= 5_500, transcript
     assert await clean.runs.active_run(transcript.id) is not None
     assert not (settings.data_dir / "live" / f"{transcript.id}.wav").exists()
+
+
+async def test_a_dropped_connection_that_comes_back_goes_on_with_the_same_recording(
+    clean: Services, served: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recording, "RECONNECT_S", 6.0)
+    speech = audio.decode(RECORDING)
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
+        transcript_id = (await http.post("/v1/transcripts", json={"name": "Live"})).json()["id"]
+        first = PacedRecording(speech[: 16_000 * 4])
+        async with live_recording(http, transcript_id, first):
+            await first.passed()
+        # The browser's page went away without STOP: the recording waits for it.
+        await asyncio.sleep(1.0)
+        assert (await clean.transcripts.get(transcript_id)).status == "recording"
+        assert await clean.runs.active_run(transcript_id) is None
+
+        second = PacedRecording(speech[16_000 * 4 :])
+        async with live_recording(http, transcript_id, second) as peer:
+            await second.passed()
+            await asyncio.sleep(0.5)
+            peer.stop()
+            await _status_becomes(clean, transcript_id, {"uploaded", "processing"}, 20)
+    # One recording holding both parts, queued once.
+    transcript = await clean.transcripts.get(transcript_id)
+    assert 9_500 <= transcript.duration <= 12_500, transcript.duration
+    assert (await clean.runs.active_run(transcript_id)) is not None
+
+
+async def test_a_connection_that_does_not_come_back_is_kept_and_processed(
+    clean: Services, served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recording, "RECONNECT_S", 2.0)
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
+        transcript_id = (await http.post("/v1/transcripts", json={"name": "Live"})).json()["id"]
+        track = PacedRecording(audio.decode(RECORDING)[: 16_000 * 3])
+        async with live_recording(http, transcript_id, track):
+            await track.passed()
+        await _status_becomes(clean, transcript_id, {"uploaded", "processing"}, 15)
+    assert 2_500 <= (await clean.transcripts.get(transcript_id)).duration <= 3_800

@@ -95,6 +95,61 @@
     if (s.peer) s.peer.close();
   }
 
+  // One peer connection for the session's stream: offer, the server's answer, and a watch on it.
+  async function connect(s) {
+    var peer = new RTCPeerConnection();
+    s.stream.getAudioTracks().forEach(function (t) { peer.addTrack(t, s.stream); });
+    var channel = peer.createDataChannel("data");
+    try {
+      await peer.setLocalDescription(await peer.createOffer());
+      await gathered(peer);
+      var answer = await fetch("/v1/transcripts/" + encodeURIComponent(id) + "/record/webrtc", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ sdp: peer.localDescription.sdp, type: peer.localDescription.type }),
+      });
+      var body = await answer.json().catch(function () { return {}; });
+      if (!answer.ok) throw new Error(body.detail || "The server refused to record (" + answer.status + ").");
+      await peer.setRemoteDescription(body);
+    } catch (err) {
+      peer.close();
+      throw err;
+    }
+    var old = s.peer;
+    s.peer = peer;
+    s.channel = channel;
+    if (old) old.close();
+    peer.addEventListener("connectionstatechange", function () {
+      var state = peer.connectionState;
+      if (session === s && s.peer === peer && !s.stopping && (state === "failed" || state === "disconnected"))
+        reconnect(s);
+    });
+  }
+
+  // A dropped connection: the server keeps the recording open for 30 s, so offer again until it takes us
+  // back (it answers 409 while it has not yet noticed that the old connection is gone).
+  async function reconnect(s) {
+    if (s.reconnecting) return;
+    s.reconnecting = true;
+    say("Connection lost: reconnecting… What was sent so far is kept.");
+    var deadline = performance.now() + 30000;
+    while (session === s && performance.now() < deadline) {
+      try {
+        await connect(s);
+        s.reconnecting = false;
+        say("Recording again after a dropped connection.");
+        return;
+      } catch (err) {
+        await new Promise(function (resolve) { setTimeout(resolve, 2000); });
+      }
+    }
+    if (session === s) {
+      release();
+      fail("The connection could not be restored. What was received is kept and is being processed.");
+      say("Not recording.");
+    }
+  }
+
   async function start() {
     errorLine.hidden = true;
     startButton.disabled = true;
@@ -134,25 +189,8 @@
       meter(analyser);
 
       say("Connecting…");
-      var peer = new RTCPeerConnection();
-      session.peer = peer;
-      mix.stream.getAudioTracks().forEach(function (t) { peer.addTrack(t, mix.stream); });
-      var channel = peer.createDataChannel("data");
-      session.channel = channel;
-      await peer.setLocalDescription(await peer.createOffer());
-      await gathered(peer);
-      var answer = await fetch("/v1/transcripts/" + encodeURIComponent(id) + "/record/webrtc", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sdp: peer.localDescription.sdp, type: peer.localDescription.type }),
-      });
-      var body = await answer.json().catch(function () { return {}; });
-      if (!answer.ok) throw new Error(body.detail || "The server refused to record (" + answer.status + ").");
-      await peer.setRemoteDescription(body);
-      peer.addEventListener("connectionstatechange", function () {
-        if (session && session.peer === peer && peer.connectionState === "failed")
-          fail("The connection to the server was lost. What was received so far is kept.");
-      });
+      session.stream = mix.stream;
+      await connect(session);
       session.started = performance.now();
       session.timer = setInterval(function () {
         elapsed.textContent = clock((performance.now() - session.started) / 1000);
@@ -175,6 +213,7 @@
   function stop() {
     if (!session) return;
     stopButton.disabled = true;
+    session.stopping = true;
     say("Stopping: the recording is being saved…");
     try { session.channel.send(JSON.stringify({ cmd: "STOP" })); } catch (e) { /* closing the peer stops it too */ }
     var s = session;
