@@ -67,6 +67,9 @@ class WorkerSettings(msgspec.Struct, frozen=True):
     # A running job whose worker wrote no heartbeat for this long is taken as dead and re-queued.
     stale_after_s: float = 45.0
     heartbeat_s: float = 5.0
+    # The live worker titles and summarizes each minute or so of a live recording as it goes (LLM calls
+    # beside the captions; on a small CPU the LLM gets all cores but one).
+    live_topics: bool = True
 
 
 class AuthSettings(msgspec.Struct, frozen=True):
@@ -151,6 +154,7 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "LLM_TIMEOUT": ("llm", "timeout"),
     "WORKER_STALE_AFTER_S": ("worker", "stale_after_s"),
     "WORKER_HEARTBEAT_S": ("worker", "heartbeat_s"),
+    "LIVE_TOPICS": ("worker", "live_topics"),
     "AUTH_BACKEND": ("auth", "backend"),
     "PUBLIC_MODE": ("auth", "public_mode"),
     "SECRET_KEY": ("auth", "secret_key"),

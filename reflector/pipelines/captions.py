@@ -8,6 +8,7 @@ then dropped. Latency is thus one step plus one decode, not the length of a chun
 """
 
 import itertools
+import re
 from collections.abc import Callable
 
 import msgspec
@@ -167,6 +168,27 @@ class CaptionStream:
         offset = self._base / SAMPLE_RATE
         return [
             Word(text=w.text, start=round(w.start + offset, 3), end=round(w.end + offset, 3))
-            for w in words
+            for w in without_repeats(words)
             if any(a <= (w.start + w.end) / 2 <= b for a, b in speech)
         ]
+
+
+def without_repeats(words: list[Word], shortest: int = 3) -> list[Word]:
+    """Words with a run said twice in a row kept once ("And so my fellow Americans. And so my fellow
+    Americans."): a short piece decoded greedily, with no temperature retry, may loop like that."""
+    key = [re.sub(r"\W+", "", w.text.lower()) for w in words]
+    n = len(words) // 2
+    while n >= shortest:
+        for i in range(len(words) - 2 * n + 1):
+            if key[i : i + n] == key[i + n : i + 2 * n]:
+                del words[i + n : i + 2 * n], key[i + n : i + 2 * n]
+                n = min(n, len(words) // 2) + 1  # look again at this length: a third copy may follow
+                break
+        n -= 1
+    # A loop cut short by the token limit ends on the start of one more copy.
+    for j in range(1, len(words) - shortest + 1):
+        tail = key[j:]
+        if any(key[j - p : j - p + len(tail)] == tail for p in range(len(tail), j + 1)):
+            del words[j:]
+            break
+    return words

@@ -4,7 +4,6 @@ worker (its own process) captions it, and after STOP the file pipeline makes the
 import asyncio
 import os
 import signal
-import time
 from pathlib import Path
 
 import httpx
@@ -19,7 +18,7 @@ from reflector.pipelines.types import no_progress
 from reflector.settings import Settings
 from tests.integration.workers import WorkerProcess, wait_for_status
 from tests.live_client import Captions, PacedRecording, follow_captions, live_recording, normalise, percentile
-from tests.paths import SYNTHETIC
+from tests.paths import REAL, SYNTHETIC
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +34,13 @@ async def _new(http: httpx.AsyncClient, name: str) -> str:
     return (await http.post("/v1/transcripts", json={"name": name})).json()["id"]
 
 
-async def _final_captions_settle(captions: Captions, quiet_s: float = 3.0, within_s: float = 30.0) -> None:
-    """After STOP the worker decodes what was left: wait until captions stop coming."""
+async def _final_captions_settle(clean: Services, transcript_id: str, within_s: float = 90.0) -> None:
+    """After STOP the worker decodes what was left and sends a topic it was writing, then lets go."""
     for _ in range(int(within_s / 0.25)):
-        if captions.events and time.monotonic() - captions.events[-1][0] > quiet_s:
-            return
+        if not await clean.redis.sismember("reflector:live:active", transcript_id):
+            break
         await asyncio.sleep(0.25)
+    await asyncio.sleep(0.5)  # the last events on their way to the socket
 
 
 async def test_captions_follow_a_meeting_streamed_in_real_time(
@@ -60,7 +60,7 @@ async def test_captions_follow_a_meeting_streamed_in_real_time(
                 shown_while_live = len(captions.events)
                 await asyncio.sleep(1.0)
                 peer.stop()
-                await _final_captions_settle(captions)
+                await _final_captions_settle(clean, transcript_id)
             follower.cancel()
     finally:
         live.stop()
@@ -90,6 +90,10 @@ async def test_captions_follow_a_meeting_streamed_in_real_time(
     logged = [d for e, d in await clean.transcripts.events(transcript_id) if e == "TRANSCRIPT"]
     assert logged and all(d["final"] for d in logged)
     assert (await clean.redis.smembers("reflector:live:active")) == set()
+    # A topic while the meeting went on, in Reflector's TOPIC shape.
+    topics = [e["data"] for e in captions.other if e["event"] == "TOPIC"]
+    assert topics and all(t["title"] and t["segments"] for t in topics), captions.other
+    print("live topics: " + " | ".join(f"{t['timestamp']:.0f} s {t['title']}: {t['summary']}" for t in topics))
 
 
 async def test_killing_the_live_worker_loses_captions_for_a_while_never_the_recording(
@@ -118,7 +122,7 @@ async def test_killing_the_live_worker_loses_captions_for_a_while_never_the_reco
                 await track.passed()
                 await asyncio.sleep(1.0)
                 peer.stop()
-                await _final_captions_settle(captions)
+                await _final_captions_settle(clean, transcript_id)
             follower.cancel()
         # The recording goes on to the file pipeline as any other.
         worker = WorkerProcess(settings, tmp_path / "worker.log").start()
@@ -151,3 +155,34 @@ async def test_killing_the_live_worker_loses_captions_for_a_while_never_the_reco
     print(f"WER of the final transcript {final_wer:.1%}, of the file pipeline on the original {file_wer:.1%}")
     print(f"final: {final_text}\nfile:  {original_text}")
     assert abs(final_wer - file_wer) <= 0.05
+
+
+async def test_captions_are_translated_live_into_the_target_language(
+    clean: Services, settings: Settings, served: str, tmp_path: Path
+) -> None:
+    live = WorkerProcess(settings, tmp_path / "live.log", live=True).start()
+    try:
+        await live.logged("live.started")
+        captions = Captions()
+        async with httpx.AsyncClient(base_url=served, timeout=30) as http:
+            created = await http.post(
+                "/v1/transcripts", json={"name": "Translated", "source_language": "en", "target_language": "fr"}
+            )
+            transcript_id = created.json()["id"]
+            follower = asyncio.create_task(follow_captions(served, transcript_id, captions))
+            track = PacedRecording(audio.decode(REAL / "jfk.flac"))
+            async with live_recording(http, transcript_id, track) as peer:
+                await track.passed()
+                await asyncio.sleep(1.0)
+                peer.stop()
+                await _final_captions_settle(clean, transcript_id)
+            follower.cancel()
+    finally:
+        live.stop()
+    translations = [e["data"] for e in captions.other if e["event"] == "TRANSLATION"]
+    finals = {f["index"]: f for f in captions.finals()}
+    print("\n" + " | ".join(f"{t['text']} -> {t['translation']}" for t in translations))
+    assert translations and all(t["machine"] and t["target_language"] == "fr" for t in translations)
+    assert {t["index"] for t in translations} == set(finals)
+    french = " ".join(t["translation"] for t in translations).lower()
+    assert "pays" in french, french  # "country"

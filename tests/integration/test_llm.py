@@ -177,3 +177,13 @@ def test_unreachable_server_is_a_clear_error() -> None:
     llm = OpenAICompatibleLLM(f"http://127.0.0.1:{free_port()}/v1", model="m", timeout=2)
     with pytest.raises(ModelUnavailable, match="LLM_URL"):
         llm.complete([ChatMessage("user", "hi")])
+
+
+def test_a_caption_is_translated_and_keeps_its_numbers(embedded: EmbeddedLLM) -> None:
+    from reflector.pipelines.translate import translate
+
+    french = translate(embedded, "Good morning everyone. The migration now takes forty seconds.", "English", "French")
+    print(f"\n{french}")
+    assert "secondes" in french.lower() and _mentions(french, {"quarante", "40"}), french
+    assert "good morning" not in french.lower()
+    assert translate(embedded, "  ", "English", "French") == ""

@@ -82,6 +82,21 @@ class TranscriptTextEvent(msgspec.Struct, tag_field="event", tag="TRANSCRIPT"):
     data: TranscriptTextData
 
 
+class TranslationData(msgspec.Struct):
+    """Ours: the final caption `index` machine-translated into the transcript's target language."""
+
+    index: int
+    text: str
+    translation: str
+    source_language: str
+    target_language: str
+    machine: bool = True
+
+
+class TranslationEvent(msgspec.Struct, tag_field="event", tag="TRANSLATION"):
+    data: TranslationData
+
+
 class TopicEvent(msgspec.Struct, tag_field="event", tag="TOPIC"):
     data: GetTranscriptTopic
 
@@ -122,6 +137,7 @@ class ProgressEvent(msgspec.Struct, tag_field="event", tag="PROGRESS"):
 
 TranscriptWsEvent: TypeAlias = (
     TranscriptTextEvent
+    | TranslationEvent
     | TopicEvent
     | StatusEvent
     | FinalTitleEvent

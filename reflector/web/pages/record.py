@@ -22,6 +22,7 @@ from reflector.web.pages.new import LANGUAGE_CHOICES, WHISPER_LANGUAGES
 class LiveForm(msgspec.Struct):
     name: str = ""
     source_language: str = "en"
+    target_language: str = ""  # "": no translation
 
 
 class RecordController(Controller):
@@ -40,7 +41,7 @@ class RecordController(Controller):
         user_id: str | None,
         data: Annotated[LiveForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
-        if data.source_language not in WHISPER_LANGUAGES:
+        if data.source_language not in WHISPER_LANGUAGES or data.target_language not in ("", *WHISPER_LANGUAGES):
             context = {"nav": "live", "languages": LANGUAGE_CHOICES, "error": "Choose a language from the list."}
             return render(request, "pages/live.html", context, status_code=400)
         transcript = await services.transcripts.create(
@@ -48,7 +49,7 @@ class RecordController(Controller):
                 name=data.name.strip(),
                 source_kind="live",
                 source_language=data.source_language,
-                target_language=data.source_language,
+                target_language=data.target_language or data.source_language,
                 user_id=user_id,
             )
         )

@@ -249,17 +249,26 @@
       line.appendChild(document.createElement("span"));
       captions.appendChild(line);
     }
-    line.lastChild.textContent = " " + data.text;
+    line.children[1].textContent = " " + data.text;
     line.classList.toggle("partial", !data.final);
-    if (data.translation) line.title = "Machine translation: " + data.translation;
     captions.scrollTop = captions.scrollHeight;
   }
 
   document.body.addEventListener("live:TRANSCRIPT", function (e) { showCaption(e.detail); });
+  document.body.addEventListener("live:TRANSLATION", function (e) {
+    var line = captions.querySelector('[data-index="' + e.detail.index + '"]');
+    if (!line || !e.detail.translation) return;
+    var shown = line.querySelector(".translation") || line.appendChild(document.createElement("span"));
+    shown.className = "translation";
+    shown.lang = e.detail.target_language;
+    shown.textContent = e.detail.translation;
+    shown.title = "Machine translation";
+  });
   document.body.addEventListener("live:TOPIC", function (e) {
-    var pane = root.querySelector("[data-topics-pane]"), item = document.createElement("li");
-    pane.hidden = false;
-    item.textContent = e.detail.title;
+    var item = document.createElement("li"), title = document.createElement("strong");
+    title.textContent = e.detail.title;
+    item.appendChild(title);
+    if (e.detail.summary) item.appendChild(document.createTextNode(" " + e.detail.summary));
     root.querySelector("[data-topics]").appendChild(item);
   });
   document.body.addEventListener("live:STATUS", function (e) { follow(e.detail.value); });
