@@ -281,4 +281,4 @@ async def test_get_on_the_event_paths_documents_the_events_and_asks_for_a_websoc
     refs = [ref["$ref"].rsplit("/", 1)[1] for ref in union["content"]["application/json"]["schema"]["oneOf"]]
     tags = {schema["components"]["schemas"][name]["properties"]["event"]["const"] for name in refs}
     assert tags == {"TRANSCRIPT", "TOPIC", "STATUS", "FINAL_TITLE", "FINAL_LONG_SUMMARY", "FINAL_SHORT_SUMMARY",
-                    "ACTION_ITEMS", "DURATION", "WAVEFORM", "PROGRESS"}  # fmt: skip
+                    "ACTION_ITEMS", "DURATION", "WAVEFORM", "PROGRESS", "TRANSLATION"}  # fmt: skip
