@@ -143,9 +143,10 @@ def start_provider(*, client_id: str, client_secret: str, redirect_uris: list[st
     path = "/" + issuer_path.strip("/") if issuer_path.strip("/") else ""
     issuer = f"http://127.0.0.1:{port}{path}"
     command = [sys.executable, "-m", "tests.oidc.provider", "--port", str(port), "--issuer", issuer]
-    command += ["--client-id", client_id, "--client-secret", client_secret]
+    # `--name=value`: a random secret may start with "-", which argparse would take for an option.
+    command += [f"--client-id={client_id}", f"--client-secret={client_secret}"]
     for uri in redirect_uris:
-        command += ["--redirect-uri", uri]
+        command += [f"--redirect-uri={uri}"]
     # A file, not a pipe, for stderr: nobody reads it while tests run, and a full pipe would stall the provider.
     stderr = tempfile.TemporaryFile()  # noqa: SIM115  (the Provider owns it and closes it in stop())
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, text=True)

@@ -279,3 +279,12 @@ def test_end_session_returns_to_the_app(provider: Provider, http: httpx.Client) 
 
     assert response.status_code == 302 and response.headers["Location"] == "http://127.0.0.1:9/"
     assert "signed out" in http.get(f"{provider.issuer}/end_session").text.lower()
+
+
+def test_a_secret_that_starts_with_a_dash_is_a_secret_not_an_option() -> None:
+    # token_urlsafe gives one in 64: the provider once refused to start on it.
+    provider = start_provider(client_id="c", client_secret="-starts-with-a-dash", redirect_uris=["http://a/cb"])
+    try:
+        assert httpx.get(f"{provider.issuer}/jwks").status_code == 200
+    finally:
+        provider.stop()
