@@ -11,8 +11,9 @@ import pytest
 from reflector.pipelines import audio
 from reflector.pipelines.assemble import assign_speakers
 from reflector.pipelines.types import no_progress
-from tests.integration.test_asr_models import read_stm, word_speaker_accuracy
+from tests.integration.test_asr_models import word_speaker_accuracy
 from tests.paths import REAL
+from tests.references import read_stm
 
 pytestmark = pytest.mark.gpu
 

@@ -1,7 +1,6 @@
 """The embedded models on real and synthetic recordings: no mocks, figures printed with -s."""
 
 import itertools
-import re
 import tempfile
 import time
 from collections import Counter
@@ -21,6 +20,7 @@ from reflector.pipelines.protocols import ModelUnavailable
 from reflector.pipelines.transcribe import FasterWhisperTranscriber, unheard_speech
 from reflector.pipelines.types import SpeakerTurn, Word, no_progress
 from tests.paths import AMI, REAL, SYNTHETIC
+from tests.references import normalise, read_stm
 
 JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 
@@ -34,18 +34,6 @@ def transcriber() -> FasterWhisperTranscriber:
 def diarizer() -> SenkoDiarizer:
     # A stable directory so numba's compiled functions survive between test runs.
     return SenkoDiarizer(Path(tempfile.gettempdir()) / "reflector-test-numba")
-
-
-def normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split())
-
-
-def read_stm(path: Path) -> list[tuple[str, float, float, str]]:
-    rows = []
-    for line in path.read_text().splitlines():
-        _file, _channel, speaker, start, end, text = line.split(maxsplit=5)
-        rows.append((speaker, float(start), float(end), text))
-    return rows
 
 
 def read_rttm(path: Path, uri: str) -> Annotation:
