@@ -44,7 +44,8 @@ BEHIND_PIECES = 3
 # A live topic covers about this many words of final captions (a minute or so of speech), ended at a
 # sentence; Reflector's live path waits for 750 characters, about as much.
 TOPIC_WORDS = 120
-TOPIC_WAIT_S = 60.0
+# After STOP, how long a topic or a translation still being written is waited for.
+SETTLE_S = 60.0
 
 
 def caption_event(caption: Caption) -> dict[str, Any]:
@@ -136,7 +137,7 @@ class Captioner:
             await self._send(transcript_id, stream, await self._decode(stream.flush), topics, translations)
             for helper in (topics, translations):
                 if helper is not None:
-                    await helper.settle(TOPIC_WAIT_S)
+                    await helper.settle(SETTLE_S)
             await feed.done(transcript_id, self.owner)
             log.info("live.ended", transcript_id=transcript_id, seconds=round(stream.position, 1))
         finally:

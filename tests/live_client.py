@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import fractions
 import json
-import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -18,6 +17,8 @@ import numpy as np
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from websockets.asyncio.client import connect
+
+from tests.references import normalise
 
 RATE = 16_000
 FRAME = RATE // 50  # 20 ms, as a browser sends
@@ -57,6 +58,11 @@ class PacedRecording(MediaStreamTrack):
     def sent_at(self, seconds: float) -> float:
         assert self.started is not None
         return self.started + seconds
+
+    def seconds_at(self, moment: float) -> float:
+        """How far into the recording the sending was at `moment` (monotonic)."""
+        assert self.started is not None
+        return moment - self.started
 
     async def recv(self) -> av.AudioFrame:
         if self._at >= len(self._pcm):
@@ -110,10 +116,6 @@ class Captions:
                 first = min(arrived for end, arrived in seen if abs(end - word["end"]) < 0.6)
                 out.append((first - track.sent_at(word["end"]), word, final))
         return out
-
-
-def normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split())
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -17,8 +17,8 @@ import numpy as np
 from reflector.pipelines.audio import SAMPLE_RATE
 from reflector.pipelines.types import Word
 
-# decode(audio, prompt, final) -> words with times relative to the start of `audio`.
-Decode = Callable[[np.ndarray, str, bool], list[Word]]
+# decode(audio, prompt) -> words with times relative to the start of `audio`.
+Decode = Callable[[np.ndarray, str], list[Word]]
 # vad(audio) -> speech regions as (start, end) sample offsets.
 Vad = Callable[[np.ndarray], list[tuple[int, int]]]
 
@@ -111,9 +111,11 @@ class CaptionStream:
             return self._final(self._cut(speech, len(buffer)), speech)
         if not partial:
             return []
-        words = self._heard(self._decode(buffer, self.prompt, False), speech)
+        words = self._heard(self._decode(buffer, self.prompt), speech)
         if not words:
-            return self._retract()
+            # Speech the decoder made nothing of, this time: the partial on screen stays (and keeps its
+            # index) until the next decode or the final says otherwise.
+            return []
         self._shown = True
         return [Caption(self.index, words, final=False)]
 
@@ -140,7 +142,7 @@ class CaptionStream:
         return max(gaps)[1] if gaps else limit
 
     def _final(self, cut: int, speech: list[tuple[int, int]]) -> list[Caption]:
-        words = self._heard(self._decode(self._buffer[:cut], self.prompt, True), speech)
+        words = self._heard(self._decode(self._buffer[:cut], self.prompt), speech)
         self._advance(cut)
         if not words:
             return self._retract()

@@ -8,8 +8,8 @@ from reflector.pipelines import audio
 from reflector.pipelines.captions import Caption, CaptionStream
 from reflector.pipelines.transcribe import FasterWhisperTranscriber, speech_regions
 from reflector.pipelines.types import no_progress
-from tests.live_client import normalise
 from tests.paths import REAL, SYNTHETIC
+from tests.references import normalise, reference_text
 
 PIECE = 1600  # 100 ms, as the web process hands audio on
 
@@ -28,11 +28,6 @@ def _feed(stream: CaptionStream, samples: np.ndarray) -> list[Caption]:
     return out
 
 
-def _reference(name: str) -> str:
-    lines = (SYNTHETIC / f"{name}.stm").read_text().splitlines()
-    return normalise(" ".join(line.split(maxsplit=5)[5] for line in lines))
-
-
 def test_a_meeting_is_captioned_partial_then_final_as_well_as_the_file_pipeline_transcribes_it(
     transcriber: FasterWhisperTranscriber,
 ) -> None:
@@ -42,9 +37,9 @@ def test_a_meeting_is_captioned_partial_then_final_as_well_as_the_file_pipeline_
 
     finals = [c for c in captions if c.final and c.words]
     partials = [c for c in captions if not c.final]
-    live_wer = jiwer.wer(_reference("standup"), normalise(" ".join(c.text for c in finals)))
+    live_wer = jiwer.wer(reference_text(SYNTHETIC / "standup.stm"), normalise(" ".join(c.text for c in finals)))
     words = FasterWhisperTranscriber().transcribe(samples, language="en", progress=no_progress).words
-    file_wer = jiwer.wer(_reference("standup"), normalise(" ".join(w.text for w in words)))
+    file_wer = jiwer.wer(reference_text(SYNTHETIC / "standup.stm"), normalise(" ".join(w.text for w in words)))
     print(f"\n{len(finals)} finals, {len(partials)} partials; WER live {live_wer:.1%}, file pipeline {file_wer:.1%}")
     assert live_wer <= file_wer + 0.05
     # A caption's partials come before its final, and the final is the last word on it.

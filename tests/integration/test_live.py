@@ -2,9 +2,11 @@
 worker (its own process) captions it, and after STOP the file pipeline makes the final transcript."""
 
 import asyncio
-import os
-import signal
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jiwer
@@ -17,21 +19,13 @@ from reflector.pipelines.transcribe import FasterWhisperTranscriber
 from reflector.pipelines.types import no_progress
 from reflector.settings import Settings
 from tests.integration.workers import WorkerProcess, wait_for_status
-from tests.live_client import Captions, PacedRecording, follow_captions, live_recording, normalise, percentile
+from tests.live_client import Captions, PacedRecording, follow_captions, live_recording, percentile
 from tests.paths import REAL, SYNTHETIC
+from tests.references import normalise, reference_text
 
 pytestmark = pytest.mark.slow
 
 STANDUP = SYNTHETIC / "standup.wav"
-
-
-def _reference(name: str) -> str:
-    lines = (SYNTHETIC / f"{name}.stm").read_text().splitlines()
-    return normalise(" ".join(line.split(maxsplit=5)[5] for line in lines))
-
-
-async def _new(http: httpx.AsyncClient, name: str) -> str:
-    return (await http.post("/v1/transcripts", json={"name": name})).json()["id"]
 
 
 async def _final_captions_settle(clean: Services, transcript_id: str, within_s: float = 90.0) -> None:
@@ -43,35 +37,60 @@ async def _final_captions_settle(clean: Services, transcript_id: str, within_s: 
     await asyncio.sleep(0.5)  # the last events on their way to the socket
 
 
-async def test_captions_follow_a_meeting_streamed_in_real_time(
-    clean: Services, settings: Settings, served: str, tmp_path: Path
-) -> None:
+@pytest.fixture
+async def live_worker(settings: Settings, tmp_path: Path) -> AsyncIterator[WorkerProcess]:
     live = WorkerProcess(settings, tmp_path / "live.log", live=True).start()
     try:
         await live.logged("live.started")
-        samples = audio.decode(STANDUP)
-        captions = Captions()
-        async with httpx.AsyncClient(base_url=served, timeout=30) as http:
-            transcript_id = await _new(http, "Live stand-up")
-            follower = asyncio.create_task(follow_captions(served, transcript_id, captions))
-            track = PacedRecording(samples)
+        yield live
+    finally:
+        live.stop()
+
+
+@dataclass
+class Streamed:
+    transcript_id: str
+    track: PacedRecording
+    captions: Captions
+
+
+@contextlib.asynccontextmanager
+async def streamed(clean: Services, served: str, samples: Any, **transcript: str) -> AsyncIterator[Streamed]:
+    """A new transcript recorded live from `samples`, sent in real time, its events followed. Leaving sends
+    the rest of the audio, then STOP, and waits for the live worker's last captions."""
+    captions = Captions()
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
+        transcript_id = (await http.post("/v1/transcripts", json=transcript)).json()["id"]
+        follower = asyncio.create_task(follow_captions(served, transcript_id, captions))
+        track = PacedRecording(samples)
+        try:
             async with live_recording(http, transcript_id, track) as peer:
+                yield Streamed(transcript_id, track, captions)
                 await track.passed()
-                shown_while_live = len(captions.events)
                 await asyncio.sleep(1.0)
                 peer.stop()
                 await _final_captions_settle(clean, transcript_id)
+        finally:
             follower.cancel()
-    finally:
-        live.stop()
+
+
+async def test_captions_follow_a_meeting_streamed_in_real_time(
+    clean: Services, served: str, live_worker: WorkerProcess
+) -> None:
+    samples = audio.decode(STANDUP)
+    async with streamed(clean, served, samples, name="Live stand-up") as live:
+        await live.track.passed()
+        shown_while_live = len(live.captions.events)
+    captions, track, transcript_id = live.captions, live.track, live.transcript_id
 
     finals = captions.finals()
     latencies = captions.latencies(track)
     words = sum(len(f["words"]) for f in finals)
     file_words = FasterWhisperTranscriber().transcribe(samples, language="en", progress=no_progress).words
     file_text = normalise(" ".join(w.text for w in file_words))
-    live_wer = jiwer.wer(_reference("standup"), normalise(captions.text()))
-    file_wer = jiwer.wer(_reference("standup"), file_text)
+    reference = reference_text(SYNTHETIC / "standup.stm")
+    live_wer = jiwer.wer(reference, normalise(captions.text()))
+    file_wer = jiwer.wer(reference, file_text)
     print(
         f"\nlive captions: {len(finals)} final captions, {words} words, "
         f"{sum(1 for _, d in captions.events if not d['final'])} partials; "
@@ -97,40 +116,26 @@ async def test_captions_follow_a_meeting_streamed_in_real_time(
 
 
 async def test_killing_the_live_worker_loses_captions_for_a_while_never_the_recording(
-    clean: Services, settings: Settings, served: str, tmp_path: Path
+    clean: Services, settings: Settings, served: str, tmp_path: Path, live_worker: WorkerProcess
 ) -> None:
-    live = WorkerProcess(settings, tmp_path / "live.log", live=True).start()
+    samples = audio.decode(STANDUP)
     worker: WorkerProcess | None = None
     try:
-        await live.logged("live.started")
-        samples = audio.decode(STANDUP)
-        captions = Captions()
-        async with httpx.AsyncClient(base_url=served, timeout=30) as http:
-            transcript_id = await _new(http, "Live, interrupted")
-            follower = asyncio.create_task(follow_captions(served, transcript_id, captions))
-            track = PacedRecording(samples)
-            async with live_recording(http, transcript_id, track) as peer:
-                await track.passed(20)
-                assert captions.finals(), "no captions before the kill"
-                assert live.process is not None
-                os.kill(live.process.pid, signal.SIGKILL)
-                live.process.wait()
-                killed_at = track.seconds_sent
-                await asyncio.sleep(3)
-                live.start()  # the same command again, as a supervisor would
-                await live.logged("live.captioning", times=2)
-                await track.passed()
-                await asyncio.sleep(1.0)
-                peer.stop()
-                await _final_captions_settle(clean, transcript_id)
-            follower.cancel()
+        async with streamed(clean, served, samples, name="Live, interrupted") as live:
+            await live.track.passed(20)
+            assert live.captions.finals(), "no captions before the kill"
+            live_worker.kill()
+            killed_at = live.track.seconds_sent
+            await asyncio.sleep(3)
+            live_worker.start()  # the same command again, as a supervisor would
+            await live_worker.logged("live.captioning", times=2)
         # The recording goes on to the file pipeline as any other.
         worker = WorkerProcess(settings, tmp_path / "worker.log").start()
-        transcript = await wait_for_status(clean, transcript_id, within_s=900)
+        transcript = await wait_for_status(clean, live.transcript_id, within_s=900)
     finally:
-        live.stop()
         if worker is not None:
             worker.stop()
+    captions, transcript_id = live.captions, live.transcript_id
 
     finals = captions.finals()
     shown = " | ".join(f"{f['start']:.1f} {f['text']}" for f in finals)
@@ -151,34 +156,20 @@ async def test_killing_the_live_worker_loses_captions_for_a_while_never_the_reco
     # scores as the original does.
     original = FasterWhisperTranscriber().transcribe(samples, language="en", progress=no_progress)
     original_text = normalise(" ".join(w.text for w in original.words))
-    final_wer, file_wer = jiwer.wer(_reference("standup"), final_text), jiwer.wer(_reference("standup"), original_text)
+    reference = reference_text(SYNTHETIC / "standup.stm")
+    final_wer, file_wer = jiwer.wer(reference, final_text), jiwer.wer(reference, original_text)
     print(f"WER of the final transcript {final_wer:.1%}, of the file pipeline on the original {file_wer:.1%}")
     print(f"final: {final_text}\nfile:  {original_text}")
     assert abs(final_wer - file_wer) <= 0.05
 
 
 async def test_captions_are_translated_live_into_the_target_language(
-    clean: Services, settings: Settings, served: str, tmp_path: Path
+    clean: Services, served: str, live_worker: WorkerProcess
 ) -> None:
-    live = WorkerProcess(settings, tmp_path / "live.log", live=True).start()
-    try:
-        await live.logged("live.started")
-        captions = Captions()
-        async with httpx.AsyncClient(base_url=served, timeout=30) as http:
-            created = await http.post(
-                "/v1/transcripts", json={"name": "Translated", "source_language": "en", "target_language": "fr"}
-            )
-            transcript_id = created.json()["id"]
-            follower = asyncio.create_task(follow_captions(served, transcript_id, captions))
-            track = PacedRecording(audio.decode(REAL / "jfk.flac"))
-            async with live_recording(http, transcript_id, track) as peer:
-                await track.passed()
-                await asyncio.sleep(1.0)
-                peer.stop()
-                await _final_captions_settle(clean, transcript_id)
-            follower.cancel()
-    finally:
-        live.stop()
+    samples = audio.decode(REAL / "jfk.flac")
+    async with streamed(clean, served, samples, name="Translated", source_language="en", target_language="fr") as live:
+        pass
+    captions = live.captions
     translations = [e["data"] for e in captions.other if e["event"] == "TRANSLATION"]
     finals = {f["index"]: f for f in captions.finals()}
     print("\n" + " | ".join(f"{t['text']} -> {t['translation']}" for t in translations))
