@@ -16,6 +16,17 @@ class ServerSettings(msgspec.Struct, frozen=True):
     max_audio_seconds: float = 6 * 3600
     cors_origins: str = "*"  # comma-separated, as Reflector's CORS_ORIGIN
     sentry_dsn: str | None = None
+    # Live recording behind Docker's port mapping: the UDP ports WebRTC may use ("50000-50100", published
+    # one to one) and the host name or address the browser reaches them at.
+    webrtc_port_range: str | None = None
+    webrtc_host: str | None = None
+
+    @property
+    def webrtc_ports(self) -> range | None:
+        if not self.webrtc_port_range:
+            return None
+        first, _, last = self.webrtc_port_range.partition("-")
+        return range(int(first), int(last) + 1)
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
@@ -129,6 +140,8 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "MAX_AUDIO_SECONDS": ("server", "max_audio_seconds"),
     "CORS_ORIGIN": ("server", "cors_origins"),
     "SENTRY_DSN": ("server", "sentry_dsn"),
+    "WEBRTC_PORT_RANGE": ("server", "webrtc_port_range"),
+    "WEBRTC_HOST": ("server", "webrtc_host"),
     "DATABASE_URL": ("database", "url"),
     "DATABASE_POOL_MAX": ("database", "pool_max"),
     "REDIS_URL": ("redis", "url"),
@@ -207,7 +220,16 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = Path(".e
                 raise SettingsError(f"{name}={env.get(name)!r}: {message.rsplit(' - at', 1)[0]}") from exc
         raise SettingsError(f"invalid setting: {message}") from exc
     check_auth(settings.auth)
+    check_port_range(settings.server.webrtc_port_range)
     return settings
+
+
+def check_port_range(text: str | None) -> None:
+    if not text:
+        return
+    first, dash, last = text.partition("-")
+    if not (dash and first.strip().isdigit() and last.strip().isdigit() and 1 <= int(first) <= int(last) <= 65535):
+        raise SettingsError(f"WEBRTC_PORT_RANGE={text!r}: expected FIRST-LAST, e.g. 50000-50100")
 
 
 MIN_SECRET_KEY = 32

@@ -28,6 +28,7 @@ from reflector.domain.transcripts.models import TranscriptNotFound
 from reflector.domain.transcripts.uploads import options_for
 from reflector.pipelines.audio import SAMPLE_RATE
 from reflector.pipelines.wav_writer import GrowingWav, seconds_written
+from reflector.web.webrtc_network import advertised, ice_ports
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +53,13 @@ class RecordingInProgress(Exception):
         super().__init__("This transcript is already being recorded; stop that recording first")
 
 
+class AlreadyRecorded(Exception):
+    def __init__(self, status: str) -> None:
+        super().__init__(
+            f"This transcript already has its recording (it is {status}); record into a new transcript instead"
+        )
+
+
 class Recording:
     def __init__(self, services: Services, transcript_id: str, path: Path) -> None:
         self._services = services
@@ -62,6 +70,7 @@ class Recording:
         self._feed = LiveFeed(services.redis)
         self._sent = 0  # samples given to the feed
         self._unsent: list[np.ndarray] = []
+        self._unsent_samples = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._finished = asyncio.Event()
         self._finishing = False
@@ -83,7 +92,9 @@ class Recording:
             await self.peer.setLocalDescription(await self.peer.createAnswer())
         except Exception as exc:  # aiortc's parser raises what it likes on a malformed SDP: the offer's fault
             raise InvalidOffer(str(exc) or type(exc).__name__) from exc
-        return self.peer.localDescription
+        answer = self.peer.localDescription
+        host = self._services.settings.server.webrtc_host
+        return RTCSessionDescription(sdp=await advertised(answer.sdp, host), type=answer.type)
 
     @property
     def interrupted(self) -> bool:
@@ -135,7 +146,8 @@ class Recording:
                 samples = out.to_ndarray().reshape(-1)
                 self._wav.append(samples)
                 self._unsent.append(samples)
-            if sum(len(s) for s in self._unsent) >= PIECE:
+                self._unsent_samples += len(samples)
+            if self._unsent_samples >= PIECE:
                 await self._send()
 
     async def _send(self) -> None:
@@ -144,7 +156,7 @@ class Recording:
         if not self._unsent:
             return
         samples = np.concatenate(self._unsent)
-        self._unsent = []
+        self._unsent, self._unsent_samples = [], 0
         try:
             await self._feed.push(self.transcript_id, self._sent, samples)
         except Exception as exc:
@@ -212,6 +224,13 @@ class LiveRecordings:
         current = self._live.get(transcript_id)
         if current is not None and current.interrupted:
             return await current.resume(sdp, kind)
+        # Only a transcript without audio is recorded into: a page offering again after its recording was
+        # stored (the server restarted, the 30 s passed) must not replace it.
+        status = (await services.transcripts.get(transcript_id)).status
+        if status == "recording":
+            raise RecordingInProgress()
+        if status != "idle":
+            raise AlreadyRecorded(status)
         if not await services.redis.set(recording_lock(transcript_id), "1", nx=True, ex=LOCK_TTL_S):
             raise RecordingInProgress()
         path = services.settings.data_dir / "live" / f"{transcript_id}.wav"
@@ -262,7 +281,8 @@ async def recordings_lifespan(app: Litestar) -> AsyncIterator[None]:
     if "services" in app.state:
         await provide_recordings(app.state).recover()
     try:
-        yield
+        async with ice_ports(app.state.settings.server.webrtc_ports):
+            yield
     finally:
         if "recordings" in app.state:
             await app.state.recordings.close_all()

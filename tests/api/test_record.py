@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
@@ -84,8 +85,14 @@ async def test_a_streamed_recording_is_kept_and_queued_when_the_peer_says_stop(
     await clean.storage.download(await clean.transcripts.upload_of(transcript_id), stored)
     assert 9.0 <= audio.duration_of(audio.decode(stored)) <= 13.0
     assert (await clean.runs.active_run(transcript_id)) is not None
-    # Free to record again.
     assert await clean.redis.get(f"reflector:recording:{transcript_id}") is None
+    # Stored and queued, the recording is not replaced by a late offer (a page that lost its connection).
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
+        late = RTCPeerConnection()
+        late.addTransceiver("audio", direction="sendonly")
+        refused = await _offer(late, http, transcript_id)
+        await late.close()
+    assert refused.status_code == 409 and "already has its recording" in refused.json()["detail"]
 
 
 async def test_an_offer_that_is_not_sdp_is_a_clear_400(clean: Services, served: str) -> None:
@@ -151,4 +158,22 @@ async def test_a_connection_that_does_not_come_back_is_kept_and_processed(
         async with live_recording(http, transcript_id, track):
             await track.passed()
         await _status_becomes(clean, transcript_id, {"uploaded", "processing"}, 15)
+    assert 2_500 <= (await clean.transcripts.get(transcript_id)).duration <= 3_800
+
+
+async def test_behind_a_port_mapping_a_recording_uses_only_the_published_ports(
+    clean: Services, settings: Settings
+) -> None:
+    server = msgspec.structs.replace(settings.server, webrtc_port_range="47340-47359")
+    app = create_app(msgspec.structs.replace(settings, server=server), services=clean)
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        transcript_id = (await http.post("/v1/transcripts", json={"name": "Live"})).json()["id"]
+        track = PacedRecording(audio.decode(RECORDING)[: 16_000 * 3])
+        async with live_recording(http, transcript_id, track) as peer:
+            answer = peer.peer.remoteDescription.sdp
+            await track.passed()
+            peer.stop()
+            await _status_becomes(clean, transcript_id, {"uploaded", "processing"}, 20)
+    ports = [int(line.split(" ")[5]) for line in answer.splitlines() if line.startswith("a=candidate:")]
+    assert ports and all(47340 <= port <= 47359 for port in ports), ports
     assert 2_500 <= (await clean.transcripts.get(transcript_id)).duration <= 3_800

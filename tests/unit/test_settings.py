@@ -31,3 +31,12 @@ def test_procfile_lists_the_processes_reflector_run_starts() -> None:
         name, _, command = line.partition(":")
         procfile[name.strip()] = command.split()
     assert procfile == {name: ["reflector", *argv] for name, argv in PROCESSES.items()}
+
+
+def test_a_webrtc_port_range_is_read_and_a_bad_one_refused() -> None:
+    settings = load_settings({"WEBRTC_PORT_RANGE": "50000-50100"}, dotenv=Path("/nonexistent"))
+    assert settings.server.webrtc_ports == range(50000, 50101)
+    assert load_settings({}, dotenv=Path("/nonexistent")).server.webrtc_ports is None
+    for bad in ("50000", "50100-50000", "a-b", "0-10", "60000-70000"):
+        with pytest.raises(SettingsError, match="WEBRTC_PORT_RANGE="):
+            load_settings({"WEBRTC_PORT_RANGE": bad}, dotenv=Path("/nonexistent"))

@@ -10,7 +10,10 @@ from reflector.bootstrap import Services
 from reflector.pipelines import audio
 from reflector.pipelines.wav_writer import GrowingWav
 from reflector.settings import Settings
+from reflector.web.app import create_app
+from reflector.web.recording import provide_recordings
 from tests.integration.workers import WorkerProcess
+from tests.net import serve
 from tests.paths import SYNTHETIC
 from tests.web.conftest import CHROMIUM, CHROMIUM_FLAGS, screenshots
 
@@ -29,13 +32,19 @@ async def _browser_with_microphone(playwright, wav: Path) -> Browser:  # type: i
     return await playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, *flags])
 
 
-async def test_record_a_meeting_see_captions_and_land_on_the_transcript(
-    clean: Services, settings: Settings, served: str, tmp_path: Path
-) -> None:
+def _meeting(tmp_path: Path) -> Path:
+    """The fake microphone's sound (Chromium plays the file in a loop)."""
     wav = tmp_path / "meeting.wav"
     meeting = GrowingWav(wav, 16_000)
     meeting.append(audio.decode(SYNTHETIC / "standup.wav")[: 16_000 * SECONDS])
     meeting.close()
+    return wav
+
+
+async def test_record_a_meeting_see_captions_and_land_on_the_transcript(
+    clean: Services, settings: Settings, served: str, tmp_path: Path
+) -> None:
+    wav = _meeting(tmp_path)
     live = WorkerProcess(settings, tmp_path / "live.log", live=True).start()
     worker = WorkerProcess(settings, tmp_path / "worker.log").start()
     try:
@@ -97,3 +106,36 @@ async def test_a_denied_microphone_says_how_to_allow_it(clean: Services, served:
     transcript_id = page.url.rstrip("/").rsplit("/", 2)[1]
     assert (await clean.transcripts.get(transcript_id)).status == "idle"
     await context.close()
+
+
+async def test_a_dropped_connection_is_restored_by_the_page_and_the_recording_goes_on(
+    clean: Services, settings: Settings, tmp_path: Path
+) -> None:
+    app = create_app(settings, services=clean)
+    async with serve(app) as url, async_playwright() as playwright:
+        browser = await _browser_with_microphone(playwright, _meeting(tmp_path))
+        page = await (await browser.new_context(base_url=url)).new_page()
+        await page.goto("/transcripts/live")
+        await page.get_by_role("button", name="Open the recorder").click()
+        await page.wait_for_url("**/transcripts/*/record")
+        transcript_id = page.url.rstrip("/").rsplit("/", 2)[1]
+        await page.get_by_role("button", name="Start recording").click()
+        status = page.get_by_role("status")
+        await expect(status).to_contain_text("Recording", timeout=20_000)
+        await expect(page.locator("[data-elapsed]")).to_have_text("00:04", timeout=10_000)
+        # The connection drops on the server's side: the page must notice and offer again by itself.
+        held = provide_recordings(app.state)._live[transcript_id]
+        first_peer = held.peer
+        await first_peer.close()
+        await expect(status).to_contain_text("reconnecting", timeout=15_000)
+        await expect(status).to_contain_text("Recording again", timeout=30_000)
+        assert held.peer is not first_peer, "the page did not offer again"
+        await expect(page.locator("[data-elapsed]")).to_have_text("00:16", timeout=20_000)
+        await page.get_by_role("button", name="Stop").click()
+        await page.wait_for_url("**/transcripts/*/processing", timeout=30_000)
+        await browser.close()
+    # One recording of the whole session, bar the seconds the connection was down, queued once.
+    transcript = await clean.transcripts.get(transcript_id)
+    assert transcript.status in ("uploaded", "processing"), transcript.status
+    assert 8_000 <= transcript.duration <= 17_000, transcript.duration
+    assert await clean.runs.active_run(transcript_id) is not None

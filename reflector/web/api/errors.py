@@ -38,7 +38,7 @@ from reflector.domain.transcripts.models import (
 )
 from reflector.domain.transcripts.search import InvalidSearch
 from reflector.error_tracking import report_error
-from reflector.web.recording import InvalidOffer, RecordingInProgress
+from reflector.web.recording import AlreadyRecorded, InvalidOffer, RecordingInProgress
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +66,7 @@ DOMAIN_STATUS: dict[type[Exception], int] = {
     UserNotFound: 404,
     ProviderUnavailable: 503,
     RecordingInProgress: 409,
+    AlreadyRecorded: 409,
     InvalidOffer: 400,
 }
 

@@ -119,11 +119,12 @@
     s.peer = peer;
     s.channel = channel;
     if (old) old.close();
+    function dropped() { return session === s && s.peer === peer && !s.stopping; }
     peer.addEventListener("connectionstatechange", function () {
-      var state = peer.connectionState;
-      if (session === s && s.peer === peer && !s.stopping && (state === "failed" || state === "disconnected"))
-        reconnect(s);
+      if (dropped() && (peer.connectionState === "failed" || peer.connectionState === "disconnected")) reconnect(s);
     });
+    // The server closing its side shows here at once; the connection state follows seconds later.
+    channel.addEventListener("close", function () { if (dropped()) reconnect(s); });
   }
 
   // A dropped connection: the server keeps the recording open for 30 s, so offer again until it takes us
