@@ -3,11 +3,13 @@ captions appear while it plays, and Stop leads to the finished transcript with i
 
 from pathlib import Path
 
+import numpy as np
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from reflector.bootstrap import Services
 from reflector.pipelines import audio
+from reflector.pipelines.transcribe import speech_regions
 from reflector.pipelines.wav_writer import GrowingWav
 from reflector.settings import Settings
 from reflector.web.app import create_app
@@ -139,3 +141,87 @@ async def test_a_dropped_connection_is_restored_by_the_page_and_the_recording_go
     assert transcript.status in ("uploaded", "processing"), transcript.status
     assert 8_000 <= transcript.duration <= 17_000, transcript.duration
     assert await clean.runs.active_run(transcript_id) is not None
+
+
+# The shared tab plays a 440 Hz tone (Chromium's fake capture would give it the microphone's own sound).
+TONE_TAB = """
+const share = navigator.mediaDevices.getDisplayMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getDisplayMedia = async (constraints) => {
+  const shared = await share(constraints);
+  const audio = new AudioContext(), tone = audio.createOscillator(), out = audio.createMediaStreamDestination();
+  tone.frequency.value = 440;
+  tone.connect(out);
+  tone.start();
+  shared.getAudioTracks().forEach((t) => { shared.removeTrack(t); t.stop(); });
+  shared.addTrack(out.stream.getAudioTracks()[0]);
+  return shared;
+};
+"""
+# A tab shared without ticking "Share tab audio": video only.
+SILENT_TAB = """
+const share = navigator.mediaDevices.getDisplayMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getDisplayMedia = async (constraints) => {
+  const shared = await share(constraints);
+  shared.getAudioTracks().forEach((t) => { shared.removeTrack(t); t.stop(); });
+  return shared;
+};
+"""
+
+
+def _strength_at(samples: np.ndarray, hertz: float) -> float:
+    """How far the spectrum at `hertz` stands above the spectrum around it."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    frequencies = np.fft.rfftfreq(len(samples), 1 / 16_000)
+    at = spectrum[np.abs(frequencies - hertz) < 3].max()
+    around = spectrum[(np.abs(frequencies - hertz) > 20) & (np.abs(frequencies - hertz) < 200)]
+    return float(at / np.median(around))
+
+
+def _without(samples: np.ndarray, hertz: float) -> np.ndarray:
+    spectrum = np.fft.rfft(samples)
+    spectrum[np.abs(np.fft.rfftfreq(len(samples), 1 / 16_000) - hertz) < 10] = 0
+    return np.fft.irfft(spectrum, len(samples)).astype(np.float32)
+
+
+async def _open_recorder(url: str, browser: Browser, script: str) -> Page:
+    page = await (await browser.new_context(base_url=url)).new_page()
+    await page.add_init_script(script)
+    await page.goto("/transcripts/live")
+    await page.get_by_role("button", name="Open the recorder").click()
+    await page.wait_for_url("**/transcripts/*/record")
+    await page.get_by_label("Also record a browser tab's audio").check()
+    await page.get_by_role("button", name="Start recording").click()
+    return page
+
+
+async def test_a_shared_tab_s_sound_is_recorded_with_the_microphone(
+    clean: Services, served: str, tmp_path: Path
+) -> None:
+    async with async_playwright() as playwright:
+        browser = await _browser_with_microphone(playwright, _meeting(tmp_path))
+        page = await _open_recorder(served, browser, TONE_TAB)
+        transcript_id = page.url.rstrip("/").rsplit("/", 2)[1]
+        await expect(page.get_by_role("status")).to_contain_text("Recording", timeout=20_000)
+        await expect(page.locator("[data-elapsed]")).to_have_text("00:08", timeout=20_000)
+        await page.get_by_role("button", name="Stop").click()
+        await page.wait_for_url("**/transcripts/*/processing", timeout=30_000)
+        await browser.close()
+    stored = tmp_path / "recorded.wav"
+    await clean.storage.download(await clean.transcripts.upload_of(transcript_id), stored)
+    recorded = audio.decode(stored)
+    # The tab's tone is in the recording, and so is the microphone's speech (voice, not only a tone).
+    assert _strength_at(recorded, 440) > 20
+    assert _strength_at(audio.decode(SYNTHETIC / "standup.wav")[: len(recorded)], 440) < 5
+    speech = sum(b - a for a, b in speech_regions(_without(recorded, 440))) / 16_000
+    assert speech > 3, speech
+
+
+async def test_a_shared_tab_without_sound_says_how_to_share_it(clean: Services, served: str, tmp_path: Path) -> None:
+    async with async_playwright() as playwright:
+        browser = await _browser_with_microphone(playwright, _meeting(tmp_path))
+        page = await _open_recorder(served, browser, SILENT_TAB)
+        await expect(page.get_by_role("alert")).to_contain_text("sends no sound")
+        await expect(page.get_by_role("button", name="Start recording")).to_be_enabled()
+        transcript_id = page.url.rstrip("/").rsplit("/", 2)[1]
+        assert (await clean.transcripts.get(transcript_id)).status == "idle"
+        await browser.close()
