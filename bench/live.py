@@ -85,6 +85,7 @@ async def main() -> None:
     parser.add_argument("--database", default="reflector_bench_live")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
     parser.add_argument("--slowest", type=int, default=0, metavar="N", help="also print the N slowest words")
+    parser.add_argument("--translate", metavar="LANG", help="translate the captions live into LANG (e.g. fr)")
     parser.add_argument("--events", type=Path, help="write every caption, with when it arrived, to this JSON file")
     args = parser.parse_args()
 
@@ -113,7 +114,9 @@ async def main() -> None:
                             break
                     except httpx.TransportError:
                         await asyncio.sleep(0.2)
-                transcript_id = (await http.post("/v1/transcripts", json={"name": "bench"})).json()["id"]
+                languages = {"source_language": "en", "target_language": args.translate} if args.translate else {}
+                created = await http.post("/v1/transcripts", json={"name": "bench", **languages})
+                transcript_id = created.json()["id"]
                 captions = Captions()
                 follower = asyncio.create_task(follow_captions(base, transcript_id, captions))
                 track = PacedRecording(samples)
@@ -124,7 +127,7 @@ async def main() -> None:
                     cpu = (sum(worker.cpu_times()[:2]) - cpu0) / (time.monotonic() - wall0)
                     await asyncio.sleep(1.0)
                     peer.stop()
-                    await asyncio.sleep(5.0)
+                    await asyncio.sleep(30.0 if args.translate else 5.0)  # translations come later
                 follower.cancel()
         finally:
             for process in (web, live):
@@ -145,6 +148,15 @@ async def main() -> None:
           f"{'met' if percentile(latencies, 95) <= TARGET_P95_S else 'MISSED'})")  # fmt: skip
     for latency, word, final in sorted(captions.word_latencies(track), key=lambda x: -x[0])[: args.slowest]:
         print(f"  {latency:5.2f} s  {word['text']!r} at {word['end']:.1f} s in: {final['text']}")
+    if args.translate:
+        finals_at = captions.final_arrivals()
+        waits = [
+            at - finals_at[e["data"]["index"]]
+            for at, e in zip(captions.other_at, captions.other, strict=True)
+            if e["event"] == "TRANSLATION" and e["data"]["index"] in finals_at
+        ]
+        print(f"translations: {len(waits)} of {len(finals)} final captions, each after its caption: "
+              f"p50 {percentile(waits, 50):.2f} s  p95 {percentile(waits, 95):.2f} s")  # fmt: skip
     baseline = reflector_baseline(samples, FasterWhisperTranscriber(batched=False))
     print(f"baseline (Reflector's {REFLECTOR_CHUNK_S:.0f} s chunks, same model): p50 {percentile(baseline, 50):.2f} s  "
           f"p95 {percentile(baseline, 95):.2f} s  max {max(baseline, default=float('nan')):.2f} s")  # fmt: skip

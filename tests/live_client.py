@@ -90,10 +90,15 @@ class Captions:
 
     events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
     other: list[dict[str, Any]] = field(default_factory=list)
+    other_at: list[float] = field(default_factory=list)  # when each of `other` arrived (monotonic)
 
     def finals(self) -> list[dict[str, Any]]:
         by_index = {d["index"]: d for _, d in self.events if d.get("final")}
         return [by_index[i] for i in sorted(by_index) if by_index[i]["words"]]
+
+    def final_arrivals(self) -> dict[int, float]:
+        """When each final caption arrived, by index."""
+        return {d["index"]: at for at, d in self.events if d.get("final")}
 
     def text(self) -> str:
         return " ".join(d["text"] for d in self.finals())
@@ -131,6 +136,7 @@ async def follow_captions(base_url: str, transcript_id: str, captions: Captions,
                 captions.events.append((time.monotonic(), event["data"]))
             else:
                 captions.other.append(event)
+                captions.other_at.append(time.monotonic())
 
 
 @contextlib.asynccontextmanager
