@@ -20,6 +20,7 @@ import msgspec
 import structlog
 
 from reflector.bootstrap import ModelRegistry, Services, start_services, stop_services
+from reflector.domain.health import LIVE, WorkerBeat, keep_announced, retire_worker
 from reflector.domain.live.feed import LiveFeed, Progress
 from reflector.domain.pipelines.steps import topic_event
 from reflector.domain.transcripts.models import TranscriptNotFound
@@ -283,8 +284,14 @@ async def run_live_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # Announced, the record page can say whether captions will come (and readiness ignores it).
+    beat = WorkerBeat(host=socket.gethostname(), pid=os.getpid(), queues=[LIVE])
+    announcer = asyncio.create_task(keep_announced(services.redis, beat, settings.worker.heartbeat_s))
     try:
         models = ModelRegistry(live_settings(settings))
         await Captioner(services, models, topics=settings.worker.live_topics).run(stop)
     finally:
+        announcer.cancel()
+        with contextlib.suppress(Exception):
+            await retire_worker(services.redis, beat)
         await stop_services(services)

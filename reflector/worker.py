@@ -10,7 +10,7 @@ import structlog
 from arq.worker import Worker, func
 
 from reflector.bootstrap import ModelRegistry, start_services, stop_services
-from reflector.domain.health import WorkerBeat, announce_worker, retire_worker
+from reflector.domain.health import WorkerBeat, keep_announced, retire_worker
 from reflector.domain.pipelines import jobs
 from reflector.domain.pipelines.service import QUEUES
 from reflector.error_tracking import init_error_tracking
@@ -65,17 +65,9 @@ async def run_worker(settings: Settings, queues: list[str], *, burst: bool = Fal
 
     beat = WorkerBeat(host=socket.gethostname(), pid=os.getpid(), queues=[w.queue_name for w in workers])
 
-    async def announce() -> None:
-        # Readiness counts a worker alive while its key lives: three missed beats and it is gone.
-        while True:
-            try:
-                await announce_worker(services.redis, beat, ttl_s=3 * settings.worker.heartbeat_s)
-            except Exception as exc:  # a Redis blip must not silence the worker for good
-                log.warning("worker.heartbeat_failed", error=str(exc))
-            await asyncio.sleep(settings.worker.heartbeat_s)
-
     reaper = asyncio.create_task(reap())
-    announcer = asyncio.create_task(announce())
+    # Readiness counts a worker alive while its key lives: three missed beats and it is gone.
+    announcer = asyncio.create_task(keep_announced(services.redis, beat, settings.worker.heartbeat_s))
     running = [asyncio.create_task(w.async_run()) for w in workers]
     waiter = asyncio.create_task(stop.wait())
     try:

@@ -24,6 +24,11 @@ _WORKER_PREFIX = "reflector:worker:"
 _WORKER_INDEX = "reflector:workers"
 
 
+# The live worker (`reflector live`) announces itself as a worker of this one "queue": it captions
+# recordings, it does not take pipeline jobs.
+LIVE = "live"
+
+
 class WorkerBeat(msgspec.Struct, frozen=True):
     host: str
     pid: int
@@ -66,6 +71,16 @@ async def announce_worker(redis: Redis, beat: WorkerBeat, ttl_s: float) -> None:
         await pipe.execute()
 
 
+async def keep_announced(redis: Redis, beat: WorkerBeat, every_s: float) -> None:
+    """Announce `beat` every `every_s` until cancelled; alive while three beats in a row may be missed."""
+    while True:
+        try:
+            await announce_worker(redis, beat, ttl_s=3 * every_s)
+        except Exception as exc:  # a Redis blip must not silence the worker for good
+            log.warning("worker.heartbeat_failed", error=str(exc))
+        await asyncio.sleep(every_s)
+
+
 async def retire_worker(redis: Redis, beat: WorkerBeat) -> None:
     key = _worker_key(beat)
     async with redis.pipeline(transaction=False) as pipe:
@@ -74,7 +89,7 @@ async def retire_worker(redis: Redis, beat: WorkerBeat) -> None:
         await pipe.execute()
 
 
-async def live_workers(redis: Redis) -> list[WorkerBeat]:
+async def announced_workers(redis: Redis) -> list[WorkerBeat]:
     keys = sorted(await redis.smembers(_WORKER_INDEX))
     if not keys:
         return []
@@ -92,8 +107,13 @@ async def _database() -> None:
     await engine.run_ddl("SELECT 1")
 
 
+async def captions_available(redis: Redis) -> bool:
+    """Whether a live worker is running to caption recordings as they are made."""
+    return any(LIVE in beat.queues for beat in await announced_workers(redis))
+
+
 async def _workers(redis: Redis) -> None:
-    if not await live_workers(redis):
+    if not any(LIVE not in beat.queues for beat in await announced_workers(redis)):
         raise NoLiveWorker("no worker heartbeat")
 
 

@@ -9,7 +9,7 @@ import httpx
 from redis.asyncio import Redis
 
 from reflector.bootstrap import Services
-from reflector.domain.health import WorkerBeat, announce_worker, retire_worker
+from reflector.domain.health import LIVE, WorkerBeat, announce_worker, captions_available, retire_worker
 from reflector.settings import Settings
 from reflector.web.app import create_app
 from tests.net import free_port
@@ -53,6 +53,20 @@ async def test_unavailable_without_a_worker_heartbeat(clean: Services, api: http
         "error": "no worker heartbeat",
     }
     assert body["checks"]["database"]["status"] == "up"
+
+
+async def test_the_live_worker_alone_does_not_make_the_deployment_ready(
+    clean: Services, api: httpx.AsyncClient
+) -> None:
+    live = WorkerBeat(host=socket.gethostname(), pid=os.getpid() + 1, queues=[LIVE])
+    await announce_worker(clean.redis, live, ttl_s=10)
+    # It captions recordings; it takes no pipeline job, so uploads would wait for ever.
+    assert await captions_available(clean.redis)
+    assert (await api.get("/health/ready")).status_code == 503
+    await announce_worker(clean.redis, _BEAT, ttl_s=10)
+    assert (await api.get("/health/ready")).status_code == 200
+    await retire_worker(clean.redis, live)
+    assert not await captions_available(clean.redis)
 
 
 async def test_an_expired_heartbeat_does_not_count(clean: Services, api: httpx.AsyncClient) -> None:

@@ -61,6 +61,7 @@ async def test_record_a_meeting_see_captions_and_land_on_the_transcript(
             await page.get_by_role("button", name="Open the recorder").click()
             await page.wait_for_url("**/transcripts/*/record")
             await expect(page.get_by_label("Microphone")).to_be_visible()
+            await expect(page.get_by_text("Captions appear here")).to_be_visible()  # a live worker runs
 
             await page.get_by_role("button", name="Start recording").click()
             await expect(page.get_by_role("status").filter(has_text="Recording")).to_be_visible(timeout=20_000)
@@ -103,6 +104,8 @@ async def test_a_denied_microphone_says_how_to_allow_it(clean: Services, served:
     await page.goto("/transcripts/live")
     await page.get_by_role("button", name="Open the recorder").click()
     await page.get_by_role("button", name="Start recording").click()
+    # No live worker runs here: the page says there will be no captions, and that recording still works.
+    await expect(page.locator("[data-captions-empty]")).to_contain_text("no live worker is running")
     await expect(page.get_by_role("alert")).to_contain_text("did not allow the microphone")
     await expect(page.get_by_role("button", name="Start recording")).to_be_enabled()
     transcript_id = page.url.rstrip("/").rsplit("/", 2)[1]

@@ -14,6 +14,7 @@ from litestar.params import Body
 from litestar.response import Redirect
 
 from reflector.bootstrap import Services
+from reflector.domain.health import captions_available
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.web.htmx import render
 from reflector.web.pages.new import LANGUAGE_CHOICES, WHISPER_LANGUAGES
@@ -62,5 +63,10 @@ class RecordController(Controller):
             return Redirect(f"/transcripts/{transcript_id}/processing", status_code=303)
         if transcript.status in ("ended", "error"):
             return Redirect(f"/transcripts/{transcript_id}", status_code=303)
-        context = {"nav": "live", "transcript": transcript, "display_name": transcript.name or "New meeting"}
+        context = {
+            "nav": "live",
+            "transcript": transcript,
+            "display_name": transcript.name or "New meeting",
+            "captions_available": await captions_available(services.redis),
+        }
         return render(request, "pages/record.html", context)
