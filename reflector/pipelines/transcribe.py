@@ -127,8 +127,8 @@ class FasterWhisperTranscriber:
 
         The previous words are Whisper's prompt, so a sentence cut in two reads on. Partial captions decode
         with the same beam as finals: a greedy partial often writes a word otherwise ("Use us on" for
-        "Using"), and the word is then seen only when its final comes, seconds later (caption latency p95
-        2.4 s greedy, 1.5 s with the beam, for 2 % more of one core: bench/live.py).
+        "Using"), and the word is then seen only when its final comes, seconds later (bench/live.py on the
+        stand-up: caption latency p95 2.25 s greedy, 1.55 s with the beam, for a tenth of a core more).
         """
         if not self.multilingual:
             language = _english_only_language(language)
