@@ -128,7 +128,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def follow_captions(base_url: str, transcript_id: str, captions: Captions, headers: dict | None = None) -> None:
-    url = base_url.replace("http", "ws", 1) + f"/v1/transcripts/{transcript_id}/events"
+    url = base_url.replace("http", "ws", 1) + f"/v1/transcripts/{transcript_id}/events?partials=true"
     async with connect(url, additional_headers=headers or {}) as socket:
         async for message in socket:
             event = json.loads(message)

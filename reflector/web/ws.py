@@ -27,10 +27,12 @@ SUBSCRIBE_TIMEOUT_S = 10.0
 
 
 class Delivery(NamedTuple):
-    """An event for one socket: its id in the stored log (None if not stored) and the client frame."""
+    """An event for one socket: its id in the stored log (None if not stored), the client frame, and
+    whether it is a partial caption (sent only to sockets that asked for them)."""
 
     event_id: int | None
     frame: bytes
+    partial: bool = False
 
 
 class StreamEnd(NamedTuple):
@@ -185,7 +187,8 @@ class EventFanout:
         except msgspec.DecodeError:
             log.warning("events.undecodable", channel=channel)
             return
-        delivery = Delivery(message.id, client_frame(message))
+        partial = message.event == "TRANSCRIPT" and message.data.get("final") is False
+        delivery = Delivery(message.id, client_frame(message), partial)
         for listener in state.listeners:
             # An ended listener stays attached until its socket handler leaves `listen`.
             if not listener.ended and not listener.offer(delivery):

@@ -111,6 +111,24 @@ async def test_progress_is_forwarded_live_but_never_replayed(clean: Services, se
     assert await clean.transcripts.events(transcript_id) == []
 
 
+async def test_partial_captions_go_only_to_a_socket_that_asks_for_them(clean: Services, served: str) -> None:
+    transcript_id = await _new_transcript(clean)
+    path = f"/v1/transcripts/{transcript_id}/events"
+    partial = {"text": "Good morn", "translation": None, "final": False, "index": 0}
+    final = {"text": "Good morning.", "translation": None, "final": True, "index": 0}
+    async with connect(_ws(served, path)) as plain, connect(_ws(served, path + "?partials=true")) as ours:
+        await _wait_for_subscribers(clean, transcript_channel(transcript_id), 1)
+        await clean.transcripts.emit(transcript_id, "TRANSCRIPT", partial, store=False)
+        await clean.transcripts.emit(transcript_id, "TRANSCRIPT", final)
+        await clean.transcripts.emit(transcript_id, "FINAL_TITLE", {"title": "Stand-up"})
+        # Reflector's clients take every TRANSCRIPT as a sentence to show: they get the final one only.
+        assert await _until(plain, "FINAL_TITLE") == [
+            {"event": "TRANSCRIPT", "data": final},
+            {"event": "FINAL_TITLE", "data": {"title": "Stand-up"}},
+        ]
+        assert [m["data"] for m in await _until(ours, "FINAL_TITLE")][:2] == [partial, final]
+
+
 def _observer(services: Services, run: RunView, transcript_id: str) -> RunObserver:
     # Progress reporting never touches the models or the gate.
     job = JobServices(transcripts=services.transcripts, runs=services.runs, storage=services.storage,

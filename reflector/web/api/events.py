@@ -38,7 +38,8 @@ class CaptionWord(msgspec.Struct):
 
 class TranscriptTextData(msgspec.Struct):
     """A live caption. Reflector's `text` and `translation`, then ours: a partial caption (`final`
-    false) is replaced by the next one of the same `index`; times are seconds into the recording."""
+    false) is replaced by the next one of the same `index`; times are seconds into the recording.
+    Partial captions are sent only on a socket opened with `?partials=true`."""
 
     text: str
     translation: str | None
@@ -247,10 +248,13 @@ async def transcript_events_websocket(
         await _accept(socket)
         await _close(socket, NOT_FOUND)
         return
+    # Partial captions (TRANSCRIPT with final false, several a second) only for a client that asks:
+    # Reflector's clients take each TRANSCRIPT as a new sentence to show.
+    partials = socket.query_params.get("partials", "").lower() in ("1", "true")
     async with fanout.listen(transcript_channel(transcript_id)) as listener:
         await _accept(socket)
         replay = await services.transcripts.event_log(transcript_id)
-        await _serve(socket, listener, replay)
+        await _serve(socket, listener, replay, partials=partials)
 
 
 @websocket("/v1/events", dependencies=_FANOUT, opt={"access": "member"})
@@ -287,10 +291,16 @@ async def _accept(socket: WebSocket[Any, Any, Any]) -> None:
     await socket.accept(subprotocols="bearer" if "bearer" in offered else None)
 
 
-async def _serve(socket: WebSocket[Any, Any, Any], listener: Listener, replay: list[TranscriptEventMessage]) -> None:
+async def _serve(
+    socket: WebSocket[Any, Any, Any],
+    listener: Listener,
+    replay: list[TranscriptEventMessage],
+    *,
+    partials: bool = False,
+) -> None:
     """Forward until the client leaves or the stream ends; never leaves a task behind."""
     receiving = asyncio.create_task(_until_client_leaves(socket))
-    sending = asyncio.create_task(_forward(socket, listener, replay))
+    sending = asyncio.create_task(_forward(socket, listener, replay, partials))
     try:
         await asyncio.wait({receiving, sending}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -313,7 +323,7 @@ async def _until_client_leaves(socket: WebSocket[Any, Any, Any]) -> None:
 
 
 async def _forward(
-    socket: WebSocket[Any, Any, Any], listener: Listener, replay: list[TranscriptEventMessage]
+    socket: WebSocket[Any, Any, Any], listener: Listener, replay: list[TranscriptEventMessage], partials: bool
 ) -> StreamEnd | None:
     replayed: set[int] = set()
     try:
@@ -325,7 +335,7 @@ async def _forward(
             item = await listener.next()
             if isinstance(item, StreamEnd):
                 return item
-            if not _already_sent(item, replayed):
+            if not _already_sent(item, replayed) and (partials or not item.partial):
                 await socket.send_data(item.frame)
     except (WebSocketDisconnect, OSError):
         return None

@@ -25,7 +25,9 @@
   }
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live-transcript]").forEach(function (el) {
-      connect("/v1/transcripts/" + encodeURIComponent(el.dataset.liveTranscript) + "/events");
+      // The record page shows partial captions as they change; other pages need only final ones.
+      var query = el.hasAttribute("data-live-partials") ? "?partials=true" : "";
+      connect("/v1/transcripts/" + encodeURIComponent(el.dataset.liveTranscript) + "/events" + query);
     });
     if (document.querySelector("[data-live-user]")) connect("/v1/events");
   });
