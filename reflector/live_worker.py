@@ -22,6 +22,7 @@ import structlog
 from reflector.bootstrap import ModelRegistry, Services, start_services, stop_services
 from reflector.domain.health import LIVE, WorkerBeat, keep_announced, retire_worker
 from reflector.domain.live.feed import LiveFeed, Progress
+from reflector.domain.live.languages import caption_languages
 from reflector.domain.pipelines.steps import topic_event
 from reflector.domain.transcripts.models import TranscriptNotFound
 from reflector.error_tracking import init_error_tracking
@@ -103,7 +104,8 @@ class Captioner:
             await feed.done(transcript_id, self.owner)
             return
         progress = await feed.progress(transcript_id)
-        decode = functools.partial(transcriber.decode, language=transcript.source_language or "en")
+        source, target = caption_languages(transcript)
+        decode = functools.partial(transcriber.decode, language=source)
         stream = CaptionStream(
             decode, speech_regions, start_at=progress.committed, prompt=progress.prompt, index=progress.index
         )
@@ -111,8 +113,7 @@ class Captioner:
         log.info("live.captioning", transcript_id=transcript_id, resumed_at=progress.committed)
         renewer = asyncio.create_task(self._keep_claim(transcript_id))
         topics = LiveTopics(self, transcript_id) if self._topics else None
-        source, target = transcript.source_language or "en", transcript.target_language or ""
-        translations = Translations(self, transcript_id, source, target) if target not in ("", source) else None
+        translations = Translations(self, transcript_id, source, target) if target is not None else None
         heard = time.monotonic()
         try:
             async for batch in feed.pieces(transcript_id):
@@ -228,7 +229,8 @@ class LiveTopics:
 
 class Translations:
     """Final captions into the transcript's target language through the LLM, in order, one at a time:
-    TRANSLATION events `{index, text, translation, source_language, target_language, machine: true}`."""
+    TRANSLATION events `{index, text, translation, source_language, target_language, machine: true}`,
+    `translation` null for a caption that could not be translated."""
 
     def __init__(self, captioner: Captioner, transcript_id: str, source: str, target: str) -> None:
         self._captioner = captioner
@@ -244,12 +246,13 @@ class Translations:
         source = WHISPER_LANGUAGES.get(self._source, self._source)
         target = WHISPER_LANGUAGES.get(self._target, self._target)
         while (caption := await self._queue.get()) is not None:
+            text: str | None
             try:
                 llm = await asyncio.to_thread(self._captioner.llm)
                 text = await asyncio.to_thread(translate, llm, caption.text, source, target)
-            except Exception as exc:  # the caption stands without its translation
+            except Exception as exc:  # the caption stands without its translation, and is still sent
                 log.warning("live.translation_failed", transcript_id=self._transcript_id, error=repr(exc))
-                continue
+                text = None
             data = {
                 "index": caption.index,
                 "text": caption.text,

@@ -27,12 +27,12 @@ SUBSCRIBE_TIMEOUT_S = 10.0
 
 
 class Delivery(NamedTuple):
-    """An event for one socket: its id in the stored log (None if not stored), the client frame, and
-    whether it is a partial caption (sent only to sockets that asked for them)."""
+    """An event for one socket: its id in the stored log (None if not stored), the client frame (encoded
+    once for every socket), and the event itself for a socket that is sent another view of it."""
 
     event_id: int | None
     frame: bytes
-    partial: bool = False
+    message: TranscriptEventMessage | None = None
 
 
 class StreamEnd(NamedTuple):
@@ -187,8 +187,7 @@ class EventFanout:
         except msgspec.DecodeError:
             log.warning("events.undecodable", channel=channel)
             return
-        partial = message.event == "TRANSCRIPT" and message.data.get("final") is False
-        delivery = Delivery(message.id, client_frame(message), partial)
+        delivery = Delivery(message.id, client_frame(message), message)
         for listener in state.listeners:
             # An ended listener stays attached until its socket handler leaves `listen`.
             if not listener.ended and not listener.offer(delivery):

@@ -129,6 +129,36 @@ async def test_partial_captions_go_only_to_a_socket_that_asks_for_them(clean: Se
         assert [m["data"] for m in await _until(ours, "FINAL_TITLE")][:2] == [partial, final]
 
 
+async def test_reflectors_clients_get_each_translated_caption_once_with_its_translation(
+    clean: Services, served: str
+) -> None:
+    created = NewTranscript(name="Réunion", user_id="local", source_language="en", target_language="fr")
+    transcript_id = (await clean.transcripts.create(created)).id
+    path = f"/v1/transcripts/{transcript_id}/events"
+    first = {"text": "Good morning.", "translation": None, "final": True, "index": 0}
+    french = {"index": 0, "text": "Good morning.", "translation": "Bonjour.", "source_language": "en",
+              "target_language": "fr", "machine": True}  # fmt: skip
+    await clean.transcripts.emit(transcript_id, "TRANSCRIPT", first)
+    await clean.transcripts.emit(transcript_id, "TRANSLATION", french)
+    async with connect(_ws(served, path)) as plain, connect(_ws(served, path + "?partials=true")) as ours:
+        await _wait_for_subscribers(clean, transcript_channel(transcript_id), 1)
+        second = {**first, "text": "Let's start.", "index": 1}
+        await clean.transcripts.emit(transcript_id, "TRANSCRIPT", second)
+        await clean.transcripts.emit(transcript_id, "TRANSLATION", {**french, **second, "translation": None})
+        await clean.transcripts.emit(transcript_id, "FINAL_TITLE", {"title": "Réunion"})
+        # Replayed and live alike: one TRANSCRIPT per caption, carrying its translation (null when the
+        # translation failed), as Reflector's live path sent them.
+        assert [m["data"] for m in await _until(plain, "FINAL_TITLE")] == [
+            {**first, "translation": "Bonjour."},
+            second,
+            {"title": "Réunion"},
+        ]
+        # The record page gets the caption at once and its translation after.
+        assert [m["event"] for m in await _until(ours, "FINAL_TITLE")] == [
+            "TRANSCRIPT", "TRANSLATION", "TRANSCRIPT", "TRANSLATION", "FINAL_TITLE"
+        ]  # fmt: skip
+
+
 def _observer(services: Services, run: RunView, transcript_id: str) -> RunObserver:
     # Progress reporting never touches the models or the gate.
     job = JobServices(transcripts=services.transcripts, runs=services.runs, storage=services.storage,

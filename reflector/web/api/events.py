@@ -6,6 +6,8 @@ exist only to document the event unions in OpenAPI (as Reflector's stubs do); th
 
 import asyncio
 import contextlib
+import functools
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 import msgspec
@@ -15,6 +17,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, WebSocketDisconnect
 
 from reflector.bootstrap import Services
+from reflector.domain.live.languages import caption_languages
 from reflector.domain.transcripts.models import TranscriptNotFound
 from reflector.events import ProgressData, StatusData, TranscriptEventMessage, transcript_channel, user_channel
 from reflector.web.api.deps import socket_refusal
@@ -84,11 +87,12 @@ class TranscriptTextEvent(msgspec.Struct, tag_field="event", tag="TRANSCRIPT"):
 
 
 class TranslationData(msgspec.Struct):
-    """Ours: the final caption `index` machine-translated into the transcript's target language."""
+    """Ours: the final caption `index` machine-translated into the transcript's target language
+    (`translation` null when it could not be)."""
 
     index: int
     text: str
-    translation: str
+    translation: str | None
     source_language: str
     target_language: str
     machine: bool = True
@@ -237,24 +241,24 @@ async def transcript_events_websocket(
 
     Unlike Reflector, which leaves TRANSCRIPT and STATUS out of its replay, the whole stored log is
     replayed in order, so a late subscriber learns the current status too. The channel is subscribed
-    before the log is read; a live event already replayed (same log id) is skipped.
+    before the log is read; a live event already replayed (same log id) is skipped. Live captions come
+    in Reflector's shape unless the socket asks for ours with `?partials=true` (see `caption_view`).
     """
     if await _refused(socket):
         return
     try:
-        await services.transcripts.get(transcript_id)
+        transcript = await services.transcripts.get(transcript_id)
     except TranscriptNotFound:
         # Accepted first so the client sees the code and reason, not a failed handshake.
         await _accept(socket)
         await _close(socket, NOT_FOUND)
         return
-    # Partial captions (TRANSCRIPT with final false, several a second) only for a client that asks:
-    # Reflector's clients take each TRANSCRIPT as a new sentence to show.
     partials = socket.query_params.get("partials", "").lower() in ("1", "true")
+    view = functools.partial(caption_view, partials=partials, translated=caption_languages(transcript)[1] is not None)
     async with fanout.listen(transcript_channel(transcript_id)) as listener:
         await _accept(socket)
         replay = await services.transcripts.event_log(transcript_id)
-        await _serve(socket, listener, replay, partials=partials)
+        await _serve(socket, listener, replay, view)
 
 
 @websocket("/v1/events", dependencies=_FANOUT, opt={"access": "member"})
@@ -270,6 +274,28 @@ async def user_events_websocket(socket: WebSocket[Any, Any, Any], user_id: str |
     async with fanout.listen(user_channel(user_id)) as listener:
         await _accept(socket)
         await _serve(socket, listener, [])
+
+
+def caption_view(message: TranscriptEventMessage, *, partials: bool, translated: bool) -> TranscriptEventMessage | None:
+    """What a socket is sent of `message`: itself, Reflector's shape of it, or nothing (None).
+
+    Partial captions (several a second) go only to a socket that asked for them (`?partials=true`, the
+    record page): Reflector's clients take every TRANSCRIPT as a new sentence to show. And they show a
+    caption's translation under it, from the TRANSCRIPT's `translation`, as its live path sent it: on a
+    translated recording they are sent each caption once its TRANSLATION is written, in that shape."""
+    if message.event == "TRANSCRIPT" and message.data.get("final") is False:
+        return message if partials else None
+    if partials or not translated or message.event not in ("TRANSCRIPT", "TRANSLATION"):
+        return message
+    if message.event == "TRANSCRIPT":
+        return None
+    data = message.data
+    caption = {"text": data["text"], "translation": data["translation"], "final": True, "index": data["index"]}
+    return TranscriptEventMessage(event="TRANSCRIPT", data=caption, id=message.id)
+
+
+def _as_sent(message: TranscriptEventMessage) -> TranscriptEventMessage:
+    return message
 
 
 async def _refused(socket: WebSocket[Any, Any, Any]) -> bool:
@@ -291,16 +317,15 @@ async def _accept(socket: WebSocket[Any, Any, Any]) -> None:
     await socket.accept(subprotocols="bearer" if "bearer" in offered else None)
 
 
+View: TypeAlias = Callable[[TranscriptEventMessage], TranscriptEventMessage | None]
+
+
 async def _serve(
-    socket: WebSocket[Any, Any, Any],
-    listener: Listener,
-    replay: list[TranscriptEventMessage],
-    *,
-    partials: bool = False,
+    socket: WebSocket[Any, Any, Any], listener: Listener, replay: list[TranscriptEventMessage], view: View = _as_sent
 ) -> None:
     """Forward until the client leaves or the stream ends; never leaves a task behind."""
     receiving = asyncio.create_task(_until_client_leaves(socket))
-    sending = asyncio.create_task(_forward(socket, listener, replay, partials))
+    sending = asyncio.create_task(_forward(socket, listener, replay, view))
     try:
         await asyncio.wait({receiving, sending}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -323,20 +348,26 @@ async def _until_client_leaves(socket: WebSocket[Any, Any, Any]) -> None:
 
 
 async def _forward(
-    socket: WebSocket[Any, Any, Any], listener: Listener, replay: list[TranscriptEventMessage], partials: bool
+    socket: WebSocket[Any, Any, Any], listener: Listener, replay: list[TranscriptEventMessage], view: View
 ) -> StreamEnd | None:
     replayed: set[int] = set()
     try:
         for message in replay:
-            await socket.send_data(client_frame(message))
+            if (shown := view(message)) is not None:
+                await socket.send_data(client_frame(shown))
             if message.id is not None:
                 replayed.add(message.id)
         while True:
             item = await listener.next()
             if isinstance(item, StreamEnd):
                 return item
-            if not _already_sent(item, replayed) and (partials or not item.partial):
-                await socket.send_data(item.frame)
+            if _already_sent(item, replayed):
+                continue
+            shown = item.message if item.message is None else view(item.message)
+            if shown is item.message:
+                await socket.send_data(item.frame)  # as encoded once for every socket
+            elif shown is not None:
+                await socket.send_data(client_frame(shown))
     except (WebSocketDisconnect, OSError):
         return None
 
