@@ -23,10 +23,7 @@ class ServerSettings(msgspec.Struct, frozen=True):
 
     @property
     def webrtc_ports(self) -> range | None:
-        if not self.webrtc_port_range:
-            return None
-        first, _, last = self.webrtc_port_range.partition("-")
-        return range(int(first), int(last) + 1)
+        return port_range(self.webrtc_port_range)
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
@@ -220,16 +217,18 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = Path(".e
                 raise SettingsError(f"{name}={env.get(name)!r}: {message.rsplit(' - at', 1)[0]}") from exc
         raise SettingsError(f"invalid setting: {message}") from exc
     check_auth(settings.auth)
-    check_port_range(settings.server.webrtc_port_range)
+    port_range(settings.server.webrtc_port_range)  # refused here, at start-up, rather than at first use
     return settings
 
 
-def check_port_range(text: str | None) -> None:
+def port_range(text: str | None) -> range | None:
+    """WEBRTC_PORT_RANGE's "FIRST-LAST" as the ports it names; None when unset."""
     if not text:
-        return
+        return None
     first, dash, last = text.partition("-")
     if not (dash and first.strip().isdigit() and last.strip().isdigit() and 1 <= int(first) <= int(last) <= 65535):
         raise SettingsError(f"WEBRTC_PORT_RANGE={text!r}: expected FIRST-LAST, e.g. 50000-50100")
+    return range(int(first), int(last) + 1)
 
 
 MIN_SECRET_KEY = 32

@@ -32,7 +32,7 @@ class Delivery(NamedTuple):
 
     event_id: int | None
     frame: bytes
-    message: TranscriptEventMessage | None = None
+    message: TranscriptEventMessage
 
 
 class StreamEnd(NamedTuple):

@@ -113,18 +113,29 @@ async def test_a_denied_microphone_says_how_to_allow_it(clean: Services, served:
     await context.close()
 
 
+async def _start_recording(url: str, browser: Browser, *, tab_script: str | None = None) -> Page:
+    """A new live transcript's record page, Start pressed; with `tab_script`, a browser tab's audio is
+    shared too (the script stands in for the tab)."""
+    page = await (await browser.new_context(base_url=url)).new_page()
+    if tab_script is not None:
+        await page.add_init_script(tab_script)
+    await page.goto("/transcripts/live")
+    await page.get_by_role("button", name="Open the recorder").click()
+    await page.wait_for_url("**/transcripts/*/record")
+    if tab_script is not None:
+        await page.get_by_label("Also record a browser tab's audio").check()
+    await page.get_by_role("button", name="Start recording").click()
+    return page
+
+
 async def test_a_dropped_connection_is_restored_by_the_page_and_the_recording_goes_on(
     clean: Services, settings: Settings, tmp_path: Path
 ) -> None:
     app = create_app(settings, services=clean)
     async with serve(app) as url, async_playwright() as playwright:
         browser = await _browser_with_microphone(playwright, _meeting(tmp_path))
-        page = await (await browser.new_context(base_url=url)).new_page()
-        await page.goto("/transcripts/live")
-        await page.get_by_role("button", name="Open the recorder").click()
-        await page.wait_for_url("**/transcripts/*/record")
+        page = await _start_recording(url, browser)
         transcript_id = page.url.rstrip("/").rsplit("/", 2)[1]
-        await page.get_by_role("button", name="Start recording").click()
         status = page.get_by_role("status")
         await expect(status).to_contain_text("Recording", timeout=20_000)
         await expect(page.locator("[data-elapsed]")).to_have_text("00:04", timeout=10_000)
@@ -186,23 +197,12 @@ def _without(samples: np.ndarray, hertz: float) -> np.ndarray:
     return np.fft.irfft(spectrum, len(samples)).astype(np.float32)
 
 
-async def _open_recorder(url: str, browser: Browser, script: str) -> Page:
-    page = await (await browser.new_context(base_url=url)).new_page()
-    await page.add_init_script(script)
-    await page.goto("/transcripts/live")
-    await page.get_by_role("button", name="Open the recorder").click()
-    await page.wait_for_url("**/transcripts/*/record")
-    await page.get_by_label("Also record a browser tab's audio").check()
-    await page.get_by_role("button", name="Start recording").click()
-    return page
-
-
 async def test_a_shared_tab_s_sound_is_recorded_with_the_microphone(
     clean: Services, served: str, tmp_path: Path
 ) -> None:
     async with async_playwright() as playwright:
         browser = await _browser_with_microphone(playwright, _meeting(tmp_path))
-        page = await _open_recorder(served, browser, TONE_TAB)
+        page = await _start_recording(served, browser, tab_script=TONE_TAB)
         transcript_id = page.url.rstrip("/").rsplit("/", 2)[1]
         await expect(page.get_by_role("status")).to_contain_text("Recording", timeout=20_000)
         await expect(page.locator("[data-elapsed]")).to_have_text("00:08", timeout=20_000)
@@ -222,7 +222,7 @@ async def test_a_shared_tab_s_sound_is_recorded_with_the_microphone(
 async def test_a_shared_tab_without_sound_says_how_to_share_it(clean: Services, served: str, tmp_path: Path) -> None:
     async with async_playwright() as playwright:
         browser = await _browser_with_microphone(playwright, _meeting(tmp_path))
-        page = await _open_recorder(served, browser, SILENT_TAB)
+        page = await _start_recording(served, browser, tab_script=SILENT_TAB)
         await expect(page.get_by_role("alert")).to_contain_text("sends no sound")
         await expect(page.get_by_role("button", name="Start recording")).to_be_enabled()
         transcript_id = page.url.rstrip("/").rsplit("/", 2)[1]

@@ -363,7 +363,7 @@ async def _forward(
                 return item
             if _already_sent(item, replayed):
                 continue
-            shown = item.message if item.message is None else view(item.message)
+            shown = view(item.message)
             if shown is item.message:
                 await socket.send_data(item.frame)  # as encoded once for every socket
             elif shown is not None:
