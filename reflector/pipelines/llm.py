@@ -32,13 +32,10 @@ class EmbeddedLLM:
     """llama.cpp in this process. One call at a time: llama.cpp collapses when calls share 2 cores."""
 
     def __init__(self, model_path: Path, *, context_window: int = 8192, threads: int = 0) -> None:
-        try:
-            import llama_cpp  # lazy: a 1 GB model and a native library the web process never needs
-        except ImportError as exc:
-            raise ModelUnavailable(
-                "llama-cpp-python is not installed; install it (`pip install llama-cpp-python`) "
-                "or set LLM_BACKEND=openai with LLM_URL"
-            ) from exc
+        from reflector.pipelines.llm_native import import_llama_cpp
+
+        # Lazy: a 1 GB model and a native library the web process never needs.
+        llama_cpp = import_llama_cpp()
         self.context_window = context_window
         self._lock = threading.Lock()
         started = time.monotonic()

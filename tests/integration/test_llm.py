@@ -16,6 +16,7 @@ import pytest
 
 from reflector.pipelines.grounding import Grounding
 from reflector.pipelines.llm import EmbeddedLLM, OpenAICompatibleLLM
+from reflector.pipelines.llm_native import lib_dir
 from reflector.pipelines.model_files import assemble_llm_weights
 from reflector.pipelines.protocols import LLM
 from reflector.pipelines.summarize import summarize
@@ -133,7 +134,8 @@ def llama_server(model_path: Path, tmp_path: Path) -> Iterator[str]:
     log = (tmp_path / "server.log").open("w")
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1"]
     command += ["--port", str(port), "--n_ctx", str(CONTEXT), "--n_threads", "2", "--n_threads_batch", "2"]
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    # ggml looks for its CPU backend modules in the working directory when nothing points it elsewhere.
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=lib_dir())
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
