@@ -8,6 +8,8 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
+from reflector.encoding import encode
+
 
 class TranscriptEventMessage(msgspec.Struct, frozen=True, omit_defaults=True):
     """One event as published on Redis. `id` is its row in the transcript's stored log (None when the
@@ -45,7 +47,7 @@ class EventBus:
         self._redis = redis
 
     async def publish(self, channel: str, event: str, data: dict[str, Any], event_id: int | None = None) -> None:
-        payload = msgspec.json.encode(TranscriptEventMessage(event=event, data=data, id=event_id))
+        payload = encode(TranscriptEventMessage(event=event, data=data, id=event_id))
         await self._redis.publish(channel, payload)
 
 

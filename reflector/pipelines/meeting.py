@@ -15,6 +15,7 @@ import msgspec
 import numpy as np
 import structlog
 
+from reflector.encoding import encode
 from reflector.pipelines.protocols import LLM, Diarizer, Transcriber
 from reflector.pipelines.types import (
     MeetingResult,
@@ -86,6 +87,10 @@ class StepObserver(Protocol):
     def progress(self, step: str, fraction: float) -> None: ...
 
     async def finished(self, step: str, seconds: float, output: Any) -> None: ...
+
+    async def restored(self, step: str, output: Any) -> None:
+        """A step's output came from its checkpoint: a worker that died after saving it may not have
+        finished writing it where it goes."""
 
 
 class Models(Protocol):
@@ -226,7 +231,9 @@ class MeetingPipeline:
         if data is None:
             return None
         log.info("step.skipped", step=step, reason="checkpoint")
-        return msgspec.json.decode(data, type=_STEP_TYPES[step])
+        output = msgspec.json.decode(data, type=_STEP_TYPES[step])
+        await self._observer.restored(step, output)
+        return output
 
     async def _step(
         self,
@@ -237,7 +244,7 @@ class MeetingPipeline:
         threaded: bool = True,
     ) -> Any:
         def progress(fraction: float) -> None:
-            self._observer.progress(step, min(max(fraction, 0.0), 1.0))
+            self._observer.progress(step, min(max(float(fraction), 0.0), 1.0))
 
         await self._observer.started(step)
         began = time.perf_counter()
@@ -245,7 +252,7 @@ class MeetingPipeline:
         async with gate:
             output = await asyncio.to_thread(work, progress) if threaded else work(progress)
         seconds = time.perf_counter() - began
-        await self._checkpoints.save(step, msgspec.json.encode(_checkpoint_of(step, output)))
+        await self._checkpoints.save(step, encode(_checkpoint_of(step, output)))
         await self._observer.finished(step, seconds, output)
         log.info("step.finished", step=step, seconds=round(seconds, 3))
         return output

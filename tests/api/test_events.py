@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import msgspec
+import numpy as np
 import pytest
 from httpx import AsyncClient
 from websockets.asyncio.client import ClientConnection, connect
@@ -13,6 +14,7 @@ from websockets.exceptions import ConnectionClosed
 
 from reflector.bootstrap import Services
 from reflector.domain.pipelines import repository as runs_repository
+from reflector.domain.pipelines.holders import Holder
 from reflector.domain.pipelines.jobs import JobServices, RunObserver
 from reflector.domain.pipelines.models import RunView
 from reflector.domain.transcripts.models import NewTranscript
@@ -162,7 +164,7 @@ async def test_reflectors_clients_get_each_translated_caption_once_with_its_tran
 def _observer(services: Services, run: RunView, transcript_id: str) -> RunObserver:
     # Progress reporting never touches the models or the gate.
     job = JobServices(transcripts=services.transcripts, runs=services.runs, storage=services.storage,
-                      models=None, gate=None)  # type: ignore[arg-type]  # fmt: skip
+                      models=None, gate=None, holder=Holder())  # type: ignore[arg-type]  # fmt: skip
     return RunObserver(job, run, transcript_id, owner="local")
 
 
@@ -186,6 +188,25 @@ async def test_progress_of_steps_running_together_adds_up(clean: Services, serve
         ("transcribe", 1.0, 0.4),
         ("diarize", 0.5, 0.51),
     ]
+
+
+async def test_numpy_progress_from_a_step_thread_is_sent_as_plain_numbers(clean: Services, served: str) -> None:
+    """senko reports its progress as numpy.float64. Whichever event carries it first (its own, or the
+    overall figure of a step finishing beside it) must reach the socket: it once failed the upload."""
+    transcript_id = await _new_transcript(clean)
+    run = msgspec.structs.replace(await runs_repository.insert(transcript_id, {}), timings={"decode": 1.0})
+    observer = _observer(clean, run, transcript_id)
+
+    async with connect(_ws(served, f"/v1/transcripts/{transcript_id}/events")) as ws:
+        await observer.started("transcribe")
+        await observer.started("diarize")
+        await asyncio.to_thread(observer.progress, "diarize", np.float64(0.5))
+        await asyncio.sleep(0.6)
+        await asyncio.to_thread(observer.progress, "transcribe", np.float32(0.75))
+        progress = [(await _next(ws))["data"] for _ in range(4)]
+
+    assert [(p["step"], p["fraction"]) for p in progress][2:] == [("diarize", 0.5), ("transcribe", 0.75)]
+    assert progress[3]["overall"] == pytest.approx(0.04 + 0.36 * 0.75 + 0.22 * 0.5, abs=0.002)
 
 
 async def test_progress_eta_paces_only_the_work_of_this_job(clean: Services, served: str) -> None:

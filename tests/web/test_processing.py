@@ -48,7 +48,7 @@ async def test_the_steps_follow_the_runs_progress_live_and_after_a_reload(page: 
     await expect(page.get_by_role("link", name="Browse").last).to_be_visible()
 
     # A worker takes the run and finishes decoding, as the pipeline's jobs do.
-    assert await runs_table.claim(run_id, clean.runs.stale_after_s) is not None
+    assert await runs_table.claim(run_id, clean.runs.stale_after_s, "test") is not None
     await runs_table.record_step(run_id, "decode", 0.5)
     await runs_table.update(run_id, {"step": "transcribe", "progress": 0.04})
     await clean.transcripts.set_status(transcript_id, "processing")
@@ -94,6 +94,12 @@ async def test_a_failure_shows_the_servers_sentence_and_retry_queues_a_new_run(p
     await expect(_step(page, "Transcribe speech")).to_contain_text("Not run")
     retry = page.get_by_role("button", name="Retry")
     await expect(retry).to_be_visible()
+    # The failed run's last PROGRESS can arrive after its STATUS: no time left is shown, no bar moves.
+    late = {"step": "transcribe", "fraction": 0.5, "overall": 0.3, "eta_seconds": 20}
+    await clean.transcripts.emit(transcript_id, "PROGRESS", late, store=False)
+    await page.wait_for_timeout(500)
+    await expect(page.locator("[data-eta]")).to_have_text("")
+    await expect(_step(page, "Transcribe speech")).to_contain_text("Not run")
     await screenshots(page, "processing-error")
     await no_serious_violations(page)
 

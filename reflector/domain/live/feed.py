@@ -12,6 +12,8 @@ import msgspec
 import numpy as np
 from redis.asyncio import Redis
 
+from reflector.encoding import encode
+
 # A captioner may fall this far behind (pieces of ~100 ms: ten minutes) before the oldest audio goes; the
 # recording on disk is complete either way.
 STREAM_MAXLEN = 6000
@@ -117,7 +119,7 @@ class LiveFeed:
         return msgspec.json.decode(stored, type=Progress) if stored else Progress()
 
     async def save(self, transcript_id: str, progress: Progress) -> None:
-        await self._redis.set(_progress(transcript_id), msgspec.json.encode(progress), ex=STREAM_TTL_S)
+        await self._redis.set(_progress(transcript_id), encode(progress), ex=STREAM_TTL_S)
 
     async def done(self, transcript_id: str, owner: str) -> None:
         """The recording is captioned to its end: its feed and claim go."""

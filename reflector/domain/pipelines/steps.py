@@ -5,10 +5,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import numpy as np
 
 from reflector.domain.transcripts.service import TranscriptService, audio_key, waveform_key
+from reflector.encoding import encode, to_builtins
 from reflector.pipelines.types import Summary, Topic, Word, speaker_label
 from reflector.storage import Storage
 
@@ -19,7 +19,7 @@ def topic_row(topic: Topic) -> dict[str, Any]:
         "summary": topic.summary,
         "timestamp": topic.start,
         "duration": max(topic.end - topic.start, 0.0),
-        "words": msgspec.to_builtins(topic.words),
+        "words": to_builtins(topic.words),
     }
 
 
@@ -62,13 +62,19 @@ class StepWriter:
         self._storage = storage
         self._id = transcript_id
         self._owner = owner
+        self._replaced: set[str] = set()
 
     async def write(self, step: str, output: Any) -> None:
         handler = getattr(self, f"_{step}", None)
         if handler is not None:
+            # A step written again (its worker died while writing it) replaces its events in the log.
+            self._replaced = set()
             await handler(output)
 
     async def _emit(self, event: str, data: dict[str, Any]) -> None:
+        if event not in self._replaced:
+            await self._transcripts.forget_events(self._id, event)
+            self._replaced.add(event)
         await self._transcripts.emit(self._id, event, data, owner=self._owner)
 
     async def _decode(self, audio: np.ndarray) -> None:
@@ -78,7 +84,7 @@ class StepWriter:
         await self._transcripts.update(self._id, {"duration": duration_ms})
         await self._emit("DURATION", {"duration": duration_ms})
         peaks = await asyncio.to_thread(audio_mod.waveform, audio)
-        await self._storage.put_bytes(waveform_key(self._id), msgspec.json.encode(peaks))
+        await self._storage.put_bytes(waveform_key(self._id), encode(peaks))
         await self._emit("WAVEFORM", {"waveform": peaks})
         with tempfile.TemporaryDirectory(prefix="reflector-mp3-") as tmp:
             mp3 = Path(tmp) / "audio.mp3"

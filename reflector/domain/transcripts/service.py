@@ -19,6 +19,7 @@ from reflector.domain.transcripts.models import (
     TranscriptNotFound,
     TranscriptView,
 )
+from reflector.encoding import to_builtins
 from reflector.events import EventBus, TranscriptEventMessage, transcript_channel, user_channel
 from reflector.pipelines import audio
 from reflector.storage import Storage, StorageNotFound
@@ -159,6 +160,7 @@ class TranscriptService:
         self, transcript_id: str, event: str, data: dict[str, Any], *, owner: str | None = None, store: bool = True
     ) -> None:
         """Record an event in the transcript's log (replayed to late subscribers) and publish it."""
+        data = to_builtins(data)
         event_id = await repository.append_event(transcript_id, event, data) if store else None
         await self._bus.publish(transcript_channel(transcript_id), event, data, event_id)
         mirrored = _USER_MIRRORED.get(event)
@@ -170,6 +172,10 @@ class TranscriptService:
 
     async def replace_topics(self, transcript_id: str, topics: list[dict[str, Any]]) -> list[TopicView]:
         return await repository.replace_topics(transcript_id, topics)
+
+    async def forget_events(self, transcript_id: str, event: str) -> None:
+        """Drop the stored events of one kind from the transcript's log (before they are written anew)."""
+        await repository.clear_events(transcript_id, event)
 
     async def reset_results(self, transcript_id: str) -> None:
         """Forget a previous run's outputs (not the title a person may have edited)."""

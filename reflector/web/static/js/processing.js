@@ -15,6 +15,9 @@
   function percentOf(fraction) { return Math.floor(Math.min(Math.max(fraction, 0), 1) * 100); }
 
   document.body.addEventListener("live:PROGRESS", function (event) {
+    // A failed run's last PROGRESS events can arrive after its STATUS: they move nothing.
+    var eta = document.querySelector("[data-eta]");
+    if (!eta || (eta.dataset.phase !== "queued" && eta.dataset.phase !== "running")) return;
     var data = event.detail || {};
     var row = document.querySelector('.step[data-step="' + data.step + '"]');
     if (row) {
@@ -30,7 +33,7 @@
     if (overall && typeof data.overall === "number") {
       overall.value = percentOf(data.overall);
       document.querySelector("[data-overall-percent]").textContent = percentOf(data.overall) + "%";
-      document.querySelector("[data-eta]").textContent = timeLeft(data.eta_seconds);
+      eta.textContent = timeLeft(data.eta_seconds);
     }
   });
 
