@@ -108,6 +108,9 @@ class Timings:
         self.seconds[step] = seconds
         self.finished_at[step] = time.perf_counter()
 
+    async def restored(self, step: str, output: Any) -> None:
+        pass
+
 
 def plain_faster_whisper(path: Path) -> float:
     from faster_whisper import WhisperModel

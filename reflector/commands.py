@@ -3,8 +3,9 @@
 import argparse
 import asyncio
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import structlog
@@ -15,6 +16,7 @@ from reflector.pipelines.meeting import STEPS, PipelineOptions
 from reflector.settings import Settings
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 console = Console(stderr=True)
 
 
@@ -97,7 +99,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from reflector.migrate import migrate
 
     with _local_services(settings) as settings:
-        asyncio.run(migrate(settings))
+        _against_servers(settings, migrate(settings))
     return 0
 
 
@@ -124,6 +126,9 @@ class _StepProgress:
 
     async def finished(self, step: str, seconds: float, output: Any) -> None:
         self._progress.update(self._tasks[step], completed=1.0, description=f"{step} ({seconds:.1f} s)")
+
+    async def restored(self, step: str, output: Any) -> None:
+        pass  # `process` keeps its checkpoints in memory: nothing to restore
 
 
 def _process(args: argparse.Namespace, settings: Settings) -> int:
@@ -178,7 +183,7 @@ def _submit(args: argparse.Namespace, settings: Settings) -> int:
             await stop_services(services)
 
     with _local_services(settings) as settings:
-        transcript_id = asyncio.run(submit(settings))
+        transcript_id = _against_servers(settings, submit(settings))
     print(transcript_id)
     return 0
 
@@ -226,7 +231,7 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
             await stop_services(services)
 
     with _local_services(settings) as settings:
-        _write(asyncio.run(show(settings)), None)
+        _write(_against_servers(settings, show(settings)), None)
     return 0
 
 
@@ -253,8 +258,52 @@ def _user(args: argparse.Namespace, settings: Settings) -> int:
             await stop_services(services)
 
     with _local_services(settings) as settings:
-        sys.stdout.write(asyncio.run(change(settings)))
+        sys.stdout.write(_against_servers(settings, change(settings)))
     return 0
+
+
+def _against_servers(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's work on PostgreSQL and Redis; a server that is absent or goes away mid-way is
+    one sentence, not a traceback."""
+    import asyncpg
+    import redis.exceptions
+
+    try:
+        return asyncio.run(work)
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        raise UserError(
+            f"lost the connection to Redis ({_where(settings.redis.url)}): {_reason(exc)}. "
+            "Is Reflector running (`reflector run`)? Try again once it is."
+        ) from exc
+    except (OSError, asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.InterfaceError) as exc:
+        # Redis errors are its own; a bare connection failure is asyncpg's (a full disk is not one).
+        if isinstance(exc, OSError) and not _is_connection_failure(exc):
+            raise
+        raise UserError(
+            f"cannot reach PostgreSQL ({_where(settings.database.url)}): {_reason(exc)}. "
+            "Is Reflector running (`reflector run`)? Try again once it is."
+        ) from exc
+
+
+def _is_connection_failure(exc: OSError) -> bool:
+    import socket
+
+    # asyncpg reports every address of a host name failing as one OSError("Multiple exceptions: ...").
+    return isinstance(exc, ConnectionError | socket.gaierror | TimeoutError) or str(exc).startswith("Multiple")
+
+
+def _where(url: str | None) -> str:
+    """A server's address without its password."""
+    if not url:
+        return "the private one under DATA_DIR"
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.hostname or parts.path}:{parts.port}" if parts.port else (parts.hostname or parts.path or url)
+
+
+def _reason(exc: BaseException) -> str:
+    return (str(exc) or type(exc).__name__).rstrip(".").splitlines()[0]
 
 
 def _local_services(settings: Settings) -> Any:

@@ -12,6 +12,7 @@ from arq.worker import Worker, func
 from reflector.bootstrap import ModelRegistry, start_services, stop_services
 from reflector.domain.health import WorkerBeat, keep_announced, retire_worker
 from reflector.domain.pipelines import jobs
+from reflector.domain.pipelines.holders import Holder
 from reflector.domain.pipelines.service import QUEUES
 from reflector.error_tracking import init_error_tracking
 from reflector.gate import MachineGate
@@ -35,6 +36,7 @@ async def run_worker(settings: Settings, queues: list[str], *, burst: bool = Fal
         storage=services.storage,
         models=ModelRegistry(settings),
         gate=MachineGate(settings.data_dir / "locks" / "cpu.lock"),
+        holder=Holder(),
         heartbeat_s=settings.worker.heartbeat_s,
     )
     assert settings.redis.url is not None
@@ -53,12 +55,15 @@ async def run_worker(settings: Settings, queues: list[str], *, burst: bool = Fal
         for p in QUEUES[queue]
     ]
     log.info("worker.started", queues=[w.queue_name for w in workers])
-    stop = asyncio.Event()
+    stop = job_services.stopping
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
     async def reap() -> None:
+        # What a dead predecessor on this host held (the supervisor restarts a killed worker) comes back
+        # at once; what a silent worker anywhere held, once its heartbeat is stale.
+        await services.runs.requeue_dead_holders(job_services.holder)
         while True:
             await services.runs.requeue_stale()
             await asyncio.sleep(settings.worker.stale_after_s / 3)

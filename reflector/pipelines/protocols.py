@@ -49,5 +49,9 @@ class ModelUnavailable(Exception):
     """A configured model cannot be loaded; the message names the setting to change."""
 
 
+class UnsupportedLanguage(ModelUnavailable):
+    """The configured model cannot transcribe the requested language."""
+
+
 class AudioError(Exception):
     """The input cannot be used as audio; the message is a sentence for the person who sent it."""

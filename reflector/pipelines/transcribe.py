@@ -14,7 +14,7 @@ import numpy as np
 import structlog
 
 from reflector.pipelines.audio import SAMPLE_RATE
-from reflector.pipelines.protocols import ModelUnavailable
+from reflector.pipelines.protocols import ModelUnavailable, UnsupportedLanguage
 from reflector.pipelines.types import ProgressFn, Transcription, Word
 
 log = structlog.get_logger(__name__)
@@ -38,7 +38,7 @@ def available_cores() -> int:
 
 def _english_only_language(language: str | None) -> str:
     if language not in (None, "en"):
-        raise ValueError(
+        raise UnsupportedLanguage(
             f"The configured Whisper model understands English only, but language {language!r} was "
             "requested. Choose a multilingual model in WHISPER_MODEL or set the language to English."
         )

@@ -16,7 +16,7 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from reflector.pipelines import audio
 from reflector.pipelines.assemble import assign_speakers, segments_from_words
 from reflector.pipelines.diarize import NoDiarizer, SenkoDiarizer
-from reflector.pipelines.protocols import ModelUnavailable
+from reflector.pipelines.protocols import ModelUnavailable, UnsupportedLanguage
 from reflector.pipelines.transcribe import FasterWhisperTranscriber, unheard_speech
 from reflector.pipelines.types import SpeakerTurn, Word, no_progress
 from tests.paths import AMI, REAL, SYNTHETIC
@@ -114,7 +114,7 @@ def test_ten_minutes_of_silence_give_no_words(transcriber: FasterWhisperTranscri
 
 
 def test_english_only_model_refuses_other_languages(transcriber: FasterWhisperTranscriber) -> None:
-    with pytest.raises(ValueError, match="English only"):
+    with pytest.raises(UnsupportedLanguage, match="English only"):
         transcriber.transcribe(audio.decode(REAL / "jfk.flac"), language="fr", progress=no_progress)
 
 

@@ -58,7 +58,7 @@ async def test_sigkill_mid_transcription_and_mid_diarization_then_resume(
     assert transcript.status == "ended", (transcript.error, worker.log()[-3000:])
     run = await clean.runs.latest(transcript_id)
     # Three starts of the speech job (two killed), one of the analysis job.
-    assert run is not None and run.status == "succeeded" and run.attempts == 4
+    assert run is not None and run.status == "succeeded" and run.attempts == 4 and run.crashes == 2
     assert checkpoint.stat().st_mtime_ns == transcribed_at, "the finished transcription was redone"
 
     result = await meeting_result(clean.transcripts, transcript_id)

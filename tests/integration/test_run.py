@@ -85,6 +85,8 @@ def test_run_starts_everything_and_sigterm_stops_it_all(tmp_path: Path) -> None:
         shown = _cli("show", transcript_id, "--format", "txt", env=env)
         assert shown.returncode == 0, shown.stderr
         assert "ask not what your country can do for you" in shown.stdout.lower()
+
+        _a_killed_worker_comes_back_and_its_run_ends(run, url, env, log)
     finally:
         _stop(run, log)
     assert "Reflector is running" in log.read_text()
@@ -101,3 +103,47 @@ def test_run_starts_everything_and_sigterm_stops_it_all(tmp_path: Path) -> None:
         _stop(run, log)
     assert _processes_under(data_dir) == []
     print(f"\nreflector run healthy after {first:.1f} s (first start), {second:.1f} s (second start)")
+
+
+def _worker_of(run: subprocess.Popen[bytes]) -> psutil.Process | None:
+    for child in psutil.Process(run.pid).children(recursive=True):
+        if "worker --queues speech,llm" in " ".join(child.cmdline()):
+            return child
+    return None
+
+
+def _status(url: str, transcript_id: str) -> str:
+    return httpx.get(f"{url}/v1/transcripts/{transcript_id}", timeout=5).json()["status"]
+
+
+def _a_killed_worker_comes_back_and_its_run_ends(
+    run: subprocess.Popen[bytes], url: str, env: dict[str, str], log: Path
+) -> None:
+    """SIGKILL the worker in the middle of a transcription: the web stays up, the supervisor starts the
+    worker again within seconds, and the new worker takes the run back at once and finishes it."""
+    submitted = _cli("submit", str(REAL / "physicsworks.wav"), "--no-summary", "--no-diarize", env=env)
+    assert submitted.returncode == 0, submitted.stderr
+    transcript_id = submitted.stdout.strip().splitlines()[-1]
+    deadline = time.monotonic() + 60
+    while _status(url, transcript_id) != "processing":
+        assert time.monotonic() < deadline, "the run never started"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    worker = _worker_of(run)
+    assert worker is not None
+    worker.kill()
+    killed_at = time.monotonic()
+
+    assert httpx.get(url, timeout=5, follow_redirects=True).status_code == 200  # the web never stopped
+    while (back := _worker_of(run)) is None or back.pid == worker.pid:
+        assert time.monotonic() - killed_at < 15, log.read_text()[-3000:]
+        time.sleep(0.2)
+    while (status := _status(url, transcript_id)) != "ended":
+        assert status != "error" and time.monotonic() - killed_at < 120, log.read_text()[-3000:]
+        time.sleep(0.5)
+    text = log.read_text()
+    assert "worker was killed by SIGKILL" in text
+    assert "run.requeued" in text
+    shown = _cli("show", transcript_id, "--format", "txt", env=env)
+    assert "physics" in shown.stdout.lower(), shown.stdout[:500]
+    print(f"\nkilled worker: run ended {time.monotonic() - killed_at:.1f} s after the kill")

@@ -94,7 +94,7 @@ async def test_processing_page_follows_the_run(watched: Page, clean: Services) -
     transcript_id, run_id = await _queued(clean)
     await watched.goto(f"/transcripts/{transcript_id}/processing")
     await expect(watched.locator("[data-run-headline]")).to_have_text("Waiting for a worker to start.")
-    assert await runs_table.claim(run_id, clean.runs.stale_after_s) is not None
+    assert await runs_table.claim(run_id, clean.runs.stale_after_s, "test") is not None
     await runs_table.update(run_id, {"step": "transcribe", "progress": 0.04})
     await clean.transcripts.set_status(transcript_id, "processing")
     await expect(watched.locator("[data-run-headline]")).to_have_text("Processing: Transcribe speech")

@@ -16,10 +16,12 @@ import msgspec
 import structlog
 
 from reflector.domain.pipelines import repository
+from reflector.domain.pipelines.holders import Holder
 from reflector.domain.pipelines.models import RunView
 from reflector.domain.pipelines.service import PipelineService
 from reflector.domain.pipelines.steps import StepWriter
 from reflector.domain.transcripts.service import TranscriptService, steps_prefix
+from reflector.encoding import to_builtins
 from reflector.events import ProgressData
 from reflector.pipelines.meeting import (
     ANALYSIS_STEPS,
@@ -44,7 +46,10 @@ class JobServices(msgspec.Struct):
     storage: Storage
     models: Models
     gate: Gate
+    holder: Holder
     heartbeat_s: float = 5.0
+    # Set when the worker process is told to stop: its runs go to the next worker at once.
+    stopping: asyncio.Event = msgspec.field(default_factory=asyncio.Event)
 
 
 class StorageCheckpoints:
@@ -92,11 +97,24 @@ class RunObserver:
         asyncio.run_coroutine_threadsafe(self._publish(step, fraction), self._loop)
 
     async def finished(self, step: str, seconds: float, output: Any) -> None:
+        # The step's results are written before it is recorded as done: a worker killed in between
+        # leaves it not done, and the next one writes them again from the checkpoint (`restored`).
+        await self._writer.write(step, output)
         await repository.record_step(self._run.id, step, seconds)
         self._running.pop(step, None)
         self._done += STEP_WEIGHTS[step]
-        await self._writer.write(step, output)
         await self._publish(step, 1.0)
+
+    async def restored(self, step: str, output: Any) -> None:
+        # Decode's results are written from the audio, which a checkpoint does not hold; the pipeline
+        # decodes again whenever a later speech step is missing, and a later step's checkpoint means
+        # decode's writes were done.
+        if step in self._run.timings or step == "decode":
+            return
+        log.info("step.rewritten", step=step, reason="checkpoint saved, results not recorded")
+        await self._writer.write(step, output)
+        await repository.record_step(self._run.id, step, 0.0)
+        self._done += STEP_WEIGHTS[step]
 
     async def _publish(self, step: str, fraction: float) -> None:
         if step in self._running:
@@ -107,7 +125,7 @@ class RunObserver:
         eta = round(elapsed * (1 - overall) / paced, 1) if paced > 0.02 else None
         await repository.update(self._run.id, {"progress": overall})
         data = ProgressData(step=step, fraction=round(fraction, 3), overall=round(overall, 3), eta_seconds=eta)
-        await self._services.transcripts.emit(self._transcript_id, "PROGRESS", msgspec.to_builtins(data), store=False)
+        await self._services.transcripts.emit(self._transcript_id, "PROGRESS", to_builtins(data), store=False)
 
 
 @contextlib.asynccontextmanager
@@ -135,7 +153,7 @@ async def run_analysis(ctx: dict[str, Any], run_id: str) -> str:
 
 
 async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
-    run = await repository.claim(run_id, services.runs.stale_after_s)
+    run = await repository.claim(run_id, services.runs.stale_after_s, str(services.holder))
     if run is None:
         log.info("run.skipped", run_id=run_id, reason="finished or held by a live worker")
         return "skipped"
@@ -164,6 +182,11 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
                     await pipeline.run(source, steps)
             else:
                 await pipeline.run(None, steps)
+    except asyncio.CancelledError:
+        if services.stopping.is_set():
+            # SIGTERM, a deploy: the next worker resumes the run now, not once the heartbeat is stale.
+            await asyncio.shield(services.runs.hand_back(run_id, services.holder))
+        raise
     except (AudioError, ModelUnavailable) as exc:
         return await _fail(services, run_id, transcript_id, str(exc))
     except Exception as exc:

@@ -16,6 +16,8 @@ class RunView(msgspec.Struct, frozen=True):
     step: str
     progress: float
     attempts: int
+    crashes: int
+    holder: str
     heartbeat_at: datetime | None
     error: str
     timings: dict[str, float]

@@ -38,36 +38,67 @@ async def latest_for(transcript_id: str) -> RunView | None:
     return _view(row) if row else None
 
 
-async def claim(run_id: str, stale_after_s: float) -> RunView | None:
+async def claim(run_id: str, stale_after_s: float, holder: str) -> RunView | None:
     """Mark a run as running by this worker, unless another live worker holds it or it is over.
 
-    Atomic, so a job delivered twice (a redelivery after a crash) runs once.
+    Atomic, so a job delivered twice (a redelivery after a crash) runs once. Taking over a run whose
+    worker went silent counts as one crash of it.
     """
     rows = await PipelineRun.raw(
         """
         UPDATE pipeline_run
-           SET status = 'running', attempts = attempts + 1, heartbeat_at = now(), updated_at = now()
+           SET crashes = crashes + (status = 'running')::int,
+               status = 'running', attempts = attempts + 1, holder = {},
+               heartbeat_at = now(), updated_at = now()
          WHERE id = {}
            AND (status = 'queued'
                 OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => {})))
         RETURNING id
         """,
+        holder,
         run_id,
         stale_after_s,
     )
     return await get(run_id) if rows else None
 
 
-async def stale_runs(stale_after_s: float) -> list[RunView]:
+async def take_back_stale(stale_after_s: float) -> list[RunView]:
+    """Running runs whose worker went silent, put back to `queued` with one more crash counted.
+
+    Atomic, so when several workers' reapers find the same run, one of them takes it back.
+    """
     rows = await PipelineRun.raw(
         """
-        SELECT id FROM pipeline_run
+        UPDATE pipeline_run SET status = 'queued', crashes = crashes + 1, holder = '', updated_at = now()
          WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => {})
+        RETURNING id
         """,
         stale_after_s,
     )
-    runs = [await get(row["id"]) for row in rows]
-    return [run for run in runs if run is not None]
+    return [run for row in rows if (run := await get(row["id"])) is not None]
+
+
+async def held_on(host_prefix: str) -> list[RunView]:
+    """Running runs held by worker processes of one host (`holder` starts with `host:`)."""
+    rows = await PipelineRun.raw(
+        "SELECT id FROM pipeline_run WHERE status = 'running' AND starts_with(holder, {})", host_prefix
+    )
+    return [run for row in rows if (run := await get(row["id"])) is not None]
+
+
+async def take_back(run_id: str, holder: str, *, crashed: bool) -> RunView | None:
+    """Put a run that `holder` runs back to `queued` (a crash of it counted when `crashed`)."""
+    rows = await PipelineRun.raw(
+        """
+        UPDATE pipeline_run SET status = 'queued', crashes = crashes + {}, holder = '', updated_at = now()
+         WHERE id = {} AND status = 'running' AND holder = {}
+        RETURNING id
+        """,
+        int(crashed),
+        run_id,
+        holder,
+    )
+    return await get(run_id) if rows else None
 
 
 async def update(run_id: str, values: dict[str, Any]) -> None:

@@ -6,11 +6,24 @@ import msgspec
 import structlog
 
 from reflector.domain.pipelines import repository
+from reflector.domain.pipelines.holders import Holder
 from reflector.domain.pipelines.models import JobPolicy, RunView
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.pipelines.meeting import SPEECH_STEPS, PipelineOptions
 
 log = structlog.get_logger(__name__)
+
+# A run whose worker died this many times under it fails with a sentence instead of killing another.
+MAX_CRASHES = 3
+# How the crash sentence names a step.
+STEP_NOUNS = {
+    "decode": "audio decoding",
+    "transcribe": "transcription",
+    "diarize": "speaker detection",
+    "assemble": "speaker attribution",
+    "topics": "topic",
+    "summarize": "summary",
+}
 
 # Recordings longer than this go to their own queue, so short work never waits behind them.
 LONG_RECORDING_S = 20 * 60
@@ -64,12 +77,44 @@ class PipelineService:
 
     async def requeue_stale(self) -> list[str]:
         """Runs left by a dead worker go back on their queue; they resume after the last checkpoint."""
-        requeued = []
-        for run in await repository.stale_runs(self.stale_after_s):
-            await self.continue_run(run, f"{run.id}:resume:{run.attempts}")
-            requeued.append(run.id)
-            log.warning("run.requeued", run_id=run.id, step=run.step, attempts=run.attempts)
-        return requeued
+        return [run.id for run in await repository.take_back_stale(self.stale_after_s) if await self._resume(run)]
+
+    async def requeue_dead_holders(self, me: Holder) -> list[str]:
+        """Runs held by worker processes of this host that are gone (a restarted worker's predecessor):
+        taken back at once rather than when their heartbeat goes stale."""
+        taken = []
+        for run in await repository.held_on(me.host_prefix):
+            if not me.holds_dead(run.holder):
+                continue
+            back = await repository.take_back(run.id, run.holder, crashed=True)
+            if back is not None and await self._resume(back):
+                taken.append(back.id)
+        return taken
+
+    async def hand_back(self, run_id: str, me: Holder) -> bool:
+        """A worker that is stopping gives its run to the next worker now, without counting a crash."""
+        run = await repository.take_back(run_id, str(me), crashed=False)
+        if run is None:
+            return False
+        await self.continue_run(run, f"{run.id}:handback:{run.attempts}")
+        log.info("run.handed_back", run_id=run.id, step=run.step)
+        return True
+
+    async def _resume(self, run: RunView) -> bool:
+        """Queue a run taken back from a dead worker, or fail it when its step keeps killing workers."""
+        if run.crashes >= MAX_CRASHES:
+            step = STEP_NOUNS.get(run.step, run.step or "first")
+            message = (
+                f"The {step} step crashed the worker {run.crashes} times; it was not tried again. "
+                "Retry to try once more, or report it with the worker's log."
+            )
+            await repository.update(run.id, {"status": "failed", "error": message})
+            await self._transcripts.set_status(run.transcript_id, "error", error=message)
+            log.error("run.crashed_out", run_id=run.id, step=run.step, crashes=run.crashes)
+            return False
+        await self.continue_run(run, f"{run.id}:resume:{run.attempts}")
+        log.warning("run.requeued", run_id=run.id, step=run.step, attempts=run.attempts, crashes=run.crashes)
+        return True
 
     async def continue_run(self, run: RunView, job_id: str) -> None:
         speech_done = all(step in run.timings for step in SPEECH_STEPS)

@@ -16,6 +16,11 @@ class PipelineRun(Table, tablename="pipeline_run"):
     step = Varchar(length=32, default="")
     progress = Float(default=0.0)
     attempts = Integer(default=0)
+    # Times the run's worker died under it (killed, crashed): past a few, the run fails instead.
+    crashes = Integer(default=0)
+    # The worker process running it ("host:pid:token"), so that a restarted worker takes back at once
+    # what its dead predecessor held, without waiting for the heartbeat to go stale.
+    holder = Varchar(length=96, default="")
     heartbeat_at = Timestamptz(null=True, default=None)
     error = Text(default="")
     # {step: seconds} for each finished step; a step listed here is skipped when the run resumes.

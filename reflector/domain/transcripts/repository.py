@@ -101,8 +101,12 @@ async def events_of(transcript_id: str) -> list[TranscriptEventMessage]:
     return [TranscriptEventMessage(event=row["event"], data=row["data"], id=row["id"]) for row in rows]
 
 
-async def clear_events(transcript_id: str) -> None:
-    await TranscriptEvent.delete().where(TranscriptEvent.transcript_id == transcript_id)
+async def clear_events(transcript_id: str, event: str | None = None) -> None:
+    """Drop the transcript's stored events, or those of one kind."""
+    query = TranscriptEvent.delete().where(TranscriptEvent.transcript_id == transcript_id)
+    if event is not None:
+        query = query.where(TranscriptEvent.event == event)
+    await query
 
 
 async def page(
