@@ -3,6 +3,7 @@
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from reflector.logging import configure_logging
@@ -71,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     level = settings.log_level
     if args.command in _INTERACTIVE and "LOG_LEVEL" not in os.environ:
         level = "warning"  # the progress display says what is happening; logs would scroll it away
+        # Libraries' warnings (piccolo's about a table name, its failed connection) are not for the
+        # person at the prompt: what went wrong is said once, as a sentence.
+        warnings.filterwarnings("ignore")
     configure_logging(settings.log_format, level)
     from reflector import commands
 

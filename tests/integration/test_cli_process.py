@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.net import free_port
 from tests.paths import REAL
 
 pytestmark = pytest.mark.slow
@@ -67,3 +68,29 @@ def test_process_explains_a_file_that_is_not_audio(settings, tmp_path: Path) -> 
     assert done.returncode == 1
     assert "not an audio or video file" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_process_refuses_a_language_the_model_cannot_hear_in_one_sentence(settings, tmp_path: Path) -> None:
+    done = _process(str(REAL / "jfk.flac"), "--language", "fr", "--no-summary", data_dir=settings.data_dir)
+    assert done.returncode == 1
+    assert "understands English only" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", [["show", "0f1e"], ["submit", str(REAL / "jfk.flac"), "--wait"], ["user", "list"]])
+def test_commands_answer_an_absent_server_with_one_sentence(tmp_path: Path, command: list[str]) -> None:
+    closed = free_port()  # nothing listens there
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATA_DIR": str(tmp_path),
+        "DATABASE_URL": f"postgresql://reflector:secret@127.0.0.1:{closed}/reflector",
+        "REDIS_URL": f"redis://127.0.0.1:{closed}/0",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "reflector", *command], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("reflector: cannot reach PostgreSQL"), done.stderr
+    assert f"127.0.0.1:{closed}" in lines[0] and "secret" not in lines[0]

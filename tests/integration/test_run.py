@@ -87,6 +87,15 @@ def test_run_starts_everything_and_sigterm_stops_it_all(tmp_path: Path) -> None:
         assert "ask not what your country can do for you" in shown.stdout.lower()
 
         _a_killed_worker_comes_back_and_its_run_ends(run, url, env, log)
+
+        # A `submit --wait` whose server goes away says so in one sentence.
+        command = [sys.executable, "-m", "reflector", "submit", str(REAL / "physicsworks.wav"), "--wait"]
+        waiting = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(8)
+        _stop(run, log)
+        _, err = waiting.communicate(timeout=60)
+        assert waiting.returncode == 1, err
+        assert "Traceback" not in err and ("lost the connection" in err or "cannot reach" in err), err
     finally:
         _stop(run, log)
     assert "Reflector is running" in log.read_text()
