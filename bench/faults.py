@@ -6,6 +6,10 @@ R1  SIGKILL the worker at --kills random moments spread over every step (decode,
     assemble, topics, summarize), a new worker started at once as `reflector run` does: every transcript
     must end `ended` with the same words and speakers as an undisturbed run, no duplicated topic,
     participant or stored event.
+R2  Malformed recordings (bench/bad_inputs.py) through `reflector process` and through the chunked upload
+    API with a worker: each gives a one-sentence error or a transcript, as the case allows, never a
+    traceback; chunks out of order, duplicated, missing or oversized, and a hostile file name; the worker
+    still serves the next recording.
 R5  SIGTERM the worker in the middle of each step: the run must be handed back at once (target < 2 s,
     no wait for the stale-heartbeat timeout) and finished by the next worker.
 
@@ -15,7 +19,9 @@ of its own. Prints one line per case, then a table of each figure against its ta
 
 import argparse
 import asyncio
+import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,18 +29,24 @@ from collections import Counter
 from pathlib import Path
 
 import asyncpg
+import httpx
 import msgspec
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from bad_inputs import CASES, Case, suffix_of  # noqa: E402
 
 from reflector.bootstrap import Services, start_services, stop_services  # noqa: E402
 from reflector.domain.transcripts.service import meeting_result  # noqa: E402
 from reflector.migrate import migrate  # noqa: E402
 from reflector.pipelines.meeting import STEPS, PipelineOptions  # noqa: E402
 from reflector.settings import Settings, load_settings  # noqa: E402
+from reflector.web.app import create_app  # noqa: E402
 from tests.conftest import ADMIN_URL  # noqa: E402
 from tests.integration.workers import WorkerProcess, submit, wait_for_status  # noqa: E402
+from tests.net import serve  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -50,7 +62,8 @@ async def _settings(data_dir: Path) -> Settings:
     finally:
         await admin.close()
     url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    env = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "DATA_DIR": str(data_dir)}
+    # Uploads past 64 MB are refused here, so that an oversized chunk is cheap to send.
+    env = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "DATA_DIR": str(data_dir), "MAX_UPLOAD_BYTES": str(64 << 20)}
     settings = load_settings(env, dotenv=Path("/nonexistent"))
     await migrate(settings)
     return settings
@@ -138,6 +151,116 @@ async def r1(services: Services, settings: Settings, log: Path, source: Path, ki
     ]
 
 
+def _sentence(text: str) -> bool:
+    """One line that reads as a sentence: no traceback, no bare exception name."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return len(lines) == 1 and "Traceback" not in text and lines[0].rstrip().endswith((".", "?", ")"))
+
+
+def _through_process(path: Path, data_dir: Path) -> tuple[str, str]:
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "DATA_DIR": str(data_dir)}
+    command = [sys.executable, "-m", "reflector", "process", str(path), "--no-summary", "--format", "txt"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600, env=env, check=False)
+    last = (done.stderr.strip().splitlines() or [""])[-1]
+    if done.returncode == 0:
+        return "ended", ""
+    if done.returncode == 1 and last.startswith("reflector: ") and "Traceback" not in done.stderr:
+        return "error", last.removeprefix("reflector: ")
+    return f"exit {done.returncode}", done.stderr[-300:]
+
+
+async def _upload(http: httpx.AsyncClient, transcript_id: str, chunks: list[tuple[int, bytes]], total: int,
+                  filename: str = "recording.bin") -> httpx.Response:  # fmt: skip
+    response = None
+    for number, data in chunks:
+        response = await http.post(
+            f"/v1/transcripts/{transcript_id}/record/upload",
+            params={"chunk_number": number, "total_chunks": total},
+            files={"chunk": (filename, data, "application/octet-stream")},
+        )
+        if response.status_code >= 400:
+            return response
+    assert response is not None
+    return response
+
+
+async def _through_api(services: Services, http: httpx.AsyncClient, name: str, chunks: list[tuple[int, bytes]],
+                       total: int, filename: str) -> tuple[str, str]:  # fmt: skip
+    transcript_id = (await http.post("/v1/transcripts", json={"name": name})).json()["id"]
+    response = await _upload(http, transcript_id, chunks, total, filename)
+    if response.status_code >= 400:
+        detail = response.json().get("detail", "")
+        return ("refused" if _sentence(str(detail)) else f"HTTP {response.status_code}"), str(detail)
+    transcript = await services.transcripts.get(transcript_id)
+    if transcript.status == "idle":  # the upload is not whole: processing is refused with a sentence
+        response = await http.post(f"/v1/transcripts/{transcript_id}/process")
+        return ("refused" if response.status_code < 500 else f"HTTP {response.status_code}"), response.text[:200]
+    transcript = await wait_for_status(services, transcript_id, within_s=3600)
+    if transcript.status == "error" and not _sentence(transcript.error):
+        return "error without a sentence", transcript.error
+    return transcript.status, transcript.error
+
+
+def _split(data: bytes, parts: int = 3) -> list[tuple[int, bytes]]:
+    size = max(1, -(-len(data) // parts))
+    return [(i, data[i * size : (i + 1) * size]) for i in range(parts)] if data else [(0, b"")]
+
+
+async def r2(services: Services, settings: Settings, log: Path, tmp: Path) -> list[str]:
+    worker = WorkerProcess(settings, log).start()
+    good = (DATA / "real" / "jfk.flac").read_bytes()
+    passed = {"process": 0, "api": 0}
+    total_cases = len(CASES) + 5
+    try:
+        async with serve(create_app(settings, services=services)) as url, httpx.AsyncClient(
+            base_url=url, timeout=600
+        ) as http:  # fmt: skip
+            for i, case in enumerate(CASES):
+                path = case.build(tmp / f"case{i}{suffix_of(case)}")
+                by_process = await asyncio.to_thread(_through_process, path, tmp / "process-data")
+                by_api = await _through_api(services, http, case.name, _split(path.read_bytes()), 3, path.name)
+                verdicts = [_verdict(case, outcome) for outcome in (by_process, by_api)]
+                passed["process"] += verdicts[0]
+                passed["api"] += verdicts[1]
+                print(f"R2 {case.name:<28} process: {_show(by_process)}  api: {_show(by_api)}")
+            chunked = _split(good, 4)
+            special = {
+                "chunks out of order": (chunked[::-1], 4, "jfk.flac", ENDED_OR_REFUSED - {"refused"}),
+                "a chunk sent twice": ([*chunked[:2], chunked[1], *chunked[2:]], 4, "jfk.flac", {"ended"}),
+                "a chunk missing": (chunked[:1] + chunked[2:], 4, "jfk.flac", {"refused"}),
+                "an oversized chunk": ([(0, b"\0" * (65 << 20))], 1, "big.wav", {"refused"}),
+                "name with ../ and NUL": ([(0, good)], 1, "../../etc/passwd\x00.flac", {"ended"}),
+            }
+            for name, (chunks, total, filename, accepted) in special.items():
+                outcome = await _through_api(services, http, name, chunks, total, filename)
+                passed["api"] += outcome[0] in accepted
+                print(f"R2 {name:<28} api: {_show(outcome)}")
+            outcome = await _through_api(services, http, "after all that", [(0, good)], 1, "jfk.flac")
+            print(f"R2 then a good recording: {outcome[0]}")
+    finally:
+        worker.stop()
+    return [
+        f"R2 | {len(CASES)} malformed files through `reflector process` | {passed['process']}/{len(CASES)} "
+        f"as expected | {len(CASES)}/{len(CASES)}",
+        f"R2 | {len(CASES)} files + 5 chunk faults through the upload API | {passed['api']}/{total_cases} as "
+        f"expected, then a good recording {outcome[0]} | {total_cases}/{total_cases}, ended",
+    ]
+
+
+ENDED_OR_REFUSED = {"ended", "refused"}
+
+
+def _verdict(case: Case, outcome: tuple[str, str]) -> bool:
+    kind, text = outcome
+    kind = "error" if kind == "refused" else kind
+    return kind in case.accepted and (kind != "error" or _sentence(text))
+
+
+def _show(outcome: tuple[str, str]) -> str:
+    kind, text = outcome
+    return f"{kind} ({text[:70]})" if text else kind
+
+
 async def r5(services: Services, settings: Settings, log: Path, source: Path) -> list[str]:
     rows = []
     for step in ("transcribe", "diarize", "topics", "summarize"):
@@ -168,7 +291,7 @@ async def main() -> None:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--file", type=Path, default=DATA / "synthetic" / "standup.wav")
-    parser.add_argument("--only", default="R1,R5")
+    parser.add_argument("--only", default="R1,R2,R5")
     args = parser.parse_args()
     chosen = {name.strip().upper() for name in args.only.split(",")}
 
@@ -181,6 +304,8 @@ async def main() -> None:
         try:
             if "R1" in chosen:
                 rows += await r1(services, settings, log, args.file, args.kills, args.seed)
+            if "R2" in chosen:
+                rows += await r2(services, settings, log, Path(tmp))
             if "R5" in chosen:
                 rows += await r5(services, settings, log, args.file)
         finally:
