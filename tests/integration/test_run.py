@@ -88,14 +88,6 @@ def test_run_starts_everything_and_sigterm_stops_it_all(tmp_path: Path) -> None:
 
         _a_killed_worker_comes_back_and_its_run_ends(run, url, env, log)
 
-        # A `submit --wait` whose server goes away says so in one sentence.
-        command = [sys.executable, "-m", "reflector", "submit", str(REAL / "physicsworks.wav"), "--wait"]
-        waiting = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(8)
-        _stop(run, log)
-        _, err = waiting.communicate(timeout=60)
-        assert waiting.returncode == 1, err
-        assert "Traceback" not in err and ("lost the connection" in err or "cannot reach" in err), err
     finally:
         _stop(run, log)
     assert "Reflector is running" in log.read_text()
@@ -116,8 +108,11 @@ def test_run_starts_everything_and_sigterm_stops_it_all(tmp_path: Path) -> None:
 
 def _worker_of(run: subprocess.Popen[bytes]) -> psutil.Process | None:
     for child in psutil.Process(run.pid).children(recursive=True):
-        if "worker --queues speech,llm" in " ".join(child.cmdline()):
-            return child
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "worker --queues speech,llm" in " ".join(child.cmdline()):
+                return child
+        except psutil.Error:  # gone, or dead and not yet reaped by the supervisor
+            continue
     return None
 
 
