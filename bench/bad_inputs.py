@@ -13,6 +13,8 @@ import av
 import msgspec
 import numpy as np
 
+from tests.media import video_without_audio
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MP3 = DATA / "real" / "hello_48k_stereo.mp3"
 
@@ -51,17 +53,6 @@ def _bytes(content: bytes) -> Callable[[Path], Path]:
     return build
 
 
-def _video_without_audio(path: Path) -> Path:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("mpeg4", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for i in range(20):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 10, dtype=np.uint8), format="rgb24")
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
-
-
 def _silence_flac(seconds: float) -> Callable[[Path], Path]:
     """Hours of silence in a few hundred kB: a tiny file that decodes to a lot."""
 
@@ -92,7 +83,7 @@ CASES = [
     Case("PDF named .mp3", _bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" * 20), ERROR),
     Case("PNG named .mp3", _bytes(PNG * 4), ERROR),
     Case("zlib stream named .mp3", _bytes(zlib.compress(b"\0" * 50_000_000, 9)), ERROR),
-    Case("video without audio", _video_without_audio, ERROR),
+    Case("video without audio", video_without_audio, ERROR),
     Case("0.1 s of audio", lambda p: _raw_wav(p, 16000, 1, 0.1), ERROR),
     Case("1 Hz sample rate", lambda p: _raw_wav(p, 1, 1, 30), EITHER),
     Case("768 kHz sample rate", lambda p: _raw_wav(p, 768_000, 1, 2.0), ENDED),

@@ -28,7 +28,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import asyncpg
 import httpx
 import msgspec
 
@@ -37,12 +36,12 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from bad_inputs import CASES, Case, suffix_of  # noqa: E402
+from scratch import fresh_database  # noqa: E402
 
 from reflector.bootstrap import Services, start_services, stop_services  # noqa: E402
 from reflector.domain.transcripts.service import meeting_result  # noqa: E402
-from reflector.migrate import migrate  # noqa: E402
 from reflector.pipelines.meeting import STEPS, PipelineOptions  # noqa: E402
-from reflector.settings import Settings, load_settings  # noqa: E402
+from reflector.settings import Settings  # noqa: E402
 from reflector.web.app import create_app  # noqa: E402
 from tests.conftest import ADMIN_URL  # noqa: E402
 from tests.integration.workers import WorkerProcess, submit, wait_for_status  # noqa: E402
@@ -54,19 +53,9 @@ ONCE = ("DURATION", "WAVEFORM", "FINAL_TITLE", "FINAL_SHORT_SUMMARY", "FINAL_LON
 
 
 async def _settings(data_dir: Path) -> Settings:
-    name = "reflector_bench_faults"
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     # Uploads past 64 MB are refused here, so that an oversized chunk is cheap to send.
-    env = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "DATA_DIR": str(data_dir), "MAX_UPLOAD_BYTES": str(64 << 20)}
-    settings = load_settings(env, dotenv=Path("/nonexistent"))
-    await migrate(settings)
-    return settings
+    env = {"REDIS_URL": REDIS_URL, "DATA_DIR": str(data_dir), "MAX_UPLOAD_BYTES": str(64 << 20)}
+    return await fresh_database(ADMIN_URL, "reflector_bench_faults", env)
 
 
 class Outcome(msgspec.Struct):

@@ -20,17 +20,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import asyncpg
 import httpx
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
-from reflector.migrate import migrate  # noqa: E402
+from scratch import fresh_database  # noqa: E402
+
 from reflector.pipelines import audio  # noqa: E402
 from reflector.pipelines.transcribe import FasterWhisperTranscriber  # noqa: E402
-from reflector.settings import load_settings  # noqa: E402
 from tests.live_client import Captions, PacedRecording, follow_captions, live_recording, percentile  # noqa: E402
 
 TARGET_P95_S = 2.0
@@ -41,18 +41,6 @@ def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-async def _database(admin_url: str, name: str, redis_url: str) -> str:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
-    await migrate(load_settings({"DATABASE_URL": url, "REDIS_URL": redis_url}, dotenv=Path("/nonexistent")))
-    return url
 
 
 async def _wait_logged(log: Path, text: str, within_s: float = 120) -> None:
@@ -90,7 +78,8 @@ async def main() -> None:
     args = parser.parse_args()
 
     samples = audio.decode(args.file)
-    url = await _database(args.admin_url, args.database, args.redis_url)
+    settings = await fresh_database(args.admin_url, args.database, {"REDIS_URL": args.redis_url})
+    url = settings.database.url
     port = _port()
     with tempfile.TemporaryDirectory() as data_dir:
         env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": args.redis_url, "DATA_DIR": data_dir,

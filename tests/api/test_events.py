@@ -168,20 +168,24 @@ def _observer(services: Services, run: RunView, transcript_id: str) -> RunObserv
     return RunObserver(job, run, transcript_id, owner="local")
 
 
-async def test_progress_of_steps_running_together_adds_up(clean: Services, served: str) -> None:
-    transcript_id = await _new_transcript(clean)
+async def _speech_progress(services: Services, served: str, *reports: tuple[str, Any]) -> list[dict[str, Any]]:
+    """Transcription and diarization start together, then report from their worker threads, half a
+    second apart: the PROGRESS events a socket receives."""
+    transcript_id = await _new_transcript(services)
     run = msgspec.structs.replace(await runs_repository.insert(transcript_id, {}), timings={"decode": 1.0})
-    observer = _observer(clean, run, transcript_id)
-
+    observer = _observer(services, run, transcript_id)
     async with connect(_ws(served, f"/v1/transcripts/{transcript_id}/events")) as ws:
         await observer.started("transcribe")
         await observer.started("diarize")
-        # Steps report from their worker threads.
-        await asyncio.to_thread(observer.progress, "transcribe", 1.0)
-        await asyncio.sleep(0.6)
-        await asyncio.to_thread(observer.progress, "diarize", 0.5)
-        progress = [(await _next(ws))["data"] for _ in range(4)]
+        for i, (step, fraction) in enumerate(reports):
+            if i:
+                await asyncio.sleep(0.6)
+            await asyncio.to_thread(observer.progress, step, fraction)
+        return [(await _next(ws))["data"] for _ in range(2 + len(reports))]
 
+
+async def test_progress_of_steps_running_together_adds_up(clean: Services, served: str) -> None:
+    progress = await _speech_progress(clean, served, ("transcribe", 1.0), ("diarize", 0.5))
     assert [(p["step"], p["fraction"], p["overall"]) for p in progress] == [
         ("transcribe", 0.0, 0.04),
         ("diarize", 0.0, 0.04),
@@ -192,19 +196,8 @@ async def test_progress_of_steps_running_together_adds_up(clean: Services, serve
 
 async def test_numpy_progress_from_a_step_thread_is_sent_as_plain_numbers(clean: Services, served: str) -> None:
     """senko reports its progress as numpy.float64. Whichever event carries it first (its own, or the
-    overall figure of a step finishing beside it) must reach the socket: it once failed the upload."""
-    transcript_id = await _new_transcript(clean)
-    run = msgspec.structs.replace(await runs_repository.insert(transcript_id, {}), timings={"decode": 1.0})
-    observer = _observer(clean, run, transcript_id)
-
-    async with connect(_ws(served, f"/v1/transcripts/{transcript_id}/events")) as ws:
-        await observer.started("transcribe")
-        await observer.started("diarize")
-        await asyncio.to_thread(observer.progress, "diarize", np.float64(0.5))
-        await asyncio.sleep(0.6)
-        await asyncio.to_thread(observer.progress, "transcribe", np.float32(0.75))
-        progress = [(await _next(ws))["data"] for _ in range(4)]
-
+    overall figure of a step reporting beside it) must reach the socket: it once failed the upload."""
+    progress = await _speech_progress(clean, served, ("diarize", np.float64(0.5)), ("transcribe", np.float32(0.75)))
     assert [(p["step"], p["fraction"]) for p in progress][2:] == [("diarize", 0.5), ("transcribe", 0.75)]
     assert progress[3]["overall"] == pytest.approx(0.04 + 0.36 * 0.75 + 0.22 * 0.5, abs=0.002)
 

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -11,34 +10,10 @@ from reflector.domain.transcripts.service import meeting_result
 from reflector.pipelines.meeting import PipelineOptions
 from reflector.settings import Settings
 from tests.integration.workers import WorkerProcess, submit, wait_for_status
+from tests.media import video_without_audio, wav
 from tests.paths import REAL
 
 FAST = PipelineOptions(summarize=False)
-
-
-def _wav(path: Path, samples: np.ndarray, rate: int = 16000) -> Path:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("pcm_s16le", rate=rate, layout="mono")
-        frame = av.AudioFrame.from_ndarray((samples * 32767).astype(np.int16)[None, :], format="s16", layout="mono")
-        frame.sample_rate = rate
-        for packet in stream.encode(frame):
-            out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
-
-
-def _video_without_audio(path: Path) -> Path:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("mpeg4", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for i in range(20):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 10, dtype=np.uint8), format="rgb24")
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
 
 
 @pytest.fixture
@@ -57,8 +32,8 @@ async def test_bad_inputs_fail_clearly_and_the_worker_keeps_serving(
     text.write_text("These are my meeting notes, not a recording.\n" * 50)
     truncated = tmp_path / "truncated.mp3"
     truncated.write_bytes((REAL / "hello_48k_stereo.mp3").read_bytes()[:600])
-    no_audio = _video_without_audio(tmp_path / "silent-film.mp4")
-    blip = _wav(tmp_path / "blip.wav", np.sin(np.linspace(0, 600, 3200)).astype(np.float32) * 0.3)
+    no_audio = video_without_audio(tmp_path / "silent-film.mp4")
+    blip = wav(tmp_path / "blip.wav", np.sin(np.linspace(0, 600, 3200)).astype(np.float32) * 0.3)
 
     cases = {empty: "empty", text: "not an audio", truncated: "", no_audio: "no audio", blip: "too short"}
     submitted = {path: await submit(clean, path, FAST) for path in cases}
@@ -80,7 +55,7 @@ async def test_bad_inputs_fail_clearly_and_the_worker_keeps_serving(
 async def test_ten_minutes_of_silence_end_with_an_empty_transcript(
     clean: Services, worker: WorkerProcess, tmp_path: Path
 ) -> None:
-    silence = _wav(tmp_path / "silence.wav", np.zeros(16000 * 600, dtype=np.float32))
+    silence = wav(tmp_path / "silence.wav", np.zeros(16000 * 600, dtype=np.float32))
     transcript_id = await submit(clean, silence, PipelineOptions())
     transcript = await wait_for_status(clean, transcript_id, within_s=300)
     assert transcript.status == "ended", transcript.error

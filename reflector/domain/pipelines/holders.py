@@ -32,7 +32,7 @@ class Holder:
     def host_prefix(self) -> str:
         return f"{self.host}:"
 
-    def holds_dead(self, holder: str) -> bool:
+    def is_gone(self, holder: str) -> bool:
         """True when `holder` is a worker process of this host that no longer runs."""
         try:
             host, pid_text, token = holder.rsplit(":", 2)

@@ -84,7 +84,7 @@ class PipelineService:
         taken back at once rather than when their heartbeat goes stale."""
         taken = []
         for run in await repository.held_on(me.host_prefix):
-            if not me.holds_dead(run.holder):
+            if not me.is_gone(run.holder):
                 continue
             back = await repository.take_back(run.id, run.holder, crashed=True)
             if back is not None and await self._resume(back):
