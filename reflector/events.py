@@ -6,9 +6,14 @@ Event names and payloads are Reflector's (envelope `{event, data}`), plus PROGRE
 from typing import Any
 
 import msgspec
+import structlog
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from reflector.encoding import encode
+
+log = structlog.get_logger(__name__)
 
 
 class TranscriptEventMessage(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -47,8 +52,14 @@ class EventBus:
         self._redis = redis
 
     async def publish(self, channel: str, event: str, data: dict[str, Any], event_id: int | None = None) -> None:
+        """Best effort: with Redis away (restarting), a stored event reaches subscribers from the log when
+        they reconnect, and the work that produced it goes on."""
         payload = encode(TranscriptEventMessage(event=event, data=data, id=event_id))
-        await self._redis.publish(channel, payload)
+        try:
+            await self._redis.publish(channel, payload)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.warning("events.publish_failed", channel=channel, event_type=event, stored=event_id is not None,
+                        error=str(exc))  # fmt: skip
 
 
 def decode_event(payload: bytes) -> TranscriptEventMessage:

@@ -133,7 +133,10 @@ async def _heartbeat(run_id: str, every_s: float) -> AsyncIterator[None]:
     async def beat() -> None:
         while True:
             await asyncio.sleep(every_s)
-            await repository.heartbeat(run_id)
+            try:
+                await repository.heartbeat(run_id)
+            except Exception as exc:  # PostgreSQL restarting: beat again next time, the step goes on
+                log.warning("run.heartbeat_failed", run_id=run_id, error=str(exc))
 
     task = asyncio.create_task(beat())
     try:
