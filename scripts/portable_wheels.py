@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,10 @@ from pathlib import Path
 RECIPE = "2"
 # ggml's x86 variants that may execute instructions a CPU advertises but a process cannot use.
 DROPPED_FILES = ("libggml-cpu-sapphirerapids.so",)
+
+
+# The oldest CPU a build must run on: x86-64-v3 (Haswell, Zen 1 and later); on ARM, plain ARMv8.
+BASELINE = "-march=armv8-a" if platform.machine().lower() in ("aarch64", "arm64") else "-march=x86-64-v3"
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ BUILDS = (
         {
             # Its Release flags add -march=native; RelWithDebInfo's are ours to set.
             "SKBUILD_CMAKE_BUILD_TYPE": "RelWithDebInfo",
-            "SKBUILD_CMAKE_DEFINE": "CMAKE_CXX_FLAGS_RELWITHDEBINFO=-O3 -DNDEBUG -march=x86-64-v3 -mtune=generic",
+            "SKBUILD_CMAKE_DEFINE": f"CMAKE_CXX_FLAGS_RELWITHDEBINFO=-O3 -DNDEBUG {BASELINE} -mtune=generic",
         },
     ),
 )
