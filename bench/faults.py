@@ -207,7 +207,8 @@ async def r2(services: Services, settings: Settings, log: Path, tmp: Path) -> li
             for i, case in enumerate(CASES):
                 path = case.build(tmp / f"case{i}{suffix_of(case)}")
                 by_process = await asyncio.to_thread(_through_process, path, tmp / "process-data")
-                by_api = await _through_api(services, http, case.name, _split(path.read_bytes()), 3, path.name)
+                chunks = _split(path.read_bytes())
+                by_api = await _through_api(services, http, case.name, chunks, len(chunks), path.name)
                 verdicts = [_verdict(case, outcome) for outcome in (by_process, by_api)]
                 passed["process"] += verdicts[0]
                 passed["api"] += verdicts[1]
