@@ -141,9 +141,11 @@ async def r1(services: Services, settings: Settings, log: Path, source: Path, ki
 
 
 def _sentence(text: str) -> bool:
-    """One line that reads as a sentence: no traceback, no bare exception name."""
+    """One line of words a person reads: no traceback, no exception class name (the API's details keep
+    Reflector's wording, which ends without a full stop)."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
-    return len(lines) == 1 and "Traceback" not in text and lines[0].rstrip().endswith((".", "?", ")"))
+    named = any(word.endswith(("Error", "Exception", "Error:")) for word in text.split())
+    return len(lines) == 1 and "Traceback" not in text and not named and len(lines[0].split()) >= 3
 
 
 def _through_process(path: Path, data_dir: Path) -> tuple[str, str]:
@@ -161,13 +163,15 @@ def _through_process(path: Path, data_dir: Path) -> tuple[str, str]:
 async def _upload(http: httpx.AsyncClient, transcript_id: str, chunks: list[tuple[int, bytes]], total: int,
                   filename: str = "recording.bin") -> httpx.Response:  # fmt: skip
     response = None
-    for number, data in chunks:
+    for i, (number, data) in enumerate(chunks):
         response = await http.post(
             f"/v1/transcripts/{transcript_id}/record/upload",
             params={"chunk_number": number, "total_chunks": total},
             files={"chunk": (filename, data, "application/octet-stream")},
         )
-        if response.status_code >= 400:
+        # The last-numbered chunk ahead of others is kept and answered "Missing chunks …": send the rest.
+        ahead = response.status_code == 400 and "Missing chunks" in response.text and i < len(chunks) - 1
+        if response.status_code >= 400 and not ahead:
             return response
     assert response is not None
     return response
