@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # CUDA build that PyPI serves for torch on Linux.
 TORCH_INDEX ?=
 
-.PHONY: setup browser run test lint
+.PHONY: setup test-tools run test lint
 
 setup: $(STAMP)
 
@@ -32,12 +32,14 @@ $(STAMP): pyproject.toml Makefile scripts/portable_wheels.py
 run: setup
 	@$(BIN)/reflector run
 
-# The page tests drive Debian's chromium (no browser download at test time).
-browser:
-	@command -v chromium >/dev/null || { echo "==> installing Debian's chromium for the page tests"; \
-		$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'; }
+# The page tests drive Debian's chromium (no browser download at test time); qemu-user runs the LLM on an
+# emulated CPU without AVX-512, to show the native code runs on CPUs other than this one.
+test-tools:
+	@command -v chromium >/dev/null && command -v qemu-x86_64 >/dev/null || { \
+		echo "==> installing Debian's chromium and qemu-user for the tests"; \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium qemu-user >/dev/null'; }
 
-test: setup browser
+test: setup test-tools
 	@$(BIN)/ruff check reflector tests bench scripts
 	@$(BIN)/lint-imports --no-cache
 	@$(BIN)/python -m pytest -m "not gpu"

@@ -3,6 +3,8 @@ llama.cpp CPU variants that ggml loads when the running CPU has it; the embedded
 
 import importlib.metadata
 import importlib.util
+import platform
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +105,27 @@ def test_the_llm_runs_the_best_cpu_variant_this_cpu_has() -> None:
     llm = EmbeddedLLM(assemble_llm_weights(REPO / "data" / "models"), context_window=512)
     assert llm.complete([ChatMessage("user", "Say hello.")], max_tokens=8).strip()
     assert llama_cpp.llama_supports_mmap()
+
+
+EMULATED = """
+import sys
+from reflector.pipelines.llm_native import cpu_variant, import_llama_cpp
+llama_cpp = import_llama_cpp()
+llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=64, n_threads=2, n_batch=8, verbose=False)
+text = llm.create_completion("The capital of France is", max_tokens=2, temperature=0)["choices"][0]["text"]
+print(cpu_variant(), repr(text))
+"""
+
+
+@pytest.mark.skipif(
+    shutil.which("qemu-x86_64") is None or platform.machine() != "x86_64", reason="needs Debian's qemu-user"
+)
+def test_the_llm_writes_on_an_emulated_cpu_without_avx512() -> None:
+    """A Haswell (x86-64-v3, no AVX-512, no AMX) emulated by qemu: ggml loads the haswell variant and the
+    model writes. A llama.cpp built natively on an AVX-512 machine dies there with SIGILL (exit 132)."""
+    model = assemble_llm_weights(REPO / "data" / "models")
+    command = ["qemu-x86_64", "-cpu", "Haswell-v4", sys.executable, "-c", EMULATED, str(model)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=REPO, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    variant, text = done.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert variant == "haswell" and "paris" in text.lower(), done.stdout
