@@ -6,6 +6,7 @@ Use a backend as an async context manager (or `start()`/`close()`): the S3 one k
 
 import asyncio
 import contextlib
+import errno
 import math
 import os
 import shutil
@@ -35,6 +36,16 @@ class StorageError(Exception):
 
 class StorageNotFound(StorageError):
     """No object under that key."""
+
+
+class StorageFull(StorageError):
+    """The disk under DATA_DIR has no room left: nothing was stored, and nothing half-written remains."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The server's storage (DATA_DIR) is full, so nothing was saved. Free some space on it, then send "
+            "the recording again or retry the processing: it goes on from where it stopped."
+        )
 
 
 class _RangeNotSatisfiable(StorageError):
@@ -126,6 +137,11 @@ def _replace_atomically(dest: Path, write: Any) -> None:
     try:
         write(tmp)
         os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull() from exc
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

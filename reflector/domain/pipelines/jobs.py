@@ -33,7 +33,7 @@ from reflector.pipelines.meeting import (
     PipelineOptions,
 )
 from reflector.pipelines.protocols import AudioError, ModelUnavailable
-from reflector.storage import Storage
+from reflector.storage import Storage, StorageFull
 
 log = structlog.get_logger(__name__)
 
@@ -190,7 +190,7 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
             # SIGTERM, a deploy: the next worker resumes the run now, not once the heartbeat is stale.
             await asyncio.shield(services.runs.hand_back(run_id, services.holder))
         raise
-    except (AudioError, ModelUnavailable) as exc:
+    except (AudioError, ModelUnavailable, StorageFull) as exc:
         return await _fail(services, run_id, transcript_id, str(exc))
     except Exception as exc:
         log.exception("run.crashed")

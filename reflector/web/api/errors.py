@@ -38,6 +38,7 @@ from reflector.domain.transcripts.models import (
 )
 from reflector.domain.transcripts.search import InvalidSearch
 from reflector.error_tracking import report_error
+from reflector.storage import StorageFull
 from reflector.web.recording import AlreadyRecorded, InvalidOffer, RecordingInProgress
 
 log = structlog.get_logger(__name__)
@@ -68,6 +69,7 @@ DOMAIN_STATUS: dict[type[Exception], int] = {
     RecordingInProgress: 409,
     AlreadyRecorded: 409,
     InvalidOffer: 400,
+    StorageFull: 507,
 }
 
 
