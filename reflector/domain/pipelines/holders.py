@@ -47,6 +47,6 @@ class Holder:
             os.kill(pid, 0)
         except ProcessLookupError:
             return True
-        except PermissionError:
-            return False
+        except PermissionError:  # alive, under another user
+            pass
         return False

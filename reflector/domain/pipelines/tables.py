@@ -18,8 +18,8 @@ class PipelineRun(Table, tablename="pipeline_run"):
     attempts = Integer(default=0)
     # Times the run's worker died under it (killed, crashed): past a few, the run fails instead.
     crashes = Integer(default=0)
-    # The worker process running it ("host:pid:token"), so that a restarted worker takes back at once
-    # what its dead predecessor held, without waiting for the heartbeat to go stale.
+    # The worker process running it ("host/pid-namespace:pid:token", see holders.py), so that a restarted
+    # worker takes back at once what its dead predecessor held, without waiting for the heartbeat to go stale.
     holder = Varchar(length=96, default="")
     heartbeat_at = Timestamptz(null=True, default=None)
     error = Text(default="")
