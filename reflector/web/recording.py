@@ -203,12 +203,16 @@ class Recording:
 
 async def _keep(services: Services, transcript_id: str, path: Path, seconds: float) -> None:
     """What was received becomes the transcript's recording, queued for the file pipeline; nothing, idle."""
-    if seconds > 0:
-        await services.transcripts.store_upload(transcript_id, path)
-        transcript = await services.transcripts.get(transcript_id)
-        await services.runs.request(transcript_id, options_for(transcript))
-    else:
-        await services.transcripts.set_status(transcript_id, "idle")
+    try:
+        if seconds > 0:
+            await services.transcripts.store_upload(transcript_id, path)
+            transcript = await services.transcripts.get(transcript_id)
+            await services.runs.request(transcript_id, options_for(transcript))
+        else:
+            await services.transcripts.set_status(transcript_id, "idle")
+    except TranscriptNotFound:
+        # Deleted while it was being recorded: its audio goes with it, now rather than at the next start.
+        log.info("recording.dropped", transcript_id=transcript_id, reason="transcript deleted")
     await asyncio.to_thread(path.unlink, missing_ok=True)
 
 

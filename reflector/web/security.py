@@ -1,4 +1,11 @@
-"""Security headers on every HTTP answer, set as it leaves the app so error pages and 404s carry them too."""
+"""Security headers on every HTTP answer, set as it leaves the app so error pages and 404s carry them too.
+
+Every answer but a static asset says `Cache-Control: no-store`: pages, JSON, recordings and exports hold a
+person's meetings, and which of them a given answer depends on the caller (and may change with a share mode
+or a deletion), so neither a shared proxy nor the browser's disk cache may keep one. One rule for all
+dynamic paths, rather than a list of the private ones, cannot miss a route added later. `no-store` leaves
+byte ranges alone: the player still seeks in a recording, it just asks the server again.
+"""
 
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -23,6 +30,8 @@ PAGE_POLICY = "; ".join(_PAGE_DIRECTIVES)
 # Swagger UI at /schema loads its script and styles from a CDN, so it gets only the framing rule.
 SCHEMA_POLICY = "frame-ancestors 'none'"
 _SCHEMA_PREFIX = "/schema"
+# The app's own CSS, JS and icons: the same for everyone, so browsers may keep them.
+_STATIC_PREFIX = "/static/"
 
 
 def page_policy(identity_provider: str | None) -> str:
@@ -48,5 +57,7 @@ def security_headers(identity_provider: str | None) -> Callable[[Message, Scope]
         headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         schema = path == _SCHEMA_PREFIX or path.startswith(_SCHEMA_PREFIX + "/")
         headers["Content-Security-Policy"] = SCHEMA_POLICY if schema else pages
+        if not path.startswith(_STATIC_PREFIX):
+            headers["Cache-Control"] = "no-store"
 
     return add_security_headers

@@ -20,6 +20,7 @@ from reflector.domain.pipelines.holders import Holder
 from reflector.domain.pipelines.models import RunView
 from reflector.domain.pipelines.service import PipelineService
 from reflector.domain.pipelines.steps import StepWriter
+from reflector.domain.transcripts.models import NoUpload
 from reflector.domain.transcripts.service import TranscriptService, steps_prefix
 from reflector.encoding import to_builtins
 from reflector.events import ProgressData
@@ -190,7 +191,8 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
             # SIGTERM, a deploy: the next worker resumes the run now, not once the heartbeat is stale.
             await asyncio.shield(services.runs.hand_back(run_id, services.holder))
         raise
-    except (AudioError, ModelUnavailable, StorageFull) as exc:
+    # NoUpload: the recording was deleted after this run was queued; its message says so.
+    except (AudioError, ModelUnavailable, StorageFull, NoUpload) as exc:
         return await _fail(services, run_id, transcript_id, str(exc))
     except Exception as exc:
         log.exception("run.crashed")

@@ -83,6 +83,8 @@ class StepWriter:
         duration_ms = round(audio_mod.duration_of(audio) * 1000, 1)
         await self._transcripts.update(self._id, {"duration": duration_ms})
         await self._emit("DURATION", {"duration": duration_ms})
+        if (await self._transcripts.get(self._id)).audio_deleted:
+            return  # its owner deleted the recording while this run went on: keep nothing made from it
         peaks = await asyncio.to_thread(audio_mod.waveform, audio)
         await self._storage.put_bytes(waveform_key(self._id), encode(peaks))
         await self._emit("WAVEFORM", {"waveform": peaks})

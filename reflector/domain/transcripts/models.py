@@ -75,6 +75,23 @@ class NoUpload(Exception):
     pass
 
 
+class AudioDeleted(NoUpload):
+    """Its owner deleted the recording: there is nothing left to process until a new one is uploaded."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The recording of this transcript was deleted, so it can't be processed again: "
+            "upload the recording anew to process it"
+        )
+
+
+class RecordingUnderway(Exception):
+    """The audio is still arriving from a live recording, so it can't be deleted yet."""
+
+    def __init__(self) -> None:
+        super().__init__("The meeting is still being recorded: stop the recording, then delete its audio")
+
+
 class TopicNotFound(Exception):
     def __init__(self) -> None:
         super().__init__("Topic not found")

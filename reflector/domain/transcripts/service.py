@@ -9,10 +9,12 @@ import structlog
 
 from reflector.domain.transcripts import repository
 from reflector.domain.transcripts.models import (
+    AudioDeleted,
     AudioNotFound,
     NewTranscript,
     NoUpload,
     ParticipantView,
+    RecordingUnderway,
     Status,
     TopicView,
     TranscriptLocked,
@@ -115,11 +117,16 @@ class TranscriptService:
         seconds = await asyncio.to_thread(audio.probe_duration, path)
         if seconds:
             await repository.update(transcript_id, {"duration": round(seconds * 1000)})
+        if transcript.audio_deleted:
+            # Its owner sent a recording again after deleting the last: this one is theirs to keep.
+            await repository.update(transcript_id, {"audio_deleted": False})
         await self.set_status(transcript_id, "uploaded")
         return key
 
     async def upload_of(self, transcript_id: str) -> str:
         keys = await self.storage.list_keys(f"transcripts/{transcript_id}/upload")
+        if not keys and (await self.get(transcript_id)).audio_deleted:
+            raise AudioDeleted()
         if not keys:
             raise NoUpload(f"Transcript {transcript_id} has no recording to process")
         return keys[0]
@@ -168,6 +175,12 @@ class TranscriptService:
             await self._bus.publish(user_channel(owner), mirrored, {"id": transcript_id, **data})
 
     async def update(self, transcript_id: str, values: dict[str, Any]) -> None:
+        """Change columns; setting `audio_deleted` deletes the audio (`delete_audio`), never just hides it."""
+        if values.get("audio_deleted") is True:
+            await self.delete_audio(transcript_id)
+            values = {k: v for k, v in values.items() if k != "audio_deleted"}
+            if not values:
+                return
         await repository.update(transcript_id, values)
 
     async def replace_topics(self, transcript_id: str, topics: list[dict[str, Any]]) -> list[TopicView]:
@@ -182,6 +195,24 @@ class TranscriptService:
         await repository.replace_topics(transcript_id, [])
         await repository.clear_events(transcript_id)
         await self.storage.delete_prefix(steps_prefix(transcript_id))
+
+    async def delete_audio(self, transcript_id: str) -> int:
+        """Delete the recording and all made from it (upload, upload parts, mp3, waveform); the text stays.
+        Safe to repeat: a deletion cut short by the store finishes on the next call. Returns objects removed."""
+        transcript = await self.get(transcript_id)
+        if transcript.status == "recording":
+            # The live recording becomes the upload when it stops, which would bring the audio back.
+            raise RecordingUnderway()
+        # The flag first: the player stops at once, and a run still going keeps no mp3 or waveform.
+        await repository.update(transcript_id, {"audio_deleted": True})
+        # Everything kept under the transcript is audio or made from it, except the steps' text outputs.
+        keep = steps_prefix(transcript_id)
+        keys = [k for k in await self.storage.list_keys(f"transcripts/{transcript_id}/") if not k.startswith(keep)]
+        for key in keys:
+            await self.storage.delete(key)
+        await repository.clear_events(transcript_id, "WAVEFORM")  # the peaks, replayed to every late client
+        log.info("transcript.audio_deleted", transcript_id=transcript_id, objects=len(keys))
+        return len(keys)
 
     async def delete(self, transcript_id: str) -> None:
         transcript = await self.get(transcript_id)

@@ -22,6 +22,7 @@ from reflector.domain.auth.models import ApiKeyNotFound, InvalidCredential, Sign
 from reflector.domain.auth.oidc import ProviderUnavailable
 from reflector.domain.transcripts.access import AccessDenied
 from reflector.domain.transcripts.models import (
+    AudioDeleted,
     AudioNotFound,
     InvalidChunk,
     MissingChunks,
@@ -29,6 +30,7 @@ from reflector.domain.transcripts.models import (
     NoUpload,
     ParticipantNotFound,
     RecordingTooLong,
+    RecordingUnderway,
     SpeakerConflict,
     TopicNotFound,
     TranscriptLocked,
@@ -50,6 +52,7 @@ DOMAIN_STATUS: dict[type[Exception], int] = {
     ParticipantNotFound: 404,
     TranscriptLocked: 400,
     NoUpload: 400,
+    AudioDeleted: 400,
     SpeakerConflict: 400,
     AudioNotFound: 404,
     UploadInProgress: 400,
@@ -67,6 +70,7 @@ DOMAIN_STATUS: dict[type[Exception], int] = {
     UserNotFound: 404,
     ProviderUnavailable: 503,
     RecordingInProgress: 409,
+    RecordingUnderway: 409,
     AlreadyRecorded: 409,
     InvalidOffer: 400,
     StorageFull: 507,

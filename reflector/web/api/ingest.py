@@ -10,7 +10,7 @@ from litestar.params import Body, Parameter
 from litestar.types import Message
 
 from reflector.bootstrap import Services
-from reflector.domain.transcripts.models import NoUpload, TranscriptLocked, UploadTooLarge
+from reflector.domain.transcripts.models import AudioDeleted, NoUpload, TranscriptLocked, UploadTooLarge
 from reflector.domain.transcripts.uploads import MAX_CHUNKS, ChunkedUploads, UploadLimits, options_for
 from reflector.web.api import schemas as s
 from reflector.web.api.deps import provide_services
@@ -78,6 +78,8 @@ class IngestController(Controller):
             raise TranscriptLocked("Recording is locked")
         try:
             _, queued = await services.runs.request(transcript_id, options_for(transcript))
+        except AudioDeleted:
+            raise
         except NoUpload:
             raise NoUpload("Recording is not ready for processing") from None
         return s.ProcessStatus(status="ok" if queued else "already running")
