@@ -68,9 +68,15 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from reflector.web.app import create_app
+    from reflector.web.proxies import InvalidProxyList, uvicorn_proxy_options
 
     settings = _with_server(_require_urls(settings), args)
-    uvicorn.run(create_app(settings), host=settings.server.host, port=settings.server.port, log_level="warning")
+    try:
+        proxies = uvicorn_proxy_options(settings.server.forwarded_allow_ips)
+    except InvalidProxyList as exc:
+        raise UserError(str(exc)) from exc
+    server = settings.server
+    uvicorn.run(create_app(settings), host=server.host, port=server.port, log_level="warning", **proxies)
     return 0
 
 
@@ -238,7 +244,7 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
 def _user(args: argparse.Namespace, settings: Settings) -> int:
     """`reflector user list|promote|demote`: the operator's way to name admins (and take it back)."""
     from reflector.bootstrap import start_services, stop_services
-    from reflector.domain.auth.models import UserNotFound
+    from reflector.domain.auth.models import RoleChangeRefused, UserNotFound
 
     if args.action != "list" and not args.who:
         raise UserError(f"reflector user {args.action} needs the user's email or id")
@@ -252,7 +258,7 @@ def _user(args: argparse.Namespace, settings: Settings) -> int:
             role = "admin" if args.action == "promote" else "user"
             user = await services.auth.set_role(args.who, role, by="cli")
             return f"{user.email or user.id} is now {'an admin' if role == 'admin' else 'a user'}\n"
-        except UserNotFound as exc:
+        except (UserNotFound, RoleChangeRefused) as exc:
             raise UserError(str(exc)) from exc
         finally:
             await stop_services(services)

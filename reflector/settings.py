@@ -16,6 +16,10 @@ class ServerSettings(msgspec.Struct, frozen=True):
     max_audio_seconds: float = 6 * 3600
     cors_origins: str = "*"  # comma-separated, as Reflector's CORS_ORIGIN
     sentry_dsn: str | None = None
+    # The reverse proxies whose X-Forwarded-For/-Proto are believed: comma-separated IPs or CIDRs ("*": any
+    # peer), as uvicorn's --forwarded-allow-ips. Empty: none, so no client can choose the address its
+    # sign-ins are counted (and logged) under.
+    forwarded_allow_ips: str = ""
     # Live recording behind Docker's port mapping: the UDP ports WebRTC may use ("50000-50100", published
     # one to one) and the host name or address the browser reaches them at.
     webrtc_port_range: str | None = None
@@ -137,6 +141,7 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "MAX_AUDIO_SECONDS": ("server", "max_audio_seconds"),
     "CORS_ORIGIN": ("server", "cors_origins"),
     "SENTRY_DSN": ("server", "sentry_dsn"),
+    "FORWARDED_ALLOW_IPS": ("server", "forwarded_allow_ips"),
     "WEBRTC_PORT_RANGE": ("server", "webrtc_port_range"),
     "WEBRTC_HOST": ("server", "webrtc_host"),
     "DATABASE_URL": ("database", "url"),

@@ -9,6 +9,7 @@ import httpx
 
 from reflector.bootstrap import Services
 from reflector.domain.auth import repository
+from reflector.domain.auth.models import RoleChangeRefused
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.settings import Settings
 from tests.auth.conftest import sign_in, user_of
@@ -30,6 +31,8 @@ async def _reflector(settings: Settings, *args: str) -> subprocess.CompletedProc
 async def test_the_operator_promotes_and_demotes_from_the_command_line(
     oidc_services: Services, settings: Settings, provider: Provider
 ) -> None:
+    boss = await user_of(oidc_services, provider, "boss@example.org")
+    await oidc_services.auth.set_role(boss.id, "admin", by="test")  # so ops is never the last admin
     person = await user_of(oidc_services, provider, "Ops@Example.org")
     promoted = await _reflector(settings, "promote", "ops@example.org")
     assert promoted.returncode == 0, promoted.stderr
@@ -73,3 +76,58 @@ async def test_an_admin_sees_and_manages_everything_a_user_only_their_own(
         )
         assert "can&#39;t change your own role" in own.text
         assert (await repository.get_user(boss.id)).role == "admin"  # type: ignore[union-attr]
+
+
+async def test_an_admin_cannot_change_their_own_role_by_naming_their_email(
+    oidc_app: str, oidc_services: Services, provider: Provider
+) -> None:
+    boss = await user_of(oidc_services, provider, "boss@example.org")
+    other = await user_of(oidc_services, provider, "other@example.org")
+    for admin in (boss, other):  # two admins: only the own-role rule stands in the way
+        await oidc_services.auth.set_role(admin.id, "admin", by="test")
+    async with httpx.AsyncClient(base_url=oidc_app) as as_boss:
+        await sign_in(as_boss, provider, "boss@example.org")
+        for named, htmx in (("boss@example.org", True), ("BOSS@example.org", False)):
+            headers = {"HX-Request": "true"} if htmx else {}
+            own = await as_boss.post(f"/settings/users/{named}/role", data={"role": "user"}, headers=headers)
+            assert own.status_code == 200 and "can&#39;t change your own role" in own.text, named
+    assert (await repository.get_user(boss.id)).role == "admin"  # type: ignore[union-attr]
+
+
+async def test_the_last_admin_stays_one_on_the_page_and_the_command_line(
+    oidc_app: str, oidc_services: Services, settings: Settings, provider: Provider
+) -> None:
+    boss = await user_of(oidc_services, provider, "boss@example.org")
+    deputy = await user_of(oidc_services, provider, "deputy@example.org")
+    await oidc_services.auth.set_role(boss.id, "admin", by="test")
+    await oidc_services.auth.set_role(deputy.id, "admin", by="test")
+    async with httpx.AsyncClient(base_url=oidc_app) as as_deputy:
+        await sign_in(as_deputy, provider, "deputy@example.org")
+        demoted = await as_deputy.post(
+            f"/settings/users/{boss.id}/role", data={"role": "user"}, headers={"HX-Request": "true"}
+        )
+        assert "boss is now a user" in demoted.text
+    # The operator may still promote anyone, but not leave the install without an admin.
+    last = await _reflector(settings, "demote", "deputy@example.org")
+    assert last.returncode == 1
+    assert "deputy is the last admin; make someone else an admin first" in last.stderr
+    assert (await repository.get_user(deputy.id)).role == "admin"  # type: ignore[union-attr]
+    assert (await _reflector(settings, "promote", "boss@example.org")).returncode == 0
+    assert (await _reflector(settings, "demote", "deputy@example.org")).returncode == 0
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+    oidc_services: Services, provider: Provider
+) -> None:
+    first = await user_of(oidc_services, provider, "first@example.org")
+    second = await user_of(oidc_services, provider, "second@example.org")
+    for _ in range(5):
+        for admin in (first, second):
+            await repository.set_role(admin.id, "admin")
+        outcomes = await asyncio.gather(
+            oidc_services.auth.set_role(second.id, "user", by=first.id),
+            oidc_services.auth.set_role(first.id, "user", by=second.id),
+            return_exceptions=True,
+        )
+        assert sum(isinstance(o, RoleChangeRefused) for o in outcomes) == 1, outcomes
+        assert [u.role for u in await repository.all_users()].count("admin") == 1

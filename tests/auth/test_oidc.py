@@ -1,11 +1,16 @@
 """Signing in through a real OpenID Connect provider, and the tokens the API accepts and refuses."""
 
+import asyncio
 import base64
+import hashlib
 import json
-from urllib.parse import parse_qs, urlsplit
+import secrets
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from reflector.bootstrap import Services
 from reflector.domain.auth import repository
@@ -117,6 +122,94 @@ async def test_the_api_takes_the_providers_access_tokens_and_nothing_else(
             answer = await me(token)
             assert answer.status_code == 401, reason
             assert answer.headers["www-authenticate"] == "Bearer"
+
+
+async def _tokens_of_a_sign_in(provider: Provider, email: str) -> dict[str, str]:
+    """What the provider's /token hands a client of ours after a person signs in (code flow with PKCE and a
+    nonce, as our own /auth/callback does): an access token and an ID token."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = {
+        "client_id": provider.client_id,
+        "redirect_uri": provider.redirect_uris[0],
+        "response_type": "code",
+        "scope": "openid email profile",
+        "state": secrets.token_urlsafe(16),
+        "nonce": secrets.token_urlsafe(16),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    back = provider.sign_in(f"{provider.issuer}/authorize?{urlencode(query)}", email=email)
+    code = parse_qs(urlsplit(back).query)["code"][0]
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(
+            f"{provider.issuer}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": provider.redirect_uris[0],
+                "code_verifier": verifier,
+            },
+            auth=(provider.client_id, provider.client_secret),
+        )
+    answer.raise_for_status()
+    return answer.json()
+
+
+async def _socket_answer(base: str, token: str) -> str:
+    """How /v1/events answers a socket offering `token` the way Reflector's clients do: open, or its close code."""
+    url = base.replace("http://", "ws://") + "/v1/events"
+    try:
+        async with connect(url, subprotocols=["bearer", token]) as ws:  # type: ignore[list-item]
+            await asyncio.wait_for(ws.recv(), 0.5)
+    except TimeoutError:
+        return "open"
+    except ConnectionClosed as closed:
+        return f"closed {closed.rcvd.code if closed.rcvd else 1006}"
+    except InvalidStatus as refused:
+        return f"handshake {refused.response.status_code}"
+    return "open"
+
+
+async def test_an_id_token_is_not_an_api_credential(oidc_app: str, provider: Provider) -> None:
+    tokens = await _tokens_of_a_sign_in(provider, "ida@example.org")
+    # Both are signed by the provider for our client id: only what they are tells them apart.
+    assert claims_of(tokens["id_token"])["aud"] == claims_of(tokens["access_token"])["aud"] == provider.client_id
+    async with httpx.AsyncClient(base_url=oidc_app) as api:
+        for path in ("/v1/me", "/v1/transcripts"):
+            refused = await api.get(path, headers={"Authorization": f"Bearer {tokens['id_token']}"})
+            assert refused.status_code == 401, path
+            assert "ID token" in refused.json()["detail"]
+            taken = await api.get(path, headers={"Authorization": f"Bearer {tokens['access_token']}"})
+            assert taken.status_code == 200, path
+    assert await _socket_answer(oidc_app, tokens["id_token"]) == "closed 4401"
+    assert await _socket_answer(oidc_app, tokens["access_token"]) == "open"
+
+
+async def test_a_token_that_says_or_shows_it_is_an_id_token_is_refused(oidc_app: str, provider: Provider) -> None:
+    cases = {
+        "Keycloak's ID token": ({"typ": "ID"}, 401),
+        "Keycloak's access token, nonce and all": ({"typ": "Bearer", "nonce": "n"}, 200),
+        "a nonce": ({"nonce": "n"}, 401),
+        "an access token's hash": ({"at_hash": "h"}, 401),
+        "a code's hash": ({"c_hash": "h"}, 401),
+    }
+    async with httpx.AsyncClient(base_url=oidc_app) as api:
+        for what, (claims, status) in cases.items():
+            token = provider.mint("kim@example.org", **claims)
+            answer = await api.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == status, what
+
+
+def test_an_rfc_9068_access_token_is_taken_whatever_claims_it_carries() -> None:
+    # Our test provider signs every header as "JWT", so this one rule is checked on the function itself.
+    from reflector.domain.auth.oidc import is_id_token
+
+    claims = {"sub": "u", "nonce": "n", "at_hash": "h"}
+    assert not is_id_token({"alg": "RS256", "typ": "at+jwt"}, claims)
+    assert not is_id_token({"alg": "RS256", "typ": "application/at+jwt"}, claims)
+    assert is_id_token({"alg": "RS256", "typ": "JWT"}, claims)
+    assert is_id_token({"alg": "RS256", "typ": "at+jwt"}, {**claims, "typ": "ID"})  # saying both: refused
 
 
 async def test_a_rotated_key_is_fetched_and_a_dropped_one_refused(oidc_app: str, provider: Provider) -> None:

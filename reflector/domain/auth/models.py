@@ -50,6 +50,8 @@ class Caller(msgspec.Struct, frozen=True):
     # How the caller was recognised; only "session" comes from a browser cookie (what CSRF is about).
     via: Literal["local", "session", "api_key", "token", "anonymous"] = "anonymous"
     name: str = ""  # what the page header shows
+    # When the credential lapses (epoch seconds): a session's or a token's expiry; None for keys and the local user.
+    expires_at: float | None = None
 
     @property
     def signed_in(self) -> bool:
@@ -82,3 +84,7 @@ class SignInFailed(Exception):
 class UserNotFound(Exception):
     def __init__(self, who: str) -> None:
         super().__init__(f"No user {who}: they must sign in once before their role can be changed")
+
+
+class RoleChangeRefused(Exception):
+    """A role change that would lock people out: your own role, or the last admin's."""

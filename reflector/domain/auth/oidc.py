@@ -4,7 +4,8 @@ of the provider's JWTs (joserfc) against its published keys.
 Every check a token must pass is here: a pinned algorithm list (no `none`, no HMAC with a public key as
 the secret), the signing key by `kid` from the provider's JWKS (fetched again when an unknown `kid`
 appears, so a key rotation needs no restart, though never so often that made-up kids could have us
-hammer the provider), issuer, audience, expiry and not-before with a small leeway for clock skew.
+hammer the provider), issuer, audience, expiry and not-before with a small leeway for clock skew; and
+for an API bearer token, that it is an access token and not the ID token of a sign-in.
 """
 
 import asyncio
@@ -32,6 +33,8 @@ MISSING_KIDS_KEPT = 1000
 DISCOVERY_TTL_S = 3600.0
 LEEWAY_S = 60
 HTTP_TIMEOUT_S = 10.0
+# OIDC Core §2 and §3.1.3.6: what binds an ID token to a sign-in request and its other tokens.
+ID_TOKEN_ONLY_CLAIMS = ("nonce", "at_hash", "c_hash")
 
 
 class ProviderUnavailable(Exception):
@@ -105,10 +108,7 @@ class OidcClient:
 
     async def verify(self, token: str, *, audience: str, nonce: str | None = None) -> dict[str, Any]:
         """The claims of a token the provider signed for `audience`; InvalidCredential otherwise."""
-        try:
-            header = jws.extract_compact(token.encode()).headers()
-        except (JoseError, ValueError, UnicodeError) as exc:
-            raise InvalidCredential("Invalid token") from exc
+        header = _header(token)
         if header.get("alg") not in self._settings.algorithms:
             raise InvalidCredential("Invalid token: signature algorithm not accepted")
         keys = await self._key_set(header.get("kid"))
@@ -129,7 +129,11 @@ class OidcClient:
         return claims
 
     async def identity_from_access_token(self, token: str) -> Identity:
-        return _identity(await self.verify(token, audience=self._settings.audience))
+        """Who an API bearer token speaks for; it must be an access token, not the ID token of a sign-in."""
+        claims = await self.verify(token, audience=self._settings.audience)
+        if is_id_token(_header(token), claims):
+            raise InvalidCredential("Invalid token: this is an ID token; send the provider's access token")
+        return _identity(claims)
 
     async def begin_sign_in(self, redirect_uri: str, next_path: str) -> tuple[str, LoginAttempt]:
         """The provider's authorization URL to send the browser to, and what to remember until it returns."""
@@ -192,6 +196,30 @@ class OidcClient:
         # client_id stands in for id_token_hint (OIDC RP-Initiated Logout §2), so no ID token is kept.
         params = {"post_logout_redirect_uri": return_to, "client_id": self._settings.oidc_client_id}
         return str(httpx.URL(endpoint, params=params))
+
+
+def _header(token: str) -> dict[str, Any]:
+    try:
+        return jws.extract_compact(token.encode()).headers()
+    except (JoseError, ValueError, UnicodeError) as exc:
+        raise InvalidCredential("Invalid token") from exc
+
+
+def is_id_token(header: dict[str, Any], claims: dict[str, Any]) -> bool:
+    """Whether a verified token is an ID token rather than an access token.
+
+    With OIDC_AUDIENCE unset both name our client id in `aud`, so the signature and audience alone cannot
+    tell them apart. Providers that say what a token is are believed: Keycloak's `typ` claim ("ID" or
+    "Bearer"), RFC 9068's `at+jwt` header. Others are judged by the claims OIDC defines for ID tokens
+    only (Keycloak also copied `nonce` into its access tokens; its `typ` claim lets those through).
+    """
+    kind = claims.get("typ")
+    if isinstance(kind, str) and kind.lower() == "id":
+        return True
+    declared = str(header.get("typ", "")).lower().removeprefix("application/")
+    if declared == "at+jwt" or (isinstance(kind, str) and kind.lower() == "bearer"):
+        return False
+    return any(name in claims for name in ID_TOKEN_ONLY_CLAIMS)
 
 
 def _has_kid(keys: KeySet, kid: str) -> bool:

@@ -81,6 +81,20 @@ async def set_role(user_id: str, role: str) -> None:
     await User.update({User.role: role}).where(User.id == user_id)
 
 
+async def demote_unless_last(user_id: str) -> bool:
+    """Make an admin a plain user unless no other admin who can sign in would be left; whether it did.
+
+    The admin rows are locked first, so two admins demoting each other at once cannot both succeed. The
+    local user (no `sub`) does not count: nobody can sign in as it once logins exist.
+    """
+    async with User._meta.db.transaction():
+        admins = await User.raw('SELECT id, sub FROM "user" WHERE role = {} ORDER BY id FOR UPDATE', "admin")
+        if not any(row["id"] != user_id and row["sub"] is not None for row in admins):
+            return False
+        await User.update({User.role: "user"}).where(User.id == user_id)
+    return True
+
+
 async def insert_key(user_id: str, name: str | None, key_hash: str) -> ApiKeyView:
     row = ApiKey(user_id=user_id, name=name, key_hash=key_hash)
     await row.save()

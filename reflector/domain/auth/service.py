@@ -16,6 +16,7 @@ from reflector.domain.auth.models import (
     CreatedApiKey,
     Identity,
     Role,
+    RoleChangeRefused,
     UserNotFound,
     UserView,
 )
@@ -60,18 +61,37 @@ class AuthService:
         return await repository.all_users()
 
     async def set_role(self, who: str, role: Role, *, by: str) -> UserView:
-        """Make a user (by id or email) an admin or a plain user again."""
-        user = await repository.get_user(who)
-        if user is None:
-            matches = await repository.users_by_email(who)
-            if len(matches) > 1:
-                raise UserNotFound(f"{who!r} unambiguously ({len(matches)} users have that email; use the id)")
-            user = matches[0] if matches else None
-        if user is None:
-            raise UserNotFound(repr(who))
-        await repository.set_role(user.id, role)
+        """Make a user (by id or email) an admin or a plain user again.
+
+        The one rule for every way in (the Users page, the CLI): nobody changes their own role, however
+        they name themselves, and the last admin stays one, so an install is never left without one.
+        """
+        user = await self._find(who)
+        if user.id == by:
+            raise RoleChangeRefused("You can't change your own role; ask another admin.")
+        if user.role == role:
+            return user
+        if role == "user":
+            if not await repository.demote_unless_last(user.id):
+                raise RoleChangeRefused(
+                    f"{user.name or user.email or user.id} is the last admin; make someone else an admin first."
+                )
+        else:
+            await repository.set_role(user.id, role)
         log.info("audit.role_changed", user_id=user.id, role=role, by=by)
         return msgspec.structs.replace(user, role=role)
+
+    async def _find(self, who: str) -> UserView:
+        """A user by id, else by email (one user only: an ambiguous email must be given as an id)."""
+        user = await repository.get_user(who)
+        if user is not None:
+            return user
+        matches = await repository.users_by_email(who)
+        if len(matches) > 1:
+            raise UserNotFound(f"{who!r} unambiguously ({len(matches)} users have that email; use the id)")
+        if not matches:
+            raise UserNotFound(repr(who))
+        return matches[0]
 
     async def create_key(self, user_id: str, name: str | None) -> CreatedApiKey:
         if user_id == LOCAL_USER_ID:

@@ -18,7 +18,13 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 
 from reflector.domain.auth.limits import RateLimited
-from reflector.domain.auth.models import ApiKeyNotFound, InvalidCredential, SignInFailed, UserNotFound
+from reflector.domain.auth.models import (
+    ApiKeyNotFound,
+    InvalidCredential,
+    RoleChangeRefused,
+    SignInFailed,
+    UserNotFound,
+)
 from reflector.domain.auth.oidc import ProviderUnavailable
 from reflector.domain.transcripts.access import AccessDenied
 from reflector.domain.transcripts.models import (
@@ -68,6 +74,7 @@ DOMAIN_STATUS: dict[type[Exception], int] = {
     AccessDenied: 403,  # 401 when the caller is anonymous: signing in may help
     SignInFailed: 400,
     UserNotFound: 404,
+    RoleChangeRefused: 409,
     ProviderUnavailable: 503,
     RecordingInProgress: 409,
     RecordingUnderway: 409,

@@ -1,7 +1,8 @@
 """Settings / Users, for admins: everyone who has signed in, and who is an admin.
 
-An admin may make others admins or take it back, but not from themselves: an install must never be left
-without one by a slip of the mouse (`reflector user promote EMAIL` is the way back in any case).
+An admin may make others admins or take it back, but not from themselves, and the last admin stays one
+(both rules are the auth service's, so the CLI keeps them too): an install must never be left without one
+by a slip of the mouse (`reflector user promote EMAIL` is the way back in any case).
 """
 
 from typing import Annotated, Any, ClassVar, Literal
@@ -13,7 +14,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Response
 
 from reflector.bootstrap import Services
-from reflector.domain.auth.models import Caller
+from reflector.domain.auth.models import Caller, RoleChangeRefused
 from reflector.web.htmx import is_htmx, render
 
 PAGE = "/settings/users"
@@ -42,14 +43,14 @@ class UsersController(Controller):
         account_id: str,
         data: Annotated[RoleForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
-        notice = ""
-        if account_id == caller.user_id:
-            notice = "You can't change your own role; ask another admin."
-        else:
+        try:
             user = await services.auth.set_role(account_id, data.role, by=caller.user_id or "")
+        except RoleChangeRefused as refused:
+            notice = str(refused)  # said on the page, htmx or not: a redirect would lose the reason
+        else:
+            if not is_htmx(request):
+                return Redirect(PAGE, status_code=303)
             notice = f"{user.name or user.email} is now {'an admin' if data.role == 'admin' else 'a user'}."
-        if not is_htmx(request):
-            return Redirect(PAGE, status_code=303)
         return render(request, TEMPLATE, await _context(services, caller, notice=notice), block="users")
 
 
