@@ -6,6 +6,7 @@ from typing import Any
 
 import structlog
 
+from reflector.domain.ids import looks_like_id
 from reflector.domain.transcripts import repository
 from reflector.domain.transcripts.models import ParticipantNotFound, ParticipantView, SpeakerConflict, TopicNotFound
 from reflector.domain.transcripts.service import TranscriptService
@@ -15,6 +16,7 @@ from reflector.pipelines.types import Word, speaker_label
 log = structlog.get_logger(__name__)
 
 _UNSET: Any = object()
+NAME_MAX = 255  # names, a participant's as a transcript's, are VARCHAR(255)
 
 
 class InvalidCorrection(Exception):
@@ -26,6 +28,8 @@ class TranscriptEditor:
         self._transcripts = transcripts
 
     async def participant(self, transcript_id: str, participant_id: str) -> ParticipantView:
+        if not looks_like_id(participant_id):
+            raise ParticipantNotFound()
         for participant in await self._transcripts.participants(transcript_id):
             if participant.id == participant_id:
                 return participant
@@ -97,9 +101,7 @@ class TranscriptEditor:
 
     async def name_speaker(self, transcript_id: str, speaker: int, name: str) -> ParticipantView:
         """Give a speaker number a name: rename the participant that has it, or create one for it."""
-        name = _tidy(name)
-        if not name:
-            raise InvalidCorrection("Type a name for the speaker")
+        name = _name_of(name, missing="Type a name for the speaker")
         for participant in await self._transcripts.participants(transcript_id):
             if participant.speaker == speaker:
                 return await self.update_participant(transcript_id, participant.id, name=name)
@@ -109,9 +111,7 @@ class TranscriptEditor:
         self, transcript_id: str, name: str, *, start: float, end: float
     ) -> ParticipantView:
         """A new participant who said every word starting within [start, end]."""
-        name = _tidy(name)
-        if not name:
-            raise InvalidCorrection("Type the new participant's name")
+        name = _name_of(name, missing="Type the new participant's name")
         created = await self.add_participant(transcript_id, name, None)
         await self.assign_speaker(transcript_id, start=start, end=end, participant_id=created.id)
         return await self.participant(transcript_id, created.id)
@@ -170,3 +170,12 @@ class TranscriptEditor:
 def _tidy(text: str) -> str:
     """Text as typed, without the stray spaces and line breaks a form lets through."""
     return " ".join(text.split())
+
+
+def _name_of(typed: str, *, missing: str) -> str:
+    name = _tidy(typed)
+    if not name:
+        raise InvalidCorrection(missing)
+    if len(name) > NAME_MAX:
+        raise InvalidCorrection(f"A name can be at most {NAME_MAX} characters; this one has {len(name)}")
+    return name

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import structlog
 
+from reflector.domain.ids import looks_like_id
 from reflector.domain.transcripts import repository
 from reflector.domain.transcripts.models import (
     AudioDeleted,
@@ -77,7 +78,9 @@ class TranscriptService:
         return transcript
 
     async def get(self, transcript_id: str) -> TranscriptView:
-        transcript = await repository.get(transcript_id)
+        # Every route of a transcript comes through here first (its access check), so this one check
+        # keeps a malformed id from every query after it.
+        transcript = await repository.get(transcript_id) if looks_like_id(transcript_id) else None
         if transcript is None:
             raise TranscriptNotFound(transcript_id)
         return transcript

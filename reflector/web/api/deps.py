@@ -19,6 +19,7 @@ from reflector.domain.transcripts.access import AccessDenied
 from reflector.domain.transcripts.models import TranscriptNotFound
 from reflector.settings import Settings
 from reflector.web.access import authorize
+from reflector.web.request_text import refuse_unstorable_text
 
 __all__ = ["LOCAL_USER_ID", "authenticate", "provide_caller", "provide_services", "provide_user_id", "socket_refusal"]
 
@@ -42,6 +43,8 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], handler: 
     try:
         caller = await _caller(connection)
         state[_CALLER] = caller
+        # Before the route's own lookups: text PostgreSQL cannot hold would fail the first query as a 500.
+        await refuse_unstorable_text(connection, handler)
         await authorize(connection, handler, caller)
     except (InvalidCredential, AccessDenied, HTTPException, TranscriptNotFound) as refused:
         if connection.scope["type"] != "websocket":

@@ -1,13 +1,21 @@
 """Reflector's request and response shapes, field for field (plus our additions, noted)."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
+from reflector.domain.transcripts.editing import NAME_MAX
 from reflector.domain.transcripts.models import ParticipantView, ShareMode, SourceKind, Status, TranscriptView
 
 TranscriptFormat = Literal["text", "text-timestamped", "webvtt-named", "json"]
+
+# What the columns can hold, so that more is a 422 rather than a failed write: names are VARCHAR(255),
+# language codes VARCHAR(16), and a participant's speaker (numbered from 0) a 32-bit integer.
+SPEAKER_MAX = 2**31 - 1
+Name = Annotated[str, msgspec.Meta(max_length=NAME_MAX)]
+LanguageCode = Annotated[str, msgspec.Meta(max_length=16)]
+SpeakerNumber = Annotated[int, msgspec.Meta(ge=0, le=SPEAKER_MAX)]
 
 
 class Participant(msgspec.Struct):
@@ -83,6 +91,13 @@ class GetTranscript(GetTranscriptWithParticipants):
     error: str
 
 
+# Deeper than any real listing, and far inside PostgreSQL's bigint OFFSET: past these a client gets a 422,
+# not an overflow. BIGINT bounds what a change_seq can be compared with.
+MAX_PAGE = 100_000
+MAX_OFFSET = 10_000_000
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+
+
 class Page(msgspec.Struct):
     items: list[GetTranscriptMinimal]
     total: int
@@ -92,14 +107,14 @@ class Page(msgspec.Struct):
 
 
 class CreateTranscript(msgspec.Struct):
-    name: str
-    source_language: str = "en"
-    target_language: str = "en"
+    name: Name
+    source_language: LanguageCode = "en"
+    target_language: LanguageCode = "en"
     source_kind: SourceKind | None = None
 
 
 class UpdateTranscript(msgspec.Struct, omit_defaults=True):
-    name: str | msgspec.UnsetType = msgspec.UNSET
+    name: Name | msgspec.UnsetType = msgspec.UNSET
     locked: bool | msgspec.UnsetType = msgspec.UNSET
     title: str | msgspec.UnsetType = msgspec.UNSET
     short_summary: str | msgspec.UnsetType = msgspec.UNSET
@@ -111,25 +126,25 @@ class UpdateTranscript(msgspec.Struct, omit_defaults=True):
 
 
 class CreateParticipant(msgspec.Struct):
-    name: str
-    speaker: int | None = None
+    name: Name
+    speaker: SpeakerNumber | None = None
 
 
 class UpdateParticipant(msgspec.Struct):
-    name: str | msgspec.UnsetType = msgspec.UNSET
-    speaker: int | msgspec.UnsetType | None = msgspec.UNSET
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    speaker: SpeakerNumber | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class SpeakerAssignment(msgspec.Struct):
     timestamp_from: float
     timestamp_to: float
-    speaker: int | None = None
+    speaker: SpeakerNumber | None = None
     participant: str | None = None
 
 
 class SpeakerMerge(msgspec.Struct):
-    speaker_from: int
-    speaker_to: int
+    speaker_from: SpeakerNumber
+    speaker_to: SpeakerNumber
 
 
 class DeletionStatus(msgspec.Struct):

@@ -34,7 +34,7 @@ async def transcripts_search(
     caller: Caller,
     q: str,
     limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    offset: Annotated[int, Parameter(ge=0, le=s.MAX_OFFSET)] = 0,
     room_id: str | None = None,
     source_kind: Literal["room", "live", "file"] | None = None,
     from_: Annotated[str | None, Parameter(query="from", description=_MOMENT_DOC)] = None,

@@ -28,12 +28,12 @@ class TranscriptsController(Controller):
         self,
         services: Services,
         caller: Caller,
-        page: Annotated[int, QueryParameter(ge=1)] = 1,
+        page: Annotated[int, QueryParameter(ge=1, le=s.MAX_PAGE)] = 1,
         size: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
         source_kind: FromQuery[Literal["room", "live", "file"] | None] = None,
         room_id: FromQuery[str | None] = None,
         search_term: FromQuery[str | None] = None,
-        change_seq_from: FromQuery[int | None] = None,
+        change_seq_from: Annotated[int | None, QueryParameter(ge=s.BIGINT_MIN, le=s.BIGINT_MAX)] = None,
         sort_by: FromQuery[Literal["created_at", "change_seq"] | None] = None,
     ) -> s.Page:
         items, total = await services.transcripts.page(

@@ -31,6 +31,8 @@ from reflector.web.htmx import is_htmx, render
 log = structlog.get_logger(__name__)
 
 PAGE_SIZE = 20
+# Past any real listing and far inside PostgreSQL's bigint OFFSET: a deeper page number shows this page.
+MAX_PAGE = 100_000
 SOURCES: dict[str, str] = {"file": "Uploaded file", "live": "Live", "room": "Room"}
 STATUS_LABELS: dict[str, tuple[str, str]] = {  # status: (icon, label)
     "ended": ("✓", "Ended"),
@@ -124,7 +126,7 @@ def filters_from(params: dict[str, str], listing: Listing = _NOBODY) -> tuple[Br
         problems.append("“From” is after “To”; the dates are ignored.")
         start = end = None
     try:
-        page = max(1, int(params.get("page", "1")))
+        page = min(max(1, int(params.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page = 1
     filters = BrowseFilters(

@@ -15,6 +15,7 @@ from reflector.domain.transcripts.editing import InvalidCorrection, TranscriptEd
 from reflector.domain.transcripts.models import ParticipantView, SpeakerConflict, TopicView
 from reflector.pipelines.formats import clock
 from reflector.pipelines.types import speaker_label
+from reflector.web.api.schemas import SPEAKER_MAX, SpeakerNumber
 from reflector.web.htmx import is_htmx, render
 from reflector.web.pages.colours import speaker_colour
 
@@ -39,7 +40,7 @@ class Run(msgspec.Struct):
 
 class RenameForm(msgspec.Struct):
     topic: int
-    speaker: int
+    speaker: SpeakerNumber
     name: str = ""
 
 
@@ -54,8 +55,8 @@ class AssignForm(msgspec.Struct):
 
 class MergeForm(msgspec.Struct):
     topic: int
-    speaker_from: int
-    speaker_to: int
+    speaker_from: SpeakerNumber
+    speaker_to: SpeakerNumber
 
 
 class WordForm(msgspec.Struct):
@@ -140,6 +141,14 @@ async def _name_of(services: Services, transcript_id: str, speaker: int) -> str:
     return next((p.name for p in participants if p.speaker == speaker and p.name), speaker_label(speaker))
 
 
+def _speaker_number(text: str) -> int | None:
+    """The speaker a "speaker:N" choice names; None for anything the page's own choices never send."""
+    if not (text.isdecimal() and len(text) <= len(str(SPEAKER_MAX))):  # int() refuses a long run of digits
+        return None
+    number = int(text)
+    return number if number <= SPEAKER_MAX else None
+
+
 def _words_of(topic: TopicView | None, first: int, last: int) -> list[dict[str, Any]]:
     if topic is None or not (0 <= first < len(topic.words) and 0 <= last < len(topic.words)):
         raise InvalidCorrection("Select the words to assign: click the first word, then shift+click the last")
@@ -186,9 +195,9 @@ class CorrectPage(Controller):
             elif kind == "participant":
                 name = (await editor.participant(transcript_id, value)).name
                 await editor.assign_speaker(transcript_id, start=start, end=end, participant_id=value)
-            elif kind == "speaker" and value.isdigit():
-                await editor.assign_speaker(transcript_id, start=start, end=end, speaker=int(value))
-                name = await _name_of(services, transcript_id, int(value))
+            elif kind == "speaker" and (speaker := _speaker_number(value)) is not None:
+                await editor.assign_speaker(transcript_id, start=start, end=end, speaker=speaker)
+                name = await _name_of(services, transcript_id, speaker)
             else:
                 raise InvalidCorrection("Choose who said the selected words")
         except (InvalidCorrection, SpeakerConflict) as exc:

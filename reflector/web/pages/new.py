@@ -28,7 +28,9 @@ from reflector.pipelines.languages import WHISPER_LANGUAGES
 from reflector.web.api.deps import provide_services
 from reflector.web.api.errors import DOMAIN_STATUS
 from reflector.web.api.ingest import cap_upload_body
+from reflector.web.api.schemas import NAME_MAX
 from reflector.web.htmx import render
+from reflector.web.request_text import unstorable
 
 log = structlog.get_logger(__name__)
 
@@ -89,6 +91,11 @@ def _form_page(
 
 
 def _problem_with(form: NewTranscriptForm) -> str:
+    # A multipart form is not read before the handler (it carries the recording), so its name is checked here.
+    if unstorable(form.name):
+        return "The name holds a NUL character (%00), which Reflector can't store: remove it."
+    if len(form.name.strip()) > NAME_MAX:
+        return f"A name can be at most {NAME_MAX} characters; this one has {len(form.name.strip())}."
     if form.source_language not in WHISPER_LANGUAGES:
         return "Choose a language from the list."
     if form.file is None or not form.file.filename:

@@ -17,6 +17,7 @@ from reflector.bootstrap import Services
 from reflector.domain.health import captions_available
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.pipelines.languages import WHISPER_LANGUAGES
+from reflector.web.api.schemas import NAME_MAX
 from reflector.web.htmx import render
 from reflector.web.pages.new import LANGUAGE_CHOICES
 
@@ -43,8 +44,13 @@ class RecordController(Controller):
         user_id: str | None,
         data: Annotated[LiveForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
+        problem = ""
         if data.source_language not in WHISPER_LANGUAGES or data.target_language not in ("", *WHISPER_LANGUAGES):
-            context = {"nav": "live", "languages": LANGUAGE_CHOICES, "error": "Choose a language from the list."}
+            problem = "Choose a language from the list."
+        elif len(data.name.strip()) > NAME_MAX:
+            problem = f"A name can be at most {NAME_MAX} characters; this one has {len(data.name.strip())}."
+        if problem:
+            context = {"nav": "live", "languages": LANGUAGE_CHOICES, "error": problem}
             return render(request, "pages/live.html", context, status_code=400)
         transcript = await services.transcripts.create(
             NewTranscript(

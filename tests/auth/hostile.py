@@ -1,0 +1,78 @@
+"""What the hostile-input tests share: a signed-up owner with a transcript to aim at, and how a socket ends."""
+
+import asyncio
+from dataclasses import dataclass
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from reflector.bootstrap import Services
+from reflector.domain.transcripts.editing import TranscriptEditor
+from reflector.domain.transcripts.models import NewTranscript
+from tests.auth.conftest import user_of
+from tests.oidc.process import Provider
+
+
+@dataclass
+class Owner:
+    """An administrator who owns the transcript, so every route's handler is reachable with their key."""
+
+    user_id: str
+    key: str
+    cookie: str
+    transcript_id: str
+    topic_id: str
+    participant_id: str
+    key_id: str
+
+    @property
+    def api(self) -> dict[str, str]:
+        return {"X-API-Key": self.key}
+
+    @property
+    def page(self) -> dict[str, str]:
+        return {"Cookie": f"reflector_session={self.cookie}"}
+
+
+async def owner_of(services: Services, provider: Provider) -> Owner:
+    user = await user_of(services, provider, "owner@example.org")
+    await services.auth.set_role(user.id, "admin", by="test")
+    assert services.sessions is not None
+    return Owner(
+        user_id=user.id,
+        key=(await services.auth.create_key(user.id, "hostile")).key,
+        cookie=await services.sessions.start(user.id),
+        **await transcript_of(services, user.id),
+    )
+
+
+async def transcript_of(services: Services, owner_id: str) -> dict[str, str]:
+    """A transcript with a topic, a named speaker and a spare API key: real rows for every id in a path."""
+    created = await services.transcripts.create(NewTranscript(name="Hostile sync", user_id=owner_id))
+    words = [{"text": "Hello", "start": 0.0, "end": 0.4, "speaker": 0}]
+    topics = await services.transcripts.replace_topics(
+        created.id, [{"title": "Hi", "summary": "Hi.", "timestamp": 0.0, "duration": 0.4, "words": words}]
+    )
+    person = await TranscriptEditor(services.transcripts).add_participant(created.id, "Ana", 0)
+    spare = await services.auth.create_key(owner_id, "spare")
+    return {
+        "transcript_id": created.id,
+        "topic_id": topics[0].id,
+        "participant_id": person.id,
+        "key_id": spare.view.id,
+    }
+
+
+async def socket_end(url: str, headers: dict[str, str]) -> str:
+    """How a WebSocket answers: 'open', 'closed <code>' or 'handshake <status>'."""
+    try:
+        async with connect(url, additional_headers=headers, max_size=None) as ws:
+            try:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 0.3)
+            except TimeoutError:
+                return "open"
+            except ConnectionClosed as closed:
+                return f"closed {closed.rcvd.code if closed.rcvd else 1006}"
+    except InvalidStatus as refused:
+        return f"handshake {refused.response.status_code}"
