@@ -1,7 +1,7 @@
 """The composition root: the web app, the workers and the CLI all build their services here."""
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -125,7 +125,7 @@ class Services:
     transcripts: TranscriptService
     runs: PipelineService
     queue: ArqJobQueue
-    auth: AuthService = field(default_factory=AuthService)
+    auth: AuthService
     # Present with AUTH_BACKEND=oidc: the provider's client and the browser sessions.
     oidc: OidcClient | None = None
     sessions: SessionStore | None = None
@@ -143,10 +143,11 @@ async def start_services(settings: Settings) -> Services:
     queue = await ArqJobQueue.connect(settings.redis.url)
     transcripts = TranscriptService(storage, bus)
     runs = PipelineService(transcripts, queue, settings.worker.stale_after_s)
-    services = Services(settings, redis, bus, storage, transcripts, runs, queue)
+    services = Services(settings, redis, bus, storage, transcripts, runs, queue, AuthService(bus))
     if settings.auth.backend == "oidc":
         services.oidc = OidcClient(settings.auth)
-        services.sessions = SessionStore(redis, settings.auth.secret_key, timedelta(days=settings.auth.session_days))
+        lifetime = timedelta(days=settings.auth.session_days)
+        services.sessions = SessionStore(redis, settings.auth.secret_key, lifetime, bus)
     return services
 
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from reflector.pipelines.meeting import STEPS, PipelineOptions
-from reflector.settings import Settings
+from reflector.settings import Settings, exposure_refusal, is_loopback
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -61,7 +61,7 @@ def _with_server(settings: Settings, args: argparse.Namespace) -> Settings:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from reflector.supervisor import supervise
 
-    return supervise(_with_server(settings, args))
+    return supervise(_exposed_safely(_with_server(settings, args)))
 
 
 def _web(args: argparse.Namespace, settings: Settings) -> int:
@@ -70,7 +70,7 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
     from reflector.web.app import create_app
     from reflector.web.proxies import InvalidProxyList, uvicorn_proxy_options
 
-    settings = _with_server(_require_urls(settings), args)
+    settings = _exposed_safely(_with_server(_require_urls(settings), args))
     try:
         proxies = uvicorn_proxy_options(settings.server.forwarded_allow_ips)
     except InvalidProxyList as exc:
@@ -93,6 +93,16 @@ def _live(args: argparse.Namespace, settings: Settings) -> int:
 
     asyncio.run(run_live_worker(_require_urls(settings)))
     return 0
+
+
+def _exposed_safely(settings: Settings) -> Settings:
+    refusal = exposure_refusal(settings)
+    if refusal is not None:
+        raise UserError(refusal)
+    if settings.auth.backend == "none" and not is_loopback(settings.server.host):
+        risk = "no accounts: anyone who can reach this port can read, change and delete every transcript"
+        log.warning("web.open_to_network", host=settings.server.host, risk=risk)
+    return settings
 
 
 def _require_urls(settings: Settings) -> Settings:

@@ -37,6 +37,19 @@ class ProgressData(msgspec.Struct, frozen=True):
     eta_seconds: float | None
 
 
+# Where changes to who may see what are announced, so that open sockets check their caller again.
+ACCESS_CHANNEL = "access"
+ACCESS_CHANGED = "ACCESS_CHANGED"
+
+
+class AccessChange(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Something that grants access changed: a transcript's share mode, owner or existence (`transcript_id`),
+    or a user's role, keys or sessions (`user_id`). Sockets it may concern check their caller again."""
+
+    transcript_id: str | None = None
+    user_id: str | None = None
+
+
 def transcript_channel(transcript_id: str) -> str:
     return f"ts:{transcript_id}"
 
@@ -60,6 +73,9 @@ class EventBus:
         except (RedisConnectionError, RedisTimeoutError) as exc:
             log.warning("events.publish_failed", channel=channel, event_type=event, stored=event_id is not None,
                         error=str(exc))  # fmt: skip
+
+    async def access_changed(self, change: AccessChange) -> None:
+        await self.publish(ACCESS_CHANNEL, ACCESS_CHANGED, msgspec.structs.asdict(change))
 
 
 def decode_event(payload: bytes) -> TranscriptEventMessage:

@@ -1,10 +1,14 @@
 """Settings, one Struct per concern, read once from the environment (and `.env`) at process entry."""
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
 class ServerSettings(msgspec.Struct, frozen=True):
@@ -14,7 +18,9 @@ class ServerSettings(msgspec.Struct, frozen=True):
     # Uploads stream to storage, so these guard the disk and the workers, not the memory (413 past them).
     max_upload_bytes: int = 4 * 1024**3
     max_audio_seconds: float = 6 * 3600
-    cors_origins: str = "*"  # comma-separated, as Reflector's CORS_ORIGIN
+    # Comma-separated origins whose pages may call the API (a Reflector web client elsewhere), as Reflector's
+    # CORS_ORIGIN. Empty: none, only our own pages. Never "*" without accounts: every site would own the data.
+    cors_origins: str = ""
     sentry_dsn: str | None = None
     # The reverse proxies whose X-Forwarded-For/-Proto are believed: comma-separated IPs or CIDRs ("*": any
     # peer), as uvicorn's --forwarded-allow-ips. Empty: none, so no client can choose the address its
@@ -24,6 +30,24 @@ class ServerSettings(msgspec.Struct, frozen=True):
     # one to one) and the host name or address the browser reaches them at.
     webrtc_port_range: str | None = None
     webrtc_host: str | None = None
+    # Host names requests may name (against DNS rebinding), comma-separated, "*.example.org" for sub-domains,
+    # "*" for any. Empty: the loopback names and the host of BASE_URL.
+    allowed_hosts: str = ""
+    # Without accounts (AUTH_BACKEND=none) anyone who reaches the port owns every transcript, so the web
+    # process listens only on a loopback address unless this says the network in between is trusted.
+    allow_unauthenticated_network: bool = False
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        named = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+        if named:
+            return named
+        own = urlsplit(self.base_url).hostname
+        return sorted({*LOOPBACK_NAMES, *([own.lower()] if own else [])})
 
     @property
     def webrtc_ports(self) -> range | None:
@@ -144,6 +168,8 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "FORWARDED_ALLOW_IPS": ("server", "forwarded_allow_ips"),
     "WEBRTC_PORT_RANGE": ("server", "webrtc_port_range"),
     "WEBRTC_HOST": ("server", "webrtc_host"),
+    "ALLOWED_HOSTS": ("server", "allowed_hosts"),
+    "ALLOW_UNAUTHENTICATED_NETWORK": ("server", "allow_unauthenticated_network"),
     "DATABASE_URL": ("database", "url"),
     "DATABASE_POOL_MAX": ("database", "pool_max"),
     "REDIS_URL": ("redis", "url"),
@@ -222,6 +248,7 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = Path(".e
                 raise SettingsError(f"{name}={env.get(name)!r}: {message.rsplit(' - at', 1)[0]}") from exc
         raise SettingsError(f"invalid setting: {message}") from exc
     check_auth(settings.auth)
+    check_cors(settings)
     port_range(settings.server.webrtc_port_range)  # refused here, at start-up, rather than at first use
     return settings
 
@@ -262,6 +289,37 @@ def check_auth(auth: AuthSettings) -> None:
             f"OIDC_ALGORITHMS={auth.oidc_algorithms!r}: only public-key signatures are accepted "
             f"({', '.join(sorted(_SAFE_ALGORITHMS))})"
         )
+
+
+def check_cors(settings: Settings) -> None:
+    origins = settings.server.cors_origin_list
+    if "*" in origins and settings.auth.backend == "none":
+        raise SettingsError(
+            "CORS_ORIGIN=* with AUTH_BACKEND=none would let every web site you visit read and delete your "
+            "transcripts: name the origins of your clients instead (e.g. http://localhost:3000)"
+        )
+
+
+def exposure_refusal(settings: Settings) -> str | None:
+    """Why the web process must not listen where it is asked to, or None: without accounts, only on loopback."""
+    server = settings.server
+    if settings.auth.backend != "none" or server.allow_unauthenticated_network or is_loopback(server.host):
+        return None
+    return (
+        f"HOST={server.host} without accounts would give anyone who can reach port {server.port} every "
+        "transcript (to read, change and delete): listen on 127.0.0.1, set AUTH_BACKEND=oidc, or set "
+        "ALLOW_UNAUTHENTICATED_NETWORK=true if only trusted machines can reach it (a container whose port is "
+        "published on 127.0.0.1 only)"
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _decode_path(kind: type, value: object) -> object:

@@ -11,7 +11,8 @@ Every route names its rule in `opt={"access": ...}` (a controller may name it fo
 - `admin`    operators only
 
 A route without a rule refuses to start the app (`check_rules`), so a new route cannot slip out unguarded.
-Cookie-authenticated requests that change something must come from our own pages (`refuse_cross_site`).
+Requests that act with an ambient credential (a session cookie; the local user without accounts) must come
+from our own pages when they change something, and without accounts even to read (`refuse_cross_site`).
 """
 
 from typing import Any, Literal
@@ -31,6 +32,9 @@ RULES: frozenset[str] = frozenset(Access.__args__)  # type: ignore[attr-defined]
 # Routes we do not declare ourselves: Litestar's API document (its Swagger page and JSON).
 _OPEN_PREFIXES = ("/schema",)
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Credentials a browser attaches by itself, which another site's page could therefore use: a session
+# cookie, and the local user that every caller is without accounts. Keys and tokens are never ambient.
+_AMBIENT = frozenset({"session", "local"})
 
 
 def rule_of(handler: BaseRouteHandler, path: str) -> str | None:
@@ -60,30 +64,36 @@ class CrossSiteRequest(PermissionDeniedException):
     pass
 
 
-def refuse_cross_site(connection: ASGIConnection[Any, Any, Any, Any], own_origins: set[str]) -> None:
-    """Refuse a cookie-authenticated change that another site's page started (CSRF).
+def refuse_cross_site(connection: ASGIConnection[Any, Any, Any, Any], own_origins: set[str], *, reading: bool) -> None:
+    """Refuse a request that another site's page started and that would act with an ambient credential
+    (a session cookie, or the local user of AUTH_BACKEND=none that every caller is).
 
     Browsers say where a request comes from: Sec-Fetch-Site on every request of current browsers, Origin
     on every unsafe one (and on every WebSocket handshake). A request that carries neither is not from a
     browser, so no other site can have made it. This is the check of Go's CrossOriginProtection, and
     unlike a token it also protects plain forms, htmx and our scripts' fetches without touching them.
+    Origins named in CORS_ORIGIN (a Reflector client served elsewhere) count as our own. When `reading`,
+    a link followed from another site (a top-level navigation) is let through: only the person sees it.
     """
-    site = connection.headers.get("sec-fetch-site")
     origin = connection.headers.get("origin")
-    if connection.scope["type"] == "http" and site is not None:
+    if origin is not None and origin.rstrip("/") in own_origins:
+        return
+    site = connection.headers.get("sec-fetch-site")
+    if site is not None:
         if site in ("same-origin", "none"):
             return
+        if reading and connection.headers.get("sec-fetch-mode") == "navigate":
+            return
         raise CrossSiteRequest("Cross-site request refused: use Reflector's own pages")
-    if origin is None:
-        return
-    if origin not in own_origins:
+    if origin is not None:
         raise CrossSiteRequest("Cross-site request refused: use Reflector's own pages")
 
 
-def _own_origins(connection: ASGIConnection[Any, Any, Any, Any], base_url: str) -> set[str]:
-    """Where our own pages are served from: the configured base URL, and the host this request reached."""
-    parts = urlsplit(base_url)
-    own = {f"{parts.scheme}://{parts.netloc}"}
+def _own_origins(connection: ASGIConnection[Any, Any, Any, Any], settings: Settings) -> set[str]:
+    """Where our own pages are served from (the configured base URL, and the host this request reached,
+    which ALLOWED_HOSTS vouches for) and the origins CORS_ORIGIN names."""
+    parts = urlsplit(settings.server.base_url)
+    own = {f"{parts.scheme}://{parts.netloc}", *settings.server.cors_origin_list}
     host = connection.headers.get("host")
     if host:
         own |= {f"http://{host}", f"https://{host}"}
@@ -92,8 +102,11 @@ def _own_origins(connection: ASGIConnection[Any, Any, Any, Any], base_url: str) 
 
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler, caller: Caller) -> None:
     settings: Settings = connection.app.state.settings
-    if caller.via == "session" and (connection.scope["type"] == "websocket" or connection.method not in _SAFE_METHODS):
-        refuse_cross_site(connection, _own_origins(connection, settings.server.base_url))
+    if caller.via in _AMBIENT:
+        changing = connection.scope["type"] == "websocket" or connection.method not in _SAFE_METHODS
+        # Without accounts every caller is the owner of everything, so even reads are for our own pages.
+        if changing or caller.via == "local":
+            refuse_cross_site(connection, _own_origins(connection, settings), reading=not changing)
     rule = rule_of(handler, connection.scope["path"])
     if rule == "open":
         return

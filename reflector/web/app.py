@@ -7,6 +7,7 @@ from litestar import Litestar, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -22,6 +23,7 @@ from reflector.web.access import check_rules
 from reflector.web.api import ROUTES
 from reflector.web.api.deps import authenticate, provide_caller, provide_services, provide_user_id
 from reflector.web.api.errors import EXCEPTION_HANDLERS
+from reflector.web.hosts import AllowedHosts
 from reflector.web.observability import Observability, init_web_error_tracking
 from reflector.web.pages import PAGES
 from reflector.web.paths import STATIC_DIR, TEMPLATES_DIR
@@ -64,13 +66,17 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             await stop_services(app.state.services)
 
     init_web_error_tracking(settings)
-    origins = [o.strip() for o in settings.server.cors_origins.split(",") if o.strip()]
+    origins = settings.server.cors_origin_list
     app = Litestar(
-        # Browsers may only seek in audio served from another origin if they can read the range headers.
+        # Off unless origins are named: no other site's page may read our answers. Browsers may only seek in
+        # audio served from another origin if they can read the range headers.
         cors_config=CORSConfig(
-            allow_origins=origins or ["*"],
+            allow_origins=origins,
             expose_headers=["Content-Range", "Accept-Ranges", "Content-Length", "Content-Disposition"],
-        ),
+        )
+        if origins
+        else None,
+        middleware=[DefineMiddleware(AllowedHosts, allowed=settings.server.allowed_host_list)],
         route_handlers=[
             index,
             *ROUTES,

@@ -14,5 +14,5 @@ from reflector.web.app import create_app
 @pytest.fixture
 async def api(clean: Services, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, services=clean)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
         yield client

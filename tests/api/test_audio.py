@@ -112,7 +112,7 @@ async def s3_api(
     async with S3Storage(bucket=_create_bucket(s3_endpoint), endpoint_url=s3_endpoint, **CREDENTIALS) as storage:
         on_s3 = dataclasses.replace(clean, storage=storage, transcripts=TranscriptService(storage, clean.bus))
         transport = httpx.ASGITransport(app=create_app(settings, services=on_s3))
-        async with AsyncClient(transport=transport, base_url="http://testserver") as api:
+        async with AsyncClient(transport=transport, base_url="http://localhost") as api:
             yield on_s3, api
 
 

@@ -283,7 +283,7 @@ def shapes() -> dict[str, Shape]:
 @pytest.fixture(scope="module")
 async def document(settings: Settings) -> Document:
     app = create_app(settings)  # the document needs no services
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
         response = await client.get("/schema/openapi.json")
     assert response.status_code == 200
     return Document(response.json())

@@ -82,7 +82,7 @@ async def test_unexpected_error_reaches_sentry_without_meeting_content(
     )
     app.register(boom)
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
         response = await client.get("/v1/boom", params={"q": SENTENCE})
     sentry_sdk.flush(timeout=5)
 

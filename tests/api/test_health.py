@@ -81,7 +81,7 @@ async def _with_redis(clean: Services, settings: Settings, url: str) -> httpx.Re
     redis = Redis.from_url(url)
     app = create_app(settings, services=dataclasses.replace(clean, redis=redis))
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
             return await client.get("/health/ready")
     finally:
         await redis.aclose()

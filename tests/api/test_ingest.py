@@ -30,7 +30,7 @@ def limited_api(clean: Services, settings: Settings) -> LimitedApi:
     async def client(**limits: Any) -> AsyncIterator[AsyncClient]:
         changed = msgspec.structs.replace(settings, server=msgspec.structs.replace(settings.server, **limits))
         transport = httpx.ASGITransport(app=create_app(changed, services=dataclasses.replace(clean, settings=changed)))
-        async with AsyncClient(transport=transport, base_url="http://testserver") as api:
+        async with AsyncClient(transport=transport, base_url="http://localhost") as api:
             yield api
 
     return client

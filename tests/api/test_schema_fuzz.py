@@ -96,13 +96,13 @@ def _fuzz(operation: schemathesis.APIOperation, real_ids: dict[str, str], send: 
 async def test_generated_requests_get_no_5xx_and_match_the_schema(clean: Services, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     app = create_app(settings, services=clean)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
         document = (await client.get("/schema/openapi.json")).json()
         schema = schemathesis.openapi.from_dict(document)
 
         def send(case: schemathesis.Case) -> httpx.Response:
             # requests prepares the body (JSON, form or multipart) exactly as schemathesis meant it.
-            kwargs: dict[str, Any] = case.as_transport_kwargs(base_url="http://testserver")
+            kwargs: dict[str, Any] = case.as_transport_kwargs(base_url="http://localhost")
             prepared = requests.Request(**kwargs).prepare()
             request = client.request(
                 prepared.method or "GET", prepared.url or "/", headers=dict(prepared.headers), content=prepared.body

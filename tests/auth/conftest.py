@@ -76,7 +76,9 @@ def services_for(services: Services, settings: Settings) -> Services:
         services,
         settings=settings,
         oidc=OidcClient(settings.auth),
-        sessions=SessionStore(services.redis, settings.auth.secret_key, timedelta(days=settings.auth.session_days)),
+        sessions=SessionStore(
+            services.redis, settings.auth.secret_key, timedelta(days=settings.auth.session_days), services.bus
+        ),
     )
 
 

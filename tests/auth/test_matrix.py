@@ -40,11 +40,14 @@ Who = Literal[
     "expired_token",
     "foreign_issuer",
     "wrong_audience",
+    "owner_cross_site",
 ]
 WHO: tuple[Who, ...] = Who.__args__  # type: ignore[attr-defined]
 SHARES = ("private", "semi-private", "public")
 INVALID = {"revoked_key", "expired_token", "foreign_issuer", "wrong_audience"}
-OWNERS = {"owner", "owner_key", "admin"}
+OWNERS = {"owner", "owner_key", "admin", "owner_cross_site"}
+# The owner's own browser session, used by another site's page: what that page may start with its cookie.
+CROSS_SITE = {"Origin": "http://attacker.example", "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"}
 
 # Who may use each route: decided here, independently of the app's own declarations.
 RULES: dict[tuple[str, str], Rule] = {
@@ -143,6 +146,8 @@ def expected(rule: Rule, who: Who, share: str, method: str, path: str) -> str:
     """'allow', '401', '403' or 'login' (a page sends an anonymous person to sign in)."""
     if who in INVALID:
         return "401"
+    if who == "owner_cross_site" and method not in SAFE:
+        return "403"  # nothing changes and no socket opens (reading is for CORS to refuse, in the browser)
     page = not path.startswith("/v1") and method == "GET"
     anonymous = "login" if page else "401"
     signed_in = who != "anonymous"
@@ -243,6 +248,9 @@ class Credentials:
             return {"X-API-Key": self.owner_key}
         if who == "revoked_key":
             return {"X-API-Key": self.revoked_key}
+        if who == "owner_cross_site":
+            assert self.services.sessions is not None
+            return {"Cookie": f"reflector_session={await self.services.sessions.start(self.owner.id)}", **CROSS_SITE}
         if who in ("owner", "other", "admin") and page:
             assert self.services.sessions is not None
             user = {"owner": self.owner, "other": self.other, "admin": self.admin}[who]

@@ -190,7 +190,9 @@ async def test_a_token_that_says_or_shows_it_is_an_id_token_is_refused(oidc_app:
     cases = {
         "Keycloak's ID token": ({"typ": "ID"}, 401),
         "Keycloak's access token, nonce and all": ({"typ": "Bearer", "nonce": "n"}, 200),
-        "a nonce": ({"nonce": "n"}, 401),
+        # Authentik copies the sign-in's nonce into the access tokens it issues with it (Reflector's own web
+        # client sends those): a nonce alone says nothing.
+        "Authentik's access token, with a nonce": ({"nonce": "n"}, 200),
         "an access token's hash": ({"at_hash": "h"}, 401),
         "a code's hash": ({"c_hash": "h"}, 401),
     }

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import re
 import subprocess
 import sys
@@ -138,3 +139,19 @@ async def _until_queued(within_s: float = 60) -> None:
     while await PipelineRun.count() == 0:
         assert time.monotonic() < deadline, "submit never queued its run"
         await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("command", [["web", "--host", "0.0.0.0"], ["run", "--host", "0.0.0.0"]])
+def test_without_accounts_the_web_process_will_not_listen_on_the_network(tmp_path: Path, command: list[str]) -> None:
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path),
+        "DATABASE_URL": "postgresql://reflector@127.0.0.1:5432/reflector",
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+    }
+    env.pop("ALLOW_UNAUTHENTICATED_NETWORK", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "reflector", *command], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 1, done.stderr
+    assert "anyone who can reach port 1250" in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from reflector.settings import SettingsError, load_settings
+from reflector.settings import SettingsError, exposure_refusal, load_settings
 from reflector.supervisor import PROCESSES
 from tests.paths import REPO
 
@@ -40,3 +40,25 @@ def test_a_webrtc_port_range_is_read_and_a_bad_one_refused() -> None:
     for bad in ("50000", "50100-50000", "a-b", "0-10", "60000-70000"):
         with pytest.raises(SettingsError, match="WEBRTC_PORT_RANGE="):
             load_settings({"WEBRTC_PORT_RANGE": bad}, dotenv=Path("/nonexistent"))
+
+
+def test_without_accounts_every_origin_and_every_network_are_refused() -> None:
+    with pytest.raises(SettingsError, match="CORS_ORIGIN=\\* with AUTH_BACKEND=none"):
+        load_settings({"CORS_ORIGIN": "*"}, dotenv=Path("/nonexistent"))
+    assert load_settings(
+        {"CORS_ORIGIN": "http://localhost:3000/"}, dotenv=Path("/nonexistent")
+    ).server.cors_origin_list == ["http://localhost:3000"]
+    for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
+        assert exposure_refusal(load_settings({"HOST": host}, dotenv=Path("/nonexistent"))) is None, host
+    for host in ("0.0.0.0", "::", "192.168.1.20", "reflector.lan"):
+        refusal = exposure_refusal(load_settings({"HOST": host}, dotenv=Path("/nonexistent")))
+        assert refusal is not None and "anyone who can reach port 1250" in refusal, host
+    allowed = load_settings({"HOST": "0.0.0.0", "ALLOW_UNAUTHENTICATED_NETWORK": "true"}, dotenv=Path("/nonexistent"))
+    assert exposure_refusal(allowed) is None
+
+
+def test_allowed_hosts_default_to_loopback_and_the_base_url() -> None:
+    default = load_settings({"BASE_URL": "https://Meet.Example.org/reflector"}, dotenv=Path("/nonexistent"))
+    assert default.server.allowed_host_list == ["127.0.0.1", "::1", "[::1]", "localhost", "meet.example.org"]
+    named = load_settings({"ALLOWED_HOSTS": "a.example, *.b.example"}, dotenv=Path("/nonexistent"))
+    assert named.server.allowed_host_list == ["a.example", "*.b.example"]

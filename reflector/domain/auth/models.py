@@ -71,6 +71,7 @@ class Identity(msgspec.Struct, frozen=True):
     sub: str
     email: str | None
     name: str
+    expires_at: float | None = None  # the token's `exp` (epoch seconds), when it came from one
 
 
 class InvalidCredential(Exception):

@@ -34,7 +34,8 @@ DISCOVERY_TTL_S = 3600.0
 LEEWAY_S = 60
 HTTP_TIMEOUT_S = 10.0
 # OIDC Core §2 and §3.1.3.6: what binds an ID token to a sign-in request and its other tokens.
-ID_TOKEN_ONLY_CLAIMS = ("nonce", "at_hash", "c_hash")
+# `nonce` is not among them: Keycloak and Authentik copy it into the access tokens of the same sign-in.
+ID_TOKEN_ONLY_CLAIMS = ("at_hash", "c_hash")
 
 
 class ProviderUnavailable(Exception):
@@ -211,7 +212,7 @@ def is_id_token(header: dict[str, Any], claims: dict[str, Any]) -> bool:
     With OIDC_AUDIENCE unset both name our client id in `aud`, so the signature and audience alone cannot
     tell them apart. Providers that say what a token is are believed: Keycloak's `typ` claim ("ID" or
     "Bearer"), RFC 9068's `at+jwt` header. Others are judged by the claims OIDC defines for ID tokens
-    only (Keycloak also copied `nonce` into its access tokens; its `typ` claim lets those through).
+    only: the hashes binding it to the access token or code it came with.
     """
     kind = claims.get("typ")
     if isinstance(kind, str) and kind.lower() == "id":
@@ -233,4 +234,6 @@ def _reason(exc: Exception) -> str:
 def _identity(claims: dict[str, Any]) -> Identity:
     email = claims.get("email") if isinstance(claims.get("email"), str) else None
     name = claims.get("name") or claims.get("preferred_username") or (email.split("@")[0] if email else "")
-    return Identity(sub=str(claims["sub"]), email=email, name=str(name))
+    expires = claims.get("exp")
+    expires_at = float(expires) if isinstance(expires, int | float) else None
+    return Identity(sub=str(claims["sub"]), email=email, name=str(name), expires_at=expires_at)

@@ -20,6 +20,8 @@ from reflector.domain.auth.models import (
     UserNotFound,
     UserView,
 )
+from reflector.domain.ids import looks_like_id
+from reflector.events import AccessChange, EventBus
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +37,10 @@ def hash_key(key: str) -> str:
 
 
 class AuthService:
+    def __init__(self, bus: EventBus) -> None:
+        # Revoking a key or changing a role is announced, so sockets opened with it are checked again.
+        self._bus = bus
+
     async def ensure_local_user(self) -> UserView:
         """The single owner of everything when AUTH_BACKEND=none; created on first need."""
         await repository.ensure_user(LOCAL_USER_ID, name="Local user", role="admin")
@@ -45,7 +51,7 @@ class AuthService:
     async def user(self, user_id: str) -> UserView | None:
         if user_id == LOCAL_USER_ID:
             return await self.ensure_local_user()
-        return await repository.get_user(user_id)
+        return await repository.get_user(user_id) if looks_like_id(user_id) else None
 
     async def user_for_identity(self, identity: Identity) -> UserView:
         """The user a verified identity is, created the first time it is seen."""
@@ -79,11 +85,12 @@ class AuthService:
         else:
             await repository.set_role(user.id, role)
         log.info("audit.role_changed", user_id=user.id, role=role, by=by)
+        await self._bus.access_changed(AccessChange(user_id=user.id))
         return msgspec.structs.replace(user, role=role)
 
     async def _find(self, who: str) -> UserView:
         """A user by id, else by email (one user only: an ambiguous email must be given as an id)."""
-        user = await repository.get_user(who)
+        user = await repository.get_user(who) if looks_like_id(who) else None
         if user is not None:
             return user
         matches = await repository.users_by_email(who)
@@ -107,9 +114,10 @@ class AuthService:
 
     async def delete_key(self, user_id: str, key_id: str) -> None:
         # Another user's key answers exactly as a missing one, so ids cannot be probed.
-        if not await repository.delete_key(key_id, user_id):
+        if not looks_like_id(key_id) or not await repository.delete_key(key_id, user_id):
             raise ApiKeyNotFound()
         log.info("audit.api_key_deleted", user_id=user_id, key_id=key_id)
+        await self._bus.access_changed(AccessChange(user_id=user_id))
 
     async def user_for_key(self, key: str) -> UserView | None:
         """The user a presented key belongs to, or None for a key that is not (or no longer) valid."""

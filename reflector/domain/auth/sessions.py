@@ -10,10 +10,13 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import timedelta
 
 import msgspec
 from redis.asyncio import Redis
+
+from reflector.events import AccessChange, EventBus
 
 SESSION_COOKIE = "reflector_session"
 # The browser that started a sign-in holds this; the callback must come back to that same browser.
@@ -32,8 +35,9 @@ class LoginAttempt(msgspec.Struct, frozen=True):
 
 
 class SessionStore:
-    def __init__(self, redis: Redis, secret_key: str, lifetime: timedelta) -> None:
+    def __init__(self, redis: Redis, secret_key: str, lifetime: timedelta, bus: EventBus) -> None:
         self._redis = redis
+        self._bus = bus  # a sign-out is announced, so the sockets its cookie opened close
         self._secret = hashlib.sha256(b"reflector-session:" + secret_key.encode()).digest()
         self.lifetime = lifetime
 
@@ -54,16 +58,28 @@ class SessionStore:
         return f"{session_id}.{self._sign(session_id)}"
 
     async def user_for(self, cookie: str) -> str | None:
+        found = await self.session_for(cookie)
+        return found[0] if found else None
+
+    async def session_for(self, cookie: str) -> tuple[str, float] | None:
+        """The user a cookie's session belongs to and when (epoch seconds) it expires; None when it is not valid."""
         session_id = self._unsign(cookie)
         if session_id is None:
             return None
-        user_id = await self._redis.get(f"reflector:session:{session_id}")
-        return user_id.decode() if user_id is not None else None
+        key = f"reflector:session:{session_id}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            user_id, ttl = await pipe.get(key).pttl(key).execute()
+        if user_id is None or ttl < 0:
+            return None
+        return user_id.decode(), time.time() + ttl / 1000
 
     async def end(self, cookie: str) -> None:
         session_id = self._unsign(cookie)
-        if session_id is not None:
-            await self._redis.delete(f"reflector:session:{session_id}")
+        if session_id is None:
+            return
+        user_id = await self._redis.getdel(f"reflector:session:{session_id}")
+        if user_id is not None:
+            await self._bus.access_changed(AccessChange(user_id=user_id.decode()))
 
     async def remember_login(self, attempt: LoginAttempt) -> str:
         """Keep a sign-in in progress; the value of the cookie that binds it to this browser."""

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from reflector.domain.ids import looks_like_id
+
 Status = Literal["idle", "uploaded", "recording", "processing", "ended", "error"]
 ShareMode = Literal["private", "semi-private", "public"]
 SourceKind = Literal["file", "live", "room"]
@@ -63,7 +65,9 @@ class NewTranscript(msgspec.Struct, frozen=True):
 
 class TranscriptNotFound(Exception):
     def __init__(self, transcript_id: str) -> None:
-        super().__init__(f"Transcript {transcript_id} not found")
+        # An id that is not one (a 10 kB probe) is not echoed back whole.
+        shown = transcript_id if looks_like_id(transcript_id) else "with that id"
+        super().__init__(f"Transcript {shown} not found")
         self.transcript_id = transcript_id
 
 

@@ -23,7 +23,7 @@ from reflector.domain.transcripts.models import (
     TranscriptView,
 )
 from reflector.encoding import to_builtins
-from reflector.events import EventBus, TranscriptEventMessage, transcript_channel, user_channel
+from reflector.events import AccessChange, EventBus, TranscriptEventMessage, transcript_channel, user_channel
 from reflector.pipelines import audio
 from reflector.storage import Storage, StorageNotFound
 
@@ -38,6 +38,9 @@ _USER_MIRRORED = {
     "FINAL_TITLE": "TRANSCRIPT_FINAL_TITLE",
     "DURATION": "TRANSCRIPT_DURATION",
 }
+
+# Columns that decide who may see a transcript: changing one makes its open sockets check their callers again.
+_GRANTING = frozenset({"share_mode", "user_id"})
 
 
 def upload_key(transcript_id: str, suffix: str) -> str:
@@ -185,6 +188,8 @@ class TranscriptService:
             if not values:
                 return
         await repository.update(transcript_id, values)
+        if _GRANTING.intersection(values):
+            await self._bus.access_changed(AccessChange(transcript_id=transcript_id))
 
     async def replace_topics(self, transcript_id: str, topics: list[dict[str, Any]]) -> list[TopicView]:
         return await repository.replace_topics(transcript_id, topics)
@@ -221,6 +226,7 @@ class TranscriptService:
         transcript = await self.get(transcript_id)
         await self.storage.delete_prefix(f"transcripts/{transcript_id}/")
         await repository.delete(transcript_id)
+        await self._bus.access_changed(AccessChange(transcript_id=transcript_id))
         if transcript.user_id:
             await self._bus.publish(user_channel(transcript.user_id), "TRANSCRIPT_DELETED", {"id": transcript_id})
 

@@ -21,7 +21,15 @@ from reflector.settings import Settings
 from reflector.web.access import authorize
 from reflector.web.request_text import refuse_unstorable_text
 
-__all__ = ["LOCAL_USER_ID", "authenticate", "provide_caller", "provide_services", "provide_user_id", "socket_refusal"]
+__all__ = [
+    "LOCAL_USER_ID",
+    "authenticate",
+    "provide_caller",
+    "provide_services",
+    "provide_user_id",
+    "recheck",
+    "socket_refusal",
+]
 
 # Where `authenticate` leaves the caller in the connection's scope state.
 _CALLER = "reflector.caller"
@@ -63,6 +71,19 @@ def _socket_refusal(refused: Exception) -> tuple[int, str]:
     return 4401, str(refused) or "Not authenticated"
 
 
+async def recheck(connection: ASGIConnection[Any, Any, Any, Any], before: Caller) -> tuple[int, str] | None:
+    """Ask again whether an open socket's caller may keep it: the same credential must still name the same
+    user, and that user must still pass the route's rule. The close code and reason when not; None when so."""
+    try:
+        caller = await _caller(connection)
+        if caller.user_id != before.user_id:
+            raise InvalidCredential("Signed out" if before.via == "session" else "Not authenticated")
+        await authorize(connection, connection.route_handler, caller)
+    except (InvalidCredential, AccessDenied, HTTPException, TranscriptNotFound) as refused:
+        return _socket_refusal(refused)
+    return None
+
+
 def socket_refusal(scope: Scope) -> tuple[int, str] | None:
     """Why the WebSocket of this scope was refused, as a close code and reason; None when it was not."""
     return scope.get("state", {}).get(_REFUSAL)
@@ -99,7 +120,9 @@ async def _caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:
             raise InvalidCredential("Invalid token")
         identity = await services.oidc.identity_from_access_token(token)
         user = await services.auth.user_for_identity(identity)
-        found.append(Caller(user_id=user.id, role=user.role, via="token", name=user.name))
+        found.append(
+            Caller(user_id=user.id, role=user.role, via="token", name=user.name, expires_at=identity.expires_at)
+        )
     if found:
         if len({c.user_id for c in found}) > 1:
             raise InvalidCredential("The API key and the token name different users")
@@ -109,10 +132,16 @@ async def _caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:
     cookie = connection.cookies.get(SESSION_COOKIE)
     services = connection.app.state.services
     if cookie and services.sessions is not None:
-        user_id = await services.sessions.user_for(cookie)
-        user = await services.auth.user(user_id) if user_id else None
-        if user is not None:
-            return Caller(user_id=user.id, role=user.role, via="session", name=user.name or user.email or "")
+        session = await services.sessions.session_for(cookie)
+        user = await services.auth.user(session[0]) if session else None
+        if session and user is not None:
+            return Caller(
+                user_id=user.id,
+                role=user.role,
+                via="session",
+                name=user.name or user.email or "",
+                expires_at=session[1],
+            )
     # An expired or signed-out session is a visitor again: pages then ask them to sign in.
     return ANONYMOUS
 

@@ -7,7 +7,8 @@ exist only to document the event unions in OpenAPI (as Reflector's stubs do); th
 import asyncio
 import contextlib
 import functools
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeAlias
 
 import msgspec
@@ -17,17 +18,28 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, WebSocketDisconnect
 
 from reflector.bootstrap import Services
+from reflector.domain.auth.models import Caller
 from reflector.domain.live.languages import caption_languages
 from reflector.domain.transcripts.models import TranscriptNotFound
-from reflector.events import ProgressData, StatusData, TranscriptEventMessage, transcript_channel, user_channel
-from reflector.web.api.deps import socket_refusal
+from reflector.events import (
+    ACCESS_CHANNEL,
+    ProgressData,
+    StatusData,
+    TranscriptEventMessage,
+    transcript_channel,
+    user_channel,
+)
+from reflector.web.api.deps import provide_caller, recheck, socket_refusal
 from reflector.web.api.schemas import Decision, GetTranscriptTopic, NextStep
 from reflector.web.ws import Delivery, EventFanout, Listener, StreamEnd, client_frame, provide_fanout
 
 log = structlog.get_logger(__name__)
 
 NOT_FOUND = StreamEnd(4404, "Transcript not found")
+EXPIRED = StreamEnd(4401, "Signed out: the session or token expired")
 CLOSE_TIMEOUT_S = 5.0
+# How often an open socket's caller is checked again even when no access change was announced.
+RECHECK_S = 60.0
 
 
 # --- The event unions, for OpenAPI (Reflector's names and payloads, plus PROGRESS) ---
@@ -255,10 +267,12 @@ async def transcript_events_websocket(
         return
     partials = socket.query_params.get("partials", "").lower() in ("1", "true")
     view = functools.partial(caption_view, partials=partials, translated=caption_languages(transcript)[1] is not None)
-    async with fanout.listen(transcript_channel(transcript_id)) as listener:
+    async with fanout.listen(transcript_channel(transcript_id)) as listener, fanout.listen(ACCESS_CHANNEL) as notices:
+        if await _refused_again(socket):
+            return
         await _accept(socket)
         replay = await services.transcripts.event_log(transcript_id)
-        await _serve(socket, listener, replay, view)
+        await _serve(socket, listener, replay, _keep_checking(socket, notices, transcript_id), view)
 
 
 @websocket("/v1/events", dependencies=_FANOUT, opt={"access": "member"})
@@ -271,9 +285,11 @@ async def user_events_websocket(socket: WebSocket[Any, Any, Any], user_id: str |
         await _accept(socket)
         await _close(socket, StreamEnd(4401, "Not authenticated"))
         return
-    async with fanout.listen(user_channel(user_id)) as listener:
+    async with fanout.listen(user_channel(user_id)) as listener, fanout.listen(ACCESS_CHANNEL) as notices:
+        if await _refused_again(socket):
+            return
         await _accept(socket)
-        await _serve(socket, listener, [])
+        await _serve(socket, listener, [], _keep_checking(socket, notices, None))
 
 
 def caption_view(message: TranscriptEventMessage, *, partials: bool, translated: bool) -> TranscriptEventMessage | None:
@@ -308,6 +324,49 @@ async def _refused(socket: WebSocket[Any, Any, Any]) -> bool:
     return True
 
 
+async def _refused_again(socket: WebSocket[Any, Any, Any]) -> bool:
+    """Check once more now that access changes are heard: one made between the handshake's check and the
+    subscription would otherwise go unnoticed until the next periodic check."""
+    refusal = await recheck(socket, provide_caller(socket.scope))
+    if refusal is None:
+        return False
+    await _accept(socket)
+    await _close(socket, StreamEnd(*refusal))
+    return True
+
+
+async def _keep_checking(socket: WebSocket[Any, Any, Any], notices: Listener, transcript_id: str | None) -> StreamEnd:
+    """Access is not decided once at the handshake: the caller is checked again whenever an access change
+    that may concern this socket is announced, every RECHECK_S in case an announcement was lost (Redis
+    restarting), and the socket ends when its session or token does. Returns why the socket must close."""
+    caller = provide_caller(socket.scope)
+    while True:
+        wait = RECHECK_S
+        if caller.expires_at is not None:
+            wait = min(wait, caller.expires_at - time.time())
+            if wait <= 0:
+                return EXPIRED
+        try:
+            async with asyncio.timeout(wait):
+                item = await notices.next()
+        except TimeoutError:
+            item = None
+        if isinstance(item, StreamEnd):
+            return item
+        if item is not None and not _concerns(item.message.data, transcript_id, caller):
+            continue
+        refusal = await recheck(socket, caller)
+        if refusal is not None:
+            log.info("events.access_withdrawn", path=socket.scope["path"], user_id=caller.user_id, code=refusal[0])
+            return StreamEnd(*refusal)
+
+
+def _concerns(change: dict[str, Any], transcript_id: str | None, caller: Caller) -> bool:
+    return (transcript_id is not None and change.get("transcript_id") == transcript_id) or (
+        caller.user_id is not None and change.get("user_id") == caller.user_id
+    )
+
+
 async def _accept(socket: WebSocket[Any, Any, Any]) -> None:
     """Complete the handshake. Handlers subscribe first, so a client that has connected hears every
     event published after that."""
@@ -321,23 +380,33 @@ View: TypeAlias = Callable[[TranscriptEventMessage], TranscriptEventMessage | No
 
 
 async def _serve(
-    socket: WebSocket[Any, Any, Any], listener: Listener, replay: list[TranscriptEventMessage], view: View = _as_sent
+    socket: WebSocket[Any, Any, Any],
+    listener: Listener,
+    replay: list[TranscriptEventMessage],
+    watch: Coroutine[Any, Any, StreamEnd],
+    view: View = _as_sent,
 ) -> None:
-    """Forward until the client leaves or the stream ends; never leaves a task behind."""
+    """Forward until the client leaves, the stream ends or access is withdrawn; never leaves a task behind."""
     receiving = asyncio.create_task(_until_client_leaves(socket))
     sending = asyncio.create_task(_forward(socket, listener, replay, view))
+    watching = asyncio.create_task(watch)
+    tasks = (receiving, watching, sending)
     try:
-        await asyncio.wait({receiving, sending}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (receiving, sending):
+        for task in tasks:
             task.cancel()
-        results = await asyncio.gather(receiving, sending, return_exceptions=True)
-    end = results[1]
-    if isinstance(end, StreamEnd):
-        await _close(socket, end)
-    elif isinstance(end, Exception):
-        log.error("events.forward_failed", channel=listener.channel, exc_info=end)
-        await _close(socket, StreamEnd(1011, "Internal error"))
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    # Access withdrawn wins over whatever the forwarder was doing at that moment.
+    for end in results[1:]:
+        if isinstance(end, StreamEnd):
+            await _close(socket, end)
+            return
+    for end in results[1:]:
+        if isinstance(end, Exception) and not isinstance(end, asyncio.CancelledError):
+            log.error("events.forward_failed", channel=listener.channel, exc_info=end)
+            await _close(socket, StreamEnd(1011, "Internal error"))
+            return
 
 
 async def _until_client_leaves(socket: WebSocket[Any, Any, Any]) -> None:
