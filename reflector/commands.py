@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -67,7 +68,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def _web(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from reflector.web.app import create_app
+    from reflector.web.app import APP_FACTORY, create_app
     from reflector.web.proxies import InvalidProxyList, uvicorn_proxy_options
 
     settings = _exposed_safely(_with_server(_require_urls(settings), args))
@@ -76,7 +77,13 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
     except InvalidProxyList as exc:
         raise UserError(str(exc)) from exc
     server = settings.server
-    uvicorn.run(create_app(settings), host=server.host, port=server.port, log_level="warning", **proxies)
+    options: dict[str, Any] = {"host": server.host, "port": server.port, "log_level": "warning", **proxies}
+    if server.web_concurrency <= 1:
+        uvicorn.run(create_app(settings), workers=1, **options)
+    else:
+        # Several processes need the app by name: each builds its own from the same environment.
+        os.environ.update({"HOST": server.host, "PORT": str(server.port)})
+        uvicorn.run(APP_FACTORY, factory=True, workers=server.web_concurrency, **options)
     return 0
 
 

@@ -34,6 +34,7 @@ from reflector.pipelines.transcribe import available_cores, speech_regions
 from reflector.pipelines.translate import translate
 from reflector.pipelines.types import Word
 from reflector.settings import Settings
+from reflector.word_text import on_the_wire
 
 log = structlog.get_logger(__name__)
 
@@ -59,7 +60,7 @@ def caption_event(caption: Caption) -> dict[str, Any]:
         "index": caption.index,
         "start": caption.start,
         "end": caption.end,
-        "words": [{"text": w.text, "start": w.start, "end": w.end} for w in caption.words],
+        "words": [{"text": on_the_wire(w.text), "start": w.start, "end": w.end} for w in caption.words],
     }
 
 

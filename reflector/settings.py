@@ -36,6 +36,8 @@ class ServerSettings(msgspec.Struct, frozen=True):
     # Without accounts (AUTH_BACKEND=none) anyone who reaches the port owns every transcript, so the web
     # process listens only on a loopback address unless this says the network in between is trusted.
     allow_unauthenticated_network: bool = False
+    # Web processes behind the one port (Heroku-style platforms set WEB_CONCURRENCY themselves).
+    web_concurrency: int = 1
 
     @property
     def cors_origin_list(self) -> list[str]:
@@ -170,6 +172,7 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "WEBRTC_HOST": ("server", "webrtc_host"),
     "ALLOWED_HOSTS": ("server", "allowed_hosts"),
     "ALLOW_UNAUTHENTICATED_NETWORK": ("server", "allow_unauthenticated_network"),
+    "WEB_CONCURRENCY": ("server", "web_concurrency"),
     "DATABASE_URL": ("database", "url"),
     "DATABASE_POOL_MAX": ("database", "pool_max"),
     "REDIS_URL": ("redis", "url"),

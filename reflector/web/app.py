@@ -18,7 +18,8 @@ from litestar.template.config import TemplateConfig
 
 from reflector.bootstrap import Services, start_services, stop_services
 from reflector.domain.auth.models import Caller
-from reflector.settings import Settings
+from reflector.logging import configure_logging
+from reflector.settings import Settings, load_settings
 from reflector.web.access import check_rules
 from reflector.web.api import ROUTES
 from reflector.web.api.deps import authenticate, provide_caller, provide_services, provide_user_id
@@ -49,6 +50,17 @@ def _operation_id(route_handler, http_method, path_components) -> str:
 def _template_globals(engine: JinjaTemplateEngine) -> None:
     # Every page's header shows who is signed in (and the sign-in or sign-out control).
     engine.engine.globals["caller_of"] = lambda request: provide_caller(request.scope)
+
+
+# What uvicorn imports in each of several web processes (WEB_CONCURRENCY > 1).
+APP_FACTORY = "reflector.web.app:app_from_environment"
+
+
+def app_from_environment() -> Litestar:
+    """The app of one of several web processes: its settings from the environment, as `reflector web` read them."""
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:

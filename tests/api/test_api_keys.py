@@ -13,7 +13,7 @@ from reflector.settings import SettingsError, load_settings
 
 async def test_key_lifecycle_create_list_use_revoke(api: AsyncClient) -> None:
     created = await api.post("/v1/user/api-keys", json={"name": "Nightly export"})
-    assert created.status_code == 201
+    assert created.status_code == 200
     body = created.json()
     assert set(body) == {"id", "user_id", "name", "created_at", "key"}
     assert body["user_id"] == "local" and body["name"] == "Nightly export"

@@ -24,7 +24,7 @@ async def test_private_answers_of_every_kind_say_no_store(clean: Services, serve
     alice, bob = await _key_of(clean, "alice"), await _key_of(clean, "bob")
     async with httpx.AsyncClient(base_url=served) as http:
         created = await http.post("/v1/transcripts", json={"name": "Alice's one-on-one"}, headers=alice)
-        _assert_no_store(created, 201)
+        _assert_no_store(created, 200)
         transcript_id = created.json()["id"]
         await clean.storage.put_bytes(audio_key(transcript_id), RECORDING)
         base = f"/v1/transcripts/{transcript_id}"

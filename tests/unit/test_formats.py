@@ -187,3 +187,16 @@ def test_markdown_lists_actions_topics_and_transcript() -> None:
     assert "keep \\<tags\\> out" in text
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings == ["## Summary", "## Decisions", "## Action items", "## Topics", "## Transcript"]
+
+
+def test_a_word_on_the_wire_carries_the_space_before_it_where_its_script_has_spaces() -> None:
+    from reflector.word_text import on_the_wire
+
+    assert [on_the_wire(w) for w in ["Hello.", "didn't", " already", ""]] == [" Hello.", " didn't", " already", ""]
+    assert [on_the_wire(w) for w in ["你好", "こんにちは", "カタカナ", "สวัสดี"]] == [
+        "你好",
+        "こんにちは",
+        "カタカナ",
+        "สวัสดี",
+    ]
+    assert on_the_wire("안녕하세요") == " 안녕하세요"  # Korean writes spaces between words

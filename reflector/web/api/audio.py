@@ -72,7 +72,15 @@ class AudioController(Controller):
     tags: ClassVar[list[str]] = ["transcripts"]
 
     # One handler for both methods, so HEAD's operation id is GET's with `_head`, as Reflector's.
-    @route("/{transcript_id:str}/audio/mp3", http_method=[HttpMethod.GET, HttpMethod.HEAD])
+    @route(
+        "/{transcript_id:str}/audio/mp3",
+        http_method=[HttpMethod.GET, HttpMethod.HEAD],
+        responses={
+            206: ResponseSpec(
+                None, media_type="audio/mpeg", description="The bytes a Range header asked for", generate_examples=False
+            )
+        },
+    )
     async def transcript_get_audio_mp3(self, request: Request, services: Services, transcript_id: str) -> Response[Any]:
         key, size = await services.transcripts.playable_audio(transcript_id)
         span = byte_range(request.headers.get("range"), size)

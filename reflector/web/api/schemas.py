@@ -7,6 +7,7 @@ import msgspec
 
 from reflector.domain.transcripts.editing import NAME_MAX
 from reflector.domain.transcripts.models import ParticipantView, ShareMode, SourceKind, Status, TranscriptView
+from reflector.word_text import on_the_wire
 
 TranscriptFormat = Literal["text", "text-timestamped", "webvtt-named", "json"]
 
@@ -161,6 +162,11 @@ class Word(msgspec.Struct):
     start: float
     end: float
     speaker: int = 0
+
+
+def words_of(stored: list[dict[str, Any]]) -> list[Word]:
+    """A topic's stored words as Reflector sends them: each with the space that goes before it."""
+    return [msgspec.structs.replace(word, text=on_the_wire(word.text)) for word in msgspec.convert(stored, list[Word])]
 
 
 class TopicSegment(msgspec.Struct):

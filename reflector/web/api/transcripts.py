@@ -50,7 +50,7 @@ class TranscriptsController(Controller):
             items=[s.minimal(t) for t in items], total=total, page=page, size=size, pages=math.ceil(total / size)
         )
 
-    @post("/", opt={"access": "member"})
+    @post("/", status_code=200, opt={"access": "member"})
     async def transcripts_create(
         self, services: Services, user_id: str | None, data: s.CreateTranscript
     ) -> s.GetTranscriptWithParticipants:
@@ -134,7 +134,7 @@ class TranscriptsController(Controller):
     ) -> list[s.GetTranscriptTopicWithWords]:
         await services.transcripts.get(transcript_id)
         return [
-            _topic(t, s.GetTranscriptTopicWithWords, words=msgspec.convert(t.words, list[s.Word]))
+            _topic(t, s.GetTranscriptTopicWithWords, words=s.words_of(t.words))
             for t in await services.transcripts.topics(transcript_id)
         ]
 
@@ -147,7 +147,7 @@ class TranscriptsController(Controller):
         if topic is None:
             raise TopicNotFound()
         runs: list[s.SpeakerWords] = []
-        for word in msgspec.convert(topic.words, list[s.Word]):
+        for word in s.words_of(topic.words):
             if runs and runs[-1].speaker == word.speaker:
                 runs[-1].words.append(word)
             else:
@@ -159,7 +159,7 @@ class TranscriptsController(Controller):
         await services.transcripts.get(transcript_id)
         return [_participant(p) for p in await services.transcripts.participants(transcript_id)]
 
-    @post("/{transcript_id:str}/participants", opt={"access": "write"})
+    @post("/{transcript_id:str}/participants", status_code=200, opt={"access": "write"})
     async def transcript_add_participant(
         self, services: Services, transcript_id: str, data: s.CreateParticipant
     ) -> s.Participant:

@@ -46,7 +46,7 @@ async def users_me(services: Services, user_id: str | None) -> UserInfo | None:
     return UserInfo(sub=user.id, email=user.email) if user else None
 
 
-@post("/v1/user/api-keys", tags=["user"], opt={"access": "member"})
+@post("/v1/user/api-keys", tags=["user"], status_code=200, opt={"access": "member"})
 async def create_api_key(services: Services, user_id: str | None, data: CreateApiKeyRequest) -> CreateApiKeyResponse:
     assert user_id is not None  # AUTH_BACKEND=none always names the local user
     await count_key_creation(services.redis, user_id)
