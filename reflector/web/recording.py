@@ -24,8 +24,7 @@ from litestar.datastructures import State
 
 from reflector.bootstrap import Services
 from reflector.domain.live.feed import LiveFeed, recording_lock
-from reflector.domain.transcripts.models import TranscriptNotFound
-from reflector.domain.transcripts.uploads import options_for
+from reflector.domain.transcripts.models import TranscriptLocked, TranscriptNotFound
 from reflector.pipelines.audio import SAMPLE_RATE
 from reflector.pipelines.wav_writer import GrowingWav, seconds_written
 from reflector.web.webrtc_network import advertised, ice_ports
@@ -206,13 +205,15 @@ async def _keep(services: Services, transcript_id: str, path: Path, seconds: flo
     try:
         if seconds > 0:
             await services.transcripts.store_upload(transcript_id, path)
-            transcript = await services.transcripts.get(transcript_id)
-            await services.runs.request(transcript_id, options_for(transcript))
+            await services.runs.reprocess(transcript_id)
         else:
             await services.transcripts.set_status(transcript_id, "idle")
     except TranscriptNotFound:
         # Deleted while it was being recorded: its audio goes with it, now rather than at the next start.
         log.info("recording.dropped", transcript_id=transcript_id, reason="transcript deleted")
+    except TranscriptLocked:
+        # Locked while it was being recorded: the recording is kept, and processed once it is unlocked.
+        log.info("recording.kept_unprocessed", transcript_id=transcript_id, reason="transcript locked")
     await asyncio.to_thread(path.unlink, missing_ok=True)
 
 

@@ -12,6 +12,7 @@ import pytest
 from httpx import AsyncClient
 
 from reflector.bootstrap import Services
+from reflector.domain.pipelines.service import LOCKED, NOTHING_TO_PROCESS
 from reflector.pipelines import audio
 from reflector.settings import Settings
 from reflector.web.app import create_app
@@ -186,7 +187,7 @@ async def test_upload_is_refused_while_locked_or_processing(clean: Services, api
 async def test_process_queues_once_then_reports_the_run(clean: Services, api: AsyncClient) -> None:
     transcript_id = await _new(api)
     not_ready = await api.post(f"/v1/transcripts/{transcript_id}/process")
-    assert (not_ready.status_code, not_ready.json()) == (400, {"detail": "Recording is not ready for processing"})
+    assert (not_ready.status_code, not_ready.json()) == (400, {"detail": NOTHING_TO_PROCESS})
 
     await clean.transcripts.store_upload(transcript_id, SAMPLE)
     first = await api.post(f"/v1/transcripts/{transcript_id}/process")
@@ -195,4 +196,4 @@ async def test_process_queues_once_then_reports_the_run(clean: Services, api: As
 
     await api.patch(f"/v1/transcripts/{transcript_id}", json={"locked": True})
     locked = await api.post(f"/v1/transcripts/{transcript_id}/process")
-    assert (locked.status_code, locked.json()) == (400, {"detail": "Recording is locked"})
+    assert (locked.status_code, locked.json()) == (400, {"detail": LOCKED})

@@ -14,9 +14,9 @@ from reflector.domain.pipelines import repository as runs_table
 from reflector.domain.pipelines.holders import Holder
 from reflector.domain.pipelines.jobs import JobServices, run_analysis
 from reflector.domain.pipelines.models import RunView
+from reflector.domain.pipelines.service import options_for
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.domain.transcripts.service import steps_prefix
-from reflector.domain.transcripts.uploads import options_for
 from reflector.encoding import encode
 from reflector.gate import MachineGate
 from reflector.pipelines.meeting import PipelineOptions

@@ -163,7 +163,9 @@ async def test_reprocess_queues_a_run_and_the_row_shows_processing(page: Page, c
     assert await clean.runs.active_run(created.id) is not None
 
     await _row(page, "Nothing recorded").get_by_role("button", name="Reprocess").click()
-    await expect(page.get_by_role("alert")).to_have_text("“Nothing recorded” has no uploaded recording to process.")
+    await expect(page.get_by_role("alert")).to_have_text(
+        "“Nothing recorded” — this transcript has no recording to process yet: upload or record one first."
+    )
     assert await clean.runs.active_run(silent.id) is None
 
 

@@ -7,8 +7,8 @@ from playwright.async_api import Page, expect
 
 from reflector.bootstrap import Services
 from reflector.domain.pipelines import repository as runs_table
+from reflector.domain.pipelines.service import options_for
 from reflector.domain.transcripts.models import NewTranscript
-from reflector.domain.transcripts.uploads import options_for
 from tests.paths import REAL
 from tests.web.conftest import no_serious_violations, screenshots
 

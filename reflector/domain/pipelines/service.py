@@ -8,6 +8,7 @@ import structlog
 from reflector.domain.pipelines import repository
 from reflector.domain.pipelines.holders import Holder
 from reflector.domain.pipelines.models import JobPolicy, RunView
+from reflector.domain.transcripts.models import AudioDeleted, NoUpload, TranscriptLocked, TranscriptView
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.pipelines.meeting import SPEECH_STEPS, PipelineOptions
 
@@ -38,6 +39,15 @@ QUEUES = {
 }
 
 
+LOCKED = "This transcript is locked: unlock it before processing it again."
+NOTHING_TO_PROCESS = "This transcript has no recording to process yet: upload or record one first."
+
+
+def options_for(transcript: TranscriptView) -> PipelineOptions:
+    """How a transcript's recording is processed: in the language it was said to be in (None: detected)."""
+    return PipelineOptions(language=transcript.source_language or None)
+
+
 class JobQueue(Protocol):
     async def enqueue(self, policy: JobPolicy, *args: Any, job_id: str) -> None: ...
 
@@ -48,6 +58,19 @@ class PipelineService:
         self._queue = queue
         # A running run whose worker wrote no heartbeat for this long is taken as dead.
         self.stale_after_s = stale_after_s
+
+    async def reprocess(self, transcript_id: str) -> tuple[RunView, bool]:
+        """Process a transcript's recording (again), with the options its languages call for: the one way
+        the API, the pages and a finished live recording ask. (run, False) when one is already under way."""
+        transcript = await self._transcripts.get(transcript_id)
+        if transcript.locked:
+            raise TranscriptLocked(LOCKED)
+        try:
+            return await self.request(transcript_id, options_for(transcript))
+        except AudioDeleted:
+            raise
+        except NoUpload:
+            raise NoUpload(NOTHING_TO_PROCESS) from None
 
     async def request(self, transcript_id: str, options: PipelineOptions) -> tuple[RunView, bool]:
         """Queue a run of the file pipeline; (run, False) when one is already under way."""

@@ -28,7 +28,6 @@ from reflector.domain.transcripts.models import (
 )
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.pipelines import audio
-from reflector.pipelines.meeting import PipelineOptions
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +64,7 @@ class Runs(Protocol):
 
     async def active_run(self, transcript_id: str) -> object | None: ...
 
-    async def request(self, transcript_id: str, options: PipelineOptions) -> tuple[object, bool]: ...
+    async def reprocess(self, transcript_id: str) -> tuple[object, bool]: ...
 
 
 class _Inspection(msgspec.Struct, frozen=True):
@@ -82,10 +81,6 @@ def _set_prefix(transcript_id: str, total: int) -> str:
     # Parts are grouped by the total the client announced, so an upload restarted with another
     # chunking never mixes with the parts of the abandoned one.
     return f"{chunks_prefix(transcript_id)}{total}/"
-
-
-def options_for(transcript: TranscriptView) -> PipelineOptions:
-    return PipelineOptions(language=transcript.source_language or None)
 
 
 class ChunkedUploads:
@@ -130,7 +125,7 @@ class ChunkedUploads:
             if len(parts) < total:  # another request joined them meanwhile
                 return True
             await self._join(transcript, [parts[n] for n in range(total)])
-        await self._runs.request(transcript_id, options_for(transcript))
+        await self._runs.reprocess(transcript_id)
         return True
 
     async def stored(self, transcript_id: str, total: int) -> list[StoredChunk]:

@@ -10,8 +10,8 @@ from litestar.params import Body, Parameter
 from litestar.types import Message
 
 from reflector.bootstrap import Services
-from reflector.domain.transcripts.models import AudioDeleted, NoUpload, TranscriptLocked, UploadTooLarge
-from reflector.domain.transcripts.uploads import MAX_CHUNKS, ChunkedUploads, UploadLimits, options_for
+from reflector.domain.transcripts.models import UploadTooLarge
+from reflector.domain.transcripts.uploads import MAX_CHUNKS, ChunkedUploads, UploadLimits
 from reflector.web.api import schemas as s
 from reflector.web.api.deps import provide_services
 
@@ -73,15 +73,7 @@ class IngestController(Controller):
 
     @post("/{transcript_id:str}/process", status_code=200)
     async def transcript_process(self, services: Services, transcript_id: str) -> s.ProcessStatus:
-        transcript = await services.transcripts.get(transcript_id)
-        if transcript.locked:
-            raise TranscriptLocked("Recording is locked")
-        try:
-            _, queued = await services.runs.request(transcript_id, options_for(transcript))
-        except AudioDeleted:
-            raise
-        except NoUpload:
-            raise NoUpload("Recording is not ready for processing") from None
+        _, queued = await services.runs.reprocess(transcript_id)
         return s.ProcessStatus(status="ok" if queued else "already running")
 
 

@@ -23,9 +23,8 @@ from markupsafe import Markup, escape
 from reflector.bootstrap import Services
 from reflector.domain.auth.models import Caller
 from reflector.domain.transcripts.access import Listing, listing_for, manages
-from reflector.domain.transcripts.models import NoUpload, SourceKind, Status, TranscriptView
+from reflector.domain.transcripts.models import NoUpload, SourceKind, Status, TranscriptLocked, TranscriptView
 from reflector.domain.transcripts.search import SearchHit, SearchQuery, search_transcripts
-from reflector.domain.transcripts.uploads import options_for
 from reflector.web.htmx import is_htmx, render
 
 log = structlog.get_logger(__name__)
@@ -276,13 +275,11 @@ class BrowseController(Controller):
     ) -> Response[Any]:
         transcript = await services.transcripts.get(transcript_id)
         notice = ""
-        if transcript.locked:
-            notice = f"“{_name(transcript)}” is locked, so it can't be reprocessed."
-        else:
-            try:
-                await services.runs.request(transcript_id, options_for(transcript))
-            except NoUpload:
-                notice = f"“{_name(transcript)}” has no uploaded recording to process."
+        try:
+            await services.runs.reprocess(transcript_id)
+        except (NoUpload, TranscriptLocked) as refused:
+            sentence = str(refused)
+            notice = f"“{_name(transcript)}” — {sentence[:1].lower()}{sentence[1:]}"
         if notice:
             return _view(request, {**await _context(services, _params_of(data.next), caller), "notice": notice})
         log.info("browse.reprocess_requested", transcript_id=transcript_id)

@@ -13,7 +13,6 @@ from litestar.response import Redirect
 from reflector.bootstrap import Services
 from reflector.domain.pipelines.models import RunView
 from reflector.domain.transcripts.models import NoUpload, TranscriptLocked, TranscriptView
-from reflector.domain.transcripts.uploads import options_for
 from reflector.pipelines.meeting import STEP_WEIGHTS, STEPS
 from reflector.web.htmx import is_htmx, render
 
@@ -107,11 +106,8 @@ class ProcessingController(Controller):
     @post("/retry", status_code=303)
     async def retry_processing(self, request: Request, services: Services, transcript_id: str) -> Response[Any]:
         """Queue a new run (as POST /v1/transcripts/{id}/process does) and show it."""
-        transcript = await services.transcripts.get(transcript_id)
         try:
-            if transcript.locked:
-                raise TranscriptLocked("This transcript is locked: unlock it before processing it again.")
-            await services.runs.request(transcript_id, options_for(transcript))
+            await services.runs.reprocess(transcript_id)
         except (NoUpload, TranscriptLocked) as exc:
             return await _page(request, services, transcript_id, problem=str(exc))
         return Redirect(f"/transcripts/{transcript_id}/processing", status_code=303)
