@@ -7,13 +7,14 @@ without a goodbye drops out by itself a few seconds later.
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from typing import ClassVar, Literal
 
 import msgspec
 import structlog
 from redis.asyncio import Redis
 
 from reflector.db import current_engine
+from reflector.domain.errors import DomainError
 from reflector.storage import Storage
 
 log = structlog.get_logger(__name__)
@@ -54,8 +55,8 @@ class Readiness(msgspec.Struct, frozen=True):
         return [name for name, check in self.checks.items() if check.status == "down"]
 
 
-class NoLiveWorker(Exception):
-    pass
+class NoLiveWorker(DomainError):
+    status: ClassVar[int] = 503
 
 
 def _worker_key(beat: WorkerBeat) -> str:

@@ -6,10 +6,13 @@ Counts live in Redis, so every web process shares them; a fixed window per subje
 
 import math
 from datetime import timedelta
+from typing import ClassVar
 
 import msgspec
 import structlog
 from redis.asyncio import Redis
+
+from reflector.domain.errors import DomainError
 
 log = structlog.get_logger(__name__)
 
@@ -26,7 +29,9 @@ API_KEY_CREATION = RateLimit("api_key_create", 10, timedelta(hours=1), "API keys
 SIGN_IN = RateLimit("sign_in", 120, timedelta(minutes=10), "sign-in attempts")
 
 
-class RateLimited(Exception):
+class RateLimited(DomainError):
+    status: ClassVar[int] = 429
+
     def __init__(self, rule: RateLimit, retry_after_seconds: int) -> None:
         self.retry_after_seconds = retry_after_seconds
         minutes = max(1, math.ceil(retry_after_seconds / 60))

@@ -1,9 +1,11 @@
 """What the auth module hands out: users and API keys as plain Structs, never table rows."""
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 import msgspec
+
+from reflector.domain.errors import Conflict, DomainError, NotFound
 
 Role = Literal["user", "admin"]
 
@@ -37,7 +39,7 @@ class CreatedApiKey(msgspec.Struct, frozen=True):
     key: str
 
 
-class ApiKeyNotFound(Exception):
+class ApiKeyNotFound(NotFound):
     def __init__(self) -> None:
         super().__init__("API key not found")
 
@@ -74,18 +76,20 @@ class Identity(msgspec.Struct, frozen=True):
     expires_at: float | None = None  # the token's `exp` (epoch seconds), when it came from one
 
 
-class InvalidCredential(Exception):
+class InvalidCredential(DomainError):
     """A credential was presented and is not valid (unknown key, bad signature, expired, wrong audience, ...)."""
 
+    status: ClassVar[int] = 401
 
-class SignInFailed(Exception):
+
+class SignInFailed(DomainError):
     """The provider's answer to a sign-in could not be used; the message says what to do."""
 
 
-class UserNotFound(Exception):
+class UserNotFound(NotFound):
     def __init__(self, who: str) -> None:
         super().__init__(f"No user {who}: they must sign in once before their role can be changed")
 
 
-class RoleChangeRefused(Exception):
+class RoleChangeRefused(Conflict):
     """A role change that would lock people out: your own role, or the last admin's."""

@@ -12,7 +12,7 @@ import asyncio
 import secrets
 import time
 from collections import deque
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import structlog
@@ -23,6 +23,7 @@ from joserfc.jwk import KeySet
 
 from reflector.domain.auth.models import Identity, InvalidCredential, SignInFailed
 from reflector.domain.auth.sessions import LoginAttempt
+from reflector.domain.errors import DomainError
 from reflector.settings import AuthSettings
 
 log = structlog.get_logger(__name__)
@@ -38,8 +39,10 @@ HTTP_TIMEOUT_S = 10.0
 ID_TOKEN_ONLY_CLAIMS = ("at_hash", "c_hash")
 
 
-class ProviderUnavailable(Exception):
+class ProviderUnavailable(DomainError):
     """The identity provider could not be reached or answered nonsense."""
+
+    status: ClassVar[int] = 503
 
 
 class OidcClient:

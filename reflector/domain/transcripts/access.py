@@ -7,14 +7,19 @@ transcript. Lists and searches show a caller what is theirs (an admin: everythin
 visitor in PUBLIC_MODE: public transcripts), never another person's title or snippet because it is shared.
 """
 
+from typing import ClassVar
+
 import msgspec
 
 from reflector.domain.auth.models import Caller
+from reflector.domain.errors import DomainError
 from reflector.domain.transcripts.models import TranscriptView
 
 
-class AccessDenied(Exception):
+class AccessDenied(DomainError):
     """The caller may not do this to the transcript; `signed_in` tells whether signing in could help."""
+
+    status: ClassVar[int] = 403
 
     def __init__(self, signed_in: bool, message: str = "Transcript access denied") -> None:
         self.signed_in = signed_in

@@ -6,6 +6,7 @@ from typing import Any
 
 import structlog
 
+from reflector.domain.errors import DomainError
 from reflector.domain.ids import looks_like_id
 from reflector.domain.transcripts import repository
 from reflector.domain.transcripts.models import ParticipantNotFound, ParticipantView, SpeakerConflict, TopicNotFound
@@ -19,7 +20,7 @@ _UNSET: Any = object()
 NAME_MAX = 255  # names, a participant's as a transcript's, are VARCHAR(255)
 
 
-class InvalidCorrection(Exception):
+class InvalidCorrection(DomainError):
     """A correction that cannot be made as asked; the message tells the person what to do instead."""
 
 

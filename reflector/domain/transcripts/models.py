@@ -1,10 +1,11 @@
 """What the transcripts module hands out: plain Structs, never table rows."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
+from reflector.domain.errors import Conflict, DomainError, NotFound
 from reflector.domain.ids import looks_like_id
 
 Status = Literal["idle", "uploaded", "recording", "processing", "ended", "error"]
@@ -63,7 +64,7 @@ class NewTranscript(msgspec.Struct, frozen=True):
     user_id: str | None = None
 
 
-class TranscriptNotFound(Exception):
+class TranscriptNotFound(NotFound):
     def __init__(self, transcript_id: str) -> None:
         # An id that is not one (a 10 kB probe) is not echoed back whole.
         shown = transcript_id if looks_like_id(transcript_id) else "with that id"
@@ -71,11 +72,11 @@ class TranscriptNotFound(Exception):
         self.transcript_id = transcript_id
 
 
-class TranscriptLocked(Exception):
+class TranscriptLocked(DomainError):
     pass
 
 
-class NoUpload(Exception):
+class NoUpload(DomainError):
     pass
 
 
@@ -89,53 +90,55 @@ class AudioDeleted(NoUpload):
         )
 
 
-class RecordingUnderway(Exception):
+class RecordingUnderway(Conflict):
     """The audio is still arriving from a live recording, so it can't be deleted yet."""
 
     def __init__(self) -> None:
         super().__init__("The meeting is still being recorded: stop the recording, then delete its audio")
 
 
-class TopicNotFound(Exception):
+class TopicNotFound(NotFound):
     def __init__(self) -> None:
         super().__init__("Topic not found")
 
 
-class ParticipantNotFound(Exception):
+class ParticipantNotFound(NotFound):
     def __init__(self) -> None:
         super().__init__("Participant not found")
 
 
-class SpeakerConflict(Exception):
+class SpeakerConflict(DomainError):
     """Two participants for one speaker, or a merge of two named speakers."""
 
 
-class AudioNotFound(Exception):
+class AudioNotFound(NotFound):
     """No audio to play or draw: never made, or purged for privacy (the message says which)."""
 
 
-class UploadInProgress(Exception):
+class UploadInProgress(DomainError):
     def __init__(self) -> None:
         super().__init__("There is already an upload in progress")
 
 
-class InvalidChunk(Exception):
+class InvalidChunk(DomainError):
     """A chunk number outside 0..total_chunks-1."""
 
 
-class MissingChunks(Exception):
+class MissingChunks(DomainError):
     def __init__(self, missing: list[int], total: int) -> None:
         numbers = ", ".join(str(n) for n in missing)
         super().__init__(f"Missing chunks {numbers} of {total} (numbered from 0): send them to complete the upload")
         self.missing = missing
 
 
-class NoAudioStream(Exception):
+class NoAudioStream(DomainError):
     def __init__(self) -> None:
         super().__init__("File has no audio stream")
 
 
-class UploadTooLarge(Exception):
+class UploadTooLarge(DomainError):
+    status: ClassVar[int] = 413
+
     def __init__(self, limit_bytes: int) -> None:
         super().__init__(
             f"The upload is larger than the limit of {limit_bytes / 1024**2:,.0f} MiB ({limit_bytes} bytes, "
@@ -143,7 +146,9 @@ class UploadTooLarge(Exception):
         )
 
 
-class RecordingTooLong(Exception):
+class RecordingTooLong(DomainError):
+    status: ClassVar[int] = 413
+
     def __init__(self, seconds: float, limit_seconds: float) -> None:
         super().__init__(
             f"The recording lasts {_hours(seconds)}, longer than the limit of {_hours(limit_seconds)} "

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import msgspec
 
+from reflector.domain.errors import DomainError
 from reflector.domain.transcripts import repository
 from reflector.domain.transcripts.access import Listing
 from reflector.domain.transcripts.models import SourceKind, Status
@@ -24,7 +25,7 @@ MAX_SUMMARY_SNIPPETS = 2
 _WORD = re.compile(r"\w+")
 
 
-class InvalidSearch(Exception):
+class InvalidSearch(DomainError):
     """A search the client must change, e.g. a date range that ends before it starts."""
 
 

@@ -18,66 +18,20 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 
 from reflector.domain.auth.limits import RateLimited
-from reflector.domain.auth.models import (
-    ApiKeyNotFound,
-    InvalidCredential,
-    RoleChangeRefused,
-    SignInFailed,
-    UserNotFound,
-)
-from reflector.domain.auth.oidc import ProviderUnavailable
+from reflector.domain.auth.models import InvalidCredential
+from reflector.domain.errors import DomainError
 from reflector.domain.transcripts.access import AccessDenied
-from reflector.domain.transcripts.models import (
-    AudioDeleted,
-    AudioNotFound,
-    InvalidChunk,
-    MissingChunks,
-    NoAudioStream,
-    NoUpload,
-    ParticipantNotFound,
-    RecordingTooLong,
-    RecordingUnderway,
-    SpeakerConflict,
-    TopicNotFound,
-    TranscriptLocked,
-    TranscriptNotFound,
-    UploadInProgress,
-    UploadTooLarge,
-)
-from reflector.domain.transcripts.search import InvalidSearch
+from reflector.domain.transcripts.models import TranscriptNotFound
 from reflector.error_tracking import report_error
 from reflector.storage import StorageFull
 from reflector.web.recording import AlreadyRecorded, InvalidOffer, RecordingInProgress
 
 log = structlog.get_logger(__name__)
 
-# Domain failures a client can act on, and the status Reflector answers them with.
-DOMAIN_STATUS: dict[type[Exception], int] = {
-    TranscriptNotFound: 404,
-    TopicNotFound: 404,
-    ParticipantNotFound: 404,
-    TranscriptLocked: 400,
-    NoUpload: 400,
-    AudioDeleted: 400,
-    SpeakerConflict: 400,
-    AudioNotFound: 404,
-    UploadInProgress: 400,
-    InvalidChunk: 400,
-    MissingChunks: 400,
-    NoAudioStream: 400,
-    UploadTooLarge: 413,
-    RecordingTooLong: 413,
-    InvalidSearch: 400,
-    ApiKeyNotFound: 404,
-    RateLimited: 429,
-    InvalidCredential: 401,
-    AccessDenied: 403,  # 401 when the caller is anonymous: signing in may help
-    SignInFailed: 400,
-    UserNotFound: 404,
-    RoleChangeRefused: 409,
-    ProviderUnavailable: 503,
+# Failures a client can act on from outside the domain (which gives each of its own a status), and the
+# status they are answered with.
+OTHER_STATUS: dict[type[Exception], int] = {
     RecordingInProgress: 409,
-    RecordingUnderway: 409,
     AlreadyRecorded: 409,
     InvalidOffer: 400,
     StorageFull: 507,
@@ -102,16 +56,29 @@ def _request_id(request: Request) -> str:
 
 
 def _error_page(status: int, detail: str = "", **kwargs: str) -> Response[Any]:
-    # Imported here, not above: the page modules import DOMAIN_STATUS from this one.
+    # Imported here, not above: the page modules import status_of from this one.
     from reflector.web.pages.errors import error_page
 
     return error_page(status, detail, **kwargs)
 
 
-def _status_of(exc: Exception) -> int:
+def status_of(exc: Exception) -> int:
+    """The status a failure a client can act on is answered with."""
     if isinstance(exc, AccessDenied) and not exc.signed_in:
-        return 401
-    return DOMAIN_STATUS[type(exc)]
+        return 401  # signing in may help
+    if isinstance(exc, DomainError):
+        return exc.status
+    return next(status for kind, status in OTHER_STATUS.items() if isinstance(exc, kind))
+
+
+def _all_statuses() -> set[int]:
+    kinds: list[type[DomainError]] = [DomainError]
+    found: set[int] = set(OTHER_STATUS.values())
+    while kinds:
+        kind = kinds.pop()
+        found.add(kind.status)
+        kinds.extend(kind.__subclasses__())
+    return found
 
 
 def _sign_in_first(request: Request, status: int) -> Response[Any] | None:
@@ -123,7 +90,7 @@ def _sign_in_first(request: Request, status: int) -> Response[Any] | None:
 
 
 def _domain_error(request: Request, exc: Exception) -> Response[Any]:
-    status = _status_of(exc)
+    status = status_of(exc)
     if _wants_page(request):
         # A credential that was presented and refused is an answer for a script, not a sign-in page.
         redirect = None if isinstance(exc, InvalidCredential) else _sign_in_first(request, status)
@@ -172,7 +139,8 @@ def _unexpected(request: Request, exc: Exception) -> Response[Any]:
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
-    **{error: _domain_error for error in DOMAIN_STATUS},
+    DomainError: _domain_error,
+    **{error: _domain_error for error in OTHER_STATUS},
     HTTPException: _http_error,
     HTTP_500_INTERNAL_SERVER_ERROR: _unexpected,
 }
@@ -193,7 +161,7 @@ class ErrorBody(msgspec.Struct):
 def _error_responses(takes_body: bool) -> dict[int, ResponseSpec]:
     # Any request may be malformed, carry a bad credential, be refused or name a missing row; the other
     # domain failures (413, ...) need a body.
-    statuses = {400, 401, 403, 404, HTTP_422_UNPROCESSABLE_ENTITY, *(DOMAIN_STATUS.values() if takes_body else [])}
+    statuses = {400, 401, 403, 404, HTTP_422_UNPROCESSABLE_ENTITY, *(_all_statuses() if takes_body else [])}
     return {
         status: ResponseSpec(ErrorBody, description=HTTPStatus(status).phrase, generate_examples=False)
         for status in sorted(statuses)

@@ -26,7 +26,7 @@ from reflector.domain.transcripts.models import (
 from reflector.domain.transcripts.uploads import MAX_CHUNKS, ChunkedUploads, StoredChunk, UploadLimits
 from reflector.pipelines.languages import WHISPER_LANGUAGES
 from reflector.web.api.deps import provide_services
-from reflector.web.api.errors import DOMAIN_STATUS
+from reflector.web.api.errors import status_of
 from reflector.web.api.ingest import cap_upload_body
 from reflector.web.api.schemas import NAME_MAX
 from reflector.web.htmx import render
@@ -152,7 +152,7 @@ class NewTranscriptController(Controller):
                 # Nothing of the refused file is kept, so neither is the empty transcript made for it.
                 await services.transcripts.delete(transcript.id)
                 log.info("upload.refused", transcript_id=transcript.id, reason=type(exc).__name__)
-                return _form_page(request, services, values=values, error=str(exc), status=DOMAIN_STATUS[type(exc)])
+                return _form_page(request, services, values=values, error=str(exc), status=status_of(exc))
         finally:
             if upload is not None:
                 await upload.close()
