@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # CUDA build that PyPI serves for torch on Linux.
 TORCH_INDEX ?=
 
-.PHONY: setup test-tools run test lint
+.PHONY: setup test-tools run test test-fast lint
 
 setup: $(STAMP)
 
@@ -43,6 +43,11 @@ test: setup test-tools
 	@$(BIN)/ruff check reflector tests bench scripts
 	@$(BIN)/lint-imports --no-cache
 	@$(BIN)/python -m pytest -m "not gpu"
+
+# The edit-run loop: no browser, no full-pipeline model runs (a few minutes instead of a quarter hour).
+test-fast: setup
+	@$(BIN)/ruff check reflector tests bench scripts
+	@$(BIN)/python -m pytest -m "not gpu and not slow and not e2e"
 
 lint: setup
 	@$(BIN)/ruff check reflector tests bench scripts

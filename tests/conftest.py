@@ -87,3 +87,10 @@ async def served(clean: Services, settings: Settings) -> AsyncIterator[str]:
     """The app on a loopback port, for WebSockets and true HTTP; its base URL."""
     async with serve(create_app(settings, services=clean)) as url:
         yield url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that drives the browser is marked e2e by that alone, so `make test-fast` can leave it out."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
