@@ -1,13 +1,10 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import ForeignKey, Timestamptz, Varchar
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
-from reflector.domain.transcripts.tables import new_id
-from reflector.domain.transcripts.tables import now
+
+from reflector.domain.ids import new_id, now
 
 
 class User(Table, tablename="user", schema=None):

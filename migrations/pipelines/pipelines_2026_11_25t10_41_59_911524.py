@@ -1,17 +1,10 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import Float
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Integer
-from piccolo.columns.column_types import JSONB
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import JSONB, Float, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
-from reflector.domain.transcripts.tables import new_id
-from reflector.domain.transcripts.tables import now
+
+from reflector.domain.ids import new_id, now
 
 
 class Transcript(Table, tablename="transcript", schema=None):

@@ -7,7 +7,7 @@ import msgspec
 
 from reflector.domain.auth.models import ApiKeyView, UserView
 from reflector.domain.auth.tables import ApiKey, User
-from reflector.domain.transcripts.tables import new_id
+from reflector.domain.ids import new_id
 
 _USER_COLUMNS = [getattr(User, name) for name in UserView.__struct_fields__]
 _KEY_COLUMNS = [getattr(ApiKey, name) for name in ApiKeyView.__struct_fields__]

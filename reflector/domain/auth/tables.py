@@ -4,7 +4,7 @@ from piccolo.columns import ForeignKey, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
-from reflector.domain.transcripts.tables import new_id, now
+from reflector.domain.ids import new_id, now
 
 
 class User(Table, tablename="user"):

@@ -4,7 +4,8 @@ from piccolo.columns import JSONB, Float, ForeignKey, Integer, Text, Timestamptz
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
-from reflector.domain.transcripts.tables import Transcript, new_id, now
+from reflector.domain.ids import new_id, now
+from reflector.domain.transcripts.tables import Transcript
 
 
 class PipelineRun(Table, tablename="pipeline_run"):

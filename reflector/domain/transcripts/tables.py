@@ -1,9 +1,6 @@
 """PostgreSQL tables of the transcripts module. Topics, participants and events are rows, not JSON
 columns that are rewritten on every append."""
 
-import uuid
-from datetime import UTC, datetime
-
 from piccolo.columns import (
     JSONB,
     BigInt,
@@ -19,13 +16,7 @@ from piccolo.columns import (
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+from reflector.domain.ids import new_id, now
 
 
 class Transcript(Table, tablename="transcript"):
