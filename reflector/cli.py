@@ -8,6 +8,7 @@ from pathlib import Path
 
 from reflector.logging import configure_logging
 from reflector.settings import SettingsError, load_settings
+from reflector.user_error import UserError
 
 
 def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return commands.dispatch(args, settings)
-    except commands.UserError as exc:
+    except UserError as exc:
         print(f"reflector: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

