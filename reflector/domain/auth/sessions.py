@@ -57,10 +57,6 @@ class SessionStore:
         await self._redis.set(f"reflector:session:{session_id}", user_id, ex=int(self.lifetime.total_seconds()))
         return f"{session_id}.{self._sign(session_id)}"
 
-    async def user_for(self, cookie: str) -> str | None:
-        found = await self.session_for(cookie)
-        return found[0] if found else None
-
     async def session_for(self, cookie: str) -> tuple[str, float] | None:
         """The user a cookie's session belongs to and when (epoch seconds) it expires; None when it is not valid."""
         session_id = self._unsign(cookie)

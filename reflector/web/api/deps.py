@@ -34,6 +34,8 @@ __all__ = [
 # Where `authenticate` leaves the caller in the connection's scope state.
 _CALLER = "reflector.caller"
 _REFUSAL = "reflector.socket_refusal"
+# What refuses a caller a route: answered as an HTTP error, or as the close code of a socket.
+_REFUSED = (InvalidCredential, AccessDenied, HTTPException, TranscriptNotFound)
 LOCAL_CALLER = Caller(user_id=LOCAL_USER_ID, role="admin", via="local")
 
 
@@ -54,7 +56,7 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], handler: 
         # Before the route's own lookups: text PostgreSQL cannot hold would fail the first query as a 500.
         await refuse_unstorable_text(connection, handler)
         await authorize(connection, handler, caller)
-    except (InvalidCredential, AccessDenied, HTTPException, TranscriptNotFound) as refused:
+    except _REFUSED as refused:
         if connection.scope["type"] != "websocket":
             raise
         # A refused handshake tells a browser nothing; the socket handler accepts and closes with the reason.
@@ -79,7 +81,7 @@ async def recheck(connection: ASGIConnection[Any, Any, Any, Any], before: Caller
         if caller.user_id != before.user_id:
             raise InvalidCredential("Signed out" if before.via == "session" else "Not authenticated")
         await authorize(connection, connection.route_handler, caller)
-    except (InvalidCredential, AccessDenied, HTTPException, TranscriptNotFound) as refused:
+    except _REFUSED as refused:
         return _socket_refusal(refused)
     return None
 

@@ -256,7 +256,7 @@ async def transcript_events_websocket(
     before the log is read; a live event already replayed (same log id) is skipped. Live captions come
     in Reflector's shape unless the socket asks for ours with `?partials=true` (see `caption_view`).
     """
-    if await _refused(socket):
+    if await _refused(socket, socket_refusal(socket.scope)):
         return
     try:
         transcript = await services.transcripts.get(transcript_id)
@@ -268,7 +268,9 @@ async def transcript_events_websocket(
     partials = socket.query_params.get("partials", "").lower() in ("1", "true")
     view = functools.partial(caption_view, partials=partials, translated=caption_languages(transcript)[1] is not None)
     async with fanout.listen(transcript_channel(transcript_id)) as listener, fanout.listen(ACCESS_CHANNEL) as notices:
-        if await _refused_again(socket):
+        # Checked once more now that access changes are heard: one made between the handshake's check and
+        # the subscription would otherwise go unnoticed until the next periodic check.
+        if await _refused(socket, await recheck(socket, provide_caller(socket.scope))):
             return
         await _accept(socket)
         replay = await services.transcripts.event_log(transcript_id)
@@ -278,7 +280,7 @@ async def transcript_events_websocket(
 @websocket("/v1/events", dependencies=_FANOUT, opt={"access": "member"})
 async def user_events_websocket(socket: WebSocket[Any, Any, Any], user_id: str | None, fanout: EventFanout) -> None:
     """The caller's transcripts being created, deleted, changing status, title or duration."""
-    if await _refused(socket):
+    if await _refused(socket, socket_refusal(socket.scope)):
         return
     if user_id is None:
         # Reflector's code for a caller it cannot identify.
@@ -286,7 +288,8 @@ async def user_events_websocket(socket: WebSocket[Any, Any, Any], user_id: str |
         await _close(socket, StreamEnd(4401, "Not authenticated"))
         return
     async with fanout.listen(user_channel(user_id)) as listener, fanout.listen(ACCESS_CHANNEL) as notices:
-        if await _refused_again(socket):
+        # Checked once more now that access changes are heard, as on a transcript's socket.
+        if await _refused(socket, await recheck(socket, provide_caller(socket.scope))):
             return
         await _accept(socket)
         await _serve(socket, listener, [], _keep_checking(socket, notices, None))
@@ -314,20 +317,8 @@ def _as_sent(message: TranscriptEventMessage) -> TranscriptEventMessage:
     return message
 
 
-async def _refused(socket: WebSocket[Any, Any, Any]) -> bool:
+async def _refused(socket: WebSocket[Any, Any, Any], refusal: tuple[int, str] | None) -> bool:
     """Close a socket the caller may not open, with Reflector's codes (4401, 4403, 4404) and the reason."""
-    refusal = socket_refusal(socket.scope)
-    if refusal is None:
-        return False
-    await _accept(socket)
-    await _close(socket, StreamEnd(*refusal))
-    return True
-
-
-async def _refused_again(socket: WebSocket[Any, Any, Any]) -> bool:
-    """Check once more now that access changes are heard: one made between the handshake's check and the
-    subscription would otherwise go unnoticed until the next periodic check."""
-    refusal = await recheck(socket, provide_caller(socket.scope))
     if refusal is None:
         return False
     await _accept(socket)
