@@ -1,21 +1,13 @@
 """What clients download through the /v1 API: the recording with byte ranges (local and S3 storage),
 its waveform, and the transcript exported as a file."""
 
-import dataclasses
-from collections.abc import AsyncIterator
-
-import httpx
 import pytest
 from httpx import AsyncClient
 
 from reflector.bootstrap import Services
 from reflector.domain.transcripts.editing import TranscriptEditor
-from reflector.domain.transcripts.service import TranscriptService, audio_key, waveform_key
+from reflector.domain.transcripts.service import audio_key, waveform_key
 from reflector.pipelines import audio
-from reflector.settings import Settings
-from reflector.storage import S3Storage
-from reflector.web.app import create_app
-from tests.integration.test_storage import CREDENTIALS, _create_bucket, s3_endpoint  # noqa: F401 - fixture
 from tests.paths import REAL
 
 
@@ -100,20 +92,6 @@ async def test_missing_or_withheld_audio_is_404(clean: Services, api: AsyncClien
     await api.patch(f"/v1/transcripts/{purged}", json={"audio_deleted": True})
     response = await api.get(_url(purged))
     assert (response.status_code, response.json()) == (404, {"detail": "Audio unavailable due to privacy settings"})
-
-
-@pytest.fixture
-async def s3_api(
-    clean: Services,
-    settings: Settings,
-    s3_endpoint: str,  # noqa: F811 - the imported fixture
-) -> AsyncIterator[tuple[Services, AsyncClient]]:
-    """The app on S3 storage (moto's real HTTP server)."""
-    async with S3Storage(bucket=_create_bucket(s3_endpoint), endpoint_url=s3_endpoint, **CREDENTIALS) as storage:
-        on_s3 = dataclasses.replace(clean, storage=storage, transcripts=TranscriptService(storage, clean.bus))
-        transport = httpx.ASGITransport(app=create_app(settings, services=on_s3))
-        async with AsyncClient(transport=transport, base_url="http://localhost") as api:
-            yield on_s3, api
 
 
 async def test_ranges_stream_from_s3(s3_api: tuple[Services, AsyncClient], mp3: bytes) -> None:

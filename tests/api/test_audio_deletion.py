@@ -2,8 +2,6 @@
 (local and S3), the player gets 404, and a later reprocess is refused with a sentence, not a crash."""
 
 import asyncio
-import dataclasses
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -16,14 +14,12 @@ from reflector.domain.pipelines.holders import Holder
 from reflector.domain.pipelines.jobs import JobServices, run_speech
 from reflector.domain.pipelines.steps import StepWriter
 from reflector.domain.transcripts.models import NewTranscript
-from reflector.domain.transcripts.service import TranscriptService, audio_key, steps_prefix, waveform_key
+from reflector.domain.transcripts.service import audio_key, steps_prefix, waveform_key
 from reflector.pipelines import audio
 from reflector.pipelines.meeting import PipelineOptions
 from reflector.settings import Settings
-from reflector.storage import LocalStorage, S3Storage
+from reflector.storage import LocalStorage
 from reflector.web import recording
-from reflector.web.app import create_app
-from tests.integration.test_storage import CREDENTIALS, _create_bucket, s3_endpoint  # noqa: F401 - fixture
 from tests.live_client import PacedRecording, live_recording
 from tests.paths import REAL
 
@@ -85,20 +81,6 @@ async def test_deleting_the_audio_removes_it_and_all_made_from_it(clean: Service
     await clean.transcripts.store_upload(transcript_id, REAL / "jfk.flac")
     assert (await clean.transcripts.get(transcript_id)).audio_deleted is False
     assert await clean.transcripts.upload_of(transcript_id) == f"transcripts/{transcript_id}/upload.flac"
-
-
-@pytest.fixture
-async def s3_api(
-    clean: Services,
-    settings: Settings,
-    s3_endpoint: str,  # noqa: F811 - the imported fixture
-) -> AsyncIterator[tuple[Services, AsyncClient]]:
-    """The app on S3 storage (moto's real HTTP server)."""
-    async with S3Storage(bucket=_create_bucket(s3_endpoint), endpoint_url=s3_endpoint, **CREDENTIALS) as storage:
-        on_s3 = dataclasses.replace(clean, storage=storage, transcripts=TranscriptService(storage, clean.bus))
-        transport = httpx.ASGITransport(app=create_app(settings, services=on_s3))
-        async with AsyncClient(transport=transport, base_url="http://localhost") as api:
-            yield on_s3, api
 
 
 async def test_deleting_the_audio_removes_it_from_s3(s3_api: tuple[Services, AsyncClient]) -> None:

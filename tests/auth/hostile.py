@@ -1,10 +1,6 @@
-"""What the hostile-input tests share: a signed-up owner with a transcript to aim at, and how a socket ends."""
+"""What the hostile-input tests share: a signed-up owner with a transcript to aim at."""
 
-import asyncio
 from dataclasses import dataclass
-
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from reflector.bootstrap import Services
 from reflector.domain.transcripts.editing import TranscriptEditor
@@ -61,18 +57,3 @@ async def transcript_of(services: Services, owner_id: str) -> dict[str, str]:
         "participant_id": person.id,
         "key_id": spare.view.id,
     }
-
-
-async def socket_end(url: str, headers: dict[str, str]) -> str:
-    """How a WebSocket answers: 'open', 'closed <code>' or 'handshake <status>'."""
-    try:
-        async with connect(url, additional_headers=headers, max_size=None) as ws:
-            try:
-                while True:
-                    await asyncio.wait_for(ws.recv(), 0.3)
-            except TimeoutError:
-                return "open"
-            except ConnectionClosed as closed:
-                return f"closed {closed.rcvd.code if closed.rcvd else 1006}"
-    except InvalidStatus as refused:
-        return f"handshake {refused.response.status_code}"

@@ -7,17 +7,15 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import IO
 
 import httpx
 
 from reflector.bootstrap import Services
 from reflector.domain.auth.limits import SIGN_IN
 from reflector.settings import Settings
-from tests.net import free_port
+from tests.net import free_port, until_serving
 from tests.oidc.process import Provider
 from tests.paths import REPO
 
@@ -51,7 +49,7 @@ async def _web(settings: Settings, provider: Provider, **extra: str) -> AsyncIte
     with tempfile.TemporaryFile() as stderr:
         process = await asyncio.to_thread(subprocess.Popen, command, cwd=REPO, env=env, stderr=stderr)
         try:
-            await _until_up(process, f"http://127.0.0.1:{port}", stderr)
+            await until_serving(process, f"http://127.0.0.1:{port}/health", stderr, START_TIMEOUT)
             yield f"http://127.0.0.1:{port}"
         finally:
             process.terminate()
@@ -60,23 +58,6 @@ async def _web(settings: Settings, provider: Provider, **extra: str) -> AsyncIte
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
-
-
-async def _until_up(process: subprocess.Popen[bytes], url: str, stderr: IO[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    async with httpx.AsyncClient(base_url=url) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                stderr.seek(0)
-                raise AssertionError(f"reflector web exited {process.returncode}: {stderr.read().decode()}")
-            try:
-                if (await client.get("/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    stderr.seek(0)
-    raise AssertionError(f"reflector web did not answer within {START_TIMEOUT:.0f} s: {stderr.read().decode()}")
 
 
 async def _sign_ins(client: httpx.AsyncClient, forwarded_for: Iterator[str | None], count: int) -> list[int]:

@@ -12,8 +12,8 @@ from reflector.domain.transcripts.editing import TranscriptEditor
 from reflector.domain.transcripts.models import ParticipantNotFound, TranscriptNotFound
 from reflector.settings import Settings
 from reflector.web.app import create_app
-from tests.auth.hostile import Owner, owner_of, socket_end
-from tests.net import serve
+from tests.auth.hostile import Owner, owner_of
+from tests.net import serve, socket_outcome
 from tests.oidc.process import Provider
 
 HUGE = str(10**20)  # past PostgreSQL's bigint
@@ -80,10 +80,10 @@ async def test_a_nul_in_an_id_finds_nothing_for_anyone(http: httpx.AsyncClient, 
 
 async def test_a_socket_for_a_nul_id_closes_as_not_found(app_url: str, owner: Owner) -> None:
     url = app_url.replace("http://", "ws://") + "/v1/transcripts/%00/events"
-    assert await socket_end(url, {}) == "closed 4404"
-    assert await socket_end(url, owner.api) == "closed 4404"
+    assert await socket_outcome(url) == "closed 4404"
+    assert await socket_outcome(url, headers=owner.api) == "closed 4404"
     with_query = app_url.replace("http://", "ws://") + f"/v1/transcripts/{owner.transcript_id}/events?partials=%00"
-    assert await socket_end(with_query, owner.api) == "closed 4400"
+    assert await socket_outcome(with_query, headers=owner.api) == "closed 4400"
 
 
 async def test_malformed_ids_are_missing_rows_without_a_query(oidc_services: Services, owner: Owner) -> None:

@@ -18,11 +18,11 @@ import httpx
 
 from reflector.bootstrap import Services
 from reflector.settings import Settings
-from reflector.web.access import handlers_of
 from reflector.web.app import create_app
 from tests.auth.conftest import oidc_settings_for, services_for
-from tests.auth.hostile import owner_of, socket_end, transcript_of
-from tests.net import serve
+from tests.auth.hostile import owner_of, transcript_of
+from tests.auth.test_matrix import app_routes
+from tests.net import serve, socket_outcome
 from tests.oidc.process import Provider
 
 # As they appear in the URL: percent-encodings stay as written, for the server to decode.
@@ -94,18 +94,6 @@ def encoded(body: dict[str, Any], page: bool) -> tuple[bytes, str]:
     return document.encode(), "application/json"
 
 
-def routes_of(app: Any) -> list[tuple[str, str]]:
-    """(method, path template) of every route; 'WS' for a WebSocket. The API document is Litestar's."""
-    found: set[tuple[str, str]] = set()
-    for route in app.routes:
-        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
-        if path == "/schema" or path.startswith("/schema/"):
-            continue
-        for handler in handlers_of(route):
-            found |= {(m, path) for m in (getattr(handler, "http_methods", None) or {"WS"})}
-    return sorted(found)
-
-
 def fill(template: str, values: dict[str, str], hostile: str | None = None) -> str:
     """The template with real ids, or with `hostile` in every parameter."""
     real = {**values, "file_path": "app.css", "account_id": values["user_id"]}
@@ -131,6 +119,7 @@ async def test_no_route_answers_hostile_input_with_a_server_error(
     oidc = oidc_settings_for(settings, provider, web_port)
     services = services_for(clean, oidc)
     app = create_app(oidc, services=services)
+    routes = sorted(app_routes(app, preflights=True))
     owner = await owner_of(services, provider)
     failures: list[str] = []
     socket_ends: Counter[str] = Counter()
@@ -141,7 +130,7 @@ async def test_no_route_answers_hostile_input_with_a_server_error(
         return await transcript_of(services, owner.user_id)
 
     async with serve(app, port=web_port) as base, httpx.AsyncClient(base_url=base, timeout=30) as http:
-        for method, template in routes_of(app):
+        for method, template in routes:
             page = not template.startswith("/v1")
             # A fresh session each time: one of these routes is the sign-out, which ends the one it was given.
             assert services.sessions is not None
@@ -156,7 +145,7 @@ async def test_no_route_answers_hostile_input_with_a_server_error(
                     sent += 1
                     if method == "WS":
                         ws_url = base.replace("http://", "ws://") + url
-                        end = await socket_end(ws_url, {"X-API-Key": owner.key} if who == "owner" else {})
+                        end = await socket_outcome(ws_url, headers={"X-API-Key": owner.key} if who == "owner" else {})
                         socket_ends[end] += 1
                         code = int(end.split()[1]) if end != "open" else 0
                         bad = end.startswith("handshake") and code >= 500
@@ -180,7 +169,7 @@ async def test_no_route_answers_hostile_input_with_a_server_error(
                         shown = {k: str(v)[:20] for k, v in body.items() if k in ("name", "speaker")}
                         failures.append(f"{method} {url} with body {shown} as {who}: {response.status_code}")
 
-    print(f"\nhostile input: {len(routes_of(app))} routes, {sent} requests, {len(failures)} server errors")
+    print(f"\nhostile input: {len(routes)} routes, {sent} requests, {len(failures)} server errors")
     assert not failures, "\n".join(failures[:60])
     # The sockets were reached, not refused at the door: hostile ids found nothing, real ones opened.
     assert socket_ends["closed 4404"] and socket_ends["open"], socket_ends

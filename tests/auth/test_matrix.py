@@ -129,8 +129,9 @@ SHOWS_TITLE = {
 }
 
 
-def app_routes(app: Any) -> set[tuple[str, str]]:
-    """(method, path) of every route the app serves; the API document's own routes are Litestar's."""
+def app_routes(app: Any, *, preflights: bool = False) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves, 'WS' for a WebSocket; the API document's own routes are
+    Litestar's, and so are the OPTIONS answers to CORS preflights (left out unless `preflights`)."""
     found: set[tuple[str, str]] = set()
     for route in app.routes:
         path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
@@ -138,8 +139,24 @@ def app_routes(app: Any) -> set[tuple[str, str]]:
             continue
         for handler in handlers_of(route):
             methods = getattr(handler, "http_methods", None) or {"WS"}
-            found |= {(m, path) for m in methods if m != "OPTIONS"}
+            found |= {(m, path) for m in methods if preflights or m != "OPTIONS"}
     return found
+
+
+def path_values(seeded: "Seeded", key_id: str, account_id: str) -> dict[str, str]:
+    """What each path parameter of a route is filled with, for a seeded transcript."""
+    return {
+        "transcript_id": seeded.transcript_id,
+        "topic_id": seeded.topic_id,
+        "participant_id": seeded.participant_id,
+        "file_path": "app.css",
+        "key_id": key_id,
+        "account_id": account_id,
+    }
+
+
+def filled(template: str, values: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 
 def expected(rule: Rule, who: Who, share: str, method: str, path: str) -> str:
@@ -285,15 +302,7 @@ async def test_every_route_answers_every_caller_as_its_rule_says(
 
         async def fill(path: str, seeded: Seeded, who: Who) -> str:
             key_id = (await services.auth.create_key(creds.owner.id, "throwaway")).view.id
-            values = {
-                "transcript_id": seeded.transcript_id,
-                "topic_id": seeded.topic_id,
-                "participant_id": seeded.participant_id,
-                "file_path": "app.css",
-                "key_id": key_id,
-                "account_id": creds.bystander.id,
-            }
-            return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
+            return filled(path, path_values(seeded, key_id, creds.bystander.id))
 
         for (method, template), rule in sorted(RULES.items()):
             for share in SHARES:

@@ -1,6 +1,5 @@
 """Signing in through a real OpenID Connect provider, and the tokens the API accepts and refuses."""
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -9,14 +8,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from reflector.bootstrap import Services
 from reflector.domain.auth import repository
 from reflector.domain.auth.limits import SIGN_IN
 from reflector.domain.transcripts.models import NewTranscript
 from tests.auth.conftest import claims_of, sign_in
+from tests.net import socket_outcome
 from tests.oidc.process import Provider
 
 
@@ -156,21 +154,6 @@ async def _tokens_of_a_sign_in(provider: Provider, email: str) -> dict[str, str]
     return answer.json()
 
 
-async def _socket_answer(base: str, token: str) -> str:
-    """How /v1/events answers a socket offering `token` the way Reflector's clients do: open, or its close code."""
-    url = base.replace("http://", "ws://") + "/v1/events"
-    try:
-        async with connect(url, subprotocols=["bearer", token]) as ws:  # type: ignore[list-item]
-            await asyncio.wait_for(ws.recv(), 0.5)
-    except TimeoutError:
-        return "open"
-    except ConnectionClosed as closed:
-        return f"closed {closed.rcvd.code if closed.rcvd else 1006}"
-    except InvalidStatus as refused:
-        return f"handshake {refused.response.status_code}"
-    return "open"
-
-
 async def test_an_id_token_is_not_an_api_credential(oidc_app: str, provider: Provider) -> None:
     tokens = await _tokens_of_a_sign_in(provider, "ida@example.org")
     # Both are signed by the provider for our client id: only what they are tells them apart.
@@ -182,8 +165,10 @@ async def test_an_id_token_is_not_an_api_credential(oidc_app: str, provider: Pro
             assert "ID token" in refused.json()["detail"]
             taken = await api.get(path, headers={"Authorization": f"Bearer {tokens['access_token']}"})
             assert taken.status_code == 200, path
-    assert await _socket_answer(oidc_app, tokens["id_token"]) == "closed 4401"
-    assert await _socket_answer(oidc_app, tokens["access_token"]) == "open"
+    events = oidc_app.replace("http://", "ws://") + "/v1/events"
+    # Offered as Reflector's clients offer a token on a socket: the subprotocols ["bearer", <token>].
+    assert await socket_outcome(events, subprotocols=["bearer", tokens["id_token"]], quiet_s=0.5) == "closed 4401"
+    assert await socket_outcome(events, subprotocols=["bearer", tokens["access_token"]], quiet_s=0.5) == "open"
 
 
 async def test_a_token_that_says_or_shows_it_is_an_id_token_is_refused(oidc_app: str, provider: Provider) -> None:

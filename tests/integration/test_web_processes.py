@@ -2,7 +2,6 @@
 one port; it used to make uvicorn refuse the app object and `reflector web` exit."""
 
 import asyncio
-import contextlib
 import os
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import httpx
 
 from reflector.bootstrap import Services
 from reflector.settings import Settings
-from tests.net import free_port
+from tests.net import free_port, until_serving
 from tests.paths import REPO
 
 START_TIMEOUT = 120.0
@@ -46,20 +45,14 @@ async def test_web_concurrency_runs_that_many_web_processes(clean: Services, set
     with tempfile.TemporaryFile() as stderr:
         process = await asyncio.to_thread(subprocess.Popen, command, cwd=REPO, env=env, stderr=stderr)
         try:
-            answers: list[int] = []
+            base = f"http://127.0.0.1:{port}"
+            await until_serving(process, f"{base}/v1/transcripts", stderr, START_TIMEOUT)
             deadline = time.monotonic() + START_TIMEOUT
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-                while not (answers and len(_children(process.pid)) >= 2):
-                    stderr.seek(0)
-                    assert process.poll() is None, (
-                        f"reflector web exited {process.returncode}: {stderr.read().decode()}"
-                    )
-                    assert time.monotonic() < deadline, "reflector web did not start two processes that answer"
-                    with contextlib.suppress(httpx.TransportError):
-                        answers.append((await client.get("/v1/transcripts")).status_code)
-                    await asyncio.sleep(0.2)
-                for _ in range(20):
-                    answers.append((await client.get("/v1/transcripts")).status_code)
+            while len(_children(process.pid)) < 2:
+                assert time.monotonic() < deadline, "reflector web did not start two processes"
+                await asyncio.sleep(0.2)
+            async with httpx.AsyncClient(base_url=base) as client:
+                answers = [(await client.get("/v1/transcripts")).status_code for _ in range(20)]
             assert set(answers) == {200}, answers
             assert len(_children(process.pid)) >= 2
         finally:

@@ -5,9 +5,7 @@ with a plain form, open the event socket) and gets nothing; a foreign Host (DNS 
 origin named in CORS_ORIGIN (a Reflector client served elsewhere) may read.
 """
 
-import asyncio
 import json
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,16 +14,14 @@ import msgspec
 import pytest
 from litestar import Litestar, MediaType, get
 from playwright.async_api import Browser
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
 from reflector.bootstrap import Services
 from reflector.domain.auth.models import LOCAL_USER_ID
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.settings import Settings
 from reflector.web.app import create_app
-from tests.auth.test_matrix import app_routes, seed
-from tests.net import free_port, serve
+from tests.auth.test_matrix import app_routes, filled, path_values, seed
+from tests.net import free_port, serve, socket_outcome
 
 ATTACK = """<!doctype html><html><body><iframe name="sink"></iframe><script>
 const target = TARGET;
@@ -150,25 +146,19 @@ async def test_without_accounts_every_route_refuses_another_sites_requests(clean
     app = create_app(settings, services=clean)
     seeded = await seed(clean, LOCAL_USER_ID, "private")
     key_id = (await clean.auth.create_key(LOCAL_USER_ID, "kept")).view.id
-    values = {
-        "transcript_id": seeded.transcript_id,
-        "topic_id": seeded.topic_id,
-        "participant_id": seeded.participant_id,
-        "file_path": "app.css",
-        "key_id": key_id,
-        "account_id": LOCAL_USER_ID,
-    }
+    values = path_values(seeded, key_id, LOCAL_USER_ID)
     wrong: list[str] = []
     checked = 0
     async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
         for method, template in sorted(app_routes(app)):
-            path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
+            path = filled(template, values)
             for label, headers in ATTEMPTS.items():
                 checked += 1
                 if method == "WS":
-                    got = await _socket_code(base + path, headers)
-                    if got != 4403:
-                        wrong.append(f"WS {template} ({label}): closed {got}")
+                    origin = headers.get("Origin", "http://attacker.example")
+                    got = await socket_outcome(base.replace("http://", "ws://") + path, origin=origin, quiet_s=3)
+                    if got != "closed 4403":
+                        wrong.append(f"WS {template} ({label}): {got}")
                     continue
                 answer = await client.request(method, path, headers=headers)
                 if answer.status_code != 403:
@@ -183,15 +173,3 @@ ATTEMPTS = {
     "embed": {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"},
     "sibling site": {"Origin": "http://localhost:9", "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors"},
 }
-
-
-async def _socket_code(url: str, headers: dict[str, str]) -> int:
-    origin = headers.get("Origin", "http://attacker.example")
-    try:
-        async with connect(url.replace("http://", "ws://"), origin=origin) as ws:  # type: ignore[arg-type]
-            await asyncio.wait_for(ws.recv(), 3)
-    except ConnectionClosed as closed:
-        return closed.rcvd.code if closed.rcvd else 1006
-    except TimeoutError:
-        return 1000  # left open
-    return 1000
