@@ -16,13 +16,14 @@ from tests.net import serve
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 
-async def test_generated_sequences_of_requests_get_no_5xx(clean: Services, settings: Settings) -> None:
+async def test_generated_sequences_of_requests_get_no_5xx(clean: Services, settings: Settings, tmp_path: Path) -> None:
     async with serve(create_app(settings, services=clean)) as base:
         run = await asyncio.create_subprocess_exec(
             str(SCHEMATHESIS), "run", f"{base}/schema/openapi.json",
             "--phases", "stateful", "--checks", "not_a_server_error", "--max-examples", "60", "--seed", "1",
             "--no-color",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            cwd=tmp_path,  # its cache of crashes stays out of the checkout
         )  # fmt: skip
         output, _ = await asyncio.wait_for(run.communicate(), 300)
     report = output.decode(errors="replace")
