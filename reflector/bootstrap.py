@@ -12,6 +12,7 @@ from reflector.db import close_pool, configure_engine, start_pool
 from reflector.domain.auth.oidc import OidcClient
 from reflector.domain.auth.service import AuthService
 from reflector.domain.auth.sessions import SessionStore
+from reflector.domain.live.recordings import LiveRecordingPolicy
 from reflector.domain.pipelines.service import PipelineService
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.events import EventBus
@@ -126,6 +127,7 @@ class Services:
     runs: PipelineService
     queue: ArqJobQueue
     auth: AuthService
+    recording_policy: LiveRecordingPolicy
     # Present with AUTH_BACKEND=oidc: the provider's client and the browser sessions.
     oidc: OidcClient | None = None
     sessions: SessionStore | None = None
@@ -143,7 +145,10 @@ async def start_services(settings: Settings) -> Services:
     queue = await ArqJobQueue.connect(settings.redis.url)
     transcripts = TranscriptService(storage, bus)
     runs = PipelineService(transcripts, queue, settings.worker.stale_after_s)
-    services = Services(settings, redis, bus, storage, transcripts, runs, queue, AuthService(bus))
+    recording_policy = LiveRecordingPolicy(redis, transcripts, runs, settings.data_dir / "live")
+    services = Services(
+        settings, redis, bus, storage, transcripts, runs, queue, AuthService(bus), recording_policy=recording_policy
+    )
     if settings.auth.backend == "oidc":
         services.oidc = OidcClient(settings.auth)
         lifetime = timedelta(days=settings.auth.session_days)

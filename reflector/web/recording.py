@@ -2,7 +2,10 @@
 microphone reaches this process through aiortc and is written to disk as it arrives; on STOP, or when the
 peer goes away, the recording is stored as the transcript's upload and the file pipeline runs on it.
 
-One recording per transcript across every web process: a Redis lock, kept alive while audio flows.
+This module is the transport: the peer connection, its audio track and data channel, the file written as
+audio arrives, and a browser coming back after a dropped connection. Which transcript may be recorded into,
+the lock that makes one recording per transcript across every web process, and what becomes of a finished
+recording are the domain's (`reflector.domain.live.recordings`).
 """
 
 import asyncio
@@ -23,16 +26,14 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from reflector.bootstrap import Services
-from reflector.domain.live.feed import LiveFeed, recording_lock
-from reflector.domain.transcripts.models import TranscriptLocked, TranscriptNotFound
+from reflector.domain.live.feed import LiveFeed
+from reflector.domain.live.recordings import LOCK_REFRESH_S
 from reflector.pipelines.audio import SAMPLE_RATE
-from reflector.pipelines.wav_writer import GrowingWav, seconds_written
+from reflector.pipelines.wav_writer import GrowingWav
 from reflector.web.webrtc_network import advertised, ice_ports
 
 log = structlog.get_logger(__name__)
 
-LOCK_TTL_S = 60
-LOCK_REFRESH_S = 20
 # A browser whose connection dropped may come back with a new offer this long after its last audio and go
 # on with the same recording; after that the recording ends and is processed.
 RECONNECT_S = 30.0
@@ -43,20 +44,10 @@ PIECE = SAMPLE_RATE // 10
 
 
 class InvalidOffer(Exception):
+    """The SDP offer cannot be answered: the transport's failure, not the domain's (answered 400)."""
+
     def __init__(self, why: str) -> None:
         super().__init__(f"Not a usable WebRTC offer: {why}")
-
-
-class RecordingInProgress(Exception):
-    def __init__(self) -> None:
-        super().__init__("This transcript is already being recorded; stop that recording first")
-
-
-class AlreadyRecorded(Exception):
-    def __init__(self, status: str) -> None:
-        super().__init__(
-            f"This transcript already has its recording (it is {status}); record into a new transcript instead"
-        )
 
 
 class Recording:
@@ -168,7 +159,7 @@ class Recording:
         refreshed = time.monotonic()
         while not self._finished.is_set():
             if time.monotonic() - refreshed >= LOCK_REFRESH_S:
-                await self._services.redis.expire(recording_lock(self.transcript_id), LOCK_TTL_S)
+                await self._services.recording_policy.hold(self.transcript_id)
                 refreshed = time.monotonic()
             if time.monotonic() - self._heard > RECONNECT_S:
                 await self.finish("peer gone")
@@ -182,15 +173,14 @@ class Recording:
         self._finishing = True
         await self.peer.close()
         self._wav.close()
-        services, transcript_id = self._services, self.transcript_id
+        transcript_id = self.transcript_id
         await self._send()
         with contextlib.suppress(Exception):
             await self._feed.end(transcript_id, self._sent)
         log.info("recording.finished", transcript_id=transcript_id, reason=reason, seconds=self._wav.seconds)
         try:
-            await _keep(services, transcript_id, self._wav.path, self._wav.seconds)
+            await self._services.recording_policy.keep(transcript_id, self._wav.path, self._wav.seconds)
         finally:
-            await services.redis.delete(recording_lock(transcript_id))
             self._finished.set()
 
     async def discard(self) -> None:
@@ -198,23 +188,6 @@ class Recording:
         await self.peer.close()
         self._wav.close()
         self._wav.path.unlink(missing_ok=True)
-
-
-async def _keep(services: Services, transcript_id: str, path: Path, seconds: float) -> None:
-    """What was received becomes the transcript's recording, queued for the file pipeline; nothing, idle."""
-    try:
-        if seconds > 0:
-            await services.transcripts.store_upload(transcript_id, path)
-            await services.runs.reprocess(transcript_id)
-        else:
-            await services.transcripts.set_status(transcript_id, "idle")
-    except TranscriptNotFound:
-        # Deleted while it was being recorded: its audio goes with it, now rather than at the next start.
-        log.info("recording.dropped", transcript_id=transcript_id, reason="transcript deleted")
-    except TranscriptLocked:
-        # Locked while it was being recorded: the recording is kept, and processed once it is unlocked.
-        log.info("recording.kept_unprocessed", transcript_id=transcript_id, reason="transcript locked")
-    await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
 class LiveRecordings:
@@ -225,56 +198,29 @@ class LiveRecordings:
         self._live: dict[str, Recording] = {}
 
     async def start(self, transcript_id: str, sdp: str, kind: str) -> RTCSessionDescription:
-        services = self._services
+        """Answer a browser's offer: a new recording of the transcript, or the one it was making going on."""
+        policy = self._services.recording_policy
         current = self._live.get(transcript_id)
         if current is not None and current.interrupted:
+            await policy.may_record(transcript_id)
             return await current.resume(sdp, kind)
-        # Only a transcript without audio is recorded into: a page offering again after its recording was
-        # stored (the server restarted, the 30 s passed) must not replace it.
-        status = (await services.transcripts.get(transcript_id)).status
-        if status == "recording":
-            raise RecordingInProgress()
-        if status != "idle":
-            raise AlreadyRecorded(status)
-        if not await services.redis.set(recording_lock(transcript_id), "1", nx=True, ex=LOCK_TTL_S):
-            raise RecordingInProgress()
-        path = services.settings.data_dir / "live" / f"{transcript_id}.wav"
-        recording = Recording(services, transcript_id, path)
+        path = await policy.begin(transcript_id)
+        recording = Recording(self._services, transcript_id, path)
         try:
             answer = await recording.answer(sdp, kind)
         except InvalidOffer:
-            await services.redis.delete(recording_lock(transcript_id))
+            await policy.abandon(transcript_id)
             await recording.discard()
             raise
-        await LiveFeed(services.redis).open(transcript_id)
-        await services.transcripts.update(transcript_id, {"source_kind": "live"})
-        await services.transcripts.set_status(transcript_id, "recording")
+        await policy.started(transcript_id)
         self._live[transcript_id] = recording
         task = asyncio.create_task(recording.watch())
         task.add_done_callback(lambda _: self._live.pop(transcript_id, None))
-        log.info("recording.started", transcript_id=transcript_id)
         return answer
 
     async def recover(self) -> list[str]:
-        """Keep and queue what a process that died mid-recording had written: recordings on disk that no
-        live process holds (their lock expired with the process). Run at start-up; the ids recovered."""
-        services = self._services
-        recovered = []
-        for path in sorted((services.settings.data_dir / "live").glob("*.wav")):
-            transcript_id = path.stem
-            if transcript_id in self._live or await services.redis.exists(recording_lock(transcript_id)):
-                continue
-            try:
-                transcript = await services.transcripts.get(transcript_id)
-            except TranscriptNotFound:
-                path.unlink(missing_ok=True)  # deleted while it was being recorded
-                continue
-            if transcript.status != "recording":
-                continue
-            await _keep(services, transcript_id, path, seconds=seconds_written(path, SAMPLE_RATE))
-            log.info("recording.recovered", transcript_id=transcript_id)
-            recovered.append(transcript_id)
-        return recovered
+        """At start-up: what a process that died mid-recording had written is kept and queued."""
+        return await self._services.recording_policy.recover(held=self._live)
 
     async def close_all(self) -> None:
         """At shutdown: every recording is kept and queued, as if its peer had stopped."""

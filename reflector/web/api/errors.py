@@ -24,15 +24,13 @@ from reflector.domain.transcripts.access import AccessDenied
 from reflector.domain.transcripts.models import TranscriptNotFound
 from reflector.error_tracking import report_error
 from reflector.storage import StorageFull
-from reflector.web.recording import AlreadyRecorded, InvalidOffer, RecordingInProgress
+from reflector.web.recording import InvalidOffer
 
 log = structlog.get_logger(__name__)
 
 # Failures a client can act on from outside the domain (which gives each of its own a status), and the
 # status they are answered with.
 OTHER_STATUS: dict[type[Exception], int] = {
-    RecordingInProgress: 409,
-    AlreadyRecorded: 409,
     InvalidOffer: 400,
     StorageFull: 507,
 }

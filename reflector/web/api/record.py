@@ -3,8 +3,6 @@
 import msgspec
 from litestar import post
 
-from reflector.bootstrap import Services
-from reflector.domain.transcripts.models import TranscriptLocked
 from reflector.web.recording import LiveRecordings
 
 
@@ -20,12 +18,9 @@ class RtcDescription(msgspec.Struct):
     opt={"access": "write"},
 )
 async def transcript_record_webrtc(
-    services: Services, recordings: LiveRecordings, transcript_id: str, data: RtcDescription
+    recordings: LiveRecordings, transcript_id: str, data: RtcDescription
 ) -> RtcDescription:
     """Start recording: the audio is kept as it arrives; `{"cmd": "STOP"}` on the data channel ends it."""
-    transcript = await services.transcripts.get(transcript_id)
-    if transcript.locked:
-        raise TranscriptLocked("Transcript is locked")
     answer = await recordings.start(transcript_id, data.sdp, data.type)
     return RtcDescription(sdp=answer.sdp, type=answer.type)
 
