@@ -23,7 +23,7 @@ class ArqJobQueue:
         return cls(await create_pool(redis_settings(url)))
 
     async def enqueue(self, policy: JobPolicy, *args: Any, job_id: str) -> None:
-        await self._pool.enqueue_job(policy.name, *args, _job_id=job_id, _queue_name=policy.queue)
+        await self._pool.enqueue_job(policy.name, *args, _job_id=job_id, _queue_name=policy.queue_name)
 
     async def close(self) -> None:
         await self._pool.aclose()

@@ -13,7 +13,7 @@ from reflector.bootstrap import ModelRegistry, start_services, stop_services
 from reflector.domain.health import WorkerBeat, keep_announced, retire_worker
 from reflector.domain.pipelines import jobs
 from reflector.domain.pipelines.holders import Holder
-from reflector.domain.pipelines.service import QUEUES
+from reflector.domain.pipelines.models import queue_name
 from reflector.error_tracking import init_error_tracking
 from reflector.gate import MachineGate
 from reflector.queue import redis_settings
@@ -21,13 +21,12 @@ from reflector.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-_JOBS = {"run_speech": jobs.run_speech, "run_analysis": jobs.run_analysis}
-
 
 async def run_worker(settings: Settings, queues: list[str], *, burst: bool = False) -> None:
-    unknown = [q for q in queues if q not in QUEUES]
+    known = {job.queue for job in jobs.JOBS}
+    unknown = [q for q in queues if q not in known]
     if unknown:
-        raise ValueError(f"unknown queue(s) {unknown}; choose from {sorted(QUEUES)}")
+        raise ValueError(f"unknown queue(s) {unknown}; choose from {sorted(known)}")
     init_error_tracking(settings.server.sentry_dsn, process="worker")
     services = await start_services(settings)
     job_services = jobs.JobServices(
@@ -40,10 +39,15 @@ async def run_worker(settings: Settings, queues: list[str], *, burst: bool = Fal
         heartbeat_s=settings.worker.heartbeat_s,
     )
     assert settings.redis.url is not None
+    # One arq worker per queue, running the jobs declared on it with their policies.
     workers = [
         Worker(
-            functions=[func(_JOBS[p.name], name=p.name, timeout=p.timeout_s, max_tries=p.max_tries, keep_result=3600)],
-            queue_name=p.queue,
+            functions=[
+                func(j.function, name=j.name, timeout=j.timeout_s, max_tries=j.max_tries, keep_result=j.keep_result_s)
+                for j in jobs.JOBS
+                if j.queue == queue
+            ],
+            queue_name=queue_name(queue),
             redis_settings=redis_settings(settings.redis.url),
             ctx={"services": job_services},
             burst=burst,
@@ -52,7 +56,6 @@ async def run_worker(settings: Settings, queues: list[str], *, burst: bool = Fal
             poll_delay=0.2,
         )
         for queue in queues
-        for p in QUEUES[queue]
     ]
     log.info("worker.started", queues=[w.queue_name for w in workers])
     stop = job_services.stopping

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from reflector.domain.pipelines import jobs
+from reflector.domain.pipelines import jobs, repository
+from reflector.domain.pipelines.lifecycle import RunLifecycle
 from reflector.events import EventBus
 from tests.net import free_port
 
@@ -46,7 +47,9 @@ async def test_a_refused_heartbeat_beats_again(monkeypatch: pytest.MonkeyPatch, 
         if len(beats) == 1:
             raise ConnectionResetError("the server closed the connection")
 
-    monkeypatch.setattr(jobs.repository, "heartbeat", heartbeat)
-    async with jobs._heartbeat("run-1", 0.05):
+    monkeypatch.setattr(repository, "heartbeat", heartbeat)
+    # A heartbeat changes no transcript.
+    lifecycle = RunLifecycle(transcripts=None, stale_after_s=6.0)  # type: ignore[arg-type]
+    async with jobs._heartbeat(lifecycle, "run-1", 0.05):
         await asyncio.sleep(0.4)
     assert len(beats) >= 4, beats

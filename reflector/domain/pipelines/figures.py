@@ -7,7 +7,7 @@ workers are separate processes whose in-memory counters a web process cannot see
 import msgspec
 from redis.asyncio import Redis
 
-from reflector.domain.pipelines.service import QUEUES
+from reflector.domain.pipelines.jobs import JOBS
 from reflector.domain.pipelines.tables import PipelineRun
 
 # Upper bounds (seconds) of the step-duration histogram: sub-second steps up to hour-long transcriptions.
@@ -41,7 +41,7 @@ _BUCKET_COLUMNS = ", ".join(f"count(*) FILTER (WHERE t.value::float <= {bound})"
 
 async def processing_figures(redis: Redis) -> ProcessingFigures:
     # arq keeps each queue as a sorted set of job ids named after the queue.
-    queue_names = sorted({policy.queue for policies in QUEUES.values() for policy in policies})
+    queue_names = sorted({job.queue_name for job in JOBS})
     async with redis.pipeline(transaction=False) as pipe:
         for name in queue_names:
             pipe.zcard(name)

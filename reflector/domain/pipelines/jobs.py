@@ -10,15 +10,14 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import structlog
 
-from reflector.domain.pipelines import repository
 from reflector.domain.pipelines.holders import Holder
-from reflector.domain.pipelines.models import RunView
-from reflector.domain.pipelines.service import PipelineService
+from reflector.domain.pipelines.lifecycle import RunLifecycle
+from reflector.domain.pipelines.models import JobPolicy, RunView
 from reflector.domain.pipelines.steps import StepWriter
 from reflector.domain.transcripts.models import NoUpload
 from reflector.domain.transcripts.service import TranscriptService, steps_prefix
@@ -36,6 +35,10 @@ from reflector.pipelines.meeting import (
 from reflector.pipelines.protocols import AudioError, ModelUnavailable
 from reflector.storage import Storage, StorageFull
 
+if TYPE_CHECKING:
+    # The service queues these jobs by their declarations below.
+    from reflector.domain.pipelines.service import PipelineService
+
 log = structlog.get_logger(__name__)
 
 
@@ -43,7 +46,7 @@ class JobServices(msgspec.Struct):
     """What a job needs, built once per worker process by the composition root."""
 
     transcripts: TranscriptService
-    runs: PipelineService
+    runs: "PipelineService"
     storage: Storage
     models: Models
     gate: Gate
@@ -73,6 +76,7 @@ class RunObserver:
 
     def __init__(self, services: JobServices, run: RunView, transcript_id: str, owner: str | None) -> None:
         self._services = services
+        self._lifecycle = services.runs.lifecycle
         self._run = run
         self._transcript_id = transcript_id
         self._writer = StepWriter(services.transcripts, services.storage, transcript_id, owner)
@@ -87,7 +91,7 @@ class RunObserver:
 
     async def started(self, step: str) -> None:
         self._running[step] = 0.0
-        await repository.update(self._run.id, {"step": step})
+        await self._lifecycle.step_started(self._run.id, step)
         await self._publish(step, 0.0)
 
     def progress(self, step: str, fraction: float) -> None:
@@ -101,7 +105,7 @@ class RunObserver:
         # The step's results are written before it is recorded as done: a worker killed in between
         # leaves it not done, and the next one writes them again from the checkpoint (`restored`).
         await self._writer.write(step, output)
-        await repository.record_step(self._run.id, step, seconds)
+        await self._lifecycle.step_finished(self._run.id, step, seconds)
         self._running.pop(step, None)
         self._done += STEP_WEIGHTS[step]
         await self._publish(step, 1.0)
@@ -114,7 +118,7 @@ class RunObserver:
             return
         log.info("step.rewritten", step=step, reason="checkpoint saved, results not recorded")
         await self._writer.write(step, output)
-        await repository.record_step(self._run.id, step, 0.0)
+        await self._lifecycle.step_finished(self._run.id, step, 0.0)
         self._done += STEP_WEIGHTS[step]
 
     async def _publish(self, step: str, fraction: float) -> None:
@@ -124,18 +128,18 @@ class RunObserver:
         elapsed = time.monotonic() - self._began
         paced = overall - self._done_before
         eta = round(elapsed * (1 - overall) / paced, 1) if paced > 0.02 else None
-        await repository.update(self._run.id, {"progress": overall})
+        await self._lifecycle.progressed(self._run.id, overall)
         data = ProgressData(step=step, fraction=round(fraction, 3), overall=round(overall, 3), eta_seconds=eta)
         await self._services.transcripts.emit(self._transcript_id, "PROGRESS", to_builtins(data), store=False)
 
 
 @contextlib.asynccontextmanager
-async def _heartbeat(run_id: str, every_s: float) -> AsyncIterator[None]:
+async def _heartbeat(lifecycle: RunLifecycle, run_id: str, every_s: float) -> AsyncIterator[None]:
     async def beat() -> None:
         while True:
             await asyncio.sleep(every_s)
             try:
-                await repository.heartbeat(run_id)
+                await lifecycle.heartbeat(run_id)
             except Exception as exc:  # PostgreSQL restarting: beat again next time, the step goes on
                 log.warning("run.heartbeat_failed", run_id=run_id, error=str(exc))
 
@@ -156,8 +160,18 @@ async def run_analysis(ctx: dict[str, Any], run_id: str) -> str:
     return await _run(ctx["services"], run_id, ANALYSIS_STEPS)
 
 
+# Each job and its policy. A recording longer than the service's LONG_RECORDING_S is transcribed on a
+# queue of its own, so short work never waits behind it.
+SPEECH = JobPolicy(run_speech, queue="speech", timeout_s=2 * 3600)
+SPEECH_LONG = JobPolicy(run_speech, queue="speech-long", timeout_s=12 * 3600)
+ANALYSIS = JobPolicy(run_analysis, queue="llm", timeout_s=2 * 3600)
+# What a worker can serve: it runs each of these on its queue, and the queue sends each to its own.
+JOBS = (SPEECH, SPEECH_LONG, ANALYSIS)
+
+
 async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
-    run = await repository.claim(run_id, services.runs.stale_after_s, str(services.holder))
+    lifecycle = services.runs.lifecycle
+    run = await lifecycle.claim(run_id, str(services.holder))
     if run is None:
         log.info("run.skipped", run_id=run_id, reason="finished or held by a live worker")
         return "skipped"
@@ -166,7 +180,6 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
     structlog.contextvars.bind_contextvars(transcript_id=transcript_id, run_id=run_id)
     try:
         transcript = await transcripts.get(transcript_id)
-        await transcripts.set_status(transcript_id, "processing")
         options = msgspec.convert(run.options, PipelineOptions)
         names = {p.speaker: p.name for p in await transcripts.participants(transcript_id) if p.speaker is not None}
         pipeline = MeetingPipeline(
@@ -177,7 +190,7 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
             services.gate,
             names,
         )
-        async with _heartbeat(run_id, services.heartbeat_s):
+        async with _heartbeat(lifecycle, run_id, services.heartbeat_s):
             if steps == SPEECH_STEPS:
                 with tempfile.TemporaryDirectory(prefix="reflector-") as tmp:
                     key = await transcripts.upload_of(transcript_id)
@@ -193,34 +206,26 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
         raise
     # NoUpload: the recording was deleted after this run was queued; its message says so.
     except (AudioError, ModelUnavailable, StorageFull, NoUpload) as exc:
-        return await _fail(services, run_id, transcript_id, str(exc))
+        return await _fail(lifecycle, run, str(exc))
     except Exception as exc:
         log.exception("run.crashed")
         message = f"Processing failed unexpectedly ({type(exc).__name__}: {exc}). Retry, or report it."
-        return await _fail(services, run_id, transcript_id, message)
+        return await _fail(lifecycle, run, message)
     finally:
         structlog.contextvars.unbind_contextvars("transcript_id", "run_id")
 
     if steps == SPEECH_STEPS:
-        await services.runs.continue_run(await _get(run_id), f"{run_id}:analysis:0")
+        await services.runs.speech_done(run_id)
         return "speech done"
-    await repository.update(run_id, {"status": "succeeded", "progress": 1.0, "step": ""})
-    await transcripts.set_status(transcript_id, "ended")
+    await lifecycle.succeeded(run)
     log.info("run.succeeded", run_id=run_id, transcript_id=transcript_id)
     return "ended"
 
 
-async def _get(run_id: str) -> RunView:
-    run = await repository.get(run_id)
-    assert run is not None
-    return run
-
-
-async def _fail(services: JobServices, run_id: str, transcript_id: str, message: str) -> str:
-    await repository.update(run_id, {"status": "failed", "error": message})
-    await services.transcripts.set_status(transcript_id, "error", error=message)
-    log.warning("run.failed", run_id=run_id, error=message)
+async def _fail(lifecycle: RunLifecycle, run: RunView, message: str) -> str:
+    await lifecycle.failed(run, message)
+    log.warning("run.failed", run_id=run.id, error=message)
     return "error"
 
 
-__all__ = ["JobServices", "run_analysis", "run_speech"]
+__all__ = ["ANALYSIS", "JOBS", "SPEECH", "SPEECH_LONG", "JobServices", "run_analysis", "run_speech"]

@@ -1,5 +1,6 @@
 """Processing runs as the rest of the product sees them."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -25,10 +26,30 @@ class RunView(msgspec.Struct, frozen=True):
     created_at: datetime
 
 
-class JobPolicy(msgspec.Struct, frozen=True):
-    """How the queue treats a job: which queue, how long it may run, how often it is tried."""
+# A worker's job: called with the worker's context and a run id, it says how it ended.
+JobFunction = Callable[[dict[str, Any], str], Awaitable[str]]
 
-    name: str
-    queue: str
+
+def queue_name(queue: str) -> str:
+    """A queue's name in Redis, from its name in `reflector worker --queues`."""
+    return f"reflector:{queue}"
+
+
+class JobPolicy(msgspec.Struct, frozen=True):
+    """A job and how the queue treats it: which queue it waits on, how long it may run, how often it is
+    tried, how long its result is kept. Declared beside the job (jobs.py); the worker serves it from this
+    and the queue names it from this."""
+
+    function: JobFunction
+    queue: str  # as `reflector worker --queues` names it
     timeout_s: int
     max_tries: int = 1
+    keep_result_s: int = 3600
+
+    @property
+    def name(self) -> str:
+        return self.function.__name__
+
+    @property
+    def queue_name(self) -> str:
+        return queue_name(self.queue)

@@ -2,11 +2,12 @@
 
 from typing import Any, Protocol
 
-import msgspec
 import structlog
 
 from reflector.domain.pipelines import repository
 from reflector.domain.pipelines.holders import Holder
+from reflector.domain.pipelines.jobs import ANALYSIS, SPEECH, SPEECH_LONG
+from reflector.domain.pipelines.lifecycle import RunLifecycle
 from reflector.domain.pipelines.models import JobPolicy, RunView
 from reflector.domain.transcripts.models import AudioDeleted, NoUpload, TranscriptLocked, TranscriptView
 from reflector.domain.transcripts.service import TranscriptService
@@ -29,15 +30,6 @@ STEP_NOUNS = {
 # Recordings longer than this go to their own queue, so short work never waits behind them.
 LONG_RECORDING_S = 20 * 60
 
-SPEECH = JobPolicy(name="run_speech", queue="reflector:speech", timeout_s=2 * 3600)
-SPEECH_LONG = JobPolicy(name="run_speech", queue="reflector:speech-long", timeout_s=12 * 3600)
-ANALYSIS = JobPolicy(name="run_analysis", queue="reflector:llm", timeout_s=2 * 3600)
-QUEUES = {
-    "speech": [SPEECH],
-    "speech-long": [SPEECH_LONG],
-    "llm": [ANALYSIS],
-}
-
 
 LOCKED = "This transcript is locked: unlock it before processing it again."
 NOTHING_TO_PROCESS = "This transcript has no recording to process yet: upload or record one first."
@@ -56,8 +48,13 @@ class PipelineService:
     def __init__(self, transcripts: TranscriptService, queue: JobQueue, stale_after_s: float) -> None:
         self._transcripts = transcripts
         self._queue = queue
-        # A running run whose worker wrote no heartbeat for this long is taken as dead.
-        self.stale_after_s = stale_after_s
+        # Every change of a run's state goes through it: the jobs' as much as this service's.
+        self.lifecycle = RunLifecycle(transcripts, stale_after_s)
+
+    @property
+    def stale_after_s(self) -> float:
+        """A running run whose worker wrote no heartbeat for this long is taken as dead."""
+        return self.lifecycle.stale_after_s
 
     async def reprocess(self, transcript_id: str) -> tuple[RunView, bool]:
         """Process a transcript's recording (again), with the options its languages call for: the one way
@@ -80,10 +77,10 @@ class PipelineService:
         if active is not None:
             return active, False
         await self._transcripts.reset_results(transcript_id)
-        run = await repository.insert(transcript_id, msgspec.to_builtins(options))
+        run = await self.lifecycle.create(transcript_id, options)
         policy = SPEECH_LONG if transcript.duration / 1000 > LONG_RECORDING_S else SPEECH
         await self._queue.enqueue(policy, run.id, job_id=f"{run.id}:speech:0")
-        log.info("run.queued", transcript_id=transcript_id, run_id=run.id, queue=policy.queue)
+        log.info("run.queued", transcript_id=transcript_id, run_id=run.id, queue=policy.queue_name)
         return run, True
 
     async def active_run(self, transcript_id: str) -> RunView | None:
@@ -100,7 +97,7 @@ class PipelineService:
 
     async def requeue_stale(self) -> list[str]:
         """Runs left by a dead worker go back on their queue; they resume after the last checkpoint."""
-        return [run.id for run in await repository.take_back_stale(self.stale_after_s) if await self._resume(run)]
+        return [run.id for run in await self.lifecycle.take_back_stale() if await self._resume(run)]
 
     async def requeue_dead_holders(self, me: Holder) -> list[str]:
         """Runs held by worker processes of this host that are gone (a restarted worker's predecessor):
@@ -109,14 +106,14 @@ class PipelineService:
         for run in await repository.held_on(me.host_prefix):
             if not me.is_gone(run.holder):
                 continue
-            back = await repository.take_back(run.id, run.holder, crashed=True)
+            back = await self.lifecycle.take_back(run.id, run.holder, crashed=True)
             if back is not None and await self._resume(back):
                 taken.append(back.id)
         return taken
 
     async def hand_back(self, run_id: str, me: Holder) -> bool:
         """A worker that is stopping gives its run to the next worker now, without counting a crash."""
-        run = await repository.take_back(run_id, str(me), crashed=False)
+        run = await self.lifecycle.take_back(run_id, str(me), crashed=False)
         if run is None:
             return False
         await self.continue_run(run, f"{run.id}:handback:{run.attempts}")
@@ -131,16 +128,21 @@ class PipelineService:
                 f"The {step} step crashed the worker {run.crashes} times; it was not tried again. "
                 "Retry to try once more, or report it with the worker's log."
             )
-            await repository.update(run.id, {"status": "failed", "error": message})
-            await self._transcripts.set_status(run.transcript_id, "error", error=message)
+            await self.lifecycle.failed(run, message)
             log.error("run.crashed_out", run_id=run.id, step=run.step, crashes=run.crashes)
             return False
         await self.continue_run(run, f"{run.id}:resume:{run.attempts}")
         log.warning("run.requeued", run_id=run.id, step=run.step, attempts=run.attempts, crashes=run.crashes)
         return True
 
+    async def speech_done(self, run_id: str) -> None:
+        """The run's speech job is over: its analysis job is queued."""
+        run = await repository.get(run_id)
+        assert run is not None
+        await self.continue_run(run, f"{run_id}:analysis:0")
+
     async def continue_run(self, run: RunView, job_id: str) -> None:
         speech_done = all(step in run.timings for step in SPEECH_STEPS)
         policy = ANALYSIS if speech_done else SPEECH
-        await repository.update(run.id, {"status": "queued"})
+        await self.lifecycle.queued(run.id)
         await self._queue.enqueue(policy, run.id, job_id=job_id)
