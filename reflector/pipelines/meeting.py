@@ -44,7 +44,8 @@ STEPS = SPEECH_STEPS + ANALYSIS_STEPS
 
 # Codecs of each checkpointed step's output.
 _STEP_TYPES: dict[str, Any] = {
-    "decode": float,  # the duration: the samples themselves are cheaper to decode again than to keep
+    # The duration: the samples, the peaks and the mp3 are cheaper to decode again than to keep.
+    "decode": float,
     "transcribe": Transcription,
     "diarize": list[SpeakerTurn],
     "assemble": list[Word],
@@ -112,6 +113,15 @@ async def no_gate(_kind: str) -> AsyncIterator[None]:
     yield
 
 
+class DecodedAudio(msgspec.Struct, frozen=True):
+    """The decode step's output: the samples the models read, and what a player draws and plays."""
+
+    samples: np.ndarray  # 16 kHz mono float32
+    duration: float  # seconds
+    peaks: list[float]  # the waveform
+    mp3: Path | None  # the recording for the player; None when the pipeline was given nowhere to write it
+
+
 class StepOutputs(msgspec.Struct):
     duration: float = 0.0
     transcription: Transcription | None = None
@@ -130,6 +140,7 @@ class MeetingPipeline:
         observer: StepObserver,
         gate: Gate = no_gate,
         speaker_names: dict[int, str] | None = None,
+        playback_dir: Path | None = None,
     ) -> None:
         self._models = models
         self._options = options
@@ -137,6 +148,8 @@ class MeetingPipeline:
         self._observer = observer
         self._gate = gate
         self._names = speaker_names or {}
+        # Where decoding writes the mp3 a player streams; None: no player (`reflector process`).
+        self._playback_dir = playback_dir
         self.outputs = StepOutputs()
 
     async def run(self, source: Path | None, steps: Sequence[str] = STEPS) -> StepOutputs:
@@ -155,7 +168,6 @@ class MeetingPipeline:
         return self.outputs
 
     async def _speech(self, source: Path) -> None:
-        from reflector.pipelines import audio as audio_mod
         from reflector.pipelines.assemble import assign_speakers
 
         transcription = await self._load("transcribe")
@@ -164,8 +176,8 @@ class MeetingPipeline:
         duration = await self._load("decode")
         audio = np.zeros(0, dtype=np.float32)
         if duration is None or transcription is None or turns is None:
-            audio = await self._step("decode", lambda _p: audio_mod.decode(source))
-            duration = float(audio_mod.duration_of(audio))
+            decoded: DecodedAudio = await self._step("decode", lambda _p: self._decode(source))
+            audio, duration = decoded.samples, decoded.duration
         self.outputs.duration = duration
 
         jobs = []
@@ -183,6 +195,15 @@ class MeetingPipeline:
         if words is None:
             words = await self._step("assemble", lambda _p: assign_speakers(transcription.words, turns), threaded=False)
         self.outputs.words = words
+
+    def _decode(self, source: Path) -> DecodedAudio:
+        from reflector.pipelines import audio as audio_mod
+
+        samples = audio_mod.decode(source)
+        mp3 = None
+        if self._playback_dir is not None:
+            mp3 = audio_mod.encode_mp3(samples, self._playback_dir / "audio.mp3")
+        return DecodedAudio(samples, float(audio_mod.duration_of(samples)), audio_mod.waveform(samples), mp3)
 
     def _transcribe(self, audio: np.ndarray, progress: Callable[[float], None]) -> Transcription:
         return self._models.transcriber().transcribe(audio, language=self._options.language, progress=progress)
@@ -259,11 +280,7 @@ class MeetingPipeline:
 
 
 def _checkpoint_of(step: str, output: Any) -> Any:
-    if step == "decode":
-        from reflector.pipelines.audio import duration_of
-
-        return float(duration_of(output))
-    return output
+    return output.duration if step == "decode" else output
 
 
 def build_result(outputs: StepOutputs, language: str, names: dict[int, str] | None = None) -> MeetingResult:

@@ -16,7 +16,7 @@ from reflector.domain.pipelines.steps import StepWriter
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.domain.transcripts.service import audio_key, steps_prefix, waveform_key
 from reflector.pipelines import audio
-from reflector.pipelines.meeting import PipelineOptions
+from reflector.pipelines.meeting import DecodedAudio, PipelineOptions
 from reflector.settings import Settings
 from reflector.storage import LocalStorage
 from reflector.web import recording
@@ -102,11 +102,13 @@ async def test_a_run_queued_before_the_deletion_fails_with_the_reason(clean: Ser
     assert (transcript.status, transcript.error) == ("error", SENTENCE)
 
 
-async def test_a_run_already_decoding_keeps_no_audio_of_a_deleted_recording(clean: Services) -> None:
+async def test_a_run_already_decoding_keeps_no_audio_of_a_deleted_recording(clean: Services, tmp_path: Path) -> None:
     transcript = await clean.transcripts.create(NewTranscript(name="Deleted mid-run"))
     await clean.transcripts.update(transcript.id, {"audio_deleted": True})
     writer = StepWriter(clean.transcripts, clean.storage, transcript.id, owner=None)
-    await writer.write("decode", np.zeros(audio.SAMPLE_RATE, dtype=np.float32))
+    samples = np.zeros(audio.SAMPLE_RATE, dtype=np.float32)
+    mp3 = audio.encode_mp3(samples, tmp_path / "audio.mp3")
+    await writer.write("decode", DecodedAudio(samples, audio.duration_of(samples), audio.waveform(samples), mp3))
     assert await clean.storage.list_keys(f"transcripts/{transcript.id}/") == []
     assert (await clean.transcripts.get(transcript.id)).duration == 1000
 

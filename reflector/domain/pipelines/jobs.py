@@ -182,23 +182,24 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
         transcript = await transcripts.get(transcript_id)
         options = msgspec.convert(run.options, PipelineOptions)
         names = {p.speaker: p.name for p in await transcripts.participants(transcript_id) if p.speaker is not None}
-        pipeline = MeetingPipeline(
-            services.models,
-            options,
-            StorageCheckpoints(services.storage, transcript_id),
-            RunObserver(services, run, transcript_id, transcript.user_id),
-            services.gate,
-            names,
-        )
-        async with _heartbeat(lifecycle, run_id, services.heartbeat_s):
-            if steps == SPEECH_STEPS:
-                with tempfile.TemporaryDirectory(prefix="reflector-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="reflector-") as tmp:
+            pipeline = MeetingPipeline(
+                services.models,
+                options,
+                StorageCheckpoints(services.storage, transcript_id),
+                RunObserver(services, run, transcript_id, transcript.user_id),
+                services.gate,
+                names,
+                playback_dir=Path(tmp),
+            )
+            async with _heartbeat(lifecycle, run_id, services.heartbeat_s):
+                if steps == SPEECH_STEPS:
                     key = await transcripts.upload_of(transcript_id)
                     source = Path(tmp) / Path(key).name
                     await services.storage.download(key, source)
                     await pipeline.run(source, steps)
-            else:
-                await pipeline.run(None, steps)
+                else:
+                    await pipeline.run(None, steps)
     except asyncio.CancelledError:
         if services.stopping.is_set():
             # SIGTERM, a deploy: the next worker resumes the run now, not once the heartbeat is stale.

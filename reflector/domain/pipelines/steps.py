@@ -1,14 +1,10 @@
 """What each finished step changes on the transcript, and the events that tell the clients."""
 
-import asyncio
-import tempfile
-from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from reflector.domain.transcripts.service import TranscriptService, audio_key, waveform_key
 from reflector.encoding import encode, to_builtins
+from reflector.pipelines.meeting import DecodedAudio
 from reflector.pipelines.types import Summary, Topic, Word, speaker_label
 from reflector.storage import Storage
 
@@ -77,21 +73,17 @@ class StepWriter:
             self._replaced.add(event)
         await self._transcripts.emit(self._id, event, data, owner=self._owner)
 
-    async def _decode(self, audio: np.ndarray) -> None:
-        from reflector.pipelines import audio as audio_mod
-
-        duration_ms = round(audio_mod.duration_of(audio) * 1000, 1)
+    async def _decode(self, decoded: DecodedAudio) -> None:
+        duration_ms = round(decoded.duration * 1000, 1)
         await self._transcripts.update(self._id, {"duration": duration_ms})
         await self._emit("DURATION", {"duration": duration_ms})
         if (await self._transcripts.get(self._id)).audio_deleted:
             return  # its owner deleted the recording while this run went on: keep nothing made from it
-        peaks = await asyncio.to_thread(audio_mod.waveform, audio)
+        peaks = decoded.peaks
         await self._storage.put_bytes(waveform_key(self._id), encode(peaks))
         await self._emit("WAVEFORM", {"waveform": peaks})
-        with tempfile.TemporaryDirectory(prefix="reflector-mp3-") as tmp:
-            mp3 = Path(tmp) / "audio.mp3"
-            await asyncio.to_thread(audio_mod.encode_mp3, audio, mp3)
-            await self._storage.put_file(audio_key(self._id), mp3)
+        if decoded.mp3 is not None:
+            await self._storage.put_file(audio_key(self._id), decoded.mp3)
 
     async def _transcribe(self, transcription: Any) -> None:
         await self._transcripts.update(self._id, {"source_language": transcription.language})
