@@ -209,6 +209,7 @@ def _submit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _follow(services: Any, transcript_id: str) -> None:
+    from reflector.domain.events import ProgressEvent, StatusEvent, parse
     from reflector.events import decode_event, transcript_channel
 
     pubsub = services.redis.pubsub()
@@ -221,12 +222,13 @@ async def _follow(services: Any, transcript_id: str) -> None:
                 if status in ("ended", "error"):
                     return
                 continue
-            event = decode_event(message["data"])
-            if event.event == "PROGRESS":
-                console.print(f"{event.data['step']:<10} {event.data['overall']:6.1%}", highlight=False)
-            elif event.event == "STATUS":
-                console.print(f"status {event.data['value']}")
-                if event.data["value"] in ("ended", "error"):
+            envelope = decode_event(message["data"])
+            event = parse(envelope.event, envelope.data)
+            if isinstance(event, ProgressEvent):
+                console.print(f"{event.data.step:<10} {event.data.overall:6.1%}", highlight=False)
+            elif isinstance(event, StatusEvent):
+                console.print(f"status {event.data.value}")
+                if event.data.value in ("ended", "error"):
                     return
     finally:
         await pubsub.aclose()

@@ -1,17 +1,18 @@
 """The process's PostgreSQL engine (piccolo over an asyncpg pool), configured once at start-up."""
 
+from collections.abc import Iterable
+
 from piccolo.engine.postgres import PostgresEngine
+from piccolo.table import Table
 
 _engine: PostgresEngine | None = None
 
 
-def configure_engine(url: str) -> PostgresEngine:
-    """Point every table at `url`. Called by the composition root before any query."""
+def configure_engine(url: str, tables: Iterable[type[Table]]) -> PostgresEngine:
+    """Point `tables` at `url`. Called by the composition root before any query."""
     global _engine
     _engine = PostgresEngine(config={"dsn": url})
-    from reflector.domain.tables import ALL_TABLES
-
-    for table in ALL_TABLES:
+    for table in tables:
         table._meta._db = _engine
     return _engine
 

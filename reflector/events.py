@@ -1,6 +1,7 @@
-"""Event shapes and their transport: Redis pub/sub channels `ts:{transcript_id}` and `user:{user_id}`.
+"""The events' transport: Redis pub/sub channels `ts:{transcript_id}`, `user:{user_id}` and `access`.
 
-Event names and payloads are Reflector's (envelope `{event, data}`), plus PROGRESS for our UI.
+What the events are is the domain's (`reflector/domain/events.py`); here they travel as Reflector's
+envelope `{event, data}` with the id of their row in the stored log.
 """
 
 from typing import Any
@@ -24,17 +25,6 @@ class TranscriptEventMessage(msgspec.Struct, frozen=True, omit_defaults=True):
     event: str
     data: dict[str, Any]
     id: int | None = None
-
-
-class StatusData(msgspec.Struct, frozen=True):
-    value: str
-
-
-class ProgressData(msgspec.Struct, frozen=True):
-    step: str
-    fraction: float  # of the step, 0..1
-    overall: float  # of the whole run, 0..1
-    eta_seconds: float | None
 
 
 # Where changes to who may see what are announced, so that open sockets check their caller again.

@@ -20,10 +20,10 @@ import msgspec
 import structlog
 
 from reflector.bootstrap import ModelRegistry, Services, start_services, stop_services
+from reflector.domain.events import TranscriptEvent, TranslationData, TranslationEvent, caption_event, topic_event
 from reflector.domain.health import LIVE, WorkerBeat, keep_announced, retire_worker
 from reflector.domain.live.feed import LiveFeed, Progress
 from reflector.domain.live.languages import caption_languages
-from reflector.domain.pipelines.steps import topic_event
 from reflector.domain.transcripts.models import TranscriptNotFound
 from reflector.error_tracking import init_error_tracking
 from reflector.pipelines.audio import SAMPLE_RATE
@@ -34,7 +34,6 @@ from reflector.pipelines.transcribe import available_cores, speech_regions
 from reflector.pipelines.translate import translate
 from reflector.pipelines.types import Word
 from reflector.settings import Settings
-from reflector.word_text import on_the_wire
 
 log = structlog.get_logger(__name__)
 
@@ -49,19 +48,6 @@ BEHIND_PIECES = 3
 TOPIC_WORDS = 120
 # After STOP, how long a topic or a translation still being written is waited for.
 SETTLE_S = 60.0
-
-
-def caption_event(caption: Caption) -> dict[str, Any]:
-    """Reflector's TRANSCRIPT `{text, translation}`, with the words, times and whether it is final."""
-    return {
-        "text": caption.text,
-        "translation": None,
-        "final": caption.final,
-        "index": caption.index,
-        "start": caption.start,
-        "end": caption.end,
-        "words": [{"text": on_the_wire(w.text), "start": w.start, "end": w.end} for w in caption.words],
-    }
 
 
 class Captioner:
@@ -162,10 +148,7 @@ class Captioner:
         translations: "Translations | None",
     ) -> None:
         for caption in captions:
-            # Partials are replaced within a second: sent, not kept in the transcript's event log.
-            await self._services.transcripts.emit(
-                transcript_id, "TRANSCRIPT", caption_event(caption), store=caption.final
-            )
+            await self._services.transcripts.emit(transcript_id, caption_event(caption))
             if caption.final and topics is not None:
                 topics.add(caption.words)
             if caption.final and translations is not None and caption.words:
@@ -173,8 +156,8 @@ class Captioner:
         if any(c.final for c in captions):
             await self._feed.save(transcript_id, Progress(stream.committed, stream.prompt, stream.index))
 
-    async def emit(self, transcript_id: str, event: str, data: dict[str, Any]) -> None:
-        await self._services.transcripts.emit(transcript_id, event, data)
+    async def emit(self, transcript_id: str, event: TranscriptEvent) -> None:
+        await self._services.transcripts.emit(transcript_id, event)
 
     def llm(self) -> Any:
         return self._models.llm()
@@ -212,8 +195,8 @@ class LiveTopics:
             llm = await asyncio.to_thread(self._captioner.llm)
             for topic in await asyncio.to_thread(detect_topics, llm, words, {}):
                 self.count += 1
-                data = topic_event(f"live-{self._transcript_id[:8]}-{self.count}", topic)
-                await self._captioner.emit(self._transcript_id, "TOPIC", data)
+                event = topic_event(f"live-{self._transcript_id[:8]}-{self.count}", topic)
+                await self._captioner.emit(self._transcript_id, event)
                 log.info("live.topic", transcript_id=self._transcript_id, title=topic.title)
         except Exception as exc:  # a topic is a nicety: the captions and the recording go on without it
             log.warning("live.topic_failed", transcript_id=self._transcript_id, error=repr(exc))
@@ -254,15 +237,14 @@ class Translations:
             except Exception as exc:  # the caption stands without its translation, and is still sent
                 log.warning("live.translation_failed", transcript_id=self._transcript_id, error=repr(exc))
                 text = None
-            data = {
-                "index": caption.index,
-                "text": caption.text,
-                "translation": text,
-                "source_language": self._source,
-                "target_language": self._target,
-                "machine": True,
-            }
-            await self._captioner.emit(self._transcript_id, "TRANSLATION", data)
+            data = TranslationData(
+                index=caption.index,
+                text=caption.text,
+                translation=text,
+                source_language=self._source,
+                target_language=self._target,
+            )
+            await self._captioner.emit(self._transcript_id, TranslationEvent(data))
 
     async def settle(self, within_s: float) -> None:
         """Let the captions already queued be translated and sent."""

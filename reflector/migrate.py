@@ -5,6 +5,7 @@ import os
 import structlog
 
 from reflector.db import configure_engine
+from reflector.domain.tables import ALL_TABLES
 from reflector.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -18,7 +19,7 @@ async def migrate(settings: Settings) -> None:
     assert settings.database.url is not None
     # piccolo's migration runner finds its configuration through this variable.
     os.environ["PICCOLO_CONF"] = "reflector.piccolo_conf"
-    configure_engine(settings.database.url)
+    configure_engine(settings.database.url, ALL_TABLES)
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     for app in ("transcripts", "pipelines", "auth"):

@@ -3,6 +3,7 @@
 from piccolo.conf.apps import AppRegistry
 
 from reflector.db import configure_engine, current_engine
+from reflector.domain.tables import ALL_TABLES
 from reflector.settings import load_settings
 
 
@@ -12,7 +13,7 @@ def _engine():
         url = load_settings().database.url
         if url is None:
             raise RuntimeError("DATABASE_URL is not set (reflector run/migrate starts a private server)")
-        engine = configure_engine(url)
+        engine = configure_engine(url, ALL_TABLES)
     return engine
 
 

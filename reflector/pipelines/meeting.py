@@ -52,6 +52,15 @@ _STEP_TYPES: dict[str, Any] = {
     "topics": list[Topic],
     "summarize": Summary,
 }
+# Where each step's output goes in StepOutputs.
+_OUTPUT_FIELDS = {
+    "decode": "duration",
+    "transcribe": "transcription",
+    "diarize": "turns",
+    "assemble": "words",
+    "topics": "topics",
+    "summarize": "summary",
+}
 
 
 class PipelineOptions(msgspec.Struct, frozen=True):
@@ -281,6 +290,16 @@ class MeetingPipeline:
 
 def _checkpoint_of(step: str, output: Any) -> Any:
     return output.duration if step == "decode" else output
+
+
+async def restore(checkpoints: Checkpoints, steps: Sequence[str] = STEPS) -> StepOutputs:
+    """The outputs of `steps` that a run's checkpoints hold, read back without running anything."""
+    outputs = StepOutputs()
+    for step in steps:
+        data = await checkpoints.load(step)
+        if data is not None:
+            setattr(outputs, _OUTPUT_FIELDS[step], msgspec.json.decode(data, type=_STEP_TYPES[step]))
+    return outputs
 
 
 def build_result(outputs: StepOutputs, language: str, names: dict[int, str] | None = None) -> MeetingResult:

@@ -10,10 +10,11 @@ import pytest
 from httpx import AsyncClient
 
 from reflector.bootstrap import Services
+from reflector.domain.events import parse
 from reflector.domain.pipelines.holders import Holder
 from reflector.domain.pipelines.jobs import JobServices, run_speech
 from reflector.domain.pipelines.steps import StepWriter
-from reflector.domain.transcripts.models import NewTranscript
+from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges
 from reflector.domain.transcripts.service import audio_key, steps_prefix, waveform_key
 from reflector.pipelines import audio
 from reflector.pipelines.meeting import DecodedAudio, PipelineOptions
@@ -38,8 +39,8 @@ async def _with_everything(services: Services, api: AsyncClient) -> str:
     await store.put_bytes(audio_key(transcript_id), b"ID3" + bytes(1000))
     await store.put_bytes(waveform_key(transcript_id), b"[0.0, 0.5, 1.0]")
     await store.put_bytes(f"{steps_prefix(transcript_id)}assemble.json", b"[]")
-    await services.transcripts.emit(transcript_id, "WAVEFORM", {"waveform": [0.0, 0.5, 1.0]})
-    await services.transcripts.emit(transcript_id, "DURATION", {"duration": 1000.0})
+    await services.transcripts.emit(transcript_id, parse("WAVEFORM", {"waveform": [0.0, 0.5, 1.0]}))
+    await services.transcripts.emit(transcript_id, parse("DURATION", {"duration": 1000.0}))
     await services.transcripts.set_status(transcript_id, "error", "Processing failed")
     return transcript_id
 
@@ -104,7 +105,7 @@ async def test_a_run_queued_before_the_deletion_fails_with_the_reason(clean: Ser
 
 async def test_a_run_already_decoding_keeps_no_audio_of_a_deleted_recording(clean: Services, tmp_path: Path) -> None:
     transcript = await clean.transcripts.create(NewTranscript(name="Deleted mid-run"))
-    await clean.transcripts.update(transcript.id, {"audio_deleted": True})
+    await clean.transcripts.update(transcript.id, TranscriptChanges(audio_deleted=True))
     writer = StepWriter(clean.transcripts, clean.storage, transcript.id, owner=None)
     samples = np.zeros(audio.SAMPLE_RATE, dtype=np.float32)
     mp3 = audio.encode_mp3(samples, tmp_path / "audio.mp3")

@@ -13,6 +13,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from reflector.bootstrap import Services
+from reflector.domain.events import parse
 from reflector.domain.pipelines import repository as runs_repository
 from reflector.domain.pipelines.holders import Holder
 from reflector.domain.pipelines.jobs import JobServices, RunObserver
@@ -63,14 +64,14 @@ async def test_replays_the_stored_log_in_order_then_forwards_live_events(clean: 
     segments = [{"text": "Budget is fine.", "start": 0.0, "speaker": 0}]
     topic = {"id": "t1", "title": "Budget", "summary": "Fine.", "timestamp": 0.0, "duration": 2.0,
              "transcript": "Budget is fine.", "segments": segments}  # fmt: skip
-    await transcripts.emit(transcript_id, "TOPIC", topic)
+    await transcripts.emit(transcript_id, parse("TOPIC", topic))
 
     async with connect(_ws(served, f"/v1/transcripts/{transcript_id}/events")) as ws:
         assert [await _next(ws), await _next(ws)] == [
             {"event": "STATUS", "data": {"value": "processing"}},
             {"event": "TOPIC", "data": topic},
         ]
-        await transcripts.emit(transcript_id, "FINAL_TITLE", {"title": "Budget review"})
+        await transcripts.emit(transcript_id, parse("FINAL_TITLE", {"title": "Budget review"}))
         await transcripts.set_status(transcript_id, "ended")
         assert [await _next(ws), await _next(ws)] == [
             {"event": "FINAL_TITLE", "data": {"title": "Budget review"}},
@@ -86,7 +87,7 @@ async def test_no_gap_and_no_duplicate_when_events_race_the_connect(
 
     async def emit_all() -> None:
         for i in range(30):
-            await clean.transcripts.emit(transcript_id, "DURATION", {"duration": float(i)})
+            await clean.transcripts.emit(transcript_id, parse("DURATION", {"duration": float(i)}))
             await asyncio.sleep(0)
 
     emitting = asyncio.create_task(emit_all())
@@ -94,7 +95,7 @@ async def test_no_gap_and_no_duplicate_when_events_race_the_connect(
         await asyncio.sleep(0)
     async with connect(_ws(served, f"/v1/transcripts/{transcript_id}/events")) as ws:
         await emitting
-        await clean.transcripts.emit(transcript_id, "FINAL_TITLE", {"title": "Done"})
+        await clean.transcripts.emit(transcript_id, parse("FINAL_TITLE", {"title": "Done"}))
         received = await _until(ws, "FINAL_TITLE")
 
     assert [m["data"].get("duration") for m in received] == [float(i) for i in range(30)] + [None]
@@ -103,11 +104,11 @@ async def test_no_gap_and_no_duplicate_when_events_race_the_connect(
 async def test_progress_is_forwarded_live_but_never_replayed(clean: Services, served: str) -> None:
     transcript_id = await _new_transcript(clean)
     before = {"step": "decode", "fraction": 1.0, "overall": 0.04, "eta_seconds": None}
-    await clean.transcripts.emit(transcript_id, "PROGRESS", before, store=False)
+    await clean.transcripts.emit(transcript_id, parse("PROGRESS", before))
 
     async with connect(_ws(served, f"/v1/transcripts/{transcript_id}/events")) as ws:
         live = {"step": "transcribe", "fraction": 0.5, "overall": 0.22, "eta_seconds": 12.5}
-        await clean.transcripts.emit(transcript_id, "PROGRESS", live, store=False)
+        await clean.transcripts.emit(transcript_id, parse("PROGRESS", live))
         assert await _next(ws) == {"event": "PROGRESS", "data": live}
 
     assert await clean.transcripts.events(transcript_id) == []
@@ -116,13 +117,14 @@ async def test_progress_is_forwarded_live_but_never_replayed(clean: Services, se
 async def test_partial_captions_go_only_to_a_socket_that_asks_for_them(clean: Services, served: str) -> None:
     transcript_id = await _new_transcript(clean)
     path = f"/v1/transcripts/{transcript_id}/events"
-    partial = {"text": "Good morn", "translation": None, "final": False, "index": 0}
-    final = {"text": "Good morning.", "translation": None, "final": True, "index": 0}
+    times = {"start": 0.0, "end": 0.0, "words": []}
+    partial = {"text": "Good morn", "translation": None, "final": False, "index": 0, **times}
+    final = {"text": "Good morning.", "translation": None, "final": True, "index": 0, **times}
     async with connect(_ws(served, path)) as plain, connect(_ws(served, path + "?partials=true")) as ours:
         await _wait_for_subscribers(clean, transcript_channel(transcript_id), 1)
-        await clean.transcripts.emit(transcript_id, "TRANSCRIPT", partial, store=False)
-        await clean.transcripts.emit(transcript_id, "TRANSCRIPT", final)
-        await clean.transcripts.emit(transcript_id, "FINAL_TITLE", {"title": "Stand-up"})
+        await clean.transcripts.emit(transcript_id, parse("TRANSCRIPT", partial))
+        await clean.transcripts.emit(transcript_id, parse("TRANSCRIPT", final))
+        await clean.transcripts.emit(transcript_id, parse("FINAL_TITLE", {"title": "Stand-up"}))
         # Reflector's clients take every TRANSCRIPT as a sentence to show: they get the final one only.
         assert await _until(plain, "FINAL_TITLE") == [
             {"event": "TRANSCRIPT", "data": final},
@@ -140,14 +142,14 @@ async def test_reflectors_clients_get_each_translated_caption_once_with_its_tran
     first = {"text": "Good morning.", "translation": None, "final": True, "index": 0}
     french = {"index": 0, "text": "Good morning.", "translation": "Bonjour.", "source_language": "en",
               "target_language": "fr", "machine": True}  # fmt: skip
-    await clean.transcripts.emit(transcript_id, "TRANSCRIPT", first)
-    await clean.transcripts.emit(transcript_id, "TRANSLATION", french)
+    await clean.transcripts.emit(transcript_id, parse("TRANSCRIPT", first))
+    await clean.transcripts.emit(transcript_id, parse("TRANSLATION", french))
     async with connect(_ws(served, path)) as plain, connect(_ws(served, path + "?partials=true")) as ours:
         await _wait_for_subscribers(clean, transcript_channel(transcript_id), 1)
         second = {**first, "text": "Let's start.", "index": 1}
-        await clean.transcripts.emit(transcript_id, "TRANSCRIPT", second)
-        await clean.transcripts.emit(transcript_id, "TRANSLATION", {**french, **second, "translation": None})
-        await clean.transcripts.emit(transcript_id, "FINAL_TITLE", {"title": "Réunion"})
+        await clean.transcripts.emit(transcript_id, parse("TRANSCRIPT", second))
+        await clean.transcripts.emit(transcript_id, parse("TRANSLATION", {**french, **second, "translation": None}))
+        await clean.transcripts.emit(transcript_id, parse("FINAL_TITLE", {"title": "Réunion"}))
         # Replayed and live alike: one TRANSCRIPT per caption, carrying its translation (null when the
         # translation failed), as Reflector's live path sent them.
         assert [m["data"] for m in await _until(plain, "FINAL_TITLE")] == [

@@ -19,7 +19,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from reflector.bootstrap import Services
-from reflector.domain.transcripts.editing import TranscriptEditor
+from reflector.domain.events import parse
+from reflector.domain.transcripts import repository as transcripts_table
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.domain.transcripts.service import audio_key, waveform_key
 from reflector.settings import Settings
@@ -212,7 +213,7 @@ async def seed(services: Services, owner_id: str, share: str) -> Seeded:
     ]
     created = await services.transcripts.create(NewTranscript(name=f"{marker}title", user_id=owner_id))
     tid = created.id
-    await services.transcripts.update(
+    await transcripts_table.update(
         tid,
         {
             "title": f"{marker}title",
@@ -227,10 +228,10 @@ async def seed(services: Services, owner_id: str, share: str) -> Seeded:
         tid,
         [{"title": f"{marker}topic", "summary": f"{marker}topic", "timestamp": 0.0, "duration": 1.0, "words": words}],
     )
-    person = await TranscriptEditor(services.transcripts).add_participant(tid, f"{marker}person", 0)
+    person = await services.editor.add_participant(tid, f"{marker}person", 0)
     await services.storage.put_bytes(audio_key(tid), b"ID3" + f"{marker}audio".encode() * 50)
     await services.storage.put_bytes(waveform_key(tid), b"[0.1, 0.5, 0.2]")
-    await services.transcripts.emit(tid, "FINAL_TITLE", {"title": f"{marker}event"}, owner=owner_id)
+    await services.transcripts.emit(tid, parse("FINAL_TITLE", {"title": f"{marker}event"}), owner=owner_id)
     return Seeded(tid, topics[0].id, person.id, markers)
 
 

@@ -18,8 +18,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from reflector.bootstrap import Services
+from reflector.domain.events import parse
 from reflector.domain.transcripts import repository
-from reflector.domain.transcripts.models import NewTranscript
+from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges
 from reflector.settings import Settings
 from reflector.web.api import events
 from reflector.web.app import create_app
@@ -39,8 +40,8 @@ class Party:
 
     async def transcript(self, owner_id: str, share: str) -> str:
         view = await self.services.transcripts.create(NewTranscript(name="Board meeting", user_id=owner_id))
-        await self.services.transcripts.update(view.id, {"share_mode": share})
-        await self.services.transcripts.emit(view.id, "STATUS", {"value": "ended"}, owner=owner_id)
+        await self.services.transcripts.update(view.id, TranscriptChanges(share_mode=share))
+        await self.services.transcripts.emit(view.id, parse("STATUS", {"value": "ended"}), owner=owner_id)
         return view.id
 
     async def session(self, user_id: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from reflector.bootstrap import Services
+from reflector.domain.events import parse
 from reflector.domain.pipelines import repository as runs_table
 from reflector.domain.pipelines.holders import Holder
 from reflector.domain.pipelines.jobs import JobServices, run_analysis
@@ -103,7 +104,7 @@ async def test_a_step_saved_but_not_written_when_its_worker_died_is_written_once
     for step in ("decode", "transcribe", "diarize", "assemble"):
         await runs_table.record_step(run_id, step, 1.0)
     # The dead worker had written part of the summary step: one of its events.
-    await clean.transcripts.emit(transcript_id, "FINAL_TITLE", {"title": "Release day"})
+    await clean.transcripts.emit(transcript_id, parse("FINAL_TITLE", {"title": "Release day"}))
     await runs_table.take_back(run_id, (await _run(run_id)).holder, crashed=True)
 
     job = JobServices(transcripts=clean.transcripts, runs=clean.runs, storage=clean.storage, models=None,  # type: ignore[arg-type]

@@ -6,8 +6,10 @@ import re
 from playwright.async_api import Page, expect
 
 from reflector.bootstrap import Services
+from reflector.domain.events import parse
 from reflector.domain.pipelines import repository as runs_table
 from reflector.domain.pipelines.service import options_for
+from reflector.domain.transcripts import repository as transcripts_table
 from reflector.domain.transcripts.models import NewTranscript
 from tests.paths import REAL
 from tests.web.conftest import no_serious_violations, screenshots
@@ -31,7 +33,7 @@ def _step(page: Page, label: str):
 async def _until_shown(page: Page, services: Services, transcript_id: str, data: dict, shown: str) -> None:
     """Publish a PROGRESS event until the page shows it: the page's socket may not be subscribed yet."""
     for _ in range(120):
-        await services.transcripts.emit(transcript_id, "PROGRESS", data, store=False)
+        await services.transcripts.emit(transcript_id, parse("PROGRESS", data))
         try:
             await expect(page.get_by_text(shown)).to_be_visible(timeout=250)
             return
@@ -61,10 +63,7 @@ async def test_the_steps_follow_the_runs_progress_live_and_after_a_reload(page: 
     await expect(_step(page, "Transcribe speech")).to_contain_text("50%")
     await expect(page.locator("[data-overall-percent]")).to_have_text("22%")
     await clean.transcripts.emit(
-        transcript_id,
-        "PROGRESS",
-        {"step": "diarize", "fraction": 0.25, "overall": 0.28, "eta_seconds": 30},
-        store=False,
+        transcript_id, parse("PROGRESS", {"step": "diarize", "fraction": 0.25, "overall": 0.28, "eta_seconds": 30})
     )
     await expect(_step(page, "Tell the speakers apart")).to_contain_text("25%")
     await expect(page.get_by_text("Less than a minute left")).to_be_visible()
@@ -96,7 +95,7 @@ async def test_a_failure_shows_the_servers_sentence_and_retry_queues_a_new_run(p
     await expect(retry).to_be_visible()
     # The failed run's last PROGRESS can arrive after its STATUS: no time left is shown, no bar moves.
     late = {"step": "transcribe", "fraction": 0.5, "overall": 0.3, "eta_seconds": 20}
-    await clean.transcripts.emit(transcript_id, "PROGRESS", late, store=False)
+    await clean.transcripts.emit(transcript_id, parse("PROGRESS", late))
     await page.wait_for_timeout(500)
     await expect(page.locator("[data-eta]")).to_have_text("")
     await expect(_step(page, "Transcribe speech")).to_contain_text("Not run")
@@ -119,6 +118,6 @@ async def test_a_transcript_without_a_recording_says_so_and_a_finished_one_opens
     await expect(page.locator("[data-run-headline]")).to_have_text("No recording has been uploaded yet.")
     await expect(page.get_by_role("link", name="Upload a recording")).to_have_attribute("href", "/transcripts/new")
 
-    await clean.transcripts.update(empty.id, {"status": "ended"})
+    await transcripts_table.update(empty.id, {"status": "ended"})
     await page.goto(f"/transcripts/{empty.id}/processing")
     assert page.url.endswith(f"/transcripts/{empty.id}")

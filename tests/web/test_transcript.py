@@ -9,8 +9,9 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from reflector.bootstrap import Services
-from reflector.domain.transcripts.editing import TranscriptEditor
-from reflector.domain.transcripts.models import NewTranscript, TranscriptNotFound
+from reflector.domain.events import parse
+from reflector.domain.transcripts import repository as transcripts_table
+from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges, TranscriptNotFound
 from reflector.domain.transcripts.service import audio_key, waveform_key
 from reflector.pipelines import audio
 from tests.paths import REAL
@@ -46,6 +47,12 @@ def recording() -> Recording:
     return Recording(mp3=mp3, peaks=audio.waveform(decoded), seconds=audio.duration_of(decoded))
 
 
+def _topic_event(title: str) -> dict:
+    """A TOPIC payload as the pipeline announces one (the page reloads its topics on it)."""
+    return {"id": "t1", "title": title, "summary": "", "timestamp": 0.0, "duration": 0.0, "transcript": "",
+            "segments": []}  # fmt: skip
+
+
 def _words(lines: list[tuple[int, float, float, str]]) -> list[dict]:
     """Each line's words spread evenly over its time."""
     words = []
@@ -70,8 +77,8 @@ async def _meeting(services: Services, recording: Recording, *, status: str = "e
              "duration": 9.0, "words": _words(ORIGINS)},
         ],
     )  # fmt: skip
-    await TranscriptEditor(services.transcripts).add_participant(created.id, "Diane", 0)
-    await services.transcripts.update(
+    await services.editor.add_participant(created.id, "Diane", 0)
+    await transcripts_table.update(
         created.id,
         {
             "status": status,
@@ -276,14 +283,14 @@ async def test_unfinished_transcript_points_to_its_progress_and_fills_in_live(pa
     await screenshots(page, "transcript-processing")
 
     # What the pipeline saves and announces shows up without a reload.
-    await clean.transcripts.update(created.id, {"title": "Budget review"})
-    await clean.transcripts.emit(created.id, "FINAL_TITLE", {"title": "Budget review"})
+    await clean.transcripts.update(created.id, TranscriptChanges(title="Budget review"))
+    await clean.transcripts.emit(created.id, parse("FINAL_TITLE", {"title": "Budget review"}))
     await expect(page.get_by_role("heading", level=1)).to_have_text("Budget review")
     await clean.transcripts.replace_topics(
         created.id,
         [{"title": "Greetings", "summary": "", "timestamp": 6.68, "duration": 4.1, "words": _words(GREETINGS)}],
     )
-    await clean.transcripts.emit(created.id, "TOPIC", {"title": "Greetings"})
+    await clean.transcripts.emit(created.id, parse("TOPIC", _topic_event("Greetings")))
     await expect(page.locator("#topics")).to_contain_text("Greetings")
     await expect(page.locator("#text")).to_contain_text("Neither did I.")
     await clean.transcripts.set_status(created.id, "ended")
@@ -314,7 +321,7 @@ async def test_works_without_script(browser: Browser, served: str, clean: Servic
 
 async def test_deleted_audio_hides_the_player_and_says_why(page: Page, clean: Services, recording: Recording) -> None:
     transcript_id = await _meeting(clean, recording)
-    await clean.transcripts.update(transcript_id, {"audio_deleted": True})
+    await clean.transcripts.update(transcript_id, TranscriptChanges(audio_deleted=True))
     await page.goto(f"/transcripts/{transcript_id}")
 
     await expect(page.get_by_text("The recording was deleted for privacy")).to_be_visible()

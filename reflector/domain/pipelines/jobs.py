@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import structlog
 
+from reflector.domain.events import ProgressData, ProgressEvent
 from reflector.domain.pipelines.holders import Holder
 from reflector.domain.pipelines.lifecycle import RunLifecycle
 from reflector.domain.pipelines.models import JobPolicy, RunView
 from reflector.domain.pipelines.steps import StepWriter
 from reflector.domain.transcripts.models import NoUpload
-from reflector.domain.transcripts.service import TranscriptService, steps_prefix
-from reflector.encoding import to_builtins
-from reflector.events import ProgressData
+from reflector.domain.transcripts.service import StorageCheckpoints, TranscriptService
 from reflector.pipelines.meeting import (
     ANALYSIS_STEPS,
     SPEECH_STEPS,
@@ -54,21 +53,6 @@ class JobServices(msgspec.Struct):
     heartbeat_s: float = 5.0
     # Set when the worker process is told to stop: its runs go to the next worker at once.
     stopping: asyncio.Event = msgspec.field(default_factory=asyncio.Event)
-
-
-class StorageCheckpoints:
-    def __init__(self, storage: Storage, transcript_id: str) -> None:
-        self._storage = storage
-        self._prefix = steps_prefix(transcript_id)
-
-    async def load(self, step: str) -> bytes | None:
-        key = f"{self._prefix}{step}.json"
-        if not await self._storage.exists(key):
-            return None
-        return await self._storage.get_bytes(key)
-
-    async def save(self, step: str, data: bytes) -> None:
-        await self._storage.put_bytes(f"{self._prefix}{step}.json", data)
 
 
 class RunObserver:
@@ -130,7 +114,7 @@ class RunObserver:
         eta = round(elapsed * (1 - overall) / paced, 1) if paced > 0.02 else None
         await self._lifecycle.progressed(self._run.id, overall)
         data = ProgressData(step=step, fraction=round(fraction, 3), overall=round(overall, 3), eta_seconds=eta)
-        await self._services.transcripts.emit(self._transcript_id, "PROGRESS", to_builtins(data), store=False)
+        await self._services.transcripts.emit(self._transcript_id, ProgressEvent(data))
 
 
 @contextlib.asynccontextmanager

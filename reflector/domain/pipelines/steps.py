@@ -2,6 +2,26 @@
 
 from typing import Any
 
+from msgspec import UNSET
+
+from reflector.domain.events import (
+    ActionItemsData,
+    ActionItemsEvent,
+    DurationData,
+    DurationEvent,
+    FinalLongSummaryData,
+    FinalLongSummaryEvent,
+    FinalShortSummaryData,
+    FinalShortSummaryEvent,
+    FinalTitleData,
+    FinalTitleEvent,
+    TranscriptEvent,
+    WaveformData,
+    WaveformEvent,
+    action_items_of,
+    topic_event,
+)
+from reflector.domain.transcripts.models import TranscriptChanges
 from reflector.domain.transcripts.service import TranscriptService, audio_key, waveform_key
 from reflector.encoding import encode, to_builtins
 from reflector.pipelines.meeting import DecodedAudio
@@ -19,33 +39,6 @@ def topic_row(topic: Topic) -> dict[str, Any]:
     }
 
 
-def topic_event(topic_id: str, topic: Topic) -> dict[str, Any]:
-    """Reflector's TOPIC payload: the topic with its words grouped into speaker segments."""
-    from reflector.pipelines.assemble import segments_from_words
-
-    segments = segments_from_words(topic.words)
-    return {
-        "id": topic_id,
-        "title": topic.title,
-        "summary": topic.summary,
-        "timestamp": topic.start,
-        "duration": max(topic.end - topic.start, 0.0),
-        "transcript": " ".join(s.text for s in segments),
-        "segments": [{"text": s.text, "start": s.start, "speaker": s.speaker} for s in segments],
-    }
-
-
-def action_items_of(summary: Summary) -> dict[str, Any]:
-    """Reflector's action-items shape, so its clients read ours."""
-    return {
-        "decisions": [{"decision": d, "rationale": None, "decided_by": None} for d in summary.decisions],
-        "next_steps": [
-            {"task": item.task, "assigned_to": item.owner, "deadline": item.due, "context": None}
-            for item in summary.action_items
-        ],
-    }
-
-
 def transcript_text(words: list[Word]) -> str:
     from reflector.pipelines.assemble import segments_from_words
 
@@ -58,7 +51,7 @@ class StepWriter:
         self._storage = storage
         self._id = transcript_id
         self._owner = owner
-        self._replaced: set[str] = set()
+        self._replaced: set[type[TranscriptEvent]] = set()
 
     async def write(self, step: str, output: Any) -> None:
         handler = getattr(self, f"_{step}", None)
@@ -67,47 +60,48 @@ class StepWriter:
             self._replaced = set()
             await handler(output)
 
-    async def _emit(self, event: str, data: dict[str, Any]) -> None:
-        if event not in self._replaced:
-            await self._transcripts.forget_events(self._id, event)
-            self._replaced.add(event)
-        await self._transcripts.emit(self._id, event, data, owner=self._owner)
+    async def _emit(self, event: TranscriptEvent) -> None:
+        if type(event) not in self._replaced:
+            await self._transcripts.forget_events(self._id, type(event))
+            self._replaced.add(type(event))
+        await self._transcripts.emit(self._id, event, owner=self._owner)
 
     async def _decode(self, decoded: DecodedAudio) -> None:
         duration_ms = round(decoded.duration * 1000, 1)
-        await self._transcripts.update(self._id, {"duration": duration_ms})
-        await self._emit("DURATION", {"duration": duration_ms})
+        await self._transcripts.update(self._id, TranscriptChanges(duration=duration_ms))
+        await self._emit(DurationEvent(DurationData(duration=duration_ms)))
         if (await self._transcripts.get(self._id)).audio_deleted:
             return  # its owner deleted the recording while this run went on: keep nothing made from it
         peaks = decoded.peaks
         await self._storage.put_bytes(waveform_key(self._id), encode(peaks))
-        await self._emit("WAVEFORM", {"waveform": peaks})
+        await self._emit(WaveformEvent(WaveformData(waveform=peaks)))
         if decoded.mp3 is not None:
             await self._storage.put_file(audio_key(self._id), decoded.mp3)
 
     async def _transcribe(self, transcription: Any) -> None:
-        await self._transcripts.update(self._id, {"source_language": transcription.language})
+        await self._transcripts.update(self._id, TranscriptChanges(source_language=transcription.language))
 
     async def _assemble(self, words: list[Word]) -> None:
-        await self._transcripts.update(self._id, {"text": transcript_text(words)})
+        await self._transcripts.update(self._id, TranscriptChanges(text=transcript_text(words)))
 
     async def _topics(self, topics: list[Topic]) -> None:
         views = await self._transcripts.replace_topics(self._id, [topic_row(t) for t in topics])
         for view, topic in zip(views, topics, strict=True):
-            await self._emit("TOPIC", topic_event(view.id, topic))
+            await self._emit(topic_event(view.id, topic))
 
     async def _summarize(self, summary: Summary) -> None:
         transcript = await self._transcripts.get(self._id)
-        values: dict[str, Any] = {
-            "short_summary": summary.short_summary,
-            "long_summary": summary.long_summary,
-            "action_items": action_items_of(summary),
-        }
-        # A title a person typed survives reprocessing.
+        items = action_items_of(summary)
+        # A title a person typed survives reprocessing: only a meeting without one takes the summary's.
         title = transcript.title or summary.title
-        values["title"] = title
-        await self._transcripts.update(self._id, values)
-        await self._emit("FINAL_TITLE", {"title": title})
-        await self._emit("FINAL_LONG_SUMMARY", {"long_summary": summary.long_summary})
-        await self._emit("FINAL_SHORT_SUMMARY", {"short_summary": summary.short_summary})
-        await self._emit("ACTION_ITEMS", {"action_items": values["action_items"]})
+        changes = TranscriptChanges(
+            short_summary=summary.short_summary,
+            long_summary=summary.long_summary,
+            action_items=to_builtins(items),
+            title=title if title != transcript.title else UNSET,
+        )
+        await self._transcripts.update(self._id, changes)
+        await self._emit(FinalTitleEvent(FinalTitleData(title=title)))
+        await self._emit(FinalLongSummaryEvent(FinalLongSummaryData(long_summary=summary.long_summary)))
+        await self._emit(FinalShortSummaryEvent(FinalShortSummaryData(short_summary=summary.short_summary)))
+        await self._emit(ActionItemsEvent(ActionItemsData(action_items=items)))

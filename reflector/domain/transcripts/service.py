@@ -7,6 +7,17 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import structlog
 
+from reflector.domain.events import (
+    StatusData,
+    StatusEvent,
+    TranscriptCreatedEvent,
+    TranscriptDeletedEvent,
+    TranscriptEvent,
+    TranscriptIdData,
+    UserEvent,
+    WaveformEvent,
+    name_of,
+)
 from reflector.domain.ids import looks_like_id
 from reflector.domain.transcripts import repository
 from reflector.domain.transcripts.models import (
@@ -18,6 +29,7 @@ from reflector.domain.transcripts.models import (
     RecordingUnderway,
     Status,
     TopicView,
+    TranscriptChanges,
     TranscriptLocked,
     TranscriptNotFound,
     TranscriptView,
@@ -31,13 +43,6 @@ if TYPE_CHECKING:
     from reflector.pipelines.types import MeetingResult
 
 log = structlog.get_logger(__name__)
-
-# Transcript events mirrored on the owner's channel, as Reflector's TRANSCRIPT_<NAME> user events.
-_USER_MIRRORED = {
-    "STATUS": "TRANSCRIPT_STATUS",
-    "FINAL_TITLE": "TRANSCRIPT_FINAL_TITLE",
-    "DURATION": "TRANSCRIPT_DURATION",
-}
 
 # Columns that decide who may see a transcript: changing one makes its open sockets check their callers again.
 _GRANTING = frozenset({"share_mode", "user_id"})
@@ -59,6 +64,23 @@ def steps_prefix(transcript_id: str) -> str:
     return f"transcripts/{transcript_id}/steps/"
 
 
+class StorageCheckpoints:
+    """A run's checkpoints (the pipeline's `Checkpoints`), kept among the transcript's files."""
+
+    def __init__(self, storage: Storage, transcript_id: str) -> None:
+        self._storage = storage
+        self._prefix = steps_prefix(transcript_id)
+
+    async def load(self, step: str) -> bytes | None:
+        key = f"{self._prefix}{step}.json"
+        if not await self._storage.exists(key):
+            return None
+        return await self._storage.get_bytes(key)
+
+    async def save(self, step: str, data: bytes) -> None:
+        await self._storage.put_bytes(f"{self._prefix}{step}.json", data)
+
+
 class TranscriptService:
     def __init__(self, storage: Storage, bus: EventBus) -> None:
         self.storage = storage
@@ -76,7 +98,7 @@ class TranscriptService:
             }
         )
         if transcript.user_id:
-            await self._bus.publish(user_channel(transcript.user_id), "TRANSCRIPT_CREATED", {"id": transcript.id})
+            await self._tell_owner(transcript.user_id, TranscriptCreatedEvent(TranscriptIdData(id=transcript.id)))
         log.info("transcript.created", transcript_id=transcript.id)
         return transcript
 
@@ -167,26 +189,30 @@ class TranscriptService:
         if transcript.status == status and transcript.error == error:
             return
         await repository.update(transcript_id, {"status": status, "error": error})
-        await self.emit(transcript_id, "STATUS", {"value": status}, owner=transcript.user_id)
+        await self.emit(transcript_id, StatusEvent(StatusData(value=status)), owner=transcript.user_id)
 
-    async def emit(
-        self, transcript_id: str, event: str, data: dict[str, Any], *, owner: str | None = None, store: bool = True
-    ) -> None:
-        """Record an event in the transcript's log (replayed to late subscribers) and publish it."""
-        data = to_builtins(data)
-        event_id = await repository.append_event(transcript_id, event, data) if store else None
-        await self._bus.publish(transcript_channel(transcript_id), event, data, event_id)
-        mirrored = _USER_MIRRORED.get(event)
-        if mirrored and owner:
-            await self._bus.publish(user_channel(owner), mirrored, {"id": transcript_id, **data})
+    async def emit(self, transcript_id: str, event: TranscriptEvent, *, owner: str | None = None) -> None:
+        """Publish an event on the transcript's channel, recorded in its log first when it is one late
+        subscribers are replayed, and tell the owner's channel what Reflector mirrors there."""
+        name, data = name_of(event), to_builtins(event.data)
+        event_id = await repository.append_event(transcript_id, name, data) if event.stored() else None
+        await self._bus.publish(transcript_channel(transcript_id), name, data, event_id)
+        mirrored = event.for_owner(transcript_id)
+        if mirrored is not None and owner:
+            await self._tell_owner(owner, mirrored)
 
-    async def update(self, transcript_id: str, values: dict[str, Any]) -> None:
-        """Change columns; setting `audio_deleted` deletes the audio (`delete_audio`), never just hides it."""
+    async def _tell_owner(self, owner: str, event: UserEvent) -> None:
+        await self._bus.publish(user_channel(owner), name_of(event), to_builtins(event.data))
+
+    async def update(self, transcript_id: str, changes: TranscriptChanges) -> None:
+        """Change what `changes` sets; setting `audio_deleted` deletes the audio (`delete_audio`), never just
+        hides it. A change of share_mode or user_id makes the transcript's open sockets check their callers."""
+        values = changes.columns()
         if values.get("audio_deleted") is True:
             await self.delete_audio(transcript_id)
-            values = {k: v for k, v in values.items() if k != "audio_deleted"}
-            if not values:
-                return
+            del values["audio_deleted"]
+        if not values:
+            return
         await repository.update(transcript_id, values)
         if _GRANTING.intersection(values):
             await self._bus.access_changed(AccessChange(transcript_id=transcript_id))
@@ -194,9 +220,9 @@ class TranscriptService:
     async def replace_topics(self, transcript_id: str, topics: list[dict[str, Any]]) -> list[TopicView]:
         return await repository.replace_topics(transcript_id, topics)
 
-    async def forget_events(self, transcript_id: str, event: str) -> None:
+    async def forget_events(self, transcript_id: str, kind: type[TranscriptEvent]) -> None:
         """Drop the stored events of one kind from the transcript's log (before they are written anew)."""
-        await repository.clear_events(transcript_id, event)
+        await repository.clear_events(transcript_id, name_of(kind))
 
     async def reset_results(self, transcript_id: str) -> None:
         """Forget a previous run's outputs (not the title a person may have edited)."""
@@ -218,7 +244,7 @@ class TranscriptService:
         keys = [k for k in await self.storage.list_keys(f"transcripts/{transcript_id}/") if not k.startswith(keep)]
         for key in keys:
             await self.storage.delete(key)
-        await repository.clear_events(transcript_id, "WAVEFORM")  # the peaks, replayed to every late client
+        await repository.clear_events(transcript_id, name_of(WaveformEvent))  # the peaks, replayed to late clients
         log.info("transcript.audio_deleted", transcript_id=transcript_id, objects=len(keys))
         return len(keys)
 
@@ -228,7 +254,7 @@ class TranscriptService:
         await repository.delete(transcript_id)
         await self._bus.access_changed(AccessChange(transcript_id=transcript_id))
         if transcript.user_id:
-            await self._bus.publish(user_channel(transcript.user_id), "TRANSCRIPT_DELETED", {"id": transcript_id})
+            await self._tell_owner(transcript.user_id, TranscriptDeletedEvent(TranscriptIdData(id=transcript_id)))
 
 
 __all__ = ["StorageNotFound", "TranscriptService"]
@@ -241,49 +267,40 @@ async def meeting_result(
     transcript: TranscriptView | None = None,
     participants: list[ParticipantView] | None = None,
 ) -> "MeetingResult":
-    """A stored transcript in the shape `reflector process` prints; pass what the caller already read."""
-    import msgspec
-
-    from reflector.pipelines.assemble import segments_from_words
-    from reflector.pipelines.types import ActionItem, MeetingResult, Topic, Word, speaker_label
+    """A stored transcript in the shape `reflector process` prints, built as a run builds it (`build_result`):
+    from what the transcript holds (a person's corrections with it), and from the run's checkpoints for the
+    words where no topic holds them. Pass what the caller already read."""
+    from reflector.pipelines.meeting import StepOutputs, build_result, restore
+    from reflector.pipelines.types import ActionItem, Summary, Topic, Word
 
     if transcript is None:
         transcript = await service.get(transcript_id)
     if participants is None:
         participants = await service.participants(transcript_id)
-    topics = await service.topics(transcript_id)
-    words: list[Word] = []
-    for topic in topics:
-        words.extend(msgspec.convert(topic.words, list[Word]))
+    topics = [
+        Topic(
+            title=t.title,
+            summary=t.summary,
+            start=t.timestamp,
+            end=t.timestamp + t.duration,
+            words=msgspec.convert(t.words, list[Word]),
+        )
+        for t in await service.topics(transcript_id)
+    ]
+    words = [word for topic in topics for word in topic.words]
     if not words:
-        key = f"{steps_prefix(transcript_id)}assemble.json"
-        if await service.storage.exists(key):
-            words = msgspec.json.decode(await service.storage.get_bytes(key), type=list[Word])
-    names = {p.speaker: p.name for p in participants if p.speaker is not None}
-    count = max((w.speaker for w in words), default=-1) + 1
+        words = (await restore(StorageCheckpoints(service.storage, transcript_id), ["assemble"])).words or []
     items = transcript.action_items or {}
-    return MeetingResult(
+    summary = Summary(
         title=transcript.title,
         short_summary=transcript.short_summary,
         long_summary=transcript.long_summary,
-        duration=round(transcript.duration / 1000, 3),
-        language=transcript.source_language,
-        speakers=[names.get(i, speaker_label(i)) for i in range(count)],
-        segments=segments_from_words(words),
-        words=words,
-        topics=[
-            Topic(
-                title=t.title,
-                summary=t.summary,
-                start=t.timestamp,
-                end=t.timestamp + t.duration,
-                words=msgspec.convert(t.words, list[Word]),
-            )
-            for t in topics
-        ],
         decisions=[d["decision"] for d in items.get("decisions", [])],
         action_items=[
             ActionItem(task=s["task"], owner=s.get("assigned_to"), due=s.get("deadline"))
             for s in items.get("next_steps", [])
         ],
     )
+    outputs = StepOutputs(duration=transcript.duration / 1000, words=words, topics=topics, summary=summary)
+    names = {p.speaker: p.name for p in participants if p.speaker is not None}
+    return build_result(outputs, transcript.source_language, names)

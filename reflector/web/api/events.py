@@ -19,18 +19,18 @@ from litestar.exceptions import HTTPException, WebSocketDisconnect
 
 from reflector.bootstrap import Services
 from reflector.domain.auth.models import Caller
+from reflector.domain.events import (
+    CaptionEvent,
+    TranscriptWsEvent,
+    TranslationData,
+    TranslationEvent,
+    UserWsEvent,
+    name_of,
+)
 from reflector.domain.live.languages import caption_languages
 from reflector.domain.transcripts.models import TranscriptNotFound
-from reflector.events import (
-    ACCESS_CHANNEL,
-    ProgressData,
-    StatusData,
-    TranscriptEventMessage,
-    transcript_channel,
-    user_channel,
-)
+from reflector.events import ACCESS_CHANNEL, TranscriptEventMessage, transcript_channel, user_channel
 from reflector.web.api.deps import provide_caller, recheck, socket_refusal
-from reflector.web.api.schemas import Decision, GetTranscriptTopic, NextStep
 from reflector.web.ws import Delivery, EventFanout, Listener, StreamEnd, client_frame, provide_fanout
 
 log = structlog.get_logger(__name__)
@@ -40,179 +40,6 @@ EXPIRED = StreamEnd(4401, "Signed out: the session or token expired")
 CLOSE_TIMEOUT_S = 5.0
 # How often an open socket's caller is checked again even when no access change was announced.
 RECHECK_S = 60.0
-
-
-# --- The event unions, for OpenAPI (Reflector's names and payloads, plus PROGRESS) ---
-
-
-class CaptionWord(msgspec.Struct):
-    text: str
-    start: float
-    end: float
-
-
-class TranscriptTextData(msgspec.Struct):
-    """A live caption. Reflector's `text` and `translation`, then ours: a partial caption (`final`
-    false) is replaced by the next one of the same `index`; times are seconds into the recording.
-    Partial captions are sent only on a socket opened with `?partials=true`."""
-
-    text: str
-    translation: str | None
-    final: bool = True
-    index: int = 0
-    start: float = 0.0
-    end: float = 0.0
-    words: list[CaptionWord] = []
-
-
-class FinalTitleData(msgspec.Struct):
-    title: str
-
-
-class FinalLongSummaryData(msgspec.Struct):
-    long_summary: str
-
-
-class FinalShortSummaryData(msgspec.Struct):
-    short_summary: str
-
-
-class ActionItems(msgspec.Struct):
-    decisions: list[Decision]
-    next_steps: list[NextStep]
-
-
-class ActionItemsData(msgspec.Struct):
-    action_items: ActionItems
-
-
-class DurationData(msgspec.Struct):
-    duration: float  # milliseconds
-
-
-class WaveformData(msgspec.Struct):
-    waveform: list[float]
-
-
-class TranscriptTextEvent(msgspec.Struct, tag_field="event", tag="TRANSCRIPT"):
-    data: TranscriptTextData
-
-
-class TranslationData(msgspec.Struct):
-    """Ours: the final caption `index` machine-translated into the transcript's target language
-    (`translation` null when it could not be)."""
-
-    index: int
-    text: str
-    translation: str | None
-    source_language: str
-    target_language: str
-    machine: bool = True
-
-
-class TranslationEvent(msgspec.Struct, tag_field="event", tag="TRANSLATION"):
-    data: TranslationData
-
-
-class TopicEvent(msgspec.Struct, tag_field="event", tag="TOPIC"):
-    data: GetTranscriptTopic
-
-
-class StatusEvent(msgspec.Struct, tag_field="event", tag="STATUS"):
-    data: StatusData
-
-
-class FinalTitleEvent(msgspec.Struct, tag_field="event", tag="FINAL_TITLE"):
-    data: FinalTitleData
-
-
-class FinalLongSummaryEvent(msgspec.Struct, tag_field="event", tag="FINAL_LONG_SUMMARY"):
-    data: FinalLongSummaryData
-
-
-class FinalShortSummaryEvent(msgspec.Struct, tag_field="event", tag="FINAL_SHORT_SUMMARY"):
-    data: FinalShortSummaryData
-
-
-class ActionItemsEvent(msgspec.Struct, tag_field="event", tag="ACTION_ITEMS"):
-    data: ActionItemsData
-
-
-class DurationEvent(msgspec.Struct, tag_field="event", tag="DURATION"):
-    data: DurationData
-
-
-class WaveformEvent(msgspec.Struct, tag_field="event", tag="WAVEFORM"):
-    data: WaveformData
-
-
-class ProgressEvent(msgspec.Struct, tag_field="event", tag="PROGRESS"):
-    """Ours, not Reflector's: processing progress, live only (never replayed)."""
-
-    data: ProgressData
-
-
-TranscriptWsEvent: TypeAlias = (
-    TranscriptTextEvent
-    | TranslationEvent
-    | TopicEvent
-    | StatusEvent
-    | FinalTitleEvent
-    | FinalLongSummaryEvent
-    | FinalShortSummaryEvent
-    | ActionItemsEvent
-    | DurationEvent
-    | WaveformEvent
-    | ProgressEvent
-)
-
-
-class TranscriptIdData(msgspec.Struct):
-    id: str
-
-
-class TranscriptStatusData(msgspec.Struct):
-    id: str
-    value: str
-
-
-class TranscriptTitleData(msgspec.Struct):
-    id: str
-    title: str
-
-
-class TranscriptDurationData(msgspec.Struct):
-    id: str
-    duration: float  # milliseconds
-
-
-class TranscriptCreatedEvent(msgspec.Struct, tag_field="event", tag="TRANSCRIPT_CREATED"):
-    data: TranscriptIdData
-
-
-class TranscriptDeletedEvent(msgspec.Struct, tag_field="event", tag="TRANSCRIPT_DELETED"):
-    data: TranscriptIdData
-
-
-class TranscriptStatusEvent(msgspec.Struct, tag_field="event", tag="TRANSCRIPT_STATUS"):
-    data: TranscriptStatusData
-
-
-class TranscriptFinalTitleEvent(msgspec.Struct, tag_field="event", tag="TRANSCRIPT_FINAL_TITLE"):
-    data: TranscriptTitleData
-
-
-class TranscriptDurationEvent(msgspec.Struct, tag_field="event", tag="TRANSCRIPT_DURATION"):
-    data: TranscriptDurationData
-
-
-UserWsEvent: TypeAlias = (
-    TranscriptCreatedEvent
-    | TranscriptDeletedEvent
-    | TranscriptStatusEvent
-    | TranscriptFinalTitleEvent
-    | TranscriptDurationEvent
-)
 
 
 def _websocket_only() -> HTTPException:
@@ -302,15 +129,18 @@ def caption_view(message: TranscriptEventMessage, *, partials: bool, translated:
     record page): Reflector's clients take every TRANSCRIPT as a new sentence to show. And they show a
     caption's translation under it, from the TRANSCRIPT's `translation`, as its live path sent it: on a
     translated recording they are sent each caption once its TRANSLATION is written, in that shape."""
-    if message.event == "TRANSCRIPT" and message.data.get("final") is False:
+    if message.event == _CAPTION and message.data.get("final") is False:
         return message if partials else None
-    if partials or not translated or message.event not in ("TRANSCRIPT", "TRANSLATION"):
+    if partials or not translated or message.event not in (_CAPTION, _TRANSLATION):
         return message
-    if message.event == "TRANSCRIPT":
+    if message.event == _CAPTION:
         return None
-    data = message.data
-    caption = {"text": data["text"], "translation": data["translation"], "final": True, "index": data["index"]}
-    return TranscriptEventMessage(event="TRANSCRIPT", data=caption, id=message.id)
+    data = msgspec.convert(message.data, TranslationData)
+    caption = {"text": data.text, "translation": data.translation, "final": True, "index": data.index}
+    return TranscriptEventMessage(event=_CAPTION, data=caption, id=message.id)
+
+
+_CAPTION, _TRANSLATION = name_of(CaptionEvent), name_of(TranslationEvent)
 
 
 def _as_sent(message: TranscriptEventMessage) -> TranscriptEventMessage:

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from reflector.domain.events import Decision, NextStep, TopicData
 from reflector.domain.transcripts.editing import NAME_MAX
 from reflector.domain.transcripts.models import ParticipantView, ShareMode, SourceKind, Status, TranscriptView
 from reflector.word_text import on_the_wire
@@ -58,21 +59,6 @@ class GetTranscriptMinimal(msgspec.Struct):
 
 class GetTranscriptWithParticipants(GetTranscriptMinimal):
     participants: list[TranscriptParticipant]
-
-
-class Decision(msgspec.Struct):
-    decision: str
-    rationale: str | None = None
-    decided_by: str | None = None
-    decided_by_participant_id: str | None = None
-
-
-class NextStep(msgspec.Struct):
-    task: str
-    assigned_to: str | None = None
-    assigned_to_participant_id: str | None = None
-    deadline: str | None = None
-    context: str | None = None
 
 
 class TranscriptSegment(msgspec.Struct):
@@ -169,20 +155,8 @@ def words_of(stored: list[dict[str, Any]]) -> list[Word]:
     return [msgspec.structs.replace(word, text=on_the_wire(word.text)) for word in msgspec.convert(stored, list[Word])]
 
 
-class TopicSegment(msgspec.Struct):
-    text: str
-    start: float
-    speaker: int
-
-
-class GetTranscriptTopic(msgspec.Struct):
-    id: str
-    title: str
-    summary: str
-    timestamp: float
-    duration: float | None
-    transcript: str
-    segments: list[TopicSegment]
+class GetTranscriptTopic(TopicData):
+    """A topic as the REST API sends it: the TOPIC event's payload."""
 
 
 class GetTranscriptTopicWithWords(GetTranscriptTopic):
