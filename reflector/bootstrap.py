@@ -14,7 +14,10 @@ from reflector.domain.auth.service import AuthService
 from reflector.domain.auth.sessions import SessionStore
 from reflector.domain.live.recordings import LiveRecordingPolicy
 from reflector.domain.pipelines.service import PipelineService
+from reflector.domain.tables import ALL_TABLES
+from reflector.domain.transcripts.editing import TranscriptEditor
 from reflector.domain.transcripts.service import TranscriptService
+from reflector.domain.transcripts.uploads import ChunkedUploads, UploadLimits
 from reflector.events import EventBus
 from reflector.pipelines.protocols import LLM, Diarizer, ModelUnavailable, Transcriber
 from reflector.queue import ArqJobQueue
@@ -128,6 +131,8 @@ class Services:
     queue: ArqJobQueue
     auth: AuthService
     recording_policy: LiveRecordingPolicy
+    editor: TranscriptEditor
+    uploads: ChunkedUploads
     # Present with AUTH_BACKEND=oidc: the provider's client and the browser sessions.
     oidc: OidcClient | None = None
     sessions: SessionStore | None = None
@@ -136,24 +141,41 @@ class Services:
 async def start_services(settings: Settings) -> Services:
     if settings.database.url is None or settings.redis.url is None:
         raise RuntimeError("DATABASE_URL and REDIS_URL must be known here (reflector run sets them)")
-    engine = configure_engine(settings.database.url)
+    engine = configure_engine(settings.database.url, ALL_TABLES)
     await start_pool(engine, settings.database.pool_max)
     redis = Redis.from_url(settings.redis.url)
     bus = EventBus(redis)
     storage = build_storage(settings.storage, settings.data_dir)
     await storage.start()
     queue = await ArqJobQueue.connect(settings.redis.url)
-    transcripts = TranscriptService(storage, bus)
-    runs = PipelineService(transcripts, queue, settings.worker.stale_after_s)
-    recording_policy = LiveRecordingPolicy(redis, transcripts, runs, settings.data_dir / "live")
-    services = Services(
-        settings, redis, bus, storage, transcripts, runs, queue, AuthService(bus), recording_policy=recording_policy
-    )
+    services = wire(settings, redis, bus, storage, queue)
     if settings.auth.backend == "oidc":
         services.oidc = OidcClient(settings.auth)
         lifetime = timedelta(days=settings.auth.session_days)
         services.sessions = SessionStore(redis, settings.auth.secret_key, lifetime, bus)
     return services
+
+
+def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queue: ArqJobQueue) -> Services:
+    """Every service, built once over started connections (a test builds them again over another store
+    or with other settings)."""
+    transcripts = TranscriptService(storage, bus)
+    runs = PipelineService(transcripts, queue, settings.worker.stale_after_s)
+    recording_policy = LiveRecordingPolicy(redis, transcripts, runs, settings.data_dir / "live")
+    limits = UploadLimits(max_bytes=settings.server.max_upload_bytes, max_seconds=settings.server.max_audio_seconds)
+    return Services(
+        settings,
+        redis,
+        bus,
+        storage,
+        transcripts,
+        runs,
+        queue,
+        AuthService(bus),
+        recording_policy=recording_policy,
+        editor=TranscriptEditor(transcripts),
+        uploads=ChunkedUploads(transcripts, runs, limits),
+    )
 
 
 async def stop_services(services: Services) -> None:

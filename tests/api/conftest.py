@@ -1,14 +1,12 @@
 """The app from its factory on the test PostgreSQL and Redis, called through httpx in the test's own loop
 (so it shares the test's connection pool); tests that need a socket use `served` (tests/conftest.py)."""
 
-import dataclasses
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from reflector.bootstrap import Services
-from reflector.domain.transcripts.service import TranscriptService
+from reflector.bootstrap import Services, wire
 from reflector.settings import Settings
 from reflector.storage import S3Storage
 from reflector.web.app import create_app
@@ -30,7 +28,7 @@ async def s3_api(
 ) -> AsyncIterator[tuple[Services, httpx.AsyncClient]]:
     """The app on S3 storage (moto's real HTTP server)."""
     async with S3Storage(bucket=_create_bucket(s3_endpoint), endpoint_url=s3_endpoint, **CREDENTIALS) as storage:
-        on_s3 = dataclasses.replace(clean, storage=storage, transcripts=TranscriptService(storage, clean.bus))
+        on_s3 = wire(settings, clean.redis, clean.bus, storage, clean.queue)
         transport = httpx.ASGITransport(app=create_app(settings, services=on_s3))
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as api:
             yield on_s3, api

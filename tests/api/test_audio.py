@@ -5,7 +5,7 @@ import pytest
 from httpx import AsyncClient
 
 from reflector.bootstrap import Services
-from reflector.domain.transcripts.editing import TranscriptEditor
+from reflector.domain.transcripts.models import TranscriptChanges
 from reflector.domain.transcripts.service import audio_key, waveform_key
 from reflector.pipelines import audio
 from tests.paths import REAL
@@ -128,8 +128,8 @@ async def _processed(services: Services, api: AsyncClient) -> str:
         transcript_id,
         [{"title": "Budget", "summary": "It is fine.", "timestamp": 0.0, "duration": 2.4, "words": words}],
     )
-    await services.transcripts.update(transcript_id, {"title": "Budget & Release: Q3", "duration": 2400})
-    await TranscriptEditor(services.transcripts).refresh_text(transcript_id)
+    await services.transcripts.update(transcript_id, TranscriptChanges(title="Budget & Release: Q3", duration=2400))
+    await services.editor.refresh_text(transcript_id)
     return transcript_id
 
 

@@ -1,6 +1,5 @@
 """Recordings in through the /v1 API: chunked and single-shot uploads, their limits, and /process."""
 
-import dataclasses
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -11,7 +10,7 @@ import msgspec
 import pytest
 from httpx import AsyncClient
 
-from reflector.bootstrap import Services
+from reflector.bootstrap import Services, wire
 from reflector.domain.pipelines.service import LOCKED, NOTHING_TO_PROCESS
 from reflector.pipelines import audio
 from reflector.settings import Settings
@@ -30,7 +29,9 @@ def limited_api(clean: Services, settings: Settings) -> LimitedApi:
     @asynccontextmanager
     async def client(**limits: Any) -> AsyncIterator[AsyncClient]:
         changed = msgspec.structs.replace(settings, server=msgspec.structs.replace(settings.server, **limits))
-        transport = httpx.ASGITransport(app=create_app(changed, services=dataclasses.replace(clean, settings=changed)))
+        transport = httpx.ASGITransport(
+            app=create_app(changed, services=wire(changed, clean.redis, clean.bus, clean.storage, clean.queue))
+        )
         async with AsyncClient(transport=transport, base_url="http://localhost") as api:
             yield api
 

@@ -5,7 +5,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from reflector.bootstrap import Services
 from reflector.domain.pipelines import repository as runs
-from reflector.domain.transcripts.models import NewTranscript
+from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -37,7 +37,7 @@ async def test_request_latency_is_labelled_by_route_template(api: AsyncClient) -
 
 async def test_processing_figures_come_from_stored_runs_and_queues(clean: Services, api: AsyncClient) -> None:
     hour_long = await clean.transcripts.create(NewTranscript(name="All hands"))
-    await clean.transcripts.update(hour_long.id, {"duration": 3_600_000})
+    await clean.transcripts.update(hour_long.id, TranscriptChanges(duration=3_600_000))
     done = await runs.insert(hour_long.id, {})
     await runs.update(done.id, {"status": "succeeded"})
     await runs.record_step(done.id, "transcribe", 180.0)

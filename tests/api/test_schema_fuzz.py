@@ -28,7 +28,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from reflector.bootstrap import Services
-from reflector.domain.transcripts.editing import TranscriptEditor
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.settings import Settings
 from reflector.web.app import create_app
@@ -51,7 +50,7 @@ async def _seed(services: Services) -> dict[str, str]:
     topics = await services.transcripts.replace_topics(
         view.id, [{"title": "Budget", "summary": "It is fine.", "timestamp": 0.0, "duration": 2.0, "words": words}]
     )
-    participant = await TranscriptEditor(services.transcripts).add_participant(view.id, "Ana", 0)
+    participant = await services.editor.add_participant(view.id, "Ana", 0)
     return {"transcript_id": view.id, "topic_id": topics[0].id, "participant_id": participant.id}
 
 

@@ -5,12 +5,13 @@ from datetime import UTC, datetime
 from httpx import AsyncClient
 
 from reflector.bootstrap import Services
+from reflector.domain.transcripts import repository as transcripts_table
 from reflector.domain.transcripts.models import NewTranscript
 
 
 async def _transcript(services: Services, title: str = "", summary: str = "", text: str = "", **values) -> str:
     created = await services.transcripts.create(NewTranscript(name=title or "Meeting"))
-    await services.transcripts.update(created.id, {"title": title, "long_summary": summary, "text": text, **values})
+    await transcripts_table.update(created.id, {"title": title, "long_summary": summary, "text": text, **values})
     return created.id
 
 
@@ -71,7 +72,7 @@ async def test_snippets_come_from_the_summary_first_and_count_every_hit(clean: S
 
 async def test_empty_query_lists_newest_first_with_filters_and_paging(clean: Services, api: AsyncClient) -> None:
     ids = [await _transcript(clean, title=f"Meeting {i}") for i in range(5)]
-    await clean.transcripts.update(ids[0], {"source_kind": "room", "room_id": "room-1"})
+    await transcripts_table.update(ids[0], {"source_kind": "room", "room_id": "room-1"})
 
     page = (await api.get("/v1/transcripts/search", params={"q": "", "limit": 2, "offset": 1})).json()
     assert page["total"] == 5 and [r["id"] for r in page["results"]] == [ids[3], ids[2]]

@@ -4,7 +4,7 @@ import msgspec
 from httpx import AsyncClient
 
 from reflector.bootstrap import Services
-from reflector.domain.transcripts.editing import TranscriptEditor
+from reflector.domain.transcripts.models import TranscriptChanges
 
 
 def _words(*spoken: tuple[int, str, float]) -> list[dict]:
@@ -28,8 +28,10 @@ async def _processed(services: Services, api: AsyncClient) -> str:
         "decisions": [{"decision": "Ship on Friday."}],
         "next_steps": [{"task": "Ship the release", "assigned_to": "Speaker 1", "deadline": "Friday"}],
     }
-    await services.transcripts.update(created["id"], {"title": "Budget and release", "action_items": action_items})
-    await TranscriptEditor(services.transcripts).refresh_text(created["id"])
+    await services.transcripts.update(
+        created["id"], TranscriptChanges(title="Budget and release", action_items=action_items)
+    )
+    await services.editor.refresh_text(created["id"])
     return created["id"]
 
 
@@ -178,3 +180,15 @@ async def test_patch_and_delete(clean: Services, api: AsyncClient) -> None:
     assert (await api.get(base)).status_code == 404
     assert not await clean.storage.exists(f"transcripts/{transcript_id}/audio.mp3")
     assert msgspec.json.decode((await api.get("/v1/transcripts")).content)["total"] == 0
+
+
+async def test_patch_applies_the_title_rule_of_the_transcript_page(clean: Services, api: AsyncClient) -> None:
+    base = f"/v1/transcripts/{(await api.post('/v1/transcripts', json={'name': 'Weekly sync'})).json()['id']}"
+
+    tidied = await api.patch(base, json={"title": "  Budget\n  review ", "reviewed": True})
+    assert (tidied.status_code, tidied.json()["title"]) == (200, "Budget review")
+
+    blank = await api.patch(base, json={"title": " \t ", "reviewed": False})
+    assert (blank.status_code, blank.json()) == (400, {"detail": "Give the meeting a title."})
+    kept = (await api.get(base)).json()
+    assert (kept["title"], kept["reviewed"]) == ("Budget review", True)  # nothing of the refused change saved

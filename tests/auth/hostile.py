@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 from reflector.bootstrap import Services
-from reflector.domain.transcripts.editing import TranscriptEditor
 from reflector.domain.transcripts.models import NewTranscript
 from tests.auth.conftest import user_of
 from tests.oidc.process import Provider
@@ -49,7 +48,7 @@ async def transcript_of(services: Services, owner_id: str) -> dict[str, str]:
     topics = await services.transcripts.replace_topics(
         created.id, [{"title": "Hi", "summary": "Hi.", "timestamp": 0.0, "duration": 0.4, "words": words}]
     )
-    person = await TranscriptEditor(services.transcripts).add_participant(created.id, "Ana", 0)
+    person = await services.editor.add_participant(created.id, "Ana", 0)
     spare = await services.auth.create_key(owner_id, "spare")
     return {
         "transcript_id": created.id,

@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from reflector.bootstrap import Services
-from reflector.domain.transcripts.editing import TranscriptEditor
 from reflector.domain.transcripts.models import ParticipantNotFound, TranscriptNotFound
 from reflector.settings import Settings
 from reflector.web.app import create_app
@@ -91,7 +90,7 @@ async def test_malformed_ids_are_missing_rows_without_a_query(oidc_services: Ser
         with pytest.raises(TranscriptNotFound):
             await oidc_services.transcripts.get(malformed)
         with pytest.raises(ParticipantNotFound):
-            await TranscriptEditor(oidc_services.transcripts).participant(owner.transcript_id, malformed)
+            await oidc_services.editor.participant(owner.transcript_id, malformed)
 
 
 async def test_a_nul_in_a_body_or_query_string_is_refused_with_a_sentence(

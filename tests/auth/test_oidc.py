@@ -12,7 +12,7 @@ import pytest
 from reflector.bootstrap import Services
 from reflector.domain.auth import repository
 from reflector.domain.auth.limits import SIGN_IN
-from reflector.domain.transcripts.models import NewTranscript
+from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges
 from tests.auth.conftest import claims_of, sign_in
 from tests.net import socket_outcome
 from tests.oidc.process import Provider
@@ -273,7 +273,7 @@ async def test_anonymous_visitors_see_public_transcripts_only_in_public_mode(
     words = {"private": "Alpha", "semi-private": "Bravo", "public": "Charlie"}
     for share, word in words.items():
         made = await services.transcripts.create(NewTranscript(name=f"{share} standup", user_id=owner.id))
-        await services.transcripts.update(made.id, {"title": f"Standup {word} notes", "share_mode": share})
+        await services.transcripts.update(made.id, TranscriptChanges(title=f"Standup {word} notes", share_mode=share))
     app = create_app(oidc, services=services)
     async with serve(app, port=web_port) as url, httpx.AsyncClient(base_url=url) as anon:
         listed = await anon.get("/v1/transcripts")

@@ -5,7 +5,7 @@ import pytest
 
 from reflector.bootstrap import Services
 from reflector.domain.live.recordings import AlreadyRecorded, LiveRecordingPolicy, RecordingInProgress
-from reflector.domain.transcripts.models import NewTranscript, TranscriptLocked
+from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges, TranscriptLocked
 from reflector.pipelines import audio
 from reflector.pipelines.wav_writer import GrowingWav
 from reflector.settings import Settings
@@ -23,7 +23,7 @@ def _other_process(services: Services, settings: Settings) -> LiveRecordingPolic
 
 async def test_a_locked_transcript_is_not_recorded_into(clean: Services) -> None:
     transcript_id = await _new(clean)
-    await clean.transcripts.update(transcript_id, {"locked": True})
+    await clean.transcripts.update(transcript_id, TranscriptChanges(locked=True))
     with pytest.raises(TranscriptLocked, match="Transcript is locked"):
         await clean.recording_policy.begin(transcript_id)
     assert await clean.redis.get(f"reflector:recording:{transcript_id}") is None

@@ -1,13 +1,15 @@
 """The schema built by our migrations, and the transcript service on the real database."""
 
 from reflector.bootstrap import Services
-from reflector.domain.transcripts.models import NewTranscript
+from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges
 
 
 async def test_migrations_create_search_vector_and_change_seq(clean: Services) -> None:
     transcripts = clean.transcripts
     created = await transcripts.create(NewTranscript(name="Weekly sync"))
-    await transcripts.update(created.id, {"title": "Budget review", "text": "Speaker 1: the marketing budget"})
+    await transcripts.update(
+        created.id, TranscriptChanges(title="Budget review", text="Speaker 1: the marketing budget")
+    )
     updated = await transcripts.get(created.id)
     assert updated.change_seq > created.change_seq
     assert updated.updated_at >= created.updated_at

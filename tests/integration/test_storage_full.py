@@ -2,7 +2,6 @@
 upload is answered 507 with a sentence, a processing step fails with that sentence; once space is back
 the same upload completes."""
 
-import dataclasses
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,9 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reflector.bootstrap import Services
-from reflector.domain.pipelines.service import PipelineService
-from reflector.domain.transcripts.service import TranscriptService
+from reflector.bootstrap import Services, wire
 from reflector.settings import Settings
 from reflector.storage import LocalStorage, StorageFull
 from reflector.web.app import create_app
@@ -53,9 +50,8 @@ async def test_an_upload_to_a_full_disk_is_507_and_completes_once_space_is_back(
 ) -> None:
     root, filler = full_disk
     storage = LocalStorage(root / "store")
-    transcripts = TranscriptService(storage, clean.bus)
-    runs = PipelineService(transcripts, clean.queue, clean.runs.stale_after_s)
-    services = dataclasses.replace(clean, storage=storage, transcripts=transcripts, runs=runs)
+    services = wire(settings, clean.redis, clean.bus, storage, clean.queue)
+    transcripts, runs = services.transcripts, services.runs
     recording = (REAL / "two_speakers_sample.wav").read_bytes()  # 960 kB: more than is left
 
     async with serve(create_app(settings, services=services)) as url, httpx.AsyncClient(base_url=url) as http:

@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from reflector.bootstrap import Services
-from reflector.domain.transcripts.editing import TranscriptEditor
+from reflector.domain.transcripts import repository as transcripts_table
 from reflector.domain.transcripts.models import NewTranscript, TranscriptNotFound
 from tests.paths import REAL
 from tests.web.conftest import no_serious_violations, screenshots
@@ -31,7 +31,7 @@ async def _seed(services: Services) -> dict[str, str]:
     for i in range(25):
         name = f"Meeting {i + 1:02d}"
         created = await services.transcripts.create(NewTranscript(name=name, source_kind=KINDS[i % 3], user_id="local"))
-        await services.transcripts.update(
+        await transcripts_table.update(
             created.id,
             {"created_at": FIRST_DAY + timedelta(days=i), "status": STATUSES[i % 5], "duration": 3_723_000},
         )
@@ -41,7 +41,7 @@ async def _seed(services: Services) -> dict[str, str]:
         ids["Meeting 07"],
         [{"title": "Hangar", "summary": "", "timestamp": 0.0, "duration": 6.0, "words": _words(spoken)}],
     )
-    await TranscriptEditor(services.transcripts).refresh_text(ids["Meeting 07"])
+    await services.editor.refresh_text(ids["Meeting 07"])
     return ids
 
 

@@ -5,7 +5,7 @@ import httpx
 from playwright.async_api import Browser, Page, expect
 
 from reflector.bootstrap import Services
-from reflector.domain.transcripts.editing import TranscriptEditor
+from reflector.domain.transcripts import repository as transcripts_table
 from reflector.domain.transcripts.models import NewTranscript
 from tests.web.conftest import no_serious_violations, screenshots
 
@@ -27,8 +27,8 @@ async def _processed(services: Services) -> str:
             {"title": "Release", "summary": "Ship on Friday.", "timestamp": 3.0, "duration": 1.4, "words": second},
         ],
     )  # fmt: skip
-    await services.transcripts.update(created.id, {"title": "Budget and release", "status": "ended"})
-    await TranscriptEditor(services.transcripts).refresh_text(created.id)
+    await transcripts_table.update(created.id, {"title": "Budget and release", "status": "ended"})
+    await services.editor.refresh_text(created.id)
     return created.id
 
 
@@ -122,7 +122,7 @@ async def test_merging_two_named_speakers_is_refused_with_reflectors_sentence(
     page: Page, clean: Services, served: str
 ) -> None:
     transcript_id = await _processed(clean)
-    editor = TranscriptEditor(clean.transcripts)
+    editor = clean.editor
     await editor.name_speaker(transcript_id, 0, "Ana")
     await editor.name_speaker(transcript_id, 1, "Ben")
     await page.goto(f"/transcripts/{transcript_id}/correct")

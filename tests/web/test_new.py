@@ -2,7 +2,6 @@
 interrupted upload resumes with only the missing chunks, and refused files are explained beside the input."""
 
 import asyncio
-import dataclasses
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +11,7 @@ from typing import Any
 import msgspec
 from playwright.async_api import Browser, Page, Request, Route, expect
 
-from reflector.bootstrap import Services
+from reflector.bootstrap import Services, wire
 from reflector.settings import Settings
 from reflector.web.app import create_app
 from tests.net import serve
@@ -197,7 +196,9 @@ async def test_a_text_file_named_wav_gets_the_servers_no_audio_message(page: Pag
 async def _served_with(settings: Settings, services: Services, **limits: Any) -> AsyncIterator[str]:
     """The app on its own port with other server limits (handlers read them from their services)."""
     changed = msgspec.structs.replace(settings, server=msgspec.structs.replace(settings.server, **limits))
-    async with serve(create_app(changed, services=dataclasses.replace(services, settings=changed))) as url:
+    async with serve(
+        create_app(changed, services=wire(changed, services.redis, services.bus, services.storage, services.queue))
+    ) as url:
         yield url
 
 

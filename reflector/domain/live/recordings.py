@@ -17,7 +17,12 @@ from redis.asyncio import Redis
 from reflector.domain.errors import Conflict
 from reflector.domain.live.feed import LiveFeed, recording_lock
 from reflector.domain.pipelines.service import PipelineService
-from reflector.domain.transcripts.models import TranscriptLocked, TranscriptNotFound, TranscriptView
+from reflector.domain.transcripts.models import (
+    TranscriptChanges,
+    TranscriptLocked,
+    TranscriptNotFound,
+    TranscriptView,
+)
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.pipelines.audio import SAMPLE_RATE
 from reflector.pipelines.wav_writer import seconds_written
@@ -75,7 +80,7 @@ class LiveRecordingPolicy:
     async def started(self, transcript_id: str) -> None:
         """The recording's audio flows: captions may follow, and the transcript shows it is being recorded."""
         await LiveFeed(self._redis).open(transcript_id)
-        await self._transcripts.update(transcript_id, {"source_kind": "live"})
+        await self._transcripts.update(transcript_id, TranscriptChanges(source_kind="live"))
         await self._transcripts.set_status(transcript_id, "recording")
         log.info("recording.started", transcript_id=transcript_id)
 

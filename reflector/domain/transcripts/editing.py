@@ -9,7 +9,13 @@ import structlog
 from reflector.domain.errors import DomainError
 from reflector.domain.ids import looks_like_id
 from reflector.domain.transcripts import repository
-from reflector.domain.transcripts.models import ParticipantNotFound, ParticipantView, SpeakerConflict, TopicNotFound
+from reflector.domain.transcripts.models import (
+    ParticipantNotFound,
+    ParticipantView,
+    SpeakerConflict,
+    TopicNotFound,
+    TranscriptChanges,
+)
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.pipelines.assemble import segments_from_words
 from reflector.pipelines.types import Word, speaker_label
@@ -165,7 +171,7 @@ class TranscriptEditor:
             for w in topic_words
         ]
         lines = [f"{names.get(s.speaker) or speaker_label(s.speaker)}: {s.text}" for s in segments_from_words(words)]
-        await self._transcripts.update(transcript_id, {"text": "\n".join(lines)})
+        await self._transcripts.update(transcript_id, TranscriptChanges(text="\n".join(lines)))
 
 
 def _tidy(text: str) -> str:

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from reflector.domain.errors import Conflict, DomainError, NotFound
 from reflector.domain.ids import looks_like_id
@@ -62,6 +63,51 @@ class NewTranscript(msgspec.Struct, frozen=True):
     source_language: str = "en"
     target_language: str = "en"
     user_id: str | None = None
+
+
+TITLE_MAX = 300  # what the transcript page's title field takes
+
+
+class InvalidTitle(DomainError):
+    """A blank title, or one too long to show; the message says which and what to do."""
+
+
+class TranscriptChanges(msgspec.Struct, frozen=True, kw_only=True):
+    """The columns one change sets; a field left UNSET is left as it is.
+
+    A title is kept on one line without stray spaces, never blank and at most TITLE_MAX characters: whoever
+    changes it (a page, the API, a pipeline) gets the same rule. Setting `audio_deleted` deletes the audio,
+    never just hides it.
+    """
+
+    title: str | UnsetType = UNSET
+    name: str | UnsetType = UNSET
+    locked: bool | UnsetType = UNSET
+    reviewed: bool | UnsetType = UNSET
+    share_mode: ShareMode | UnsetType = UNSET
+    user_id: str | UnsetType | None = UNSET
+    source_kind: SourceKind | UnsetType = UNSET
+    source_language: str | UnsetType = UNSET
+    target_language: str | UnsetType = UNSET
+    duration: float | UnsetType = UNSET  # milliseconds
+    text: str | UnsetType = UNSET
+    short_summary: str | UnsetType = UNSET
+    long_summary: str | UnsetType = UNSET
+    action_items: dict[str, Any] | UnsetType = UNSET
+    audio_deleted: bool | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.title is not UNSET:
+            title = " ".join(self.title.split())
+            if not title:
+                raise InvalidTitle("Give the meeting a title.")
+            if len(title) > TITLE_MAX:
+                raise InvalidTitle(f"A title can be at most {TITLE_MAX} characters; this one has {len(title)}.")
+            msgspec.structs.force_setattr(self, "title", title)
+
+    def columns(self) -> dict[str, Any]:
+        """The fields that are set, by column name."""
+        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not UNSET}
 
 
 class TranscriptNotFound(NotFound):

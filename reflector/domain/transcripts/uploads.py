@@ -21,6 +21,7 @@ from reflector.domain.transcripts.models import (
     MissingChunks,
     NoAudioStream,
     RecordingTooLong,
+    TranscriptChanges,
     TranscriptLocked,
     TranscriptView,
     UploadInProgress,
@@ -169,7 +170,7 @@ class ChunkedUploads:
                     raise NoAudioStream()
                 raise RecordingTooLong(found.seconds or 0, self._limits.max_seconds)
             path = joined.rename(joined.with_suffix(parts[0].suffix or found.suffix))
-            await self._transcripts.update(transcript.id, {"source_kind": "file"})
+            await self._transcripts.update(transcript.id, TranscriptChanges(source_kind="file"))
             await self._transcripts.store_upload(transcript.id, path)
         # Only now: an upload that failed to store keeps its parts, and re-sending a chunk completes it.
         await self._storage.delete_prefix(chunks_prefix(transcript.id))

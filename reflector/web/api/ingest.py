@@ -11,7 +11,7 @@ from litestar.types import Message
 
 from reflector.bootstrap import Services
 from reflector.domain.transcripts.models import UploadTooLarge
-from reflector.domain.transcripts.uploads import MAX_CHUNKS, ChunkedUploads, UploadLimits
+from reflector.domain.transcripts.uploads import MAX_CHUNKS
 from reflector.web.api import schemas as s
 from reflector.web.api.deps import provide_services
 
@@ -59,14 +59,10 @@ class IngestController(Controller):
         total_chunks: Annotated[int, Parameter(ge=1, le=MAX_CHUNKS)],
         data: Annotated[ChunkForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> s.UploadStatus:
-        server = services.settings.server
-        uploads = ChunkedUploads(
-            services.transcripts,
-            services.runs,
-            UploadLimits(max_bytes=server.max_upload_bytes, max_seconds=server.max_audio_seconds),
-        )
         try:
-            await uploads.receive(transcript_id, chunk_number, total_chunks, data.chunk.filename, data.chunk.file)
+            await services.uploads.receive(
+                transcript_id, chunk_number, total_chunks, data.chunk.filename, data.chunk.file
+            )
         finally:
             await data.chunk.close()
         return s.UploadStatus(status="ok")

@@ -10,8 +10,7 @@ from litestar.params import FromQuery, QueryParameter
 from reflector.bootstrap import Services
 from reflector.domain.auth.models import Caller
 from reflector.domain.transcripts.access import listing_for
-from reflector.domain.transcripts.editing import TranscriptEditor
-from reflector.domain.transcripts.models import NewTranscript, TopicNotFound, TopicView
+from reflector.domain.transcripts.models import NewTranscript, TopicNotFound, TopicView, TranscriptChanges
 from reflector.domain.transcripts.service import meeting_result
 from reflector.pipelines.assemble import segments_from_words
 from reflector.pipelines.formats import segment_lines, speaker_name, to_vtt
@@ -106,14 +105,10 @@ class TranscriptsController(Controller):
     ) -> s.GetTranscriptWithParticipants:
         await services.transcripts.get(transcript_id)
         values = msgspec.structs.asdict(data)
-        participants = values.pop("participants", msgspec.UNSET)
-        values = {k: v for k, v in values.items() if v is not msgspec.UNSET}
-        if values:
-            await services.transcripts.update(transcript_id, values)
+        participants = values.pop("participants")
+        await services.transcripts.update(transcript_id, TranscriptChanges(**values))
         if participants is not msgspec.UNSET:
-            await TranscriptEditor(services.transcripts).replace_participants(
-                transcript_id, [msgspec.structs.asdict(p) for p in participants]
-            )
+            await services.editor.replace_participants(transcript_id, [msgspec.structs.asdict(p) for p in participants])
         view = await services.transcripts.get(transcript_id)
         people = s.participants_of(await services.transcripts.participants(transcript_id))
         return s.minimal(view, s.GetTranscriptWithParticipants, participants=people)
@@ -163,15 +158,14 @@ class TranscriptsController(Controller):
     async def transcript_add_participant(
         self, services: Services, transcript_id: str, data: s.CreateParticipant
     ) -> s.Participant:
-        editor = TranscriptEditor(services.transcripts)
-        return _participant(await editor.add_participant(transcript_id, data.name, data.speaker))
+        return _participant(await services.editor.add_participant(transcript_id, data.name, data.speaker))
 
     @get("/{transcript_id:str}/participants/{participant_id:str}", opt={"access": "read"})
     async def transcript_get_participant(
         self, services: Services, transcript_id: str, participant_id: str
     ) -> s.Participant:
         await services.transcripts.get(transcript_id)
-        return _participant(await TranscriptEditor(services.transcripts).participant(transcript_id, participant_id))
+        return _participant(await services.editor.participant(transcript_id, participant_id))
 
     @patch("/{transcript_id:str}/participants/{participant_id:str}", opt={"access": "write"})
     async def transcript_update_participant(
@@ -179,22 +173,21 @@ class TranscriptsController(Controller):
     ) -> s.Participant:
         await services.transcripts.get(transcript_id)
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-        editor = TranscriptEditor(services.transcripts)
-        return _participant(await editor.update_participant(transcript_id, participant_id, **changes))
+        return _participant(await services.editor.update_participant(transcript_id, participant_id, **changes))
 
     @delete("/{transcript_id:str}/participants/{participant_id:str}", status_code=200, opt={"access": "write"})
     async def transcript_delete_participant(
         self, services: Services, transcript_id: str, participant_id: str
     ) -> s.DeletionStatus:
         await services.transcripts.get(transcript_id)
-        await TranscriptEditor(services.transcripts).delete_participant(transcript_id, participant_id)
+        await services.editor.delete_participant(transcript_id, participant_id)
         return s.DeletionStatus(status="ok")
 
     @patch("/{transcript_id:str}/speaker/assign", opt={"access": "write"})
     async def transcript_assign_speaker(
         self, services: Services, transcript_id: str, data: s.SpeakerAssignment
     ) -> s.DeletionStatus:
-        await TranscriptEditor(services.transcripts).assign_speaker(
+        await services.editor.assign_speaker(
             transcript_id,
             start=data.timestamp_from,
             end=data.timestamp_to,
@@ -207,7 +200,7 @@ class TranscriptsController(Controller):
     async def transcript_merge_speaker(
         self, services: Services, transcript_id: str, data: s.SpeakerMerge
     ) -> s.DeletionStatus:
-        await TranscriptEditor(services.transcripts).merge_speakers(transcript_id, data.speaker_from, data.speaker_to)
+        await services.editor.merge_speakers(transcript_id, data.speaker_from, data.speaker_to)
         return s.DeletionStatus(status="ok")
 
 

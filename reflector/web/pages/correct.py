@@ -11,8 +11,8 @@ from litestar.params import Body
 from litestar.response import Redirect, Response
 
 from reflector.bootstrap import Services
-from reflector.domain.transcripts.editing import InvalidCorrection, TranscriptEditor
-from reflector.domain.transcripts.models import ParticipantView, SpeakerConflict, TopicView
+from reflector.domain.transcripts.editing import InvalidCorrection
+from reflector.domain.transcripts.models import ParticipantView, SpeakerConflict, TopicView, TranscriptChanges
 from reflector.pipelines.formats import clock
 from reflector.pipelines.types import speaker_label
 from reflector.web.api.schemas import SPEAKER_MAX, SpeakerNumber
@@ -173,7 +173,7 @@ class CorrectPage(Controller):
         self, request: Request, services: Services, transcript_id: str, data: Annotated[RenameForm, Form]
     ) -> Response[Any]:
         try:
-            named = await TranscriptEditor(services.transcripts).name_speaker(transcript_id, data.speaker, data.name)
+            named = await services.editor.name_speaker(transcript_id, data.speaker, data.name)
         except (InvalidCorrection, SpeakerConflict) as exc:
             return await _answer(request, services, transcript_id, data.topic, error=str(exc))
         message = f"{speaker_label(data.speaker)} is now {named.name}."
@@ -183,7 +183,7 @@ class CorrectPage(Controller):
     async def correct_assign(
         self, request: Request, services: Services, transcript_id: str, data: Annotated[AssignForm, Form]
     ) -> Response[Any]:
-        editor = TranscriptEditor(services.transcripts)
+        editor = services.editor
         topic = next((t for t in await services.transcripts.topics(transcript_id) if t.id == data.topic_id), None)
         selection = {"first": data.first, "last": data.last, "target": data.target, "new_name": data.new_name}
         try:
@@ -213,9 +213,7 @@ class CorrectPage(Controller):
         try:
             if data.speaker_from == data.speaker_to:
                 raise InvalidCorrection("Choose two different speakers to merge")
-            await TranscriptEditor(services.transcripts).merge_speakers(
-                transcript_id, data.speaker_from, data.speaker_to
-            )
+            await services.editor.merge_speakers(transcript_id, data.speaker_from, data.speaker_to)
         except (InvalidCorrection, SpeakerConflict) as exc:
             return await _answer(request, services, transcript_id, data.topic, error=str(exc))
         message = f"Merged {merged} into {await _name_of(services, transcript_id, data.speaker_to)}."
@@ -226,7 +224,7 @@ class CorrectPage(Controller):
         self, request: Request, services: Services, transcript_id: str, data: Annotated[WordForm, Form]
     ) -> Response[Any]:
         try:
-            await TranscriptEditor(services.transcripts).edit_word(transcript_id, data.topic_id, data.index, data.text)
+            await services.editor.edit_word(transcript_id, data.topic_id, data.index, data.text)
         except InvalidCorrection as exc:
             return await _answer(request, services, transcript_id, data.topic, error=str(exc), edit=data.index)
         message = f"Word {data.index + 1} now reads “{' '.join(data.text.split())}”."
@@ -235,5 +233,5 @@ class CorrectPage(Controller):
     @post("/done", status_code=200)
     async def correct_done(self, services: Services, transcript_id: str) -> Redirect:
         await services.transcripts.get(transcript_id)
-        await services.transcripts.update(transcript_id, {"reviewed": True})
+        await services.transcripts.update(transcript_id, TranscriptChanges(reviewed=True))
         return Redirect(f"/transcripts/{transcript_id}", status_code=303)

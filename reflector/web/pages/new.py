@@ -23,7 +23,7 @@ from reflector.domain.transcripts.models import (
     Status,
     UploadTooLarge,
 )
-from reflector.domain.transcripts.uploads import MAX_CHUNKS, ChunkedUploads, StoredChunk, UploadLimits
+from reflector.domain.transcripts.uploads import MAX_CHUNKS, StoredChunk
 from reflector.pipelines.languages import WHISPER_LANGUAGES
 from reflector.web.api.deps import provide_services
 from reflector.web.api.errors import status_of
@@ -56,12 +56,6 @@ class UploadState(msgspec.Struct):
     status: Status
     total_chunks: int
     chunks: list[StoredChunk]
-
-
-def uploads_of(services: Services) -> ChunkedUploads:
-    server = services.settings.server
-    limits = UploadLimits(max_bytes=server.max_upload_bytes, max_seconds=server.max_audio_seconds)
-    return ChunkedUploads(services.transcripts, services.runs, limits)
 
 
 def _size_label(size: int) -> str:
@@ -147,7 +141,7 @@ class NewTranscriptController(Controller):
                 )
             )
             try:
-                await uploads_of(services).receive(transcript.id, 0, 1, upload.filename, upload.file)
+                await services.uploads.receive(transcript.id, 0, 1, upload.filename, upload.file)
             except (NoAudioStream, UploadTooLarge, RecordingTooLong) as exc:
                 # Nothing of the refused file is kept, so neither is the empty transcript made for it.
                 await services.transcripts.delete(transcript.id)
@@ -166,6 +160,6 @@ class NewTranscriptController(Controller):
         total_chunks: Annotated[int, Parameter(ge=1, le=MAX_CHUNKS)],
     ) -> UploadState:
         """Which chunks of a `total_chunks`-chunk upload the server keeps, for upload.js to resume."""
-        chunks = await uploads_of(services).stored(transcript_id, total_chunks)
+        chunks = await services.uploads.stored(transcript_id, total_chunks)
         transcript = await services.transcripts.get(transcript_id)
         return UploadState(status=transcript.status, total_chunks=total_chunks, chunks=chunks)

@@ -13,7 +13,13 @@ from litestar.response import Redirect, Response
 
 from reflector.bootstrap import Services
 from reflector.domain.transcripts.access import can_write
-from reflector.domain.transcripts.models import AudioNotFound, ShareMode, TranscriptView
+from reflector.domain.transcripts.models import (
+    AudioNotFound,
+    InvalidTitle,
+    ShareMode,
+    TranscriptChanges,
+    TranscriptView,
+)
 from reflector.domain.transcripts.service import meeting_result
 from reflector.pipelines.assemble import segments_from_words
 from reflector.pipelines.formats import clock, speaker_name
@@ -39,7 +45,7 @@ Editable = Literal["title", "summary"]
 AudioState = Literal["playable", "deleted", "missing"]
 
 
-class TranscriptChanges(msgspec.Struct):
+class TranscriptForm(msgspec.Struct):
     """What the page's forms post: any of these, as PATCH /v1/transcripts/{id} takes them."""
 
     title: str | None = None
@@ -191,22 +197,21 @@ class TranscriptPage(Controller):
         request: Request,
         services: Services,
         transcript_id: str,
-        data: Annotated[TranscriptChanges, Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: Annotated[TranscriptForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
         """Save what a form posted: the page again for a plain form, the changed fragment for htmx."""
         await services.transcripts.get(transcript_id)
         values = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
         part = _changed_part(values)
-        if "title" in values and not values["title"].strip():
+        try:
+            changes = TranscriptChanges(**values)
+        except InvalidTitle as problem:
             # Keep what was typed, say what to do, and save nothing.
             context = await page_context(
-                request, services, transcript_id, editing="title", draft=data, problem="Give the meeting a title."
+                request, services, transcript_id, editing="title", draft=data, problem=str(problem)
             )
             return render(request, TEMPLATE, context, block=part, status_code=200 if is_htmx(request) else 422)
-        if "title" in values:
-            values["title"] = " ".join(values["title"].split())
-        if values:
-            await services.transcripts.update(transcript_id, values)
+        await services.transcripts.update(transcript_id, changes)
         if not is_htmx(request):
             return Redirect(f"/transcripts/{transcript_id}", status_code=303)
         context = await page_context(request, services, transcript_id, saved=part)
