@@ -9,6 +9,7 @@ from litestar.params import FromQuery, QueryParameter
 
 from reflector.bootstrap import Services
 from reflector.domain.auth.models import Caller
+from reflector.domain.events import TopicSegment
 from reflector.domain.transcripts.access import listing_for
 from reflector.domain.transcripts.models import NewTranscript, TopicNotFound, TopicView, TranscriptChanges
 from reflector.domain.transcripts.service import meeting_result
@@ -218,7 +219,7 @@ def _topic(topic: TopicView, cls: type, **extra: Any) -> Any:
         timestamp=topic.timestamp,
         duration=topic.duration,
         transcript=" ".join(seg.text for seg in segments),
-        segments=[s.TopicSegment(text=seg.text, start=seg.start, speaker=seg.speaker) for seg in segments],
+        segments=[TopicSegment(text=seg.text, start=seg.start, speaker=seg.speaker) for seg in segments],
         **extra,
     )
 
