@@ -2,20 +2,16 @@
 
 import asyncio
 import contextlib
-import os
-import signal
-import socket
 
 import structlog
 from arq.worker import Worker, func
 
-from reflector.bootstrap import ModelRegistry, start_services, stop_services
-from reflector.domain.health import WorkerBeat, keep_announced, retire_worker
+from reflector.bootstrap import ModelRegistry
 from reflector.domain.pipelines import jobs
 from reflector.domain.pipelines.holders import Holder
 from reflector.domain.pipelines.models import queue_name
-from reflector.error_tracking import init_error_tracking
 from reflector.gate import MachineGate
+from reflector.process_lifecycle import WorkerProcess, worker_process
 from reflector.queue import redis_settings
 from reflector.settings import Settings
 
@@ -27,8 +23,12 @@ async def run_worker(settings: Settings, queues: list[str], *, burst: bool = Fal
     unknown = [q for q in queues if q not in known]
     if unknown:
         raise ValueError(f"unknown queue(s) {unknown}; choose from {sorted(known)}")
-    init_error_tracking(settings.server.sentry_dsn, process="worker")
-    services = await start_services(settings)
+    async with worker_process(settings, "worker") as process:
+        await _serve(process, settings, queues, burst=burst)
+
+
+async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], *, burst: bool) -> None:
+    services = process.services
     job_services = jobs.JobServices(
         transcripts=services.transcripts,
         runs=services.runs,
@@ -37,6 +37,7 @@ async def run_worker(settings: Settings, queues: list[str], *, burst: bool = Fal
         gate=MachineGate(settings.data_dir / "locks" / "cpu.lock"),
         holder=Holder(),
         heartbeat_s=settings.worker.heartbeat_s,
+        stopping=process.stopping,
     )
     assert settings.redis.url is not None
     # One arq worker per queue, running the jobs declared on it with their policies.
@@ -58,10 +59,6 @@ async def run_worker(settings: Settings, queues: list[str], *, burst: bool = Fal
         for queue in queues
     ]
     log.info("worker.started", queues=[w.queue_name for w in workers])
-    stop = job_services.stopping
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
 
     async def reap() -> None:
         # What a dead predecessor on this host held (the supervisor restarts a killed worker) comes back
@@ -71,13 +68,11 @@ async def run_worker(settings: Settings, queues: list[str], *, burst: bool = Fal
             await services.runs.requeue_stale()
             await asyncio.sleep(settings.worker.stale_after_s / 3)
 
-    beat = WorkerBeat(host=socket.gethostname(), pid=os.getpid(), queues=[w.queue_name for w in workers])
-
     reaper = asyncio.create_task(reap())
     # Readiness counts a worker alive while its key lives: three missed beats and it is gone.
-    announcer = asyncio.create_task(keep_announced(services.redis, beat, settings.worker.heartbeat_s))
+    process.announce([w.queue_name for w in workers])
     running = [asyncio.create_task(w.async_run()) for w in workers]
-    waiter = asyncio.create_task(stop.wait())
+    waiter = asyncio.create_task(process.stopping.wait())
     try:
         if burst:
             await asyncio.gather(*running)
@@ -86,9 +81,7 @@ async def run_worker(settings: Settings, queues: list[str], *, burst: bool = Fal
     finally:
         log.info("worker.stopping")
         reaper.cancel()
-        announcer.cancel()
-        with contextlib.suppress(Exception):
-            await retire_worker(services.redis, beat)
+        await process.retire()
         waiter.cancel()
         for w in workers:
             await w.close()
@@ -96,4 +89,3 @@ async def run_worker(settings: Settings, queues: list[str], *, burst: bool = Fal
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await stop_services(services)

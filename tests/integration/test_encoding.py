@@ -9,9 +9,8 @@ import msgspec
 import numpy as np
 import pytest
 
-from reflector.domain.events import ProgressData
+from reflector.domain.events import ProgressData, caption_event
 from reflector.encoding import encode, to_builtins
-from reflector.live_worker import caption_event
 from reflector.pipelines import audio
 from reflector.pipelines.assemble import assign_speakers
 from reflector.pipelines.captions import CaptionStream
