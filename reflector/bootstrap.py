@@ -13,7 +13,7 @@ from reflector.domain.auth.oidc import OidcClient
 from reflector.domain.auth.service import AuthService
 from reflector.domain.auth.sessions import SessionStore
 from reflector.domain.live.recordings import LiveRecordingPolicy
-from reflector.domain.pipelines.service import PipelineService
+from reflector.domain.processing.service import ProcessingService
 from reflector.domain.tables import ALL_TABLES
 from reflector.domain.transcripts.editing import TranscriptEditor
 from reflector.domain.transcripts.service import TranscriptService
@@ -127,7 +127,7 @@ class Services:
     bus: EventBus
     storage: Storage
     transcripts: TranscriptService
-    runs: PipelineService
+    runs: ProcessingService
     queue: ArqJobQueue
     auth: AuthService
     recording_policy: LiveRecordingPolicy
@@ -160,7 +160,7 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
     """Every service, built once over started connections (a test builds them again over another store
     or with other settings)."""
     transcripts = TranscriptService(storage, bus)
-    runs = PipelineService(transcripts, queue, settings.worker.stale_after_s)
+    runs = ProcessingService(transcripts, queue, settings.worker.stale_after_s)
     recording_policy = LiveRecordingPolicy(redis, transcripts, runs, settings.data_dir / "live")
     limits = UploadLimits(max_bytes=settings.server.max_upload_bytes, max_seconds=settings.server.max_audio_seconds)
     return Services(

@@ -22,7 +22,7 @@ DB = _engine()
 APP_REGISTRY = AppRegistry(
     apps=[
         "reflector.domain.transcripts.piccolo_app",
-        "reflector.domain.pipelines.piccolo_app",
+        "reflector.domain.processing.piccolo_app",
         "reflector.domain.auth.piccolo_app",
     ]
 )

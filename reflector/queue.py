@@ -5,7 +5,7 @@ from typing import Any
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
-from reflector.domain.pipelines.models import JobPolicy
+from reflector.domain.processing.models import JobPolicy
 
 
 def redis_settings(url: str) -> RedisSettings:

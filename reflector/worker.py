@@ -7,9 +7,9 @@ import structlog
 from arq.worker import Worker, func
 
 from reflector.bootstrap import ModelRegistry
-from reflector.domain.pipelines import jobs
-from reflector.domain.pipelines.holders import Holder
-from reflector.domain.pipelines.models import queue_name
+from reflector.domain.processing import jobs
+from reflector.domain.processing.holders import Holder
+from reflector.domain.processing.models import queue_name
 from reflector.gate import MachineGate
 from reflector.process_lifecycle import WorkerProcess, worker_process
 from reflector.queue import redis_settings

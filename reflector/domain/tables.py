@@ -1,7 +1,7 @@
 """Every table, for the engine configuration and the test truncation."""
 
 from reflector.domain.auth.tables import ApiKey, User
-from reflector.domain.pipelines.tables import PipelineRun
+from reflector.domain.processing.tables import PipelineRun
 from reflector.domain.transcripts.tables import Participant, Topic, Transcript, TranscriptEvent
 
 ALL_TABLES = (Transcript, Topic, Participant, TranscriptEvent, PipelineRun, User, ApiKey)

@@ -22,8 +22,8 @@ from reflector.logging import configure_logging
 from reflector.settings import Settings, load_settings
 from reflector.web.access import check_rules
 from reflector.web.api import ROUTES
-from reflector.web.api.deps import authenticate, provide_caller, provide_services, provide_user_id
-from reflector.web.api.errors import EXCEPTION_HANDLERS
+from reflector.web.deps import authenticate, provide_caller, provide_services, provide_user_id
+from reflector.web.errors import EXCEPTION_HANDLERS
 from reflector.web.hosts import AllowedHosts
 from reflector.web.observability import Observability, init_web_error_tracking
 from reflector.web.pages import PAGES

@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from reflector.bootstrap import Services
-from reflector.domain.pipelines.figures import STEP_BUCKETS_S, ProcessingFigures, processing_figures
+from reflector.domain.processing.figures import STEP_BUCKETS_S, ProcessingFigures, processing_figures
 from reflector.error_tracking import init_error_tracking
 from reflector.settings import Settings
 

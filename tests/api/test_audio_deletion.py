@@ -11,9 +11,9 @@ from httpx import AsyncClient
 
 from reflector.bootstrap import Services
 from reflector.domain.events import parse
-from reflector.domain.pipelines.holders import Holder
-from reflector.domain.pipelines.jobs import JobServices, run_speech
-from reflector.domain.pipelines.steps import StepWriter
+from reflector.domain.processing.holders import Holder
+from reflector.domain.processing.jobs import JobServices, run_speech
+from reflector.domain.processing.steps import StepWriter
 from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges
 from reflector.domain.transcripts.service import audio_key, steps_prefix, waveform_key
 from reflector.pipelines import audio

@@ -14,10 +14,10 @@ from websockets.exceptions import ConnectionClosed
 
 from reflector.bootstrap import Services
 from reflector.domain.events import parse
-from reflector.domain.pipelines import repository as runs_repository
-from reflector.domain.pipelines.holders import Holder
-from reflector.domain.pipelines.jobs import JobServices, RunObserver
-from reflector.domain.pipelines.models import RunView
+from reflector.domain.processing import repository as runs_repository
+from reflector.domain.processing.holders import Holder
+from reflector.domain.processing.jobs import JobServices, RunObserver
+from reflector.domain.processing.models import RunView
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.events import EventBus, transcript_channel
 from reflector.web.ws import INTERRUPTED, TOO_SLOW, Delivery, EventFanout

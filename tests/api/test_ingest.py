@@ -11,7 +11,7 @@ import pytest
 from httpx import AsyncClient
 
 from reflector.bootstrap import Services, wire
-from reflector.domain.pipelines.service import LOCKED, NOTHING_TO_PROCESS
+from reflector.domain.processing.service import LOCKED, NOTHING_TO_PROCESS
 from reflector.pipelines import audio
 from reflector.settings import Settings
 from reflector.web.app import create_app

@@ -4,7 +4,7 @@ from httpx import AsyncClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from reflector.bootstrap import Services
-from reflector.domain.pipelines import repository as runs
+from reflector.domain.processing import repository as runs
 from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges
 
 

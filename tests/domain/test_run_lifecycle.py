@@ -2,9 +2,9 @@
 requested, claimed by one worker, step by step, then succeeded, failed, or handed back to the next."""
 
 from reflector.bootstrap import Services
-from reflector.domain.pipelines import repository
-from reflector.domain.pipelines.holders import Holder
-from reflector.domain.pipelines.models import RunView
+from reflector.domain.processing import repository
+from reflector.domain.processing.holders import Holder
+from reflector.domain.processing.models import RunView
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.pipelines.meeting import SPEECH_STEPS, PipelineOptions
 from tests.paths import REAL

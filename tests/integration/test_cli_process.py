@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reflector.domain.pipelines.tables import PipelineRun
+from reflector.domain.processing.tables import PipelineRun
 from tests.net import free_port
 from tests.paths import REAL
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reflector.bootstrap import Services
-from reflector.domain.pipelines.models import RunView
+from reflector.domain.processing.models import RunView
 from reflector.domain.transcripts.service import meeting_result, steps_prefix
 from reflector.pipelines.meeting import PipelineOptions
 from reflector.settings import Settings

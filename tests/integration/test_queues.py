@@ -6,7 +6,7 @@ import av
 import numpy as np
 
 from reflector.bootstrap import Services
-from reflector.domain.pipelines.service import LONG_RECORDING_S
+from reflector.domain.processing.service import LONG_RECORDING_S
 from reflector.pipelines.meeting import PipelineOptions
 from tests.integration.workers import submit
 from tests.paths import REAL

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from reflector.domain.pipelines import jobs, repository
-from reflector.domain.pipelines.lifecycle import RunLifecycle
+from reflector.domain.processing import jobs, repository
+from reflector.domain.processing.lifecycle import RunLifecycle
 from reflector.events import EventBus
 from tests.net import free_port
 

@@ -11,11 +11,11 @@ import pytest
 
 from reflector.bootstrap import Services
 from reflector.domain.events import parse
-from reflector.domain.pipelines import repository as runs_table
-from reflector.domain.pipelines.holders import Holder
-from reflector.domain.pipelines.jobs import JobServices, run_analysis
-from reflector.domain.pipelines.models import RunView
-from reflector.domain.pipelines.service import options_for
+from reflector.domain.processing import repository as runs_table
+from reflector.domain.processing.holders import Holder
+from reflector.domain.processing.jobs import JobServices, run_analysis
+from reflector.domain.processing.models import RunView
+from reflector.domain.processing.service import options_for
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.domain.transcripts.service import steps_prefix
 from reflector.encoding import encode

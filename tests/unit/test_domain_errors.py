@@ -11,7 +11,7 @@ from litestar import Litestar, get
 import reflector.domain
 from reflector.domain.errors import DomainError
 from reflector.domain.transcripts.editing import InvalidCorrection
-from reflector.web.api.errors import EXCEPTION_HANDLERS
+from reflector.web.errors import EXCEPTION_HANDLERS
 
 
 def _domain_exceptions() -> list[type[Exception]]:

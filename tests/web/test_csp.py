@@ -12,7 +12,7 @@ from playwright.async_api import Page, expect
 from reflector.bootstrap import Services
 from reflector.domain.auth.limits import API_KEY_CREATION, count_key_creation
 from reflector.domain.auth.models import LOCAL_USER_ID
-from reflector.domain.pipelines import repository as runs_table
+from reflector.domain.processing import repository as runs_table
 from reflector.pipelines import audio
 from tests.web.test_correct import _processed
 from tests.web.test_processing import _queued

@@ -7,8 +7,8 @@ from playwright.async_api import Page, expect
 
 from reflector.bootstrap import Services
 from reflector.domain.events import parse
-from reflector.domain.pipelines import repository as runs_table
-from reflector.domain.pipelines.service import options_for
+from reflector.domain.processing import repository as runs_table
+from reflector.domain.processing.service import options_for
 from reflector.domain.transcripts import repository as transcripts_table
 from reflector.domain.transcripts.models import NewTranscript
 from tests.paths import REAL

@@ -10,13 +10,13 @@ layer, which writes it to `path_of(transcript_id)`.
 import asyncio
 from collections.abc import Container
 from pathlib import Path
+from typing import Protocol
 
 import structlog
 from redis.asyncio import Redis
 
 from reflector.domain.errors import Conflict
 from reflector.domain.live.feed import LiveFeed, recording_lock
-from reflector.domain.pipelines.service import PipelineService
 from reflector.domain.transcripts.models import (
     TranscriptChanges,
     TranscriptLocked,
@@ -34,6 +34,13 @@ LOCK_TTL_S = 60
 LOCK_REFRESH_S = 20
 
 
+class Processing(Protocol):
+    """What a kept recording needs of the processing module (a port: live and processing stay independent
+    of each other, and bootstrap hands the processing service in)."""
+
+    async def reprocess(self, transcript_id: str) -> object: ...
+
+
 class RecordingInProgress(Conflict):
     def __init__(self) -> None:
         super().__init__("This transcript is already being recorded; stop that recording first")
@@ -47,7 +54,7 @@ class AlreadyRecorded(Conflict):
 
 
 class LiveRecordingPolicy:
-    def __init__(self, redis: Redis, transcripts: TranscriptService, runs: PipelineService, live_dir: Path) -> None:
+    def __init__(self, redis: Redis, transcripts: TranscriptService, runs: Processing, live_dir: Path) -> None:
         self._redis = redis
         self._transcripts = transcripts
         self._runs = runs

@@ -5,7 +5,7 @@ so the OpenAPI operation ids (`v1_<name>`) are too.
 """
 
 from reflector.web.api import audio, events, health, ingest, record, search, transcripts, users
-from reflector.web.api.errors import document_errors
+from reflector.web.errors import document_errors
 
 ROUTES = [
     *health.ROUTES,

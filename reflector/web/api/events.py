@@ -30,7 +30,7 @@ from reflector.domain.events import (
 from reflector.domain.live.languages import caption_languages
 from reflector.domain.transcripts.models import TranscriptNotFound
 from reflector.events import ACCESS_CHANNEL, TranscriptEventMessage, transcript_channel, user_channel
-from reflector.web.api.deps import provide_caller, recheck, socket_refusal
+from reflector.web.deps import provide_caller, recheck, socket_refusal
 from reflector.web.ws import Delivery, EventFanout, Listener, StreamEnd, client_frame, provide_fanout
 
 log = structlog.get_logger(__name__)

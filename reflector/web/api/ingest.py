@@ -3,41 +3,19 @@
 from typing import Annotated, ClassVar
 
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
-from litestar.types import Message
 
 from reflector.bootstrap import Services
-from reflector.domain.transcripts.models import UploadTooLarge
 from reflector.domain.transcripts.uploads import MAX_CHUNKS
 from reflector.web.api import schemas as s
-from reflector.web.api.deps import provide_services
+from reflector.web.deps import cap_upload_body
 
 
 class ChunkForm(msgspec.Struct):
     chunk: UploadFile
-
-
-async def cap_upload_body(request: Request) -> None:
-    """Refuse a body past MAX_UPLOAD_BYTES before it is spooled: by its Content-Length when it declares
-    one, else while it streams in (the route lifts Litestar's own 10 MB default for this)."""
-    limit = provide_services(request.app.state).settings.server.max_upload_bytes
-    if (request.content_length or 0) > limit:
-        raise UploadTooLarge(limit)
-    receive = request.receive
-    received = 0
-
-    async def counted() -> Message:
-        nonlocal received
-        message = await receive()
-        received += len(message.get("body", b""))
-        if received > limit:
-            raise UploadTooLarge(limit)
-        return message
-
-    request.receive = counted
 
 
 class IngestController(Controller):

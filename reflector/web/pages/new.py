@@ -16,6 +16,7 @@ from litestar.params import Body, Parameter
 from litestar.response import Redirect
 
 from reflector.bootstrap import Services
+from reflector.domain.transcripts.editing import NAME_MAX
 from reflector.domain.transcripts.models import (
     NewTranscript,
     NoAudioStream,
@@ -25,10 +26,8 @@ from reflector.domain.transcripts.models import (
 )
 from reflector.domain.transcripts.uploads import MAX_CHUNKS, StoredChunk
 from reflector.pipelines.languages import WHISPER_LANGUAGES
-from reflector.web.api.deps import provide_services
-from reflector.web.api.errors import status_of
-from reflector.web.api.ingest import cap_upload_body
-from reflector.web.api.schemas import NAME_MAX
+from reflector.web.deps import cap_upload_body, provide_services
+from reflector.web.errors import status_of
 from reflector.web.htmx import render
 from reflector.web.request_text import unstorable
 

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect
 
 from reflector.bootstrap import Services
-from reflector.domain.pipelines.models import RunView
+from reflector.domain.processing.models import RunView
 from reflector.domain.transcripts.models import NoUpload, TranscriptLocked, TranscriptView
 from reflector.pipelines.meeting import STEP_WEIGHTS, STEPS
 from reflector.web.htmx import is_htmx, render

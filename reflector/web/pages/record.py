@@ -15,9 +15,9 @@ from litestar.response import Redirect
 
 from reflector.bootstrap import Services
 from reflector.domain.health import captions_available
+from reflector.domain.transcripts.editing import NAME_MAX
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.pipelines.languages import WHISPER_LANGUAGES
-from reflector.web.api.schemas import NAME_MAX
 from reflector.web.htmx import render
 from reflector.web.pages.new import LANGUAGE_CHOICES
 

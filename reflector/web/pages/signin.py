@@ -17,7 +17,7 @@ from reflector.bootstrap import Services
 from reflector.domain.auth.limits import SIGN_IN, spend
 from reflector.domain.auth.models import Caller, SignInFailed
 from reflector.domain.auth.sessions import LOGIN_COOKIE, LOGIN_LIFETIME, SESSION_COOKIE
-from reflector.web.pages.errors import error_page
+from reflector.web.errors import error_page
 
 log = structlog.get_logger(__name__)
 

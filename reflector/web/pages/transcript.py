@@ -24,7 +24,7 @@ from reflector.domain.transcripts.service import meeting_result
 from reflector.pipelines.assemble import segments_from_words
 from reflector.pipelines.formats import clock, speaker_name
 from reflector.pipelines.types import MeetingResult, Word
-from reflector.web.api.deps import provide_caller
+from reflector.web.deps import provide_caller
 from reflector.web.htmx import is_htmx, render
 from reflector.web.pages.colours import speaker_colour
 

@@ -16,10 +16,10 @@ import msgspec
 import structlog
 
 from reflector.domain.events import ProgressData, ProgressEvent
-from reflector.domain.pipelines.holders import Holder
-from reflector.domain.pipelines.lifecycle import RunLifecycle
-from reflector.domain.pipelines.models import JobPolicy, RunView
-from reflector.domain.pipelines.steps import StepWriter
+from reflector.domain.processing.holders import Holder
+from reflector.domain.processing.lifecycle import RunLifecycle
+from reflector.domain.processing.models import JobPolicy, RunView
+from reflector.domain.processing.steps import StepWriter
 from reflector.domain.transcripts.models import NoUpload
 from reflector.domain.transcripts.service import StorageCheckpoints, TranscriptService
 from reflector.pipelines.meeting import (
@@ -36,7 +36,7 @@ from reflector.storage import Storage, StorageFull
 
 if TYPE_CHECKING:
     # The service queues these jobs by their declarations below.
-    from reflector.domain.pipelines.service import PipelineService
+    from reflector.domain.processing.service import ProcessingService
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +45,7 @@ class JobServices(msgspec.Struct):
     """What a job needs, built once per worker process by the composition root."""
 
     transcripts: TranscriptService
-    runs: "PipelineService"
+    runs: "ProcessingService"
     storage: Storage
     models: Models
     gate: Gate

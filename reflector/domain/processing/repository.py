@@ -4,8 +4,8 @@ from typing import Any
 
 import msgspec
 
-from reflector.domain.pipelines.models import RunView
-from reflector.domain.pipelines.tables import PipelineRun
+from reflector.domain.processing.models import RunView
+from reflector.domain.processing.tables import PipelineRun
 
 _COLUMNS = [getattr(PipelineRun, name) for name in RunView.__struct_fields__]
 

@@ -8,8 +8,8 @@ A change the transcript shows as well (processing, ended, error) is made with th
 
 import msgspec
 
-from reflector.domain.pipelines import repository
-from reflector.domain.pipelines.models import RunView
+from reflector.domain.processing import repository
+from reflector.domain.processing.models import RunView
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.pipelines.meeting import PipelineOptions
 

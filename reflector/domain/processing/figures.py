@@ -7,8 +7,8 @@ workers are separate processes whose in-memory counters a web process cannot see
 import msgspec
 from redis.asyncio import Redis
 
-from reflector.domain.pipelines.jobs import JOBS
-from reflector.domain.pipelines.tables import PipelineRun
+from reflector.domain.processing.jobs import JOBS
+from reflector.domain.processing.tables import PipelineRun
 
 # Upper bounds (seconds) of the step-duration histogram: sub-second steps up to hour-long transcriptions.
 STEP_BUCKETS_S = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)

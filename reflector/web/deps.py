@@ -6,17 +6,18 @@
 
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
-from litestar.types import Scope
+from litestar.types import Message, Scope
 
 from reflector.bootstrap import Services
 from reflector.domain.auth.models import ANONYMOUS, LOCAL_USER_ID, Caller, InvalidCredential
 from reflector.domain.auth.sessions import SESSION_COOKIE
 from reflector.domain.transcripts.access import AccessDenied
-from reflector.domain.transcripts.models import TranscriptNotFound
+from reflector.domain.transcripts.models import TranscriptNotFound, UploadTooLarge
 from reflector.settings import Settings
 from reflector.web.access import authorize
 from reflector.web.request_text import refuse_unstorable_text
@@ -154,3 +155,23 @@ def provide_caller(scope: Scope) -> Caller:
 
 def provide_user_id(scope: Scope) -> str | None:
     return provide_caller(scope).user_id
+
+
+async def cap_upload_body(request: Request) -> None:
+    """Refuse a body past MAX_UPLOAD_BYTES before it is spooled: by its Content-Length when it declares
+    one, else while it streams in (the route lifts Litestar's own 10 MB default for this)."""
+    limit = provide_services(request.app.state).settings.server.max_upload_bytes
+    if (request.content_length or 0) > limit:
+        raise UploadTooLarge(limit)
+    receive = request.receive
+    received = 0
+
+    async def counted() -> Message:
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise UploadTooLarge(limit)
+        return message
+
+    request.receive = counted

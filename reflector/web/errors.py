@@ -1,5 +1,6 @@
-"""Every error as Reflector's body `{"detail": ...}`, with its status codes, mapped in one place (a
-person's page gets an error page instead)."""
+"""Every error as Reflector's body `{"detail": ...}`, with its status codes, mapped in one place; a
+person's page gets an error page instead: what happened and where to go next, and for our own faults the
+request id that also names the failure in the server's log."""
 
 import inspect
 import re
@@ -14,7 +15,7 @@ from litestar import Controller, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 
 from reflector.domain.auth.limits import RateLimited
@@ -53,11 +54,37 @@ def _request_id(request: Request) -> str:
     return given if _SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
-def _error_page(status: int, detail: str = "", **kwargs: str) -> Response[Any]:
-    # Imported here, not above: the page modules import status_of from this one.
-    from reflector.web.pages.errors import error_page
+_HEADINGS = {
+    400: "That request didn't work",
+    403: "You don't have access to this",
+    405: "That action isn't available here",
+    401: "Sign in to continue",
+    413: "That is too large",
+    429: "Too many tries",
+    500: "Something went wrong on our side",
+}
+_EXPLANATIONS = {
+    403: "It belongs to someone else, or it isn't shared with you. Ask its owner to share it.",
+    404: "It may have been deleted, or the address may be mistyped.",
+    405: "Go back and use the page's own buttons and links.",
+    500: "It isn't something you did. Try again in a moment; if it keeps happening, tell the administrator "
+    "and give them the request id below.",
+}
 
-    return error_page(status, detail, **kwargs)
+
+def error_page(status: int, detail: str = "", *, subject: str = "page", request_id: str = "") -> Template:
+    """The page for an error: our sentence for the common statuses, else the failure's own `detail`."""
+    if status == 404:
+        heading = f"We can't find that {subject}"
+    else:
+        heading = _HEADINGS.get(status) or _HEADINGS[500 if status >= 500 else 400]
+    explanation = _EXPLANATIONS[500] if status >= 500 else _EXPLANATIONS.get(status, detail)
+    return Template(
+        template_name="pages/error.html",
+        context={"status": status, "heading": heading, "explanation": explanation, "request_id": request_id},
+        status_code=status,
+        headers={"X-Request-ID": request_id} if request_id else None,
+    )
 
 
 def status_of(exc: Exception) -> int:
@@ -94,7 +121,7 @@ def _domain_error(request: Request, exc: Exception) -> Response[Any]:
         redirect = None if isinstance(exc, InvalidCredential) else _sign_in_first(request, status)
         if redirect is not None:
             return redirect
-        page = _error_page(status, str(exc), subject="transcript" if isinstance(exc, TranscriptNotFound) else "page")
+        page = error_page(status, str(exc), subject="transcript" if isinstance(exc, TranscriptNotFound) else "page")
         page.headers.update(_error_headers(exc, status))
         return page
     return Response({"detail": str(exc)}, status_code=status, headers=_error_headers(exc, status))
@@ -110,7 +137,7 @@ def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
     if _wants_page(request):
         if (redirect := _sign_in_first(request, exc.status_code)) is not None:
             return redirect
-        return _error_page(exc.status_code, exc.detail)
+        return error_page(exc.status_code, exc.detail)
     if isinstance(exc, ValidationException):
         # FastAPI's shape: a list of {loc, msg, type}; Reflector's clients only read `detail`.
         errors = [
@@ -128,7 +155,7 @@ def _unexpected(request: Request, exc: Exception) -> Response[Any]:
     log.error("request.failed", request_id=request_id, method=request.method, path=request.url.path, exc_info=exc)
     report_error(exc)
     if _wants_page(request):
-        return _error_page(HTTP_500_INTERNAL_SERVER_ERROR, request_id=request_id)
+        return error_page(HTTP_500_INTERNAL_SERVER_ERROR, request_id=request_id)
     return Response(
         {"detail": "Internal server error"},
         status_code=HTTP_500_INTERNAL_SERVER_ERROR,

@@ -1,10 +1,11 @@
-"""piccolo app of the pipelines module: its tables and its migrations folder."""
+"""piccolo app of the processing module: its tables and its migrations folder. The app keeps its first
+name, "pipelines", under which databases record the migrations they applied."""
 
 from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from reflector.domain.pipelines import tables
+from reflector.domain.processing import tables
 
 APP_CONFIG = AppConfig(
     app_name="pipelines",

@@ -4,11 +4,11 @@ from typing import Any, Protocol
 
 import structlog
 
-from reflector.domain.pipelines import repository
-from reflector.domain.pipelines.holders import Holder
-from reflector.domain.pipelines.jobs import ANALYSIS, SPEECH, SPEECH_LONG
-from reflector.domain.pipelines.lifecycle import RunLifecycle
-from reflector.domain.pipelines.models import JobPolicy, RunView
+from reflector.domain.processing import repository
+from reflector.domain.processing.holders import Holder
+from reflector.domain.processing.jobs import ANALYSIS, SPEECH, SPEECH_LONG
+from reflector.domain.processing.lifecycle import RunLifecycle
+from reflector.domain.processing.models import JobPolicy, RunView
 from reflector.domain.transcripts.models import AudioDeleted, NoUpload, TranscriptLocked, TranscriptView
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.pipelines.meeting import SPEECH_STEPS, PipelineOptions
@@ -44,7 +44,7 @@ class JobQueue(Protocol):
     async def enqueue(self, policy: JobPolicy, *args: Any, job_id: str) -> None: ...
 
 
-class PipelineService:
+class ProcessingService:
     def __init__(self, transcripts: TranscriptService, queue: JobQueue, stale_after_s: float) -> None:
         self._transcripts = transcripts
         self._queue = queue
