@@ -29,7 +29,7 @@ import asyncpg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from reflector.migrate import migrate  # noqa: E402
+from reflector.entrypoints.migrate import migrate  # noqa: E402
 from reflector.settings import load_settings  # noqa: E402
 
 TARGETS = {"list": ("p99", 25.0), "get": ("p99", 25.0), "search": ("p95", 50.0)}

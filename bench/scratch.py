@@ -4,7 +4,7 @@ from pathlib import Path
 
 import asyncpg
 
-from reflector.migrate import migrate
+from reflector.entrypoints.migrate import migrate
 from reflector.settings import Settings, load_settings
 
 

@@ -1,5 +1,5 @@
 import sys
 
-from reflector.cli import main
+from reflector.entrypoints.cli import main
 
 sys.exit(main())

@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from redis.asyncio import Redis
 
-from reflector.db import close_pool, configure_engine, start_pool
+from reflector.adapters.db import close_pool, configure_engine, start_pool
+from reflector.adapters.events import EventBus
+from reflector.adapters.queue import ArqJobQueue
+from reflector.adapters.storage import Storage, build_storage
 from reflector.domain.auth.oidc import OidcClient
 from reflector.domain.auth.service import AuthService
 from reflector.domain.auth.sessions import SessionStore
@@ -18,11 +21,8 @@ from reflector.domain.tables import ALL_TABLES
 from reflector.domain.transcripts.editing import TranscriptEditor
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.domain.transcripts.uploads import ChunkedUploads, UploadLimits
-from reflector.events import EventBus
 from reflector.pipelines.protocols import LLM, Diarizer, ModelUnavailable, Transcriber
-from reflector.queue import ArqJobQueue
 from reflector.settings import Settings
-from reflector.storage import Storage, build_storage
 
 if TYPE_CHECKING:
     from reflector.pipelines.transcribe import FasterWhisperTranscriber
@@ -179,7 +179,7 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
 
 
 async def stop_services(services: Services) -> None:
-    from reflector.db import current_engine
+    from reflector.adapters.db import current_engine
 
     await services.queue.close()
     if services.oidc is not None:

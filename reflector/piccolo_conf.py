@@ -2,7 +2,7 @@
 
 from piccolo.conf.apps import AppRegistry
 
-from reflector.db import configure_engine, current_engine
+from reflector.adapters.db import configure_engine, current_engine
 from reflector.domain.tables import ALL_TABLES
 from reflector.settings import load_settings
 

@@ -57,7 +57,7 @@ def settings(data_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 async def migrated(settings: Settings) -> str:
-    from reflector.migrate import migrate
+    from reflector.entrypoints.migrate import migrate
 
     await _recreate_database()
     await migrate(settings)

@@ -13,9 +13,9 @@ import msgspec
 import structlog
 from redis.asyncio import Redis
 
-from reflector.db import current_engine
+from reflector.adapters.db import current_engine
+from reflector.adapters.storage import Storage
 from reflector.domain.errors import DomainError
-from reflector.storage import Storage
 
 log = structlog.get_logger(__name__)
 

@@ -16,9 +16,9 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from reflector.adapters.logging import configure_logging
 from reflector.bootstrap import Services, start_services, stop_services
 from reflector.domain.auth.models import Caller
-from reflector.logging import configure_logging
 from reflector.settings import Settings, load_settings
 from reflector.web.access import check_rules
 from reflector.web.api import ROUTES

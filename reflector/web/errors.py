@@ -18,13 +18,13 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 
+from reflector.adapters.error_tracking import report_error
+from reflector.adapters.storage import StorageFull
 from reflector.domain.auth.limits import RateLimited
 from reflector.domain.auth.models import InvalidCredential
 from reflector.domain.errors import DomainError
 from reflector.domain.transcripts.access import AccessDenied
 from reflector.domain.transcripts.models import TranscriptNotFound
-from reflector.error_tracking import report_error
-from reflector.storage import StorageFull
 from reflector.web.recording import InvalidOffer
 
 log = structlog.get_logger(__name__)

@@ -17,9 +17,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from reflector.adapters.error_tracking import init_error_tracking
 from reflector.bootstrap import Services
 from reflector.domain.processing.figures import STEP_BUCKETS_S, ProcessingFigures, processing_figures
-from reflector.error_tracking import init_error_tracking
 from reflector.settings import Settings
 
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)

@@ -18,7 +18,7 @@ from litestar.datastructures import State
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from reflector.events import TranscriptEventMessage, decode_event
+from reflector.adapters.events import TranscriptEventMessage, decode_event
 
 log = structlog.get_logger(__name__)
 

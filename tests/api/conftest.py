@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from reflector.adapters.storage import S3Storage
 from reflector.bootstrap import Services, wire
 from reflector.settings import Settings
-from reflector.storage import S3Storage
 from reflector.web.app import create_app
 from tests.integration.test_storage import CREDENTIALS, _create_bucket, s3_endpoint  # noqa: F401 - fixture
 

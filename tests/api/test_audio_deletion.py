@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from httpx import AsyncClient
 
+from reflector.adapters.storage import LocalStorage
 from reflector.bootstrap import Services
 from reflector.domain.events import parse
 from reflector.domain.processing.holders import Holder
@@ -19,7 +20,6 @@ from reflector.domain.transcripts.service import audio_key, steps_prefix, wavefo
 from reflector.pipelines import audio
 from reflector.pipelines.meeting import DecodedAudio, PipelineOptions
 from reflector.settings import Settings
-from reflector.storage import LocalStorage
 from reflector.web import recording
 from tests.live_client import PacedRecording, live_recording
 from tests.paths import REAL

@@ -12,6 +12,7 @@ from httpx import AsyncClient
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from reflector.adapters.events import EventBus, transcript_channel
 from reflector.bootstrap import Services
 from reflector.domain.events import parse
 from reflector.domain.processing import repository as runs_repository
@@ -19,7 +20,6 @@ from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.jobs import JobServices, RunObserver
 from reflector.domain.processing.models import RunView
 from reflector.domain.transcripts.models import NewTranscript
-from reflector.events import EventBus, transcript_channel
 from reflector.web.ws import INTERRUPTED, TOO_SLOW, Delivery, EventFanout
 
 TIMEOUT_S = 5.0

@@ -6,11 +6,11 @@ import asyncio
 import msgspec
 import pytest
 
+from reflector.adapters.events import ACCESS_CHANNEL, decode_event
 from reflector.bootstrap import Services
 from reflector.domain.errors import DomainError
 from reflector.domain.transcripts.models import TITLE_MAX, InvalidTitle, NewTranscript, TranscriptChanges
 from reflector.domain.transcripts.service import audio_key
-from reflector.events import ACCESS_CHANNEL, decode_event
 
 
 async def _new(services: Services) -> str:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from reflector.adapters.events import EventBus
 from reflector.domain.processing import jobs, repository
 from reflector.domain.processing.lifecycle import RunLifecycle
-from reflector.events import EventBus
 from tests.net import free_port
 
 

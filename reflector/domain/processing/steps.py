@@ -4,6 +4,7 @@ from typing import Any
 
 from msgspec import UNSET
 
+from reflector.adapters.storage import Storage
 from reflector.domain.events import (
     ActionItemsData,
     ActionItemsEvent,
@@ -26,7 +27,6 @@ from reflector.domain.transcripts.service import TranscriptService, audio_key, w
 from reflector.encoding import encode, to_builtins
 from reflector.pipelines.meeting import DecodedAudio
 from reflector.pipelines.types import Summary, Topic, Word, speaker_label
-from reflector.storage import Storage
 
 
 def topic_row(topic: Topic) -> dict[str, Any]:

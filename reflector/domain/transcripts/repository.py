@@ -5,10 +5,10 @@ from typing import Any
 
 import msgspec
 
+from reflector.adapters.events import TranscriptEventMessage
 from reflector.domain.transcripts.access import Listing
 from reflector.domain.transcripts.models import ParticipantView, TopicView, TranscriptView
 from reflector.domain.transcripts.tables import Participant, Topic, Transcript, TranscriptEvent
-from reflector.events import TranscriptEventMessage
 
 _VIEW_COLUMNS = [getattr(Transcript, name) for name in TranscriptView.__struct_fields__]
 

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import structlog
 
+from reflector.adapters.events import AccessChange, EventBus, TranscriptEventMessage, transcript_channel, user_channel
+from reflector.adapters.storage import Storage, StorageNotFound
 from reflector.domain.events import (
     StatusData,
     StatusEvent,
@@ -35,9 +37,7 @@ from reflector.domain.transcripts.models import (
     TranscriptView,
 )
 from reflector.encoding import to_builtins
-from reflector.events import AccessChange, EventBus, TranscriptEventMessage, transcript_channel, user_channel
 from reflector.pipelines import audio
-from reflector.storage import Storage, StorageNotFound
 
 if TYPE_CHECKING:
     from reflector.pipelines.types import MeetingResult

@@ -17,6 +17,7 @@ from litestar import WebSocket, get, websocket
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, WebSocketDisconnect
 
+from reflector.adapters.events import ACCESS_CHANNEL, TranscriptEventMessage, transcript_channel, user_channel
 from reflector.bootstrap import Services
 from reflector.domain.auth.models import Caller
 from reflector.domain.events import (
@@ -29,7 +30,6 @@ from reflector.domain.events import (
 )
 from reflector.domain.live.languages import caption_languages
 from reflector.domain.transcripts.models import TranscriptNotFound
-from reflector.events import ACCESS_CHANNEL, TranscriptEventMessage, transcript_channel, user_channel
 from reflector.web.deps import provide_caller, recheck, socket_refusal
 from reflector.web.ws import Delivery, EventFanout, Listener, StreamEnd, client_frame, provide_fanout
 

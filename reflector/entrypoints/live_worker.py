@@ -6,8 +6,8 @@ import msgspec
 from reflector.bootstrap import ModelRegistry
 from reflector.domain.health import LIVE
 from reflector.domain.live.captioning import Captioner
+from reflector.entrypoints.process_lifecycle import worker_process
 from reflector.pipelines.transcribe import available_cores
-from reflector.process_lifecycle import worker_process
 from reflector.settings import Settings
 
 

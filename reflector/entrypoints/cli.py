@@ -6,7 +6,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from reflector.logging import configure_logging
+from reflector.adapters.logging import configure_logging
 from reflector.settings import SettingsError, load_settings
 from reflector.user_error import UserError
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         # person at the prompt: what went wrong is said once, as a sentence.
         warnings.filterwarnings("ignore")
     configure_logging(settings.log_format, level)
-    from reflector import commands
+    from reflector.entrypoints import commands
 
     try:
         return commands.dispatch(args, settings)

@@ -4,7 +4,7 @@ import os
 
 import structlog
 
-from reflector.db import configure_engine
+from reflector.adapters.db import configure_engine
 from reflector.domain.tables import ALL_TABLES
 from reflector.settings import Settings
 

@@ -1,11 +1,19 @@
 """The job queue over Redis (arq): the domain's JobQueue port."""
 
-from typing import Any
+from typing import Any, Protocol
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
-from reflector.domain.processing.models import JobPolicy
+
+class Job(Protocol):
+    """What the queue needs of a job's declaration (the domain's JobPolicy)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def queue_name(self) -> str: ...
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -22,7 +30,7 @@ class ArqJobQueue:
     async def connect(cls, url: str) -> "ArqJobQueue":
         return cls(await create_pool(redis_settings(url)))
 
-    async def enqueue(self, policy: JobPolicy, *args: Any, job_id: str) -> None:
+    async def enqueue(self, policy: Job, *args: Any, job_id: str) -> None:
         await self._pool.enqueue_job(policy.name, *args, _job_id=job_id, _queue_name=policy.queue_name)
 
     async def close(self) -> None:

@@ -36,7 +36,7 @@ PROCESSES: dict[str, list[str]] = {
 @contextlib.contextmanager
 def local_services(settings: Settings) -> Iterator[Settings]:
     """Settings whose DATABASE_URL and REDIS_URL point at real servers, private ones if unset."""
-    from reflector.embedded import EmbeddedPostgres, EmbeddedRedis
+    from reflector.entrypoints.embedded import EmbeddedPostgres, EmbeddedRedis
 
     postgres = EmbeddedPostgres(settings.data_dir / "postgres") if settings.database.url is None else None
     redis = EmbeddedRedis(settings.data_dir / "redis") if settings.redis.url is None else None
@@ -81,7 +81,7 @@ def prepare_models(settings: Settings) -> None:
 
 
 def supervise(settings: Settings) -> int:
-    from reflector.migrate import migrate
+    from reflector.entrypoints.migrate import migrate
 
     stopping = False
 

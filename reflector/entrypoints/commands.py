@@ -57,7 +57,7 @@ def _with_server(settings: Settings, args: argparse.Namespace) -> Settings:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from reflector.supervisor import supervise
+    from reflector.entrypoints.supervisor import supervise
 
     return supervise(_exposed_safely(_with_server(settings, args)))
 
@@ -85,7 +85,7 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from reflector.worker import run_worker
+    from reflector.entrypoints.worker import run_worker
 
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     asyncio.run(run_worker(_require_urls(settings), queues, burst=args.burst))
@@ -93,7 +93,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _live(args: argparse.Namespace, settings: Settings) -> int:
-    from reflector.live_worker import run_live_worker
+    from reflector.entrypoints.live_worker import run_live_worker
 
     asyncio.run(run_live_worker(_require_urls(settings)))
     return 0
@@ -116,7 +116,7 @@ def _require_urls(settings: Settings) -> Settings:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from reflector.migrate import migrate
+    from reflector.entrypoints.migrate import migrate
 
     with _local_services(settings) as settings:
         _against_servers(settings, migrate(settings))
@@ -124,7 +124,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _models(args: argparse.Namespace, settings: Settings) -> int:
-    from reflector.supervisor import prepare_models
+    from reflector.entrypoints.supervisor import prepare_models
 
     prepare_models(settings)
     return 0
@@ -209,8 +209,8 @@ def _submit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _follow(services: Any, transcript_id: str) -> None:
+    from reflector.adapters.events import decode_event, transcript_channel
     from reflector.domain.events import ProgressEvent, StatusEvent, parse
-    from reflector.events import decode_event, transcript_channel
 
     pubsub = services.redis.pubsub()
     await pubsub.subscribe(transcript_channel(transcript_id))
@@ -329,6 +329,6 @@ def _reason(exc: BaseException) -> str:
 
 
 def _local_services(settings: Settings) -> Any:
-    from reflector.supervisor import local_services
+    from reflector.entrypoints.supervisor import local_services
 
     return local_services(settings)

@@ -9,9 +9,9 @@ import signal
 import socket
 from collections.abc import AsyncIterator
 
+from reflector.adapters.error_tracking import init_error_tracking
 from reflector.bootstrap import Services, start_services, stop_services
 from reflector.domain.health import WorkerBeat, keep_announced, retire_worker
-from reflector.error_tracking import init_error_tracking
 from reflector.settings import Settings
 
 

@@ -6,13 +6,13 @@ import contextlib
 import structlog
 from arq.worker import Worker, func
 
+from reflector.adapters.gate import MachineGate
+from reflector.adapters.queue import redis_settings
 from reflector.bootstrap import ModelRegistry
 from reflector.domain.processing import jobs
 from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.models import queue_name
-from reflector.gate import MachineGate
-from reflector.process_lifecycle import WorkerProcess, worker_process
-from reflector.queue import redis_settings
+from reflector.entrypoints.process_lifecycle import WorkerProcess, worker_process
 from reflector.settings import Settings
 
 log = structlog.get_logger(__name__)

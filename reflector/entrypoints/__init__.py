@@ -1,0 +1,1 @@
+"""The processes and commands: the `reflector` command line, the supervisor of `reflector run`, the workers."""
