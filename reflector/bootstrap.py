@@ -15,6 +15,7 @@ from reflector.adapters.storage import Storage, build_storage
 from reflector.domain.auth.oidc import OidcClient
 from reflector.domain.auth.service import AuthService
 from reflector.domain.auth.sessions import SessionStore
+from reflector.domain.live.feed import LiveFeed
 from reflector.domain.live.recordings import LiveRecordingPolicy
 from reflector.domain.processing.service import ProcessingService
 from reflector.domain.tables import ALL_TABLES
@@ -131,6 +132,7 @@ class Services:
     queue: ArqJobQueue
     auth: AuthService
     recording_policy: LiveRecordingPolicy
+    feed: LiveFeed  # live audio between the web process receiving it and the live worker
     editor: TranscriptEditor
     uploads: ChunkedUploads
     # Present with AUTH_BACKEND=oidc: the provider's client and the browser sessions.
@@ -161,7 +163,8 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
     or with other settings)."""
     transcripts = TranscriptService(storage, bus)
     runs = ProcessingService(transcripts, queue, settings.worker.stale_after_s)
-    recording_policy = LiveRecordingPolicy(redis, transcripts, runs, settings.data_dir / "live")
+    feed = LiveFeed(redis)
+    recording_policy = LiveRecordingPolicy(redis, feed, transcripts, runs, settings.data_dir / "live")
     limits = UploadLimits(max_bytes=settings.server.max_upload_bytes, max_seconds=settings.server.max_audio_seconds)
     return Services(
         settings,
@@ -173,6 +176,7 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
         queue,
         AuthService(bus),
         recording_policy=recording_policy,
+        feed=feed,
         editor=TranscriptEditor(transcripts),
         uploads=ChunkedUploads(transcripts, runs, limits),
     )

@@ -25,5 +25,5 @@ async def run_live_worker(settings: Settings) -> None:
         process.announce([LIVE])
         models = ModelRegistry(live_settings(settings))
         services = process.services
-        captioner = Captioner(services.transcripts, services.redis, models, topics=settings.worker.live_topics)
+        captioner = Captioner(services.transcripts, services.feed, models, topics=settings.worker.live_topics)
         await captioner.run(process.stopping)

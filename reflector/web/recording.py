@@ -26,7 +26,6 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from reflector.bootstrap import Services
-from reflector.domain.live.feed import LiveFeed
 from reflector.domain.live.recordings import LOCK_REFRESH_S
 from reflector.pipelines.audio import SAMPLE_RATE
 from reflector.pipelines.wav_writer import GrowingWav
@@ -57,7 +56,7 @@ class Recording:
         self.peer = self._new_peer()
         self._heard = time.monotonic()  # when audio last arrived
         self._wav = GrowingWav(path, SAMPLE_RATE)
-        self._feed = LiveFeed(services.redis)
+        self._feed = services.feed
         self._sent = 0  # samples given to the feed
         self._unsent: list[np.ndarray] = []
         self._unsent_samples = 0

@@ -18,7 +18,9 @@ async def _new(services: Services, name: str = "Live") -> str:
 
 def _other_process(services: Services, settings: Settings) -> LiveRecordingPolicy:
     """The policy as a second web process builds it: its own object, the same Redis and database."""
-    return LiveRecordingPolicy(services.redis, services.transcripts, services.runs, settings.data_dir / "live")
+    return LiveRecordingPolicy(
+        services.redis, services.feed, services.transcripts, services.runs, settings.data_dir / "live"
+    )
 
 
 async def test_a_locked_transcript_is_not_recorded_into(clean: Services) -> None:

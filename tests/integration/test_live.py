@@ -13,6 +13,7 @@ import jiwer
 import pytest
 
 from reflector.bootstrap import Services
+from reflector.domain.health import LIVE
 from reflector.domain.transcripts.service import meeting_result
 from reflector.pipelines import audio
 from reflector.pipelines.transcribe import FasterWhisperTranscriber
@@ -37,11 +38,20 @@ async def _final_captions_settle(clean: Services, transcript_id: str, within_s: 
     await asyncio.sleep(0.5)  # the last events on their way to the socket
 
 
+async def _taken_over(clean: Services, transcript_id: str, gone: str, within_s: float = 120) -> None:
+    """Wait until another captioner than `gone` holds the recording (the restarted worker took it over)."""
+    for _ in range(int(within_s / 0.25)):
+        if await clean.feed.captioner(transcript_id) not in (None, gone):
+            return
+        await asyncio.sleep(0.25)
+    raise TimeoutError(f"no captioner took the recording over from {gone} within {within_s} s")
+
+
 @pytest.fixture
-async def live_worker(settings: Settings, tmp_path: Path) -> AsyncIterator[WorkerProcess]:
+async def live_worker(clean: Services, settings: Settings, tmp_path: Path) -> AsyncIterator[WorkerProcess]:
     live = WorkerProcess(settings, tmp_path / "live.log", live=True).start()
     try:
-        await live.logged("live.started")
+        await live.serving(clean, LIVE)
         yield live
     finally:
         live.stop()
@@ -124,11 +134,13 @@ async def test_killing_the_live_worker_loses_captions_for_a_while_never_the_reco
         async with streamed(clean, served, samples, name="Live, interrupted") as live:
             await live.track.passed(20)
             assert live.captions.finals(), "no captions before the kill"
+            first = await clean.feed.captioner(live.transcript_id)
+            assert first is not None, "no captioner held the recording"
             live_worker.kill()
             killed_at = live.track.seconds_sent
             await asyncio.sleep(3)
             live_worker.start()  # the same command again, as a supervisor would
-            await live_worker.logged("live.captioning", times=2)
+            await _taken_over(clean, live.transcript_id, first)
         # The recording goes on to the file pipeline as any other.
         worker = WorkerProcess(settings, tmp_path / "worker.log").start()
         transcript = await wait_for_status(clean, live.transcript_id, within_s=900)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from reflector.bootstrap import Services
+from reflector.domain.health import announced_workers
 from reflector.domain.transcripts.models import NewTranscript, TranscriptView
 from reflector.pipelines.meeting import PipelineOptions
 from reflector.settings import Settings
@@ -64,13 +65,13 @@ class WorkerProcess:
     def log(self) -> str:
         return self._log_path.read_text(errors="replace")
 
-    async def logged(self, text: str, times: int = 1, within_s: float = 120) -> None:
-        """Wait until the log (of every start of this process) says `text` `times` times."""
+    async def serving(self, services: Services, queue: str, within_s: float = 120) -> None:
+        """Wait until a worker serving `queue` has announced itself (its heartbeat in Redis), this one alive."""
         deadline = time.monotonic() + within_s
-        while self.log().count(text) < times:
+        while not any(queue in beat.queues for beat in await announced_workers(services.redis)):
             assert self.process is not None and self.process.poll() is None, self.log()[-3000:]
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the process never logged {text!r}: {self.log()[-3000:]}")
+                raise TimeoutError(f"no worker announced itself for {queue!r}: {self.log()[-3000:]}")
             await asyncio.sleep(0.2)
 
 

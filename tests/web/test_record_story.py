@@ -8,6 +8,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from reflector.bootstrap import Services
+from reflector.domain.health import LIVE
 from reflector.pipelines import audio
 from reflector.pipelines.transcribe import speech_regions
 from reflector.pipelines.wav_writer import GrowingWav
@@ -50,7 +51,7 @@ async def test_record_a_meeting_see_captions_and_land_on_the_transcript(
     live = WorkerProcess(settings, tmp_path / "live.log", live=True).start()
     worker = WorkerProcess(settings, tmp_path / "worker.log").start()
     try:
-        await live.logged("live.started")
+        await live.serving(clean, LIVE)
         async with async_playwright() as playwright:
             browser = await _browser_with_microphone(playwright, wav)
             context = await browser.new_context(base_url=served, viewport={"width": 1366, "height": 900})

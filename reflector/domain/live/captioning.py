@@ -17,7 +17,6 @@ import uuid
 from typing import Any, Protocol
 
 import structlog
-from redis.asyncio import Redis
 
 from reflector.domain.events import TranscriptEvent, caption_event
 from reflector.domain.live.feed import LiveFeed, Progress
@@ -53,12 +52,12 @@ class LiveModels(Protocol):
 
 class Captioner:
     def __init__(
-        self, transcripts: TranscriptService, redis: Redis, models: LiveModels, *, topics: bool = True
+        self, transcripts: TranscriptService, feed: LiveFeed, models: LiveModels, *, topics: bool = True
     ) -> None:
         self._transcripts = transcripts
         self._models = models
         self._topics = topics
-        self._feed = LiveFeed(redis)
+        self._feed = feed
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._sessions: dict[str, asyncio.Task[None]] = {}
         # One decode at a time: on a CPU two would only share the cores, each finishing later.

@@ -84,6 +84,11 @@ class LiveFeed:
     async def claim(self, transcript_id: str, owner: str) -> bool:
         return bool(await self._redis.set(_claim(transcript_id), owner, nx=True, ex=CLAIM_TTL_S))
 
+    async def captioner(self, transcript_id: str) -> str | None:
+        """Which captioner holds the recording now, if any."""
+        owner = await self._redis.get(_claim(transcript_id))
+        return owner.decode() if owner else None
+
     async def renew(self, transcript_id: str, owner: str) -> bool:
         """Keep the claim; False when it was lost (this captioner stalled and another took over)."""
         key = _claim(transcript_id)

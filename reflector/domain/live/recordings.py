@@ -54,8 +54,11 @@ class AlreadyRecorded(Conflict):
 
 
 class LiveRecordingPolicy:
-    def __init__(self, redis: Redis, transcripts: TranscriptService, runs: Processing, live_dir: Path) -> None:
+    def __init__(
+        self, redis: Redis, feed: LiveFeed, transcripts: TranscriptService, runs: Processing, live_dir: Path
+    ) -> None:
         self._redis = redis
+        self._feed = feed
         self._transcripts = transcripts
         self._runs = runs
         self._live_dir = live_dir
@@ -68,7 +71,7 @@ class LiveRecordingPolicy:
         """The transcript, unless it is locked: a recording of it under way may go on, a locked one not."""
         transcript = await self._transcripts.get(transcript_id)
         if transcript.locked:
-            raise TranscriptLocked("Transcript is locked")
+            raise TranscriptLocked()
         return transcript
 
     async def begin(self, transcript_id: str) -> Path:
@@ -86,7 +89,7 @@ class LiveRecordingPolicy:
 
     async def started(self, transcript_id: str) -> None:
         """The recording's audio flows: captions may follow, and the transcript shows it is being recorded."""
-        await LiveFeed(self._redis).open(transcript_id)
+        await self._feed.open(transcript_id)
         await self._transcripts.update(transcript_id, TranscriptChanges(source_kind="live"))
         await self._transcripts.set_status(transcript_id, "recording")
         log.info("recording.started", transcript_id=transcript_id)

@@ -119,7 +119,10 @@ class TranscriptNotFound(NotFound):
 
 
 class TranscriptLocked(DomainError):
-    pass
+    """New audio refused: its owner locked the transcript (Reflector's sentence, which its clients show)."""
+
+    def __init__(self, message: str = "Transcript is locked") -> None:
+        super().__init__(message)
 
 
 class NoUpload(DomainError):

@@ -134,7 +134,7 @@ class TranscriptService:
         """Keep the uploaded recording; the transcript becomes `uploaded`."""
         transcript = await self.get(transcript_id)
         if transcript.locked:
-            raise TranscriptLocked(f"Transcript {transcript_id} is locked")
+            raise TranscriptLocked()
         key = upload_key(transcript_id, path.suffix.lower())
         for old in await self.storage.list_keys(f"transcripts/{transcript_id}/upload"):
             if old != key:

@@ -98,7 +98,7 @@ class ChunkedUploads:
             raise InvalidChunk(f"chunk_number must be between 0 and total_chunks - 1 ({total - 1}), got {number}")
         transcript = await self._transcripts.get(transcript_id)
         if transcript.locked:
-            raise TranscriptLocked("Transcript is locked")
+            raise TranscriptLocked()
         if await self._runs.active_run(transcript_id) is not None:
             raise UploadInProgress()
         parts = await self._parts(transcript_id, total)
