@@ -1,0 +1,214 @@
+"""The multitrack pipeline: one recording per participant -> words carrying each participant's name.
+
+The platform already knows who spoke when, so nothing is diarized. Its steps have the file pipeline's
+names, outputs and checkpoints, so whatever writes a file run's steps writes a multitrack run's unchanged:
+
+  decode      every audio track decoded onto the meeting's timeline; the mixdown (all tracks summed and
+              normalised) is the `DecodedAudio`: duration, waveform, and the mp3 a player streams.
+  transcribe  each audio track transcribed alone, its words shifted by the track's offset. The words'
+              `speaker` is the index of the track they came from (a participant may have two).
+  assemble    cross-talk removed, each word given its participant's speaker number, all merged by time.
+  topics, summarize   the file pipeline's own steps, on the assembled words.
+
+Screen-share audio is transcribed as its participant's words (a video or a call played through a share is
+part of what the meeting heard, and the sharer is who played it), and skipped when it is silent.
+
+Cross-talk: a voice leaks into other participants' microphones at a lower level, and Whisper transcribes
+the leak too. A word is dropped when, over its span, another track carries at least LEAK_DB more energy:
+the word was spoken into that other microphone. WebRTC's gain control brings each speaker's own voice to
+a similar level, so levels compare across tracks; two people talking at once each keep their words.
+Measured on a stand-up with one voice leaked at -20 dB into another's track (tests/integration/
+test_multitrack.py): every leaked duplicate gone, no genuine word lost.
+"""
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import structlog
+
+from reflector.pipelines.audio import SAMPLE_RATE, encode_mp3, waveform
+from reflector.pipelines.meeting import (
+    SPEECH_STEPS,
+    STEPS,
+    Checkpoints,
+    DecodedAudio,
+    Gate,
+    MeetingPipeline,
+    Models,
+    PipelineOptions,
+    StepObserver,
+    StepOutputs,
+    build_result,
+    no_gate,
+)
+from reflector.pipelines.tracks import AUDIO_KINDS, Track, decode_track, mixdown, on_timeline, timeline_length
+from reflector.pipelines.types import MeetingResult, ProgressFn, Transcription, Word, speaker_label
+
+log = structlog.get_logger(__name__)
+
+FRAME_S = 0.05  # energy is compared in frames this long
+LEAK_DB = 10.0  # another track this much louder over a word: the word is that track's voice leaking in
+WORD_PAD_S = 0.1  # Whisper's word edges are loose; the energy is taken a little beyond them
+SILENT_DBFS = -50.0  # a track whose loudest sample stays below this is not transcribed
+
+
+class Participant(msgspec.Struct, frozen=True):
+    speaker: int
+    participant_id: str
+    name: str
+
+
+def participants_of(tracks: Sequence[Track]) -> list[Participant]:
+    """Speakers numbered 0.. in the order participants' first audio track starts (who joined first)."""
+    first: dict[str, float] = {}
+    names: dict[str, str] = {}
+    for track in tracks:
+        if track.kind in AUDIO_KINDS:
+            first[track.participant_id] = min(first.get(track.participant_id, math.inf), track.offset_s)
+            names[track.participant_id] = names.get(track.participant_id) or track.participant_name
+    ordered = sorted(first, key=lambda pid: (first[pid], pid))
+    return [Participant(i, pid, names[pid] or speaker_label(i)) for i, pid in enumerate(ordered)]
+
+
+def power_envelope(samples: np.ndarray) -> np.ndarray:
+    """Mean power of each FRAME_S frame."""
+    frame = round(FRAME_S * SAMPLE_RATE)
+    count = math.ceil(len(samples) / frame)
+    padded = np.zeros(count * frame, dtype=np.float32)
+    padded[: len(samples)] = samples
+    return (padded.reshape(count, frame).astype(np.float64) ** 2).mean(axis=1)
+
+
+def remove_cross_talk(words: list[Word], envelopes: Sequence[np.ndarray]) -> list[Word]:
+    """The words (speaker = track index) not louder on another track by LEAK_DB over their span."""
+    if len(envelopes) < 2 or not words:
+        return words
+    frames = max(len(e) for e in envelopes)
+    power = np.zeros((len(envelopes), frames))
+    for i, envelope in enumerate(envelopes):
+        power[i, : len(envelope)] = envelope
+    ratio = 10 ** (LEAK_DB / 10)
+    kept = []
+    for word in words:
+        lo = max(0, math.floor((word.start - WORD_PAD_S) / FRAME_S))
+        hi = max(lo + 1, math.ceil((word.end + WORD_PAD_S) / FRAME_S))
+        level = power[:, lo:hi].mean(axis=1)
+        others = np.delete(level, word.speaker)
+        if others.max() > level[word.speaker] * ratio:
+            continue
+        kept.append(word)
+    log.info("multitrack.cross_talk", words=len(words), dropped=len(words) - len(kept))
+    return kept
+
+
+def is_silent(samples: np.ndarray) -> bool:
+    return len(samples) == 0 or float(np.abs(samples).max()) < 10 ** (SILENT_DBFS / 20)
+
+
+class MultitrackPipeline(MeetingPipeline):
+    """A recording made of per-participant tracks; video tracks are left out."""
+
+    def __init__(
+        self,
+        tracks: Sequence[Track],
+        models: Models,
+        options: PipelineOptions,
+        checkpoints: Checkpoints,
+        observer: StepObserver,
+        gate: Gate = no_gate,
+        playback_dir: Path | None = None,
+    ) -> None:
+        self.tracks = [t for t in tracks if t.kind in AUDIO_KINDS]
+        self.participants = participants_of(self.tracks)
+        super().__init__(models, options, checkpoints, observer, gate, self.names, playback_dir)
+        number = {p.participant_id: p.speaker for p in self.participants}
+        self._speaker_of_track = [number[t.participant_id] for t in self.tracks]
+        self._samples: list[np.ndarray] = []  # each track from its own start
+        self._envelopes: list[np.ndarray] = []  # each track's power on the meeting's timeline
+
+    @property
+    def names(self) -> dict[int, str]:
+        return {p.speaker: p.name for p in self.participants}
+
+    async def run(self, source: Path | None = None, steps: Sequence[str] = STEPS) -> StepOutputs:
+        """Run `steps` (skipping those with a checkpoint). `source` is unused: the tracks are the source."""
+        if any(step in SPEECH_STEPS for step in steps):
+            await self._tracks_speech()
+        else:
+            self.outputs.duration = await self._load("decode") or 0.0
+            self.outputs.transcription = await self._load("transcribe")
+            self.outputs.words = await self._load("assemble")
+        if "topics" in steps:
+            await self._topics()
+        if "summarize" in steps:
+            await self._summarize()
+        return self.outputs
+
+    def result(self) -> MeetingResult:
+        return build_result(self.outputs, self._options.language or "en", self.names)
+
+    async def _tracks_speech(self) -> None:
+        duration = await self._load("decode")
+        transcription = await self._load("transcribe")
+        words = await self._load("assemble")
+        if duration is None or transcription is None or words is None:
+            decoded: DecodedAudio = await self._step("decode", lambda _p: self._decode_tracks())
+            duration = decoded.duration
+        self.outputs.duration = duration
+        if transcription is None:
+            transcription = await self._step("transcribe", self._transcribe_tracks, kind="speech")
+        self.outputs.transcription = transcription
+        if words is None:
+            words = await self._step("assemble", lambda _p: self._assemble(transcription.words))
+        self.outputs.words = words
+
+    def _decode_tracks(self) -> DecodedAudio:
+        self._samples = [decode_track(t.path) for t in self.tracks]
+        length = timeline_length(self.tracks, self._samples)
+        placed = [on_timeline(s, t.offset_s, length) for t, s in zip(self.tracks, self._samples, strict=True)]
+        self._envelopes = [power_envelope(p) for p in placed]
+        mix = mixdown(placed)
+        del placed
+        mp3 = None
+        if self._playback_dir is not None and len(mix):
+            mp3 = encode_mp3(mix, self._playback_dir / "audio.mp3")
+        log.info("multitrack.decoded", tracks=len(self.tracks), seconds=round(length / SAMPLE_RATE, 3))
+        return DecodedAudio(mix, length / SAMPLE_RATE, waveform(mix), mp3)
+
+    def _transcribe_tracks(self, progress: ProgressFn) -> Transcription:
+        transcriber = self._models.transcriber()
+        total = sum(len(s) for s in self._samples) or 1
+        done = 0
+        language = None
+        words: list[Word] = []
+        for index, (track, samples) in enumerate(zip(self.tracks, self._samples, strict=True)):
+            if is_silent(samples):
+                log.info("multitrack.silent_track", kind=track.kind, participant=track.participant_id)
+            else:
+                heard = transcriber.transcribe(
+                    samples, language=self._options.language, progress=_share(progress, done, len(samples), total)
+                )
+                language = language or heard.language
+                words.extend(_shifted(w, track.offset_s, index) for w in heard.words)
+            done += len(samples)
+            progress(done / total)
+        words.sort(key=lambda w: (w.start, w.speaker))
+        return Transcription(language=language or self._options.language or "en", words=words)
+
+    def _assemble(self, words: list[Word]) -> list[Word]:
+        kept = remove_cross_talk(words, self._envelopes)
+        out = [msgspec.structs.replace(w, speaker=self._speaker_of_track[w.speaker]) for w in kept]
+        return sorted(out, key=lambda w: (w.start, w.speaker))
+
+
+def _shifted(word: Word, offset_s: float, speaker: int) -> Word:
+    start, end = round(word.start + offset_s, 3), round(word.end + offset_s, 3)
+    return Word(text=word.text, start=start, end=end, speaker=speaker)
+
+
+def _share(progress: ProgressFn, done: int, size: int, total: int) -> ProgressFn:
+    """One track's progress as a share of all tracks'."""
+    return lambda fraction: progress((done + fraction * size) / total)

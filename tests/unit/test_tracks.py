@@ -1,0 +1,114 @@
+"""Per-participant tracks: Daily's raw-track names, offsets on the meeting's timeline, cross-talk, mixdown."""
+
+import numpy as np
+import pytest
+
+from reflector.pipelines.audio import SAMPLE_RATE
+from reflector.pipelines.multitrack import participants_of, power_envelope, remove_cross_talk
+from reflector.pipelines.tracks import Track, daily_tracks, mixdown, on_timeline, parse_daily_key
+from reflector.pipelines.types import Word
+
+ALICE = "8f0c2a5e-1b7d-4c3e-9a6f-2d4b8e1c7a90"
+BOB = "0b6e9d4c-3a2f-4e1d-8c7b-5a9f1e2d3c4b"
+
+
+def test_a_cam_audio_key_gives_its_participant_and_offset() -> None:
+    name = parse_daily_key(f"acme.daily.co/team-20260601120000/1748779200000-{ALICE}-cam-audio-1748779203250")
+
+    assert name is not None
+    assert (name.participant_id, name.kind) == (ALICE, "cam-audio")
+    assert name.offset_s == pytest.approx(3.25)
+
+
+@pytest.mark.parametrize(
+    ("middle", "kind"),
+    [("cam-audio", "cam-audio"), ("screen-audio", "screen-audio"), ("cam-video", "video"), ("screen-video", "video")],
+)
+def test_every_kind_of_track_is_recognised_with_or_without_extension(middle: str, kind: str) -> None:
+    for suffix in ("", ".webm"):
+        name = parse_daily_key(f"room/1000-{BOB}-{middle}-1500{suffix}")
+        assert name is not None and name.kind == kind and name.participant_id == BOB
+
+
+@pytest.mark.parametrize("key", ["room/manifest.json", "room/1000-abc-cam-audio", "room/recording.mp4", ""])
+def test_other_objects_are_not_tracks(key: str) -> None:
+    assert parse_daily_key(key) is None
+
+
+def test_a_track_stamped_before_the_recording_starts_at_zero() -> None:
+    name = parse_daily_key(f"room/5000-{ALICE}-cam-audio-4800")
+    assert name is not None and name.offset_s == 0.0
+
+
+def test_daily_tracks_carry_names_and_paths_in_timeline_order() -> None:
+    keys = [
+        f"d/r/1000-{BOB}-cam-audio-13000.webm",
+        f"d/r/1000-{ALICE}-cam-audio-1000.webm",
+        "d/r/notes.json",
+        f"d/r/1000-{ALICE}-screen-audio-21500.webm",
+    ]
+
+    tracks = daily_tracks(keys, {ALICE: "Alice"}, path_of=lambda key: f"/tmp/{key.rsplit('/', 1)[1]}")
+
+    assert [(t.participant_name, t.kind, t.offset_s) for t in tracks] == [
+        ("Alice", "cam-audio", 0.0),
+        ("", "cam-audio", 12.0),
+        ("Alice", "screen-audio", 20.5),
+    ]
+    assert tracks[0].path == f"/tmp/1000-{ALICE}-cam-audio-1000.webm"
+
+
+def test_participants_are_numbered_by_who_joined_first_and_keep_one_number_for_two_tracks() -> None:
+    tracks = [
+        Track("b", BOB, "Bob", 4.0),
+        Track("a", ALICE, "Alice", 1.0),
+        Track("s", ALICE, "Alice", 9.0, "screen-audio"),
+        Track("v", "carol", "Carol", 0.0, "video"),
+        Track("n", "dan", "", 6.0),
+    ]
+
+    participants = participants_of(tracks)
+
+    assert [(p.speaker, p.name) for p in participants] == [(0, "Alice"), (1, "Bob"), (2, "Speaker 3")]
+
+
+def test_a_track_is_placed_at_its_offset_on_the_timeline() -> None:
+    samples = np.ones(SAMPLE_RATE, dtype=np.float32)
+
+    placed = on_timeline(samples, 2.5, 4 * SAMPLE_RATE)
+
+    assert placed[: int(2.5 * SAMPLE_RATE)].sum() == 0
+    assert placed[int(2.5 * SAMPLE_RATE) : int(3.5 * SAMPLE_RATE)].min() == 1.0
+    assert placed[int(3.5 * SAMPLE_RATE) :].sum() == 0
+
+
+def test_mixdown_sums_tracks_and_normalises_the_peak() -> None:
+    a = np.full(100, 0.8, dtype=np.float32)
+    b = np.zeros(100, dtype=np.float32)
+    b[50:] = 0.8
+
+    mix = mixdown([a, b])
+
+    assert float(np.abs(mix).max()) == pytest.approx(0.9)
+    assert mix[0] == pytest.approx(0.45)
+
+
+def _tone(seconds: float, level: float) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (level * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def test_a_word_leaking_into_a_quieter_track_is_dropped_and_real_overlap_kept() -> None:
+    speech = _tone(4.0, 0.5)
+    own = np.concatenate([speech, _tone(2.0, 0.5)])  # track 0: speaks 0-4 s, then 4-6 s
+    leak = np.concatenate([speech * 0.1, _tone(2.0, 0.4)])  # track 1: track 0 at -20 dB, then its own voice
+    words = [
+        Word("hello", 1.0, 1.4, 0),
+        Word("hello", 1.02, 1.4, 1),  # the leak
+        Word("both", 4.5, 4.9, 0),
+        Word("talking", 4.5, 5.0, 1),  # genuine overlap at similar levels
+    ]
+
+    kept = remove_cross_talk(words, [power_envelope(own), power_envelope(leak)])
+
+    assert kept == [words[0], words[2], words[3]]
