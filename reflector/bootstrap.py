@@ -18,6 +18,8 @@ from reflector.domain.auth.sessions import SessionStore
 from reflector.domain.live.feed import LiveFeed
 from reflector.domain.live.recordings import LiveRecordingPolicy
 from reflector.domain.processing.service import ProcessingService
+from reflector.domain.rooms.models import VideoPlatform
+from reflector.domain.rooms.service import MeetingService, RoomService
 from reflector.domain.tables import ALL_TABLES
 from reflector.domain.transcripts.editing import TranscriptEditor
 from reflector.domain.transcripts.service import TranscriptService
@@ -135,6 +137,8 @@ class Services:
     feed: LiveFeed  # live audio between the web process receiving it and the live worker
     editor: TranscriptEditor
     uploads: ChunkedUploads
+    rooms: RoomService
+    meetings: MeetingService
     # Present with AUTH_BACKEND=oidc: the provider's client and the browser sessions.
     oidc: OidcClient | None = None
     sessions: SessionStore | None = None
@@ -158,6 +162,12 @@ async def start_services(settings: Settings) -> Services:
     return services
 
 
+def video_platforms(settings: Settings) -> dict[str, VideoPlatform]:
+    """The clients of the video platforms the settings configure, by name; a room on any other platform
+    is refused a meeting with "No video platform is configured for ..."."""
+    return {}
+
+
 def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queue: ArqJobQueue) -> Services:
     """Every service, built once over started connections (a test builds them again over another store
     or with other settings)."""
@@ -165,6 +175,7 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
     runs = ProcessingService(transcripts, queue, settings.worker.stale_after_s)
     feed = LiveFeed(redis)
     recording_policy = LiveRecordingPolicy(redis, feed, transcripts, runs, settings.data_dir / "live")
+    rooms = RoomService()
     limits = UploadLimits(max_bytes=settings.server.max_upload_bytes, max_seconds=settings.server.max_audio_seconds)
     return Services(
         settings,
@@ -179,6 +190,8 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
         feed=feed,
         editor=TranscriptEditor(transcripts),
         uploads=ChunkedUploads(transcripts, runs, limits),
+        rooms=rooms,
+        meetings=MeetingService(redis, rooms, video_platforms(settings)),
     )
 
 

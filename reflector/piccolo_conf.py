@@ -24,5 +24,6 @@ APP_REGISTRY = AppRegistry(
         "reflector.domain.transcripts.piccolo_app",
         "reflector.domain.processing.piccolo_app",
         "reflector.domain.auth.piccolo_app",
+        "reflector.domain.rooms.piccolo_app",
     ]
 )

@@ -2,6 +2,19 @@
 
 from reflector.domain.auth.tables import ApiKey, User
 from reflector.domain.processing.tables import PipelineRun
+from reflector.domain.rooms.tables import Meeting, MeetingConsent, Recording, Room
 from reflector.domain.transcripts.tables import Participant, Topic, Transcript, TranscriptEvent
 
-ALL_TABLES = (Transcript, Topic, Participant, TranscriptEvent, PipelineRun, User, ApiKey)
+ALL_TABLES = (
+    Transcript,
+    Topic,
+    Participant,
+    TranscriptEvent,
+    PipelineRun,
+    User,
+    ApiKey,
+    Room,
+    Meeting,
+    MeetingConsent,
+    Recording,
+)

@@ -1,0 +1,130 @@
+"""SQL for the rooms module (piccolo). Returns Structs, takes plain values."""
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from reflector.domain.rooms.models import ConsentView, MeetingView, RoomNameTaken, RoomView
+from reflector.domain.rooms.tables import Meeting, MeetingConsent, Room
+
+_ROOM_COLUMNS = [getattr(Room, name) for name in RoomView.__struct_fields__]
+_MEETING_COLUMNS = [getattr(Meeting, name) for name in MeetingView.__struct_fields__]
+
+
+def _room(row: dict[str, Any]) -> RoomView:
+    return msgspec.convert(row, RoomView)
+
+
+def _meeting(row: dict[str, Any]) -> MeetingView:
+    return msgspec.convert(row, MeetingView)
+
+
+async def insert_room(values: dict[str, Any]) -> RoomView:
+    row = Room(**values)
+    try:
+        await row.save()
+    except asyncpg.UniqueViolationError:
+        raise RoomNameTaken(values["name"]) from None
+    room = await get_room(row.id)
+    assert room is not None
+    return room
+
+
+async def get_room(room_id: str) -> RoomView | None:
+    row = await Room.select(*_ROOM_COLUMNS).where(Room.id == room_id).first()
+    return _room(row) if row else None
+
+
+async def room_named(name: str) -> RoomView | None:
+    row = await Room.select(*_ROOM_COLUMNS).where(Room.name == name).first()
+    return _room(row) if row else None
+
+
+async def page_of_rooms(*, user_id: str | None, everything: bool, page: int, size: int) -> tuple[list[RoomView], int]:
+    """Newest first: every room (`everything`), else the user's own and the shared ones (no user: shared)."""
+    where = None
+    if not everything:
+        where = Room.is_shared.eq(True)
+        if user_id is not None:
+            where = where | (Room.user_id == user_id)
+    query = Room.select(*_ROOM_COLUMNS).order_by(Room.created_at, ascending=False).limit(size).offset((page - 1) * size)
+    count = Room.count()
+    if where is not None:
+        query = query.where(where)
+        count = count.where(where)
+    return [_room(row) for row in await query], await count
+
+
+async def update_room(room_id: str, values: dict[str, Any]) -> None:
+    try:
+        await Room.update({getattr(Room, k): v for k, v in values.items()}).where(Room.id == room_id)
+    except asyncpg.UniqueViolationError:
+        raise RoomNameTaken(values["name"]) from None
+
+
+async def delete_room(room_id: str) -> None:
+    await Room.delete().where(Room.id == room_id)
+
+
+async def insert_meeting(values: dict[str, Any]) -> MeetingView:
+    row = Meeting(**values)
+    await row.save()
+    meeting = await get_meeting(row.id)
+    assert meeting is not None
+    return meeting
+
+
+async def get_meeting(meeting_id: str) -> MeetingView | None:
+    row = await Meeting.select(*_MEETING_COLUMNS).where(Meeting.id == meeting_id).output(load_json=True).first()
+    return _meeting(row) if row else None
+
+
+async def active_meetings(room_id: str, at: datetime) -> list[MeetingView]:
+    """The room's active meetings that have not ended by `at`, the latest end first."""
+    rows = (
+        await Meeting.select(*_MEETING_COLUMNS)
+        .where((Meeting.room_id == room_id) & Meeting.is_active.eq(True) & (Meeting.end_date > at))
+        .order_by(Meeting.end_date, ascending=False)
+        .output(load_json=True)
+    )
+    return [_meeting(row) for row in rows]
+
+
+async def update_meeting(meeting_id: str, values: dict[str, Any]) -> None:
+    await Meeting.update({getattr(Meeting, k): v for k, v in values.items()}).where(Meeting.id == meeting_id)
+
+
+async def record_consent(meeting_id: str, user_id: str | None, given: bool, at: datetime) -> ConsentView:
+    """One answer per signed-in person and meeting (a second replaces the first); every anonymous answer kept."""
+    async with MeetingConsent._meta.db.transaction():
+        existing = None
+        if user_id is not None:
+            existing = (
+                await MeetingConsent.select(MeetingConsent.id)
+                .where((MeetingConsent.meeting_id == meeting_id) & (MeetingConsent.user_id == user_id))
+                .first()
+            )
+        if existing is not None:
+            await MeetingConsent.update(
+                {MeetingConsent.consent_given: given, MeetingConsent.consent_timestamp: at}
+            ).where(MeetingConsent.id == existing["id"])
+            consent_id = existing["id"]
+        else:
+            row = MeetingConsent(meeting_id=meeting_id, user_id=user_id, consent_given=given, consent_timestamp=at)
+            await row.save()
+            consent_id = row.id
+    found = (
+        await MeetingConsent.select(
+            MeetingConsent.id,
+            MeetingConsent.meeting_id,
+            MeetingConsent.user_id,
+            MeetingConsent.consent_given,
+            MeetingConsent.consent_timestamp,
+        )
+        .where(MeetingConsent.id == consent_id)
+        .first()
+    )
+    assert found is not None
+    return msgspec.convert(found, ConsentView)

@@ -1,0 +1,190 @@
+"""Rooms and their meetings: the use cases the API and the pages call.
+
+A room's name is the slug of its page, unique. A meeting is opened on the room's video platform through
+the `VideoPlatform` port; while the room's latest meeting is active, unexpired and still has the room's
+settings, everyone joining gets that one (under a Redis lock, so two people joining at once do not open
+two platform rooms).
+"""
+
+import base64
+import re
+import secrets
+import unicodedata
+from collections.abc import Mapping
+from datetime import timedelta
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import LockError
+
+from reflector.domain.auth.models import Caller
+from reflector.domain.ids import looks_like_id, now
+from reflector.domain.rooms import repository as repo
+from reflector.domain.rooms.models import (
+    ConsentView,
+    InvalidRoomName,
+    MeetingCreationBusy,
+    MeetingNotActive,
+    MeetingNotFound,
+    MeetingView,
+    PlatformNotConfigured,
+    RoomChanges,
+    RoomNotFound,
+    RoomSettings,
+    RoomView,
+    VideoPlatform,
+)
+
+log = structlog.get_logger(__name__)
+
+# Paths of our own pages and Reflector's, which a room's page (/{name}) must not shadow.
+RESERVED_NAMES = frozenset(
+    {"browse", "rooms", "transcripts", "login", "logout", "auth", "static", "health", "metrics", "schema", "v1"}
+)
+MEETING_LENGTH = timedelta(hours=8)
+# The settings a meeting keeps from its room: a room changed since gets a new meeting.
+_SNAPSHOT = ("is_locked", "room_mode", "recording_type", "recording_trigger", "store_video", "platform")
+
+
+def room_slug(name: str) -> str:
+    """`Team Stand-up!` → `team-stand-up`: lower case ASCII letters, digits and single dashes."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    if not slug:
+        raise InvalidRoomName("Give the room a name with letters or digits")
+    if slug in RESERVED_NAMES:
+        raise InvalidRoomName(f"{slug!r} is a page of Reflector's own: choose another room name")
+    return slug
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class RoomService:
+    async def create(self, owner_id: str, settings: RoomSettings) -> RoomView:
+        values = {f: getattr(settings, f) for f in settings.__struct_fields__}
+        values["name"] = room_slug(settings.name)
+        if values["webhook_url"] and not values["webhook_secret"]:
+            values["webhook_secret"] = new_webhook_secret()
+        room = await repo.insert_room({**values, "user_id": owner_id})
+        log.info("room.created", room_id=room.id, platform=room.platform)
+        return room
+
+    async def get(self, room_id: str) -> RoomView:
+        room = await repo.get_room(room_id) if looks_like_id(room_id) else None
+        if room is None:
+            raise RoomNotFound()
+        return room
+
+    async def named(self, name: str) -> RoomView:
+        room = await repo.room_named(name) if 0 < len(name) <= 255 else None
+        if room is None:
+            raise RoomNotFound()
+        return room
+
+    async def page(self, caller: Caller, page: int, size: int) -> tuple[list[RoomView], int]:
+        """The caller's rooms and the shared ones, newest first (an admin: every room)."""
+        return await repo.page_of_rooms(user_id=caller.user_id, everything=caller.admin, page=page, size=size)
+
+    async def update(self, room_id: str, changes: RoomChanges) -> RoomView:
+        room = await self.get(room_id)
+        values = changes.values()
+        if "name" in values:
+            values["name"] = room_slug(values["name"])
+        url = values.get("webhook_url", room.webhook_url)
+        secret = values.get("webhook_secret", room.webhook_secret)
+        if url and not secret:
+            values["webhook_secret"] = new_webhook_secret()
+        if values:
+            await repo.update_room(room_id, values)
+        return await self.get(room_id)
+
+    async def delete(self, room_id: str) -> None:
+        await self.get(room_id)
+        await repo.delete_room(room_id)
+        log.info("room.deleted", room_id=room_id)
+
+
+class MeetingService:
+    def __init__(self, redis: Redis, rooms: RoomService, platforms: Mapping[str, VideoPlatform]) -> None:
+        self._redis = redis
+        self._rooms = rooms
+        # The clients of the platforms this server is configured for, by name (daily, whereby, livekit).
+        self.platforms = platforms
+
+    async def meeting_for(self, room: RoomView, *, allow_duplicated: bool = False) -> MeetingView:
+        """The room's current meeting, or a new one on its platform when there is none to reuse."""
+        lock = self._redis.lock(f"create_meeting:{room.id}", timeout=30, blocking_timeout=5)
+        if not await lock.acquire():
+            raise MeetingCreationBusy()
+        try:
+            at = now()
+            if not allow_duplicated:
+                active = await repo.active_meetings(room.id, at)
+                if active and all(getattr(active[0], f) == getattr(room, f) for f in _SNAPSHOT):
+                    return active[0]
+            platform = self.platforms.get(room.platform)
+            if platform is None:
+                raise PlatformNotConfigured(room.platform)
+            end = at + MEETING_LENGTH
+            opened = await platform.create_meeting(room, end)
+            meeting = await repo.insert_meeting(
+                {
+                    "room_id": room.id,
+                    "platform_id": opened.platform_id,
+                    "room_name": opened.room_name,
+                    "room_url": opened.room_url,
+                    "host_room_url": opened.host_room_url,
+                    "start_date": at,
+                    "end_date": end,
+                    **{f: getattr(room, f) for f in _SNAPSHOT},
+                }
+            )
+            log.info("meeting.created", room_id=room.id, meeting_id=meeting.id, platform=room.platform)
+            return meeting
+        finally:
+            try:
+                await lock.release()
+            except LockError:
+                log.warning("meeting.lock_expired", room_id=room.id)
+
+    async def get(self, meeting_id: str) -> MeetingView:
+        meeting = await repo.get_meeting(meeting_id) if looks_like_id(meeting_id) else None
+        if meeting is None:
+            raise MeetingNotFound()
+        return meeting
+
+    async def in_room(self, room: RoomView, meeting_id: str) -> MeetingView:
+        meeting = await self.get(meeting_id)
+        if meeting.room_id != room.id:
+            raise MeetingNotFound()
+        return meeting
+
+    async def active(self, room: RoomView) -> list[MeetingView]:
+        """The room's active meetings that have not ended, the latest end first."""
+        return await repo.active_meetings(room.id, now())
+
+    async def joinable(self, room: RoomView, meeting_id: str) -> MeetingView:
+        meeting = await self.in_room(room, meeting_id)
+        if not meeting.is_active:
+            raise MeetingNotActive()
+        if meeting.end_date <= now():
+            raise MeetingNotActive("Meeting has ended")
+        return meeting
+
+    async def room_of(self, meeting_id: str) -> RoomView:
+        return await self._rooms.get((await self.get(meeting_id)).room_id)
+
+    async def end(self, meeting_id: str) -> MeetingView:
+        """Deactivate the meeting (again, if it already was): no one is sent into it any more."""
+        await self.get(meeting_id)
+        await repo.update_meeting(meeting_id, {"is_active": False})
+        log.info("meeting.ended", meeting_id=meeting_id)
+        return await self.get(meeting_id)
+
+    async def consent(self, meeting_id: str, user_id: str | None, given: bool) -> ConsentView:
+        """A participant's answer to being recorded: a signed-in person's latest answer counts."""
+        await self.get(meeting_id)
+        return await repo.record_consent(meeting_id, user_id, given, now())

@@ -1,0 +1,81 @@
+"""PostgreSQL tables of the rooms module: rooms, the meetings held in them, each participant's consent to
+record, and the recordings a video platform made of a meeting."""
+
+from piccolo.columns import JSONB, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+from reflector.domain.ids import new_id, now
+
+
+class Room(Table, tablename="room"):
+    id = Varchar(length=36, primary_key=True, default=new_id)
+    name = Varchar(length=255, unique=True)  # the slug of the room's page, /{name}
+    user_id = Varchar(length=255, index=True)  # its owner
+    created_at = Timestamptz(default=now)
+    zulip_auto_post = Boolean(default=False)
+    zulip_stream = Varchar(length=255, default="")
+    zulip_topic = Varchar(length=255, default="")
+    is_locked = Boolean(default=False)
+    room_mode = Varchar(length=16, default="normal")
+    recording_type = Varchar(length=16, default="cloud")
+    recording_trigger = Varchar(length=32, default="automatic-2nd-participant")
+    is_shared = Boolean(default=False, index=True)
+    webhook_url = Text(null=True, default=None)
+    webhook_secret = Text(null=True, default=None)
+    ics_url = Text(null=True, default=None)
+    ics_fetch_interval = Integer(default=300)  # seconds
+    ics_enabled = Boolean(default=False, index=True)
+    ics_last_sync = Timestamptz(null=True, default=None)
+    ics_last_etag = Text(null=True, default=None)
+    platform = Varchar(length=16, default="daily")
+    skip_consent = Boolean(default=False)
+    store_video = Boolean(default=False)
+    email_transcript_to = Varchar(length=320, null=True, default=None)
+
+
+class Meeting(Table, tablename="meeting"):
+    id = Varchar(length=36, primary_key=True, default=new_id)
+    room_id = ForeignKey(references=Room, on_delete=OnDelete.cascade, index=True)
+    platform = Varchar(length=16, default="daily")
+    # The platform's own id of its room or meeting (a Daily room id, a Whereby meetingId, a LiveKit room).
+    platform_id = Varchar(length=255, default="", index=True)
+    room_name = Varchar(length=255, default="")  # the platform's room name
+    room_url = Text(default="")
+    host_room_url = Text(default="")
+    start_date = Timestamptz(default=now)
+    end_date = Timestamptz(default=now)
+    # The room's settings when the meeting was created: a changed room gets a new meeting.
+    is_locked = Boolean(default=False)
+    room_mode = Varchar(length=16, default="normal")
+    recording_type = Varchar(length=16, default="cloud")
+    recording_trigger = Varchar(length=32, default="automatic-2nd-participant")
+    store_video = Boolean(default=False)
+    num_clients = Integer(default=0)
+    is_active = Boolean(default=True)
+    calendar_event_id = Varchar(length=36, null=True, default=None)
+    calendar_metadata = JSONB(null=True, default=None)
+    daily_composed_video_s3_key = Text(null=True, default=None)
+    daily_composed_video_duration = Integer(null=True, default=None)
+    created_at = Timestamptz(default=now)
+
+
+class MeetingConsent(Table, tablename="meeting_consent"):
+    id = Varchar(length=36, primary_key=True, default=new_id)
+    meeting_id = ForeignKey(references=Meeting, on_delete=OnDelete.cascade, index=True)
+    user_id = Varchar(length=255, null=True, default=None)  # None: an anonymous participant
+    consent_given = Boolean(default=False)
+    consent_timestamp = Timestamptz(default=now)
+
+
+class Recording(Table, tablename="recording"):
+    id = Varchar(length=36, primary_key=True, default=new_id)
+    meeting_id = ForeignKey(references=Meeting, on_delete=OnDelete.set_null, null=True, index=True)
+    # The id the platform returned when the recording started: recordings are matched to meetings by it.
+    platform_recording_id = Varchar(length=255, null=True, default=None, unique=True)
+    bucket_name = Varchar(length=255, default="")
+    object_key = Text(default="")  # the file, or the folder of a multitrack recording
+    recorded_at = Timestamptz(default=now)
+    status = Varchar(length=16, default="pending")  # pending | processing | completed | failed
+    track_keys = JSONB(null=True, default=None)  # None: one file; a list: one key per participant's track
+    deleted_at = Timestamptz(null=True, default=None)
