@@ -1,0 +1,105 @@
+"""Whereby's Embedded API (https://docs.whereby.com/reference/whereby-rest-api-reference): one meeting per
+Reflector meeting, its host URL for the room's owner, cloud recordings written to our S3 bucket, and the
+room sessions the insights API reports. Bearer key, base URL from settings."""
+
+from datetime import UTC, datetime
+from typing import Literal
+
+import httpx
+import msgspec
+
+from reflector.adapters.platforms.transport import TIMEOUT_S, PlatformError, PlatformHttp
+
+DEFAULT_API_URL = "https://api.whereby.dev/v1"
+PLATFORM = "Whereby"
+
+
+class S3Destination(msgspec.Struct, frozen=True, rename="camel"):
+    bucket: str
+    access_key_id: str
+    access_key_secret: str
+    provider: Literal["s3"] = "s3"
+    file_format: Literal["mp4"] = "mp4"
+
+
+class CloudRecording(msgspec.Struct, frozen=True, rename="camel"):
+    destination: S3Destination
+    type: Literal["cloud"] = "cloud"
+    start_trigger: Literal["none", "prompt", "automatic", "automatic-2nd-participant"] = "automatic"
+
+
+class CreateMeeting(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
+    end_date: str  # ISO 8601, UTC
+    is_locked: bool = False
+    room_name_prefix: str | None = None
+    room_name_pattern: Literal["uuid", "human-short"] = "uuid"
+    room_mode: Literal["normal", "group"] = "normal"
+    fields: list[str] = msgspec.field(default_factory=lambda: ["hostRoomUrl"])
+    recording: CloudRecording | None = None
+
+
+class WherebyMeeting(msgspec.Struct, frozen=True, rename="camel"):
+    meeting_id: str
+    room_name: str
+    room_url: str
+    host_room_url: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+
+
+class RoomSession(msgspec.Struct, frozen=True, rename="camel"):
+    room_session_id: str
+    room_name: str
+    started_at: str | None = None
+    ended_at: str | None = None
+
+
+class RoomSessions(msgspec.Struct, frozen=True):
+    results: list[RoomSession] = []
+    cursor: str | None = None
+
+
+class WherebyClient(PlatformHttp):
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_API_URL,
+        *,
+        timeout: float = TIMEOUT_S,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            PLATFORM, base_url, {"Authorization": f"Bearer {api_key}"}, timeout=timeout, transport=transport
+        )
+
+    async def create_meeting(
+        self,
+        *,
+        end: datetime,
+        room_name_prefix: str | None = None,
+        is_locked: bool = False,
+        room_mode: Literal["normal", "group"] = "normal",
+        recording: CloudRecording | None = None,
+    ) -> WherebyMeeting:
+        request = CreateMeeting(
+            end_date=end.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            is_locked=is_locked,
+            room_name_prefix=room_name_prefix,
+            room_mode=room_mode,
+            recording=recording,
+        )
+        return await self.call("POST", "/meetings", body=request, expect=WherebyMeeting)
+
+    async def delete_meeting(self, meeting_id: str) -> bool:
+        """End the meeting; False when Whereby no longer knew it."""
+        try:
+            await self.call("DELETE", f"/meetings/{meeting_id}")
+        except PlatformError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    async def room_sessions(self, room_name: str, *, cursor: str | None = None) -> RoomSessions:
+        params = {"roomName": room_name, "cursor": cursor}
+        return await self.call("GET", "/insights/room-sessions", params=params, expect=RoomSessions)
