@@ -109,7 +109,7 @@ def api_url(livekit_url: str) -> str:
 
 def participant_identity(name: str) -> str:
     """A LiveKit identity unique per join: two people called Ana (or one in two tabs) never collide."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "guest"
+    slug = re.sub(r"[\W_]+", "-", name.lower()).strip("-")[:40] or "guest"
     return f"{slug}-{secrets.token_hex(3)}"
 
 

@@ -29,12 +29,14 @@ class CloudRecording(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class CreateMeeting(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
+    """POST /meetings; the fields without a default are always sent, the None ones never."""
+
     end_date: str  # ISO 8601, UTC
-    is_locked: bool = False
+    is_locked: bool
+    room_name_pattern: Literal["uuid", "human-short"]
+    room_mode: Literal["normal", "group"]
+    fields: list[str]  # ["hostRoomUrl"]: the meeting's answer carries the host's link
     room_name_prefix: str | None = None
-    room_name_pattern: Literal["uuid", "human-short"] = "uuid"
-    room_mode: Literal["normal", "group"] = "normal"
-    fields: list[str] = msgspec.field(default_factory=lambda: ["hostRoomUrl"])
     recording: CloudRecording | None = None
 
 
@@ -84,8 +86,10 @@ class WherebyClient(PlatformHttp):
         request = CreateMeeting(
             end_date=end.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             is_locked=is_locked,
-            room_name_prefix=room_name_prefix,
+            room_name_pattern="uuid",
             room_mode=room_mode,
+            fields=["hostRoomUrl"],
+            room_name_prefix=room_name_prefix,
             recording=recording,
         )
         return await self.call("POST", "/meetings", body=request, expect=WherebyMeeting)
