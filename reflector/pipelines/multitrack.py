@@ -179,7 +179,6 @@ class MultitrackPipeline(MeetingPipeline):
         return DecodedAudio(mix, length / SAMPLE_RATE, waveform(mix), mp3)
 
     def _transcribe_tracks(self, progress: ProgressFn) -> Transcription:
-        transcriber = self._models.transcriber()
         total = sum(len(s) for s in self._samples) or 1
         done = 0
         language = None
@@ -188,7 +187,7 @@ class MultitrackPipeline(MeetingPipeline):
             if is_silent(samples):
                 log.info("multitrack.silent_track", kind=track.kind, participant=track.participant_id)
             else:
-                heard = transcriber.transcribe(
+                heard = self._models.transcriber().transcribe(
                     samples, language=self._options.language, progress=_share(progress, done, len(samples), total)
                 )
                 language = language or heard.language
