@@ -1,5 +1,7 @@
 """Settings, one Struct per concern, read once from the environment (and `.env`) at process entry."""
 
+import base64
+import binascii
 import ipaddress
 import os
 from pathlib import Path
@@ -137,6 +139,35 @@ class AuthSettings(msgspec.Struct, frozen=True):
         return [a.strip() for a in self.oidc_algorithms.split(",") if a.strip()]
 
 
+class PlatformSettings(msgspec.Struct, frozen=True):
+    """The video platforms rooms meet on; a platform without its key (or LiveKit without its URL, key and
+    secret) is not offered. The API URLs exist so an install (or a test) can point at another server."""
+
+    # Daily.co: the domain's API key, its sub-domain (`{subdomain}.daily.co`), and the webhook's `hmac` as
+    # Daily shows it (base64).
+    daily_api_key: str | None = None
+    daily_api_url: str = "https://api.daily.co/v1"
+    daily_webhook_secret: str | None = None
+    daily_subdomain: str | None = None
+    whereby_api_key: str | None = None
+    whereby_api_url: str = "https://api.whereby.dev/v1"
+    whereby_webhook_secret: str | None = None
+    # LiveKit, self-hosted: the URL clients connect to (wss://…), and the API key and secret it was given.
+    livekit_url: str | None = None
+    livekit_api_key: str | None = None
+    livekit_api_secret: str | None = None
+
+    @property
+    def available(self) -> list[str]:
+        """The platforms configured enough to create rooms on."""
+        livekit = bool(self.livekit_url and self.livekit_api_key and self.livekit_api_secret)
+        return [
+            name
+            for name, ok in (("daily", self.daily_api_key), ("whereby", self.whereby_api_key), ("livekit", livekit))
+            if ok
+        ]
+
+
 class Settings(msgspec.Struct, frozen=True):
     data_dir: Path = Path("data")
     log_format: Literal["console", "json"] = "console"
@@ -149,6 +180,7 @@ class Settings(msgspec.Struct, frozen=True):
     llm: LLMSettings = LLMSettings()
     worker: WorkerSettings = WorkerSettings()
     auth: AuthSettings = AuthSettings()
+    platforms: PlatformSettings = PlatformSettings()
 
     @property
     def models_dir(self) -> Path:
@@ -209,6 +241,16 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "OIDC_SCOPES": ("auth", "oidc_scopes"),
     "OIDC_ALGORITHMS": ("auth", "oidc_algorithms"),
     "SESSION_DAYS": ("auth", "session_days"),
+    "DAILY_API_KEY": ("platforms", "daily_api_key"),
+    "DAILY_API_URL": ("platforms", "daily_api_url"),
+    "DAILY_WEBHOOK_SECRET": ("platforms", "daily_webhook_secret"),
+    "DAILY_SUBDOMAIN": ("platforms", "daily_subdomain"),
+    "WHEREBY_API_KEY": ("platforms", "whereby_api_key"),
+    "WHEREBY_API_URL": ("platforms", "whereby_api_url"),
+    "WHEREBY_WEBHOOK_SECRET": ("platforms", "whereby_webhook_secret"),
+    "LIVEKIT_URL": ("platforms", "livekit_url"),
+    "LIVEKIT_API_KEY": ("platforms", "livekit_api_key"),
+    "LIVEKIT_API_SECRET": ("platforms", "livekit_api_secret"),
 }
 
 
@@ -252,6 +294,7 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = Path(".e
         raise SettingsError(f"invalid setting: {message}") from exc
     check_auth(settings.auth)
     check_cors(settings)
+    check_platforms(settings.platforms)
     port_range(settings.server.webrtc_port_range)  # refused here, at start-up, rather than at first use
     return settings
 
@@ -292,6 +335,32 @@ def check_auth(auth: AuthSettings) -> None:
             f"OIDC_ALGORITHMS={auth.oidc_algorithms!r}: only public-key signatures are accepted "
             f"({', '.join(sorted(_SAFE_ALGORITHMS))})"
         )
+
+
+def check_platforms(platforms: PlatformSettings) -> None:
+    """Refuse a platform setting that could only fail later, at the first webhook or the first room."""
+    if platforms.daily_webhook_secret:
+        try:
+            base64.b64decode(platforms.daily_webhook_secret, validate=True)
+        except binascii.Error:
+            raise SettingsError(
+                "DAILY_WEBHOOK_SECRET is not base64: copy the webhook's hmac as Daily shows it"
+            ) from None
+    livekit = {
+        "LIVEKIT_URL": platforms.livekit_url,
+        "LIVEKIT_API_KEY": platforms.livekit_api_key,
+        "LIVEKIT_API_SECRET": platforms.livekit_api_secret,
+    }
+    missing = [name for name, value in livekit.items() if not value]
+    if 0 < len(missing) < len(livekit):
+        raise SettingsError(f"LiveKit needs {' and '.join(missing)} as well")
+    for name, url in (
+        ("DAILY_API_URL", platforms.daily_api_url),
+        ("WHEREBY_API_URL", platforms.whereby_api_url),
+        ("LIVEKIT_URL", platforms.livekit_url),
+    ):
+        if url and urlsplit(url).scheme not in ("http", "https", "ws", "wss"):
+            raise SettingsError(f"{name}={url!r}: expected an http(s) or ws(s) URL")
 
 
 def check_cors(settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from reflector.adapters.platforms.daily import (
     RecordingsBucket,
     RoomProperties,
 )
+from reflector.settings import load_settings
 from tests.platforms.daily_fake import FakeDaily
 from tests.platforms.fake_server import Inbox
 
@@ -175,3 +177,11 @@ async def test_three_failed_deliveries_turn_a_webhook_failed_and_an_update_reviv
     assert (revived.state, revived.failed_count) == ("ACTIVE", 0)
     await client.delete_webhook(hook.uuid)
     assert await client.list_webhooks() == []
+
+
+async def test_the_client_comes_from_settings_and_says_what_to_set_without_them(daily: FakeDaily) -> None:
+    settings = load_settings({"DAILY_API_KEY": daily.api_key, "DAILY_API_URL": daily.api_url}, dotenv=Path("/none"))
+    async with DailyClient.from_settings(settings.platforms) as client:
+        assert (await client.presence("nobody-here")).total_count == 0
+    with pytest.raises(PlatformError, match="set DAILY_API_KEY"):
+        DailyClient.from_settings(load_settings({}, dotenv=Path("/none")).platforms)

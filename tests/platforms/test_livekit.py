@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from joserfc import jwt
@@ -9,6 +10,7 @@ from joserfc.jwk import OctKey
 
 from reflector.adapters.platforms import PlatformError
 from reflector.adapters.platforms.livekit import LiveKitClient, S3Upload, TrackFile, api_url
+from reflector.settings import load_settings
 from tests.platforms.livekit_fake import FakeLiveKit
 
 
@@ -75,3 +77,12 @@ async def test_a_wrong_secret_is_refused_by_livekit(livekit: FakeLiveKit) -> Non
         with pytest.raises(PlatformError, match=r"HTTP 401.*unauthenticated") as refused:
             await client.create_room("team-1")
     assert refused.value.status == 401 and refused.value.platform == "LiveKit"
+
+
+async def test_the_client_comes_from_settings_and_says_what_to_set_without_them(livekit: FakeLiveKit) -> None:
+    environ = {"LIVEKIT_URL": livekit.base_url.replace("http", "ws"), "LIVEKIT_API_KEY": livekit.api_key}
+    settings = load_settings({**environ, "LIVEKIT_API_SECRET": livekit.api_secret}, dotenv=Path("/none"))
+    async with LiveKitClient.from_settings(settings.platforms) as client:
+        assert (await client.create_room("team-1")).name == "team-1"
+    with pytest.raises(PlatformError, match="set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET"):
+        LiveKitClient.from_settings(load_settings({}, dotenv=Path("/none")).platforms)

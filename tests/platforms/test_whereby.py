@@ -2,11 +2,13 @@
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from reflector.adapters.platforms import PlatformError
 from reflector.adapters.platforms.whereby import CloudRecording, S3Destination, WherebyClient
+from reflector.settings import load_settings
 from tests.platforms.whereby_fake import FakeWhereby
 
 END = datetime(2026, 3, 4, 17, 30, tzinfo=UTC)
@@ -74,3 +76,11 @@ async def test_a_refusal_names_whereby_and_the_status(whereby: FakeWhereby) -> N
         with pytest.raises(PlatformError, match="Whereby answered POST /meetings with HTTP 401") as refused:
             await client.create_meeting(end=END)
     assert refused.value.status == 401
+
+
+async def test_the_client_comes_from_settings_and_says_what_to_set_without_them(whereby: FakeWhereby) -> None:
+    environ = {"WHEREBY_API_KEY": whereby.api_key, "WHEREBY_API_URL": whereby.api_url}
+    async with WherebyClient.from_settings(load_settings(environ, dotenv=Path("/none")).platforms) as client:
+        assert (await client.room_sessions("/nobody")).results == []
+    with pytest.raises(PlatformError, match="set WHEREBY_API_KEY"):
+        WherebyClient.from_settings(load_settings({}, dotenv=Path("/none")).platforms)

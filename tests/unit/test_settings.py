@@ -62,3 +62,38 @@ def test_allowed_hosts_default_to_loopback_and_the_base_url() -> None:
     assert default.server.allowed_host_list == ["127.0.0.1", "::1", "[::1]", "localhost", "meet.example.org"]
     named = load_settings({"ALLOWED_HOSTS": "a.example, *.b.example"}, dotenv=Path("/nonexistent"))
     assert named.server.allowed_host_list == ["a.example", "*.b.example"]
+
+
+def test_video_platforms_are_read_and_offered_once_configured() -> None:
+    none = load_settings({}, dotenv=Path("/nonexistent")).platforms
+    assert none.available == [] and none.daily_api_url == "https://api.daily.co/v1"
+    platforms = load_settings(
+        {
+            "DAILY_API_KEY": "dk",
+            "DAILY_API_URL": "http://127.0.0.1:9001/v1",
+            "DAILY_WEBHOOK_SECRET": "c2VjcmV0",
+            "DAILY_SUBDOMAIN": "team",
+            "WHEREBY_API_KEY": "wk",
+            "WHEREBY_WEBHOOK_SECRET": "ws",
+            "LIVEKIT_URL": "wss://meet.example.org",
+            "LIVEKIT_API_KEY": "APIkey",
+            "LIVEKIT_API_SECRET": "secret",
+        },
+        dotenv=Path("/nonexistent"),
+    ).platforms
+    assert platforms.available == ["daily", "whereby", "livekit"]
+    assert (platforms.daily_api_url, platforms.daily_webhook_secret, platforms.daily_subdomain) == (
+        "http://127.0.0.1:9001/v1",
+        "c2VjcmV0",
+        "team",
+    )
+    assert platforms.whereby_webhook_secret == "ws" and platforms.livekit_api_secret == "secret"
+
+
+def test_a_platform_setting_that_could_only_fail_later_is_refused_now() -> None:
+    with pytest.raises(SettingsError, match="DAILY_WEBHOOK_SECRET is not base64"):
+        load_settings({"DAILY_WEBHOOK_SECRET": "not base64!"}, dotenv=Path("/nonexistent"))
+    with pytest.raises(SettingsError, match="LiveKit needs LIVEKIT_API_SECRET as well"):
+        load_settings({"LIVEKIT_URL": "ws://127.0.0.1:7880", "LIVEKIT_API_KEY": "k"}, dotenv=Path("/nonexistent"))
+    with pytest.raises(SettingsError, match=r"WHEREBY_API_URL='api\.whereby\.dev': expected an http"):
+        load_settings({"WHEREBY_API_URL": "api.whereby.dev"}, dotenv=Path("/nonexistent"))

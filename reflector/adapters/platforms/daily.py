@@ -8,6 +8,7 @@ import httpx
 import msgspec
 
 from reflector.adapters.platforms.transport import TIMEOUT_S, PlatformError, PlatformHttp
+from reflector.settings import PlatformSettings
 
 DEFAULT_API_URL = "https://api.daily.co/v1"
 PLATFORM = "Daily"
@@ -175,6 +176,12 @@ class DailyClient(PlatformHttp):
         super().__init__(
             PLATFORM, base_url, {"Authorization": f"Bearer {api_key}"}, timeout=timeout, transport=transport
         )
+
+    @classmethod
+    def from_settings(cls, platforms: PlatformSettings) -> "DailyClient":
+        if not platforms.daily_api_key:
+            raise PlatformError(PLATFORM, "Daily is not configured: set DAILY_API_KEY")
+        return cls(platforms.daily_api_key, platforms.daily_api_url)
 
     async def create_room(
         self,

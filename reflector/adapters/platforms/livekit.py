@@ -13,7 +13,8 @@ import msgspec
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
-from reflector.adapters.platforms.transport import TIMEOUT_S, PlatformHttp
+from reflector.adapters.platforms.transport import TIMEOUT_S, PlatformError, PlatformHttp
+from reflector.settings import PlatformSettings
 
 PLATFORM = "LiveKit"
 SERVER_TOKEN_TTL_S = 600
@@ -126,6 +127,14 @@ class LiveKitClient(PlatformHttp):
         super().__init__(PLATFORM, api_url(url), {}, timeout=timeout, transport=transport)
         self._api_key = api_key
         self._key = OctKey.import_key(api_secret)
+
+    @classmethod
+    def from_settings(cls, platforms: PlatformSettings) -> "LiveKitClient":
+        if not (platforms.livekit_url and platforms.livekit_api_key and platforms.livekit_api_secret):
+            raise PlatformError(
+                PLATFORM, "LiveKit is not configured: set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET"
+            )
+        return cls(platforms.livekit_url, platforms.livekit_api_key, platforms.livekit_api_secret)
 
     def sign(self, claims: dict[str, Any], ttl_s: int) -> str:
         now = int(time.time())

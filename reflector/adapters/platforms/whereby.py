@@ -9,6 +9,7 @@ import httpx
 import msgspec
 
 from reflector.adapters.platforms.transport import TIMEOUT_S, PlatformError, PlatformHttp
+from reflector.settings import PlatformSettings
 
 DEFAULT_API_URL = "https://api.whereby.dev/v1"
 PLATFORM = "Whereby"
@@ -73,6 +74,12 @@ class WherebyClient(PlatformHttp):
         super().__init__(
             PLATFORM, base_url, {"Authorization": f"Bearer {api_key}"}, timeout=timeout, transport=transport
         )
+
+    @classmethod
+    def from_settings(cls, platforms: PlatformSettings) -> "WherebyClient":
+        if not platforms.whereby_api_key:
+            raise PlatformError(PLATFORM, "Whereby is not configured: set WHEREBY_API_KEY")
+        return cls(platforms.whereby_api_key, platforms.whereby_api_url)
 
     async def create_meeting(
         self,
