@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from reflector.pipelines.audio import SAMPLE_RATE
-from reflector.pipelines.multitrack import participants_of, power_envelope, remove_cross_talk
+from reflector.pipelines.multitrack import (
+    leaking_frames,
+    participants_of,
+    power_envelope,
+    remove_cross_talk,
+    without_leaks,
+)
 from reflector.pipelines.tracks import Track, daily_tracks, mixdown, on_timeline, parse_daily_key
 from reflector.pipelines.types import Word
 
@@ -112,3 +118,16 @@ def test_a_word_leaking_into_a_quieter_track_is_dropped_and_real_overlap_kept() 
     kept = remove_cross_talk(words, [power_envelope(own), power_envelope(leak)])
 
     assert kept == [words[0], words[2], words[3]]
+
+
+def test_a_track_is_silenced_where_another_is_much_louder_before_it_is_transcribed() -> None:
+    loud = np.concatenate([_tone(2.0, 0.5), np.zeros(2 * SAMPLE_RATE, dtype=np.float32)])
+    quiet = np.concatenate([_tone(2.0, 0.05), _tone(2.0, 0.3)])  # leak for 2 s, then its own voice
+    leaking = leaking_frames([power_envelope(loud), power_envelope(quiet)])
+
+    # The quiet track joined 1 s into the meeting: its samples start there.
+    heard = without_leaks(quiet[SAMPLE_RATE:], 1.0, leaking[1])
+
+    assert not leaking[0][:40].any()  # the loud track's own voice, 0-2 s, is kept
+    assert np.abs(heard[:SAMPLE_RATE]).max() == 0.0  # 1-2 s on the timeline: leakage
+    assert np.abs(heard[SAMPLE_RATE:]).max() > 0.25  # 2-3 s: its own voice
