@@ -10,6 +10,11 @@ names, outputs and checkpoints, so whatever writes a file run's steps writes a m
   assemble    cross-talk removed, each word given its participant's speaker number, all merged by time.
   topics, summarize   the file pipeline's own steps, on the assembled words.
 
+A run of a Daily raw-tracks recording: `tracks.daily_tracks(keys, names, path_of)` (the recording's object
+keys, Daily's meeting participants by id, where each key was downloaded), then this pipeline with the
+checkpoints, observer and gate a file run gets; `participants` are the transcript's participants (speaker
+number, platform id, name) and `result()` the `MeetingResult` with their names.
+
 Screen-share audio is transcribed as its participant's words (a video or a call played through a share is
 part of what the meeting heard, and the sharer is who played it), and skipped when it is silent.
 
@@ -29,7 +34,7 @@ De-duplicating identical text leaves every leaked word Whisper heard differently
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import msgspec
@@ -86,7 +91,8 @@ def power_envelope(samples: np.ndarray) -> np.ndarray:
     count = math.ceil(len(samples) / frame)
     padded = np.zeros(count * frame, dtype=np.float32)
     padded[: len(samples)] = samples
-    return (padded.reshape(count, frame).astype(np.float64) ** 2).mean(axis=1)
+    frames = padded.reshape(count, frame)
+    return np.einsum("ij,ij->i", frames, frames).astype(np.float64) / frame
 
 
 def _stacked(envelopes: Sequence[np.ndarray]) -> np.ndarray:
@@ -199,10 +205,15 @@ class MultitrackPipeline(MeetingPipeline):
     def _decode_tracks(self) -> DecodedAudio:
         self._samples = [decode_track(t.path) for t in self.tracks]
         length = timeline_length(self.tracks, self._samples)
-        placed = [on_timeline(s, t.offset_s, length) for t, s in zip(self.tracks, self._samples, strict=True)]
-        self._envelopes = [power_envelope(p) for p in placed]
-        mix = mixdown(placed)
-        del placed
+        self._envelopes = []
+
+        def placed() -> Iterator[np.ndarray]:
+            for track, samples in zip(self.tracks, self._samples, strict=True):
+                on_the_timeline = on_timeline(samples, track.offset_s, length)
+                self._envelopes.append(power_envelope(on_the_timeline))
+                yield on_the_timeline
+
+        mix = mixdown(placed(), length)
         mp3 = None
         if self._playback_dir is not None and len(mix):
             mp3 = encode_mp3(mix, self._playback_dir / "audio.mp3")

@@ -149,14 +149,13 @@ def timeline_length(tracks: list[Track], decoded: list[np.ndarray]) -> int:
     return max((round(t.offset_s * SAMPLE_RATE) + len(s) for t, s in zip(tracks, decoded, strict=True)), default=0)
 
 
-def mixdown(placed: list[np.ndarray]) -> np.ndarray:
-    """All tracks summed (each already on the timeline), scaled so the loudest sample sits at MIX_PEAK."""
-    if not placed:
-        return np.zeros(0, dtype=np.float32)
-    mix = np.zeros(len(placed[0]), dtype=np.float32)
+def mixdown(placed: Iterable[np.ndarray], length: int) -> np.ndarray:
+    """Tracks (each already on the timeline, taken one at a time so that only one is held besides the
+    mix) summed and scaled so the loudest sample sits at MIX_PEAK."""
+    mix = np.zeros(length, dtype=np.float32)
     for samples in placed:
         mix += samples
-    peak = float(np.abs(mix).max())
+    peak = float(np.abs(mix).max()) if length else 0.0
     if peak > 0:
         mix *= MIX_PEAK / peak
     return mix

@@ -5,6 +5,7 @@ import pytest
 
 from reflector.pipelines.audio import SAMPLE_RATE
 from reflector.pipelines.multitrack import (
+    is_silent,
     leaking_frames,
     participants_of,
     power_envelope,
@@ -93,7 +94,7 @@ def test_mixdown_sums_tracks_and_normalises_the_peak() -> None:
     b = np.zeros(100, dtype=np.float32)
     b[50:] = 0.8
 
-    mix = mixdown([a, b])
+    mix = mixdown(iter([a, b]), 100)
 
     assert float(np.abs(mix).max()) == pytest.approx(0.9)
     assert mix[0] == pytest.approx(0.45)
@@ -131,3 +132,9 @@ def test_a_track_is_silenced_where_another_is_much_louder_before_it_is_transcrib
     assert not leaking[0][:40].any()  # the loud track's own voice, 0-2 s, is kept
     assert np.abs(heard[:SAMPLE_RATE]).max() == 0.0  # 1-2 s on the timeline: leakage
     assert np.abs(heard[SAMPLE_RATE:]).max() > 0.25  # 2-3 s: its own voice
+
+
+def test_a_track_below_minus_50_dbfs_is_silent() -> None:
+    assert is_silent(np.full(SAMPLE_RATE, 0.002, dtype=np.float32))
+    assert is_silent(np.zeros(0, dtype=np.float32))
+    assert not is_silent(_tone(1.0, 0.01))
