@@ -3,6 +3,7 @@ presence, meeting tokens, recordings started, listed, fetched and linked, meetin
 whose creation first POSTs {"test":"test"} and which turn FAILED after 3 failed deliveries. Controls (plain
 methods) let a test join and leave participants, finish recordings and deliver signed events."""
 
+import asyncio
 import base64
 import secrets
 import time
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 
 from tests.platforms.fake_server import FakePlatform, FakeRequest, Reply
-from tests.platforms.signing import daily_headers
+from tests.platforms.signing import body_of, send_daily
 
 FAILURES_BEFORE_FAILED = 3
 JSON = {"Content-Type": "application/json"}
@@ -32,6 +33,8 @@ class FakeDaily(FakePlatform):
         self.presence: dict[str, list[dict[str, Any]]] = {}
         self.meeting_sessions: dict[str, str] = {}  # room name -> its current mtgSessionId
         self.participants: dict[str, list[dict[str, Any]]] = {}  # mtgSessionId -> who took part
+        self.meeting_rooms: dict[str, str] = {}  # mtgSessionId -> room name
+        self._sending: set[asyncio.Task[Any]] = set()
         self.tokens: list[dict[str, Any]] = []  # the properties of every token asked for
         self.recordings: dict[str, dict[str, Any]] = {}
         self.webhooks: dict[str, dict[str, Any]] = {}
@@ -40,12 +43,14 @@ class FakeDaily(FakePlatform):
             ("POST", "/v1/rooms", self._create_room),
             ("GET", "/v1/rooms/(?P<name>[^/]+)", self._get_room),
             ("DELETE", "/v1/rooms/(?P<name>[^/]+)", self._delete_room),
+            ("POST", "/v1/rooms/(?P<name>[^/]+)", self._update_room),
             ("GET", "/v1/rooms/(?P<name>[^/]+)/presence", self._presence),
             ("POST", "/v1/rooms/(?P<name>[^/]+)/recordings/start", self._start_recording),
             ("POST", "/v1/meeting-tokens", self._meeting_token),
             ("GET", "/v1/recordings", self._list_recordings),
             ("GET", "/v1/recordings/(?P<id>[^/]+)", self._get_recording),
             ("GET", "/v1/recordings/(?P<id>[^/]+)/access-link", self._access_link),
+            ("GET", "/v1/meetings/(?P<id>[^/]+)", self._meeting),
             ("GET", "/v1/meetings/(?P<id>[^/]+)/participants", self._meeting_participants),
             ("GET", "/v1/webhooks", self._list_webhooks),
             ("POST", "/v1/webhooks", self._create_webhook),
@@ -88,6 +93,13 @@ class FakeDaily(FakePlatform):
     async def _get_room(self, request: FakeRequest) -> Reply:
         room = self.rooms.get(request.params["name"])
         return Reply(200, room) if room else _error(404, "not-found", f"room {request.params['name']} not found")
+
+    async def _update_room(self, request: FakeRequest) -> Reply:
+        room = self.rooms.get(request.params["name"])
+        if room is None:
+            return _error(404, "not-found", f"room {request.params['name']} not found")
+        room["config"] = {**room["config"], **request.json().get("properties", {})}
+        return Reply(200, room)
 
     async def _delete_room(self, request: FakeRequest) -> Reply:
         name = request.params["name"]
@@ -138,6 +150,8 @@ class FakeDaily(FakePlatform):
             "_type": kind,
             "_instance": instance,
         }
+        started = {"action": "start-cloud-recording", "recording_id": recording_id, "room_name": name}
+        self._in_background(self.deliver("recording.started", started | {"type": kind, "start_ts": time.time()}))
         return Reply(200, {"recordingId": recording_id})
 
     def _public(self, recording: dict[str, Any]) -> dict[str, Any]:
@@ -166,6 +180,23 @@ class FakeDaily(FakePlatform):
         expires = int(time.time()) + 3600
         link = f"{self.base_url}/downloads/{recording['id']}.mp4?expires={expires}"
         return Reply(200, {"download_link": link, "expires": expires})
+
+    async def _meeting(self, request: FakeRequest) -> Reply:
+        meeting_id = request.params["id"]
+        people = self.participants.get(meeting_id)
+        if people is None:
+            return _error(404, "not-found", "meeting not found")
+        room = self.meeting_rooms[meeting_id]
+        started = min(p["join_time"] for p in people)
+        meeting = {
+            "id": meeting_id,
+            "room": room,
+            "start_time": started,
+            "duration": round(time.time() - started),
+            "ongoing": self.meeting_sessions.get(room) == meeting_id,
+            "max_participants": len(people),
+        }
+        return Reply(200, meeting)
 
     async def _meeting_participants(self, request: FakeRequest) -> Reply:
         people = self.participants.get(request.params["id"])
@@ -229,6 +260,12 @@ class FakeDaily(FakePlatform):
             return _error(404, "not-found", "webhook not found")
         return Reply(200, {"deleted": True})
 
+    def _in_background(self, sending: Any) -> None:
+        """Daily sends a webhook after answering the request that caused it."""
+        task = asyncio.get_running_loop().create_task(sending)
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
     # ---- controls ----
 
     async def deliver(self, event_type: str, payload: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
@@ -240,7 +277,7 @@ class FakeDaily(FakePlatform):
             "payload": payload,
             "event_ts": time.time(),
         }
-        body = httpx.Request("POST", "http://x", json=event).content
+        body = body_of(event)
         for hook in list(self.webhooks.values()):
             if hook["state"] != "ACTIVE" or (hook["eventTypes"] and event_type not in hook["eventTypes"]):
                 continue
@@ -250,9 +287,7 @@ class FakeDaily(FakePlatform):
     async def _post(self, hook: dict[str, Any], event_type: str, body: bytes) -> None:
         status: int | None
         try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                answer = await client.post(hook["url"], content=body, headers=daily_headers(body, hook["hmac"]))
-            status = answer.status_code
+            status = (await send_daily(hook["url"], body, hook["hmac"])).status_code
         except httpx.HTTPError:
             status = None
         self.deliveries.append((event_type, status))
@@ -267,6 +302,7 @@ class FakeDaily(FakePlatform):
         """A participant joins `room`'s call: presence, the meeting's participants, participant.joined."""
         session_id = str(uuid.uuid4())
         meeting = self.meeting_sessions.setdefault(room, str(uuid.uuid4()))
+        self.meeting_rooms[meeting] = room
         joined = time.time()
         self.presence.setdefault(room, []).append(
             {

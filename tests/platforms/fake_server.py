@@ -146,6 +146,15 @@ class Inbox(FakePlatform):
     async def answer(self, request: FakeRequest) -> Reply:
         return Reply(self.status, {"received": True})
 
+    async def received(self, count: int, within_s: float = 5.0) -> list[FakeRequest]:
+        """Wait until `count` requests have arrived (webhooks sent in the background); them."""
+        deadline = time.monotonic() + within_s
+        while len(self.requests) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.requests)} webhooks arrived within {within_s} s, not {count}")
+            await asyncio.sleep(0.02)
+        return self.requests
+
     def events(self) -> list[Any]:
         """The JSON bodies received, Daily's {"test":"test"} included."""
         return [request.json() for request in self.requests]

@@ -14,7 +14,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
 from tests.platforms.fake_server import FakePlatform, FakeRequest, Reply
-from tests.platforms.signing import livekit_headers
+from tests.platforms.signing import send_livekit
 
 API_KEY = "APIfakekey"
 API_SECRET = "fake-livekit-secret-of-at-least-32-characters"
@@ -145,11 +145,10 @@ class FakeLiveKit(FakePlatform):
         return participant
 
     async def deliver(self, url: str, event: dict[str, Any], *, issued_at: int | None = None) -> int | None:
-        body = httpx.Request("POST", "http://x", json=event).content
-        headers = livekit_headers(body, self.api_key, self.api_secret, issued_at)
         try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                status: int | None = (await client.post(url, content=body, headers=headers)).status_code
+            status: int | None = (
+                await send_livekit(url, event, self.api_key, self.api_secret, issued_at=issued_at)
+            ).status_code
         except httpx.HTTPError:
             status = None
         self.deliveries.append(status)

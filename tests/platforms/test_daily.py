@@ -54,6 +54,12 @@ async def test_deleting_a_room_twice_says_it_was_already_gone(client: DailyClien
     assert await client.delete_room(room.name) is False
 
 
+async def test_a_meeting_still_in_use_has_its_room_expiry_pushed_back(client: DailyClient) -> None:
+    room = await client.create_room("team", now=OPENED, properties=RoomProperties(exp=1772620000, enable_chat=True))
+    extended = await client.update_room(room.name, RoomProperties(exp=1772623600))
+    assert (extended.config.exp, extended.config.enable_chat) == (1772623600, True)
+
+
 async def test_presence_lists_who_is_in_the_call(client: DailyClient, daily: FakeDaily) -> None:
     room = await client.create_room("team", now=OPENED)
     await daily.join(room.name, "Zoë Ørsted", user_id="user-1")
@@ -124,6 +130,8 @@ async def test_the_meeting_participants_name_each_participant_id(client: DailyCl
     people = await client.meeting_participants(meeting)
 
     assert {p.participant_id: p.user_name for p in people} == {ana: "Ana", bo: "Bo"}
+    session = await client.meeting(meeting)
+    assert (session.room, session.ongoing, session.max_participants) == (room.name, True, 2)
 
 
 async def test_a_wrong_api_key_is_a_platform_error_naming_daily_and_401(daily: FakeDaily) -> None:

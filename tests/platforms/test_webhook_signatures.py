@@ -218,13 +218,16 @@ async def test_dailys_fake_delivers_events_the_verifier_accepts(daily: FakeDaily
         room = await client.create_room("team", now=datetime.now(UTC))
         await daily.join(room.name, NAME, user_id="u-1")
         recording_id = await client.start_recording(room.name, "raw-tracks", "instance-1")
+    await inbox.received(3)
     track = {"type": "audio", "s3Key": f"d/{room.name}/1-s-cam-audio-2", "size": 9}
     await daily.finish_recording(recording_id, [track])
 
-    ping, joined, ready = (verify_daily(r.headers, r.body, DAILY_SECRET) for r in inbox.requests)
+    ping, joined, started, ready = (verify_daily(r.headers, r.body, DAILY_SECRET) for r in await inbox.received(4))
     assert ping == DailyTestPing()
     assert isinstance(joined, DailyEvent) and isinstance(joined.payload, DailyParticipant)
     assert joined.payload.user_name == NAME and joined.payload.user_id == "u-1"
+    assert isinstance(started, DailyEvent) and isinstance(started.payload, DailyRecordingEvent)
+    assert started.type == "recording.started" and started.payload.recording_id == recording_id
     assert isinstance(ready, DailyEvent) and isinstance(ready.payload, DailyRecordingEvent)
     assert ready.payload.recording_id == recording_id and ready.payload.type == "raw-tracks"
     assert ready.payload.tracks[0].s3_key == track["s3Key"]

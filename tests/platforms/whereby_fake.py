@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.platforms.fake_server import FakePlatform, FakeRequest, Reply
-from tests.platforms.signing import whereby_headers
+from tests.platforms.signing import send_whereby
 
 
 class FakeWhereby(FakePlatform):
@@ -121,13 +121,9 @@ class FakeWhereby(FakePlatform):
         return event
 
     async def deliver(self, url: str, event: dict[str, Any]) -> int | None:
-        # Whereby sends non-ASCII names as UTF-8, unescaped: the signature covers exactly these bytes.
-        body = httpx.Request("POST", "http://x", json=event).content
+        """Send `event` signed to `url`; Whereby writes non-ASCII names as UTF-8, and signs exactly those bytes."""
         try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                status: int | None = (
-                    await client.post(url, content=body, headers=whereby_headers(body, self.webhook_secret))
-                ).status_code
+            status: int | None = (await send_whereby(url, event, self.webhook_secret)).status_code
         except httpx.HTTPError:
             status = None
         self.deliveries.append(status)

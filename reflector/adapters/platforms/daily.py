@@ -52,6 +52,10 @@ class DailyRoom(msgspec.Struct, frozen=True):
     config: RoomProperties = RoomProperties()
 
 
+class _RoomChange(msgspec.Struct, frozen=True):
+    properties: RoomProperties
+
+
 class PresenceParticipant(msgspec.Struct, frozen=True, rename="camel"):
     id: str
     room: str = ""
@@ -135,6 +139,15 @@ class MeetingParticipant(msgspec.Struct, frozen=True):
     duration: float | None = None
 
 
+class DailyMeeting(msgspec.Struct, frozen=True):
+    id: str
+    room: str
+    start_time: float | None = None
+    duration: float | None = None
+    ongoing: bool = False
+    max_participants: int | None = None
+
+
 class _Participants(msgspec.Struct, frozen=True):
     data: list[MeetingParticipant] = []
 
@@ -195,6 +208,10 @@ class DailyClient(PlatformHttp):
         request = CreateRoom(name=name, privacy=privacy, properties=properties or RoomProperties())
         return await self.call("POST", "/rooms", body=request, expect=DailyRoom)
 
+    async def update_room(self, name: str, properties: RoomProperties) -> DailyRoom:
+        """Change a room's properties, e.g. push its `exp` back for a meeting still in use."""
+        return await self.call("POST", f"/rooms/{name}", body=_RoomChange(properties), expect=DailyRoom)
+
     async def get_room(self, name: str) -> DailyRoom:
         return await self.call("GET", f"/rooms/{name}", expect=DailyRoom)
 
@@ -254,6 +271,10 @@ class DailyClient(PlatformHttp):
 
     async def recording_access_link(self, recording_id: str) -> AccessLink:
         return await self.call("GET", f"/recordings/{recording_id}/access-link", expect=AccessLink)
+
+    async def meeting(self, meeting_session_id: str) -> DailyMeeting:
+        """One session of a call in a room (Daily's "meeting": from the first join to the last leave)."""
+        return await self.call("GET", f"/meetings/{meeting_session_id}", expect=DailyMeeting)
 
     async def meeting_participants(self, meeting_session_id: str) -> list[MeetingParticipant]:
         answer = await self.call("GET", f"/meetings/{meeting_session_id}/participants", expect=_Participants)

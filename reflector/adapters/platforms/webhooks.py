@@ -240,8 +240,9 @@ def verify_whereby(headers: Mapping[str, str], body: bytes, secret: str, *, now:
     value = header(headers, "whereby-signature")
     if not value:
         raise ForgedWebhook(platform, "the whereby-signature header is missing")
-    parts = dict(part.strip().partition("=")[::2] for part in value.split(","))
-    stamp, signatures = parts.get("t"), [p.split("=", 1)[1] for p in value.split(",") if p.strip().startswith("v1=")]
+    pairs = [part.strip().partition("=") for part in value.split(",")]
+    stamp = next((v for k, _, v in pairs if k == "t"), None)
+    signatures = [v for k, _, v in pairs if k == "v1"]  # several while a secret is being rotated
     if not stamp or not signatures:
         raise ForgedWebhook(platform, "the whereby-signature header has no t= or v1=")
     expected = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
