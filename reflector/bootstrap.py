@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from redis.asyncio import Redis
 
-from reflector.adapters.db import close_pool, configure_engine, start_pool
+from reflector.adapters.db import CONNECT_TIMEOUT_S, close_pool, configure_engine, start_pool
 from reflector.adapters.events import EventBus
 from reflector.adapters.queue import ArqJobQueue
 from reflector.adapters.storage import Storage, build_storage
@@ -149,7 +149,8 @@ async def start_services(settings: Settings) -> Services:
         raise RuntimeError("DATABASE_URL and REDIS_URL must be known here (reflector run sets them)")
     engine = configure_engine(settings.database.url, ALL_TABLES)
     await start_pool(engine, settings.database.pool_max)
-    redis = Redis.from_url(settings.redis.url)
+    # A Redis that does not answer fails a request in seconds (a 503), rather than holding it.
+    redis = Redis.from_url(settings.redis.url, socket_connect_timeout=CONNECT_TIMEOUT_S)
     bus = EventBus(redis)
     storage = build_storage(settings.storage, settings.data_dir)
     await storage.start()

@@ -6,12 +6,14 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
 
 _engine: PostgresEngine | None = None
+CONNECT_TIMEOUT_S = 5
 
 
 def configure_engine(url: str, tables: Iterable[type[Table]]) -> PostgresEngine:
     """Point `tables` at `url`. Called by the composition root before any query."""
     global _engine
-    _engine = PostgresEngine(config={"dsn": url})
+    # A database that does not answer fails a query in seconds (the web's 503), rather than holding it.
+    _engine = PostgresEngine(config={"dsn": url, "timeout": CONNECT_TIMEOUT_S})
     for table in tables:
         table._meta._db = _engine
     return _engine

@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 
 from reflector.adapters.error_tracking import report_error
+from reflector.adapters.outages import UNREACHABLE, is_outage, outage_sentence
 from reflector.adapters.storage import StorageFull
 from reflector.domain.auth.limits import RateLimited
 from reflector.domain.auth.models import InvalidCredential
@@ -62,6 +63,7 @@ _HEADINGS = {
     413: "That is too large",
     429: "Too many tries",
     500: "Something went wrong on our side",
+    503: "Reflector can't reach one of its servers",
 }
 _EXPLANATIONS = {
     403: "It belongs to someone else, or it isn't shared with you. Ask its owner to share it.",
@@ -78,7 +80,7 @@ def error_page(status: int, detail: str = "", *, subject: str = "page", request_
         heading = f"We can't find that {subject}"
     else:
         heading = _HEADINGS.get(status) or _HEADINGS[500 if status >= 500 else 400]
-    explanation = _EXPLANATIONS[500] if status >= 500 else _EXPLANATIONS.get(status, detail)
+    explanation = _EXPLANATIONS[500] if status >= 500 and status != 503 else _EXPLANATIONS.get(status, detail)
     return Template(
         template_name="pages/error.html",
         context={"status": status, "heading": heading, "explanation": explanation, "request_id": request_id},
@@ -149,6 +151,24 @@ def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
     return Response({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
+# How long a client is asked to wait before trying again while a server is away.
+RETRY_AFTER_OUTAGE_S = 5
+
+
+def _outage(request: Request, exc: Exception) -> Response[Any]:
+    """A server we depend on is away: 503 with the sentence, at once, rather than a 500 or a hang."""
+    if not is_outage(exc):
+        return _unexpected(request, exc)
+    sentence = outage_sentence(exc)
+    log.warning("request.outage", method=request.method, path=request.url.path, error=repr(exc))
+    headers = {"Retry-After": str(RETRY_AFTER_OUTAGE_S)}
+    if _wants_page(request):
+        page = error_page(503, sentence)
+        page.headers.update(headers)
+        return page
+    return Response({"detail": sentence}, status_code=503, headers=headers)
+
+
 def _unexpected(request: Request, exc: Exception) -> Response[Any]:
     # The id in the answer finds this line, with its traceback, in the log.
     request_id = _request_id(request)
@@ -167,6 +187,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: _domain_error,
     **{error: _domain_error for error in OTHER_STATUS},
     HTTPException: _http_error,
+    **{error: _outage for error in UNREACHABLE},
     HTTP_500_INTERNAL_SERVER_ERROR: _unexpected,
 }
 

@@ -4,6 +4,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from reflector.adapters.outages import UNREACHABLE, is_outage, outage_sentence
 from reflector.domain.processing import repository
 from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.jobs import ANALYSIS, SPEECH, SPEECH_LONG
@@ -79,7 +80,13 @@ class ProcessingService:
         await self._transcripts.reset_results(transcript_id)
         run = await self.lifecycle.create(transcript_id, options)
         policy = SPEECH_LONG if transcript.duration / 1000 > LONG_RECORDING_S else SPEECH
-        await self._queue.enqueue(policy, run.id, job_id=f"{run.id}:speech:0")
+        try:
+            await self._queue.enqueue(policy, run.id, job_id=f"{run.id}:speech:0")
+        except UNREACHABLE as exc:
+            if is_outage(exc):
+                # Not left `queued` with no job behind it (every later request would hear one is under way).
+                await self.lifecycle.failed(run, f"{outage_sentence(exc)} Retry once it is back.")
+            raise
         log.info("run.queued", transcript_id=transcript_id, run_id=run.id, queue=policy.queue_name)
         return run, True
 
