@@ -35,9 +35,9 @@ run: setup
 # The page tests drive Debian's chromium (no browser download at test time); qemu-user runs the LLM on an
 # emulated CPU without AVX-512, to show the native code runs on CPUs other than this one.
 test-tools:
-	@command -v chromium >/dev/null && command -v qemu-x86_64 >/dev/null || { \
-		echo "==> installing Debian's chromium and qemu-user for the tests"; \
-		$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium qemu-user >/dev/null'; }
+	@command -v chromium >/dev/null && command -v qemu-x86_64 >/dev/null && command -v espeak-ng >/dev/null && command -v sox >/dev/null || { \
+		echo "==> installing Debian's chromium, qemu-user, espeak-ng and sox for the tests"; \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium qemu-user espeak-ng sox >/dev/null'; }
 
 test: setup test-tools
 	@$(BIN)/ruff check reflector tests bench scripts

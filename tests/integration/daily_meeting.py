@@ -66,11 +66,9 @@ class DailyMeeting(msgspec.Struct, frozen=True):
         return self.folder / key.rsplit("/", 1)[1]
 
 
-def tools_missing() -> list[str]:
-    return [tool for tool in ("espeak-ng", "sox") if shutil.which(tool) is None]
-
-
 def make_daily_meeting(folder: Path) -> DailyMeeting:
+    missing = [tool for tool in ("espeak-ng", "sox") if shutil.which(tool) is None]
+    assert not missing, f"make_meeting.py needs {' and '.join(missing)}: run `make test-tools`"
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / "script.txt"
     script.write_text(SCRIPT)

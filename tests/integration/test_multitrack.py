@@ -14,13 +14,11 @@ from reflector.pipelines.multitrack import MultitrackPipeline
 from reflector.pipelines.tracks import daily_tracks, decode_track
 from reflector.pipelines.transcribe import FasterWhisperTranscriber
 from reflector.pipelines.types import MeetingResult, Word, no_progress
-from tests.integration.daily_meeting import PARTICIPANTS, DailyMeeting, make_daily_meeting, tools_missing
+from tests.integration.daily_meeting import PARTICIPANTS, DailyMeeting, make_daily_meeting
 from tests.references import normalise
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(bool(tools_missing()), reason=f"make_meeting.py needs {' and '.join(tools_missing())}"),
-]
+# espeak-ng and sox come with `make test-tools`: missing, the fixture fails and says so (no silent skip).
+pytestmark = pytest.mark.slow
 
 
 class Observer:
