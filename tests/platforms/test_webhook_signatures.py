@@ -14,18 +14,16 @@ import pytest
 
 from reflector.adapters.platforms import ForgedWebhook, UnreadableWebhook
 from reflector.adapters.platforms.daily import DailyClient
-from reflector.adapters.platforms.webhooks import (
+from reflector.adapters.platforms.daily_webhooks import (
     DailyEvent,
     DailyParticipant,
     DailyRecordingEvent,
     DailyTestPing,
-    LiveKitEvent,
-    WherebyEvent,
     verify_daily,
-    verify_livekit,
-    verify_whereby,
 )
+from reflector.adapters.platforms.livekit_webhooks import LiveKitEvent, verify_livekit
 from reflector.adapters.platforms.whereby import WherebyClient
+from reflector.adapters.platforms.whereby_webhooks import WherebyEvent, verify_whereby
 from tests.platforms.daily_fake import FakeDaily
 from tests.platforms.fake_server import Inbox
 from tests.platforms.livekit_fake import FakeLiveKit
