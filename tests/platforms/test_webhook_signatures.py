@@ -4,6 +4,7 @@ an authentic event of a type we do not handle parses as unhandled, and an authen
 is UnreadableWebhook. The fakes sign as the platforms document, independently of the verifier."""
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -253,3 +254,16 @@ async def test_livekits_fake_delivers_events_the_verifier_accepts(livekit: FakeL
     parsed = verify_livekit(request.headers, request.body, livekit.api_key, livekit.api_secret)
     assert isinstance(parsed, LiveKitEvent) and parsed.handled
     assert parsed.egress_info is not None and parsed.egress_info.egress_id == "EG_1"
+
+
+def test_an_unsigned_livekit_token_is_refused() -> None:
+    body = compact(PLATFORMS["livekit"].event)
+    digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    claims = {"iss": LIVEKIT_KEY, "nbf": NOW, "exp": NOW + 300, "sha256": digest}
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    unsigned = f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+    with pytest.raises(ForgedWebhook, match="not signed with our API secret"):
+        verify_livekit({"Authorization": unsigned}, body, LIVEKIT_KEY, LIVEKIT_SECRET, now=NOW)

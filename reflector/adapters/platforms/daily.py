@@ -3,6 +3,7 @@ presence, recordings started by the server, and the domain's webhooks. Bearer ke
 
 from datetime import UTC, datetime
 from typing import Literal
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -172,6 +173,10 @@ class RecordingAlreadyActive(PlatformError):
     """Daily already records that room with this instance id: not a failure for whoever asked to start."""
 
 
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
 def daily_room_name(room_name: str, now: datetime) -> str:
     """One Daily room per meeting, named after the Reflector room and the minute it opened (as Reflector)."""
     return f"{room_name}-{now.astimezone(UTC):%Y%m%d%H%M%S}"
@@ -210,15 +215,15 @@ class DailyClient(PlatformHttp):
 
     async def update_room(self, name: str, properties: RoomProperties) -> DailyRoom:
         """Change a room's properties, e.g. push its `exp` back for a meeting still in use."""
-        return await self.call("POST", f"/rooms/{name}", body=_RoomChange(properties), expect=DailyRoom)
+        return await self.call("POST", f"/rooms/{_segment(name)}", body=_RoomChange(properties), expect=DailyRoom)
 
     async def get_room(self, name: str) -> DailyRoom:
-        return await self.call("GET", f"/rooms/{name}", expect=DailyRoom)
+        return await self.call("GET", f"/rooms/{_segment(name)}", expect=DailyRoom)
 
     async def delete_room(self, name: str) -> bool:
         """Delete the Daily room; False when it was already gone."""
         try:
-            await self.call("DELETE", f"/rooms/{name}")
+            await self.call("DELETE", f"/rooms/{_segment(name)}")
         except PlatformError as exc:
             if exc.status == 404:
                 return False
@@ -226,7 +231,7 @@ class DailyClient(PlatformHttp):
         return True
 
     async def presence(self, name: str) -> Presence:
-        return await self.call("GET", f"/rooms/{name}/presence", expect=Presence)
+        return await self.call("GET", f"/rooms/{_segment(name)}/presence", expect=Presence)
 
     async def meeting_token(
         self,
@@ -248,7 +253,7 @@ class DailyClient(PlatformHttp):
         try:
             started = await self.call(
                 "POST",
-                f"/rooms/{room_name}/recordings/start",
+                f"/rooms/{_segment(room_name)}/recordings/start",
                 body=_StartRecording(type=kind, instance_id=instance_id),
                 expect=_Started,
             )
@@ -261,7 +266,7 @@ class DailyClient(PlatformHttp):
         return started.recording_id
 
     async def get_recording(self, recording_id: str) -> DailyRecording:
-        return await self.call("GET", f"/recordings/{recording_id}", expect=DailyRecording)
+        return await self.call("GET", f"/recordings/{_segment(recording_id)}", expect=DailyRecording)
 
     async def list_recordings(
         self, *, room_name: str | None = None, limit: int = 100, starting_after: str | None = None
@@ -270,14 +275,14 @@ class DailyClient(PlatformHttp):
         return await self.call("GET", "/recordings", params=params, expect=RecordingList)
 
     async def recording_access_link(self, recording_id: str) -> AccessLink:
-        return await self.call("GET", f"/recordings/{recording_id}/access-link", expect=AccessLink)
+        return await self.call("GET", f"/recordings/{_segment(recording_id)}/access-link", expect=AccessLink)
 
     async def meeting(self, meeting_session_id: str) -> DailyMeeting:
         """One session of a call in a room (Daily's "meeting": from the first join to the last leave)."""
-        return await self.call("GET", f"/meetings/{meeting_session_id}", expect=DailyMeeting)
+        return await self.call("GET", f"/meetings/{_segment(meeting_session_id)}", expect=DailyMeeting)
 
     async def meeting_participants(self, meeting_session_id: str) -> list[MeetingParticipant]:
-        answer = await self.call("GET", f"/meetings/{meeting_session_id}/participants", expect=_Participants)
+        answer = await self.call("GET", f"/meetings/{_segment(meeting_session_id)}/participants", expect=_Participants)
         return answer.data
 
     async def list_webhooks(self) -> list[DailyWebhook]:
@@ -293,7 +298,7 @@ class DailyClient(PlatformHttp):
     ) -> DailyWebhook:
         """Change a webhook; updating one Daily set FAILED makes it ACTIVE again."""
         change = _WebhookChange(url=url, event_types=event_types, hmac=hmac)
-        return await self.call("POST", f"/webhooks/{uuid}", body=change, expect=DailyWebhook)
+        return await self.call("POST", f"/webhooks/{_segment(uuid)}", body=change, expect=DailyWebhook)
 
     async def delete_webhook(self, uuid: str) -> None:
-        await self.call("DELETE", f"/webhooks/{uuid}")
+        await self.call("DELETE", f"/webhooks/{_segment(uuid)}")

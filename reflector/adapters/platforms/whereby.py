@@ -4,6 +4,7 @@ room sessions the insights API reports. Bearer key, base URL from settings."""
 
 from datetime import UTC, datetime
 from typing import Literal
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -104,7 +105,7 @@ class WherebyClient(PlatformHttp):
     async def delete_meeting(self, meeting_id: str) -> bool:
         """End the meeting; False when Whereby no longer knew it."""
         try:
-            await self.call("DELETE", f"/meetings/{meeting_id}")
+            await self.call("DELETE", f"/meetings/{quote(meeting_id, safe='')}")
         except PlatformError as exc:
             if exc.status == 404:
                 return False
