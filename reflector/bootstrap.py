@@ -190,7 +190,7 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
         recording_policy=recording_policy,
         feed=feed,
         editor=TranscriptEditor(transcripts),
-        uploads=ChunkedUploads(transcripts, runs, limits),
+        uploads=ChunkedUploads(transcripts, runs, limits, redis),
         rooms=rooms,
         meetings=MeetingService(redis, rooms, video_platforms(settings)),
     )

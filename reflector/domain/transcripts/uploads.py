@@ -8,13 +8,13 @@ import asyncio
 import re
 import shutil
 import tempfile
-import weakref
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 import av
 import msgspec
 import structlog
+from redis.asyncio import Redis
 
 from reflector.domain.transcripts.models import (
     InvalidChunk,
@@ -37,10 +37,13 @@ MAX_CHUNKS = 10_000
 _PART = re.compile(r"(?P<number>\d+)-(?P<size>\d+)(?P<suffix>\.[a-z0-9]{1,8})?")
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
 
-# Joining is serialised per transcript within a process, so two chunks completing an upload together
-# join it once. Processes do not share this lock; a join that starts after another finished finds no
-# parts and does nothing.
-_JOINING: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+# Joining is serialised per transcript across every web process (a Redis lock), so two chunks completing
+# an upload together, in one process or two, join it once; the second finds no parts and does nothing.
+JOIN_LOCK_S = 600  # held at most this long: joining a 2 GB upload on a slow disk, with room to spare
+
+
+def _join_lock(transcript_id: str) -> str:
+    return f"reflector:upload:{transcript_id}:joining"
 
 
 class UploadLimits(msgspec.Struct, frozen=True):
@@ -85,8 +88,9 @@ def _set_prefix(transcript_id: str, total: int) -> str:
 
 
 class ChunkedUploads:
-    def __init__(self, transcripts: TranscriptService, runs: Runs, limits: UploadLimits) -> None:
+    def __init__(self, transcripts: TranscriptService, runs: Runs, limits: UploadLimits, redis: Redis) -> None:
         self._transcripts = transcripts
+        self._redis = redis
         self._storage = transcripts.storage
         self._runs = runs
         self._limits = limits
@@ -120,8 +124,7 @@ class ChunkedUploads:
             if number == total - 1:
                 raise MissingChunks(missing, total)
             return False
-        lock = _JOINING.setdefault(transcript_id, asyncio.Lock())
-        async with lock:
+        async with self._redis.lock(_join_lock(transcript_id), timeout=JOIN_LOCK_S, blocking_timeout=JOIN_LOCK_S):
             parts = await self._parts(transcript_id, total)
             if len(parts) < total:  # another request joined them meanwhile
                 return True
