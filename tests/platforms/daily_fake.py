@@ -1,7 +1,8 @@
 """A Daily.co REST API as documented (https://docs.daily.co/reference/rest-api), kept in memory: rooms,
 presence, meeting tokens, recordings started, listed, fetched and linked, meeting participants, and webhooks
 whose creation first POSTs {"test":"test"} and which turn FAILED after 3 failed deliveries. Controls (plain
-methods) let a test join and leave participants, finish recordings and deliver signed events."""
+methods, and the same under /_fake/ over HTTP) let a test join and leave participants, finish recordings and
+deliver signed events."""
 
 import asyncio
 import base64
@@ -57,6 +58,10 @@ class FakeDaily(FakePlatform):
             ("GET", "/v1/webhooks/(?P<id>[^/]+)", self._get_webhook),
             ("POST", "/v1/webhooks/(?P<id>[^/]+)", self._update_webhook),
             ("DELETE", "/v1/webhooks/(?P<id>[^/]+)", self._delete_webhook),
+            # Controls over HTTP, for a test driving Reflector in another process (no API key: loopback only).
+            ("POST", "/_fake/rooms/(?P<name>[^/]+)/join", self._control_join),
+            ("POST", "/_fake/rooms/(?P<name>[^/]+)/leave/(?P<session>[^/]+)", self._control_leave),
+            ("POST", "/_fake/recordings/(?P<id>[^/]+)/finish", self._control_finish),
         ):
             self.route(method, pattern, handler)
 
@@ -65,6 +70,8 @@ class FakeDaily(FakePlatform):
         return f"{self.base_url}/v1"
 
     async def authorize(self, request: FakeRequest) -> Reply | None:
+        if request.path.startswith("/_fake/"):
+            return None
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
             return _error(401, "authorization-header-error", "Bearer token is missing or wrong")
         return None
@@ -267,6 +274,24 @@ class FakeDaily(FakePlatform):
         task.add_done_callback(self._sending.discard)
 
     # ---- controls ----
+
+    async def _control_join(self, request: FakeRequest) -> Reply:
+        body = request.json()
+        name = request.params["name"]
+        if name not in self.rooms:
+            return _error(404, "not-found", f"room {name} not found")
+        session = await self.join(name, body["user_name"], user_id=body.get("user_id"), owner=body.get("owner", False))
+        return Reply(200, {"session_id": session})
+
+    async def _control_leave(self, request: FakeRequest) -> Reply:
+        await self.leave(request.params["name"], request.params["session"])
+        return Reply(200, {})
+
+    async def _control_finish(self, request: FakeRequest) -> Reply:
+        if request.params["id"] not in self.recordings:
+            return _error(404, "not-found", "recording not found")
+        event = await self.finish_recording(request.params["id"], request.json().get("tracks"))
+        return Reply(200, event)
 
     async def deliver(self, event_type: str, payload: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
         """Send `event_type` signed to every ACTIVE webhook subscribed to it, as Daily would; the envelope."""

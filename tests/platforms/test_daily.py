@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from reflector.adapters.platforms import PlatformError
@@ -193,3 +194,18 @@ async def test_the_client_comes_from_settings_and_says_what_to_set_without_them(
         assert (await client.presence("nobody-here")).total_count == 0
     with pytest.raises(PlatformError, match="set DAILY_API_KEY"):
         DailyClient.from_settings(load_settings({}, dotenv=Path("/none")).platforms)
+
+
+async def test_a_test_in_another_process_drives_the_fake_over_http(client: DailyClient, daily: FakeDaily) -> None:
+    room = await client.create_room("team", now=OPENED)
+    async with httpx.AsyncClient(base_url=daily.base_url) as control:
+        joined = await control.post(f"/_fake/rooms/{room.name}/join", json={"user_name": "Ana", "user_id": "u-1"})
+        assert joined.status_code == 200
+        recording_id = await client.start_recording(room.name, "cloud", "m-1")
+        finished = await control.post(f"/_fake/recordings/{recording_id}/finish", json={})
+        assert finished.json()["type"] == "recording.ready-to-download"
+        session = joined.json()["session_id"]
+        assert (await control.post(f"/_fake/rooms/{room.name}/leave/{session}")).status_code == 200
+
+    assert (await client.presence(room.name)).total_count == 0
+    assert (await client.get_recording(recording_id)).status == "finished"
