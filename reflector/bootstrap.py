@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from redis.asyncio import Redis
 
+from reflector import platform_binding
 from reflector.adapters.db import CONNECT_TIMEOUT_S, close_pool, configure_engine, start_pool
 from reflector.adapters.events import EventBus
 from reflector.adapters.queue import ArqJobQueue
@@ -164,9 +165,9 @@ async def start_services(settings: Settings) -> Services:
 
 
 def video_platforms(settings: Settings) -> dict[str, VideoPlatform]:
-    """The clients of the video platforms the settings configure, by name; a room on any other platform
-    is refused a meeting with "No video platform is configured for ..."."""
-    return {}
+    """The clients of the video platforms the settings configure, by name (reflector.platform_binding); a
+    room on any other platform is refused a meeting with "No video platform is configured for ..."."""
+    return platform_binding.video_platforms(settings.platforms)
 
 
 def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queue: ArqJobQueue) -> Services:
@@ -200,6 +201,7 @@ async def stop_services(services: Services) -> None:
     from reflector.adapters.db import current_engine
 
     await services.queue.close()
+    await platform_binding.close_platforms(dict(services.meetings.platforms))
     if services.oidc is not None:
         await services.oidc.close()
     await services.storage.close()

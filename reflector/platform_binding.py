@@ -1,0 +1,132 @@
+"""The video platforms' clients bound to the rooms module's `VideoPlatform` port: one small class per
+platform turns a room into that platform's meeting, with the links Reflector hands out (composition, like
+bootstrap, which builds them: the adapters know nothing of the domain, the domain nothing of the clients).
+
+- Daily: one Daily room per meeting, expiring at its end (private with knocking when the room is locked);
+  `host_room_url` is the room's URL with a meeting token owning the call, for the room's owner (Reflector's
+  `?t=` semantics); anyone else joins by the bare URL or a token of their own (`join_url`).
+- Whereby: one Whereby meeting per meeting; its host URL is Whereby's, shown to the owner only.
+- LiveKit: one LiveKit room per meeting; a LiveKit client needs the server URL and an access token, so both
+  links are the server's URL with `?room=`, the host link also with an owner token; every join gets a new
+  identity.
+"""
+
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
+from urllib.parse import quote, urlencode
+
+from reflector.adapters.platforms.daily import DailyClient, RoomProperties
+from reflector.adapters.platforms.livekit import LiveKitClient
+from reflector.adapters.platforms.transport import PlatformHttp
+from reflector.adapters.platforms.whereby import WherebyClient
+from reflector.domain.ids import now
+from reflector.domain.rooms.models import PlatformMeeting, RoomView, VideoPlatform
+from reflector.settings import PlatformSettings
+
+
+@runtime_checkable
+class CountsPresence(Protocol):
+    """A platform that can say how many people are in a meeting's room now (Daily, LiveKit)."""
+
+    async def present(self, room_name: str) -> int: ...
+
+
+def _unix(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+class DailyMeetings:
+    def __init__(self, client: DailyClient) -> None:
+        self.client = client
+
+    async def create_meeting(self, room: RoomView, end: datetime) -> PlatformMeeting:
+        properties = RoomProperties(
+            exp=_unix(end),
+            enable_chat=True,
+            enable_screenshare=True,
+            enable_knocking=room.is_locked or None,
+            enable_recording="local" if room.recording_type == "local" else None,
+        )
+        daily = await self.client.create_room(
+            room.name, now=now(), privacy="private" if room.is_locked else "public", properties=properties
+        )
+        owner = await self.client.meeting_token(daily.name, user_id=room.user_id, is_owner=True, exp=_unix(end))
+        return PlatformMeeting(
+            room_name=daily.name, room_url=daily.url, host_room_url=f"{daily.url}?t={owner}", platform_id=daily.id
+        )
+
+    async def join_url(self, room_url: str, room_name: str, *, user_id: str | None, name: str, owner: bool) -> str:
+        """The room's URL with a meeting token of this person's (owner rights for the room's owner)."""
+        token = await self.client.meeting_token(room_name, user_id=user_id, user_name=name or None, is_owner=owner)
+        return f"{room_url}?t={token}"
+
+    async def present(self, room_name: str) -> int:
+        return (await self.client.presence(room_name)).total_count
+
+
+class WherebyMeetings:
+    def __init__(self, client: WherebyClient) -> None:
+        self.client = client
+
+    async def create_meeting(self, room: RoomView, end: datetime) -> PlatformMeeting:
+        meeting = await self.client.create_meeting(
+            end=end, room_name_prefix=room.name, is_locked=room.is_locked, room_mode=room.room_mode
+        )
+        return PlatformMeeting(
+            room_name=meeting.room_name,
+            room_url=meeting.room_url,
+            host_room_url=meeting.host_room_url or "",
+            platform_id=meeting.meeting_id,
+        )
+
+    async def join_url(self, room_url: str, room_name: str, *, user_id: str | None, name: str, owner: bool) -> str:
+        return room_url  # Whereby's links need no token; the host link is the owner's (create_meeting)
+
+
+class LiveKitMeetings:
+    def __init__(self, client: LiveKitClient, server_url: str) -> None:
+        self.client = client
+        self.server_url = server_url
+
+    async def create_meeting(self, room: RoomView, end: datetime) -> PlatformMeeting:
+        name = f"{room.name}-{now():%Y%m%d%H%M%S}"
+        empty = int(max(timedelta(minutes=5), end - now()).total_seconds())
+        created = await self.client.create_room(name, empty_timeout_s=empty)
+        room_url = self._url(created.name)
+        owner = self.client.access_token(created.name, room.user_id)
+        return PlatformMeeting(
+            room_name=created.name,
+            room_url=room_url,
+            host_room_url=f"{room_url}&token={quote(owner.token)}",
+            platform_id=created.sid,
+        )
+
+    def _url(self, room_name: str) -> str:
+        return f"{self.server_url}?{urlencode({'room': room_name})}"
+
+    async def join_url(self, room_url: str, room_name: str, *, user_id: str | None, name: str, owner: bool) -> str:
+        """A token for a new identity each time: two people of one name, or one in two tabs, never collide."""
+        token = self.client.access_token(room_name, name or "guest", metadata=user_id or "")
+        return f"{room_url}&token={quote(token.token)}"
+
+    async def present(self, room_name: str) -> int:
+        return len(await self.client.list_participants(room_name))
+
+
+def video_platforms(settings: PlatformSettings) -> dict[str, VideoPlatform]:
+    """A bound client for each platform the settings configure, by name."""
+    bound: dict[str, VideoPlatform] = {}
+    if settings.daily_api_key:
+        bound["daily"] = DailyMeetings(DailyClient.from_settings(settings))
+    if settings.whereby_api_key:
+        bound["whereby"] = WherebyMeetings(WherebyClient.from_settings(settings))
+    if "livekit" in settings.available and settings.livekit_url:
+        bound["livekit"] = LiveKitMeetings(LiveKitClient.from_settings(settings), settings.livekit_url)
+    return bound
+
+
+async def close_platforms(platforms: dict[str, VideoPlatform]) -> None:
+    for platform in platforms.values():
+        client = getattr(platform, "client", None)
+        if isinstance(client, PlatformHttp):
+            await client.aclose()
