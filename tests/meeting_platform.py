@@ -3,10 +3,12 @@ are not about a platform's own API (those talk to the local fake servers in test
 
 import asyncio
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from reflector.bootstrap import Services
-from reflector.domain.rooms.models import PlatformMeeting, RoomView
+from reflector.domain.ids import now
+from reflector.domain.rooms import repository as rooms_table
+from reflector.domain.rooms.models import MeetingView, PlatformMeeting, RoomSettings, RoomView
 from reflector.domain.rooms.service import MeetingService
 
 
@@ -32,3 +34,28 @@ def with_platform(services: Services, platform: RecordingPlatform) -> Services:
     """The services, with `platform` serving rooms on every platform."""
     meetings = MeetingService(services.redis, services.rooms, {"daily": platform, "whereby": platform})
     return dataclasses.replace(services, meetings=meetings)
+
+
+async def room_with_meeting(
+    services: Services, owner_id: str, name: str, *, shared: bool = False, webhook_secret: str | None = None
+) -> tuple[RoomView, MeetingView]:
+    """A room of the owner's with an active meeting in it, written without any platform."""
+    settings = RoomSettings(
+        name=name,
+        platform="daily",
+        is_shared=shared,
+        webhook_url="https://hooks.example/in" if webhook_secret else None,
+        webhook_secret=webhook_secret,
+    )
+    room = await services.rooms.create(owner_id, settings)
+    meeting = await rooms_table.insert_meeting(
+        {
+            "room_id": room.id,
+            "platform": "daily",
+            "room_name": f"{room.name}-seeded",
+            "room_url": f"https://video.example/{room.name}-seeded",
+            "host_room_url": f"https://video.example/{room.name}-seeded?host=1",
+            "end_date": now() + timedelta(hours=1),
+        }
+    )
+    return room, meeting

@@ -8,6 +8,8 @@ Every route names its rule in `opt={"access": ...}` (a controller may name it fo
              shows only what `access.listing_for` allows
 - `read`     the transcript in the path, by its share mode
 - `write`    the transcript in the path, by its owner (or an admin)
+- `room`     the room in the path (`room_id`), by whether it is shared
+- `room_owner` the room in the path (`room_id`, or the room of `meeting_id`), by its owner (or an admin)
 - `admin`    operators only
 
 A route without a rule refuses to start the app (`check_rules`), so a new route cannot slip out unguarded.
@@ -24,10 +26,11 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 
 from reflector.domain.auth.models import Caller
+from reflector.domain.rooms import access as rooms_access
 from reflector.domain.transcripts.access import check_read, check_write
 from reflector.settings import Settings
 
-Access = Literal["open", "member", "listing", "read", "write", "admin"]
+Access = Literal["open", "member", "listing", "read", "write", "room", "room_owner", "admin"]
 RULES: frozenset[str] = frozenset(Access.__args__)  # type: ignore[attr-defined]
 # Routes we do not declare ourselves: Litestar's API document (its Swagger page and JSON).
 _OPEN_PREFIXES = ("/schema",)
@@ -125,5 +128,15 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     if rule in ("read", "write"):
         transcript = await connection.app.state.services.transcripts.get(connection.path_params["transcript_id"])
         (check_read if rule == "read" else check_write)(caller, transcript)
+        return
+    if rule in ("room", "room_owner"):
+        services = connection.app.state.services
+        params = connection.path_params
+        if "room_id" not in params:
+            room = await services.meetings.room_of(params["meeting_id"])
+            rooms_access.check_ends_meetings(caller, room)
+            return
+        room = await services.rooms.get(params["room_id"])
+        (rooms_access.check_read if rule == "room" else rooms_access.check_write)(caller, room)
         return
     raise RuntimeError(f"route {connection.scope['path']} declares no access rule")

@@ -25,6 +25,9 @@ REFLECTOR_OPERATIONS = [
     "transcript_update_participant", "transcript_delete_participant", "transcript_assign_speaker",
     "transcript_merge_speaker", "transcripts_search", "transcript_get_audio_mp3", "transcript_get_audio_waveform",
     "transcript_record_upload", "transcript_process",
+    "rooms_list", "rooms_get", "rooms_get_by_name", "rooms_create", "rooms_update", "rooms_delete",
+    "rooms_create_meeting", "rooms_list_active_meetings", "rooms_get_meeting", "rooms_join_meeting",
+    "meeting_audio_consent", "meeting_deactivate",
 ]  # fmt: skip
 
 # The inventory does not type the paging counters; Reflector's pydantic models declare them `int`.
@@ -148,7 +151,12 @@ def reflector_shapes(text: str) -> dict[str, Shape]:
     topic = parse_fields(_after(api, "`[GetTranscriptTopic]`:"))
     search = re.search(r"`(\{results:[^`]+)`", api)
     assert search, "the inventory no longer describes the search response"
+    rooms = _section(text, "### 1.4")
+    room = parse_fields(_after(rooms, "`Room` ="))
     return {
+        "Room": room,
+        "RoomDetails": {**room, **parse_fields(_after(rooms, "`RoomDetails` adds"))},
+        "Meeting": parse_fields(_after(rooms, "`Meeting` response =")),
         "Page": parse_fields(_after(_section(text, "### 1.1"), "; response")),
         "GetTranscriptMinimal": minimal,
         "GetTranscriptWithParticipants": participants,
@@ -188,6 +196,17 @@ RESPONSES = [
     ("DeletionStatus", "v1_transcript_record_upload", []),
     ("DeletionStatus", "v1_transcript_process", []),
     ("AudioWaveform", "v1_transcript_get_audio_waveform", []),
+    ("Page", "v1_rooms_list", []),
+    ("RoomDetails", "v1_rooms_list", ["items", "[]"]),
+    ("RoomDetails", "v1_rooms_get", []),
+    ("RoomDetails", "v1_rooms_get_by_name", []),
+    ("Room", "v1_rooms_create", []),
+    ("RoomDetails", "v1_rooms_update", []),
+    ("DeletionStatus", "v1_rooms_delete", []),
+    ("Meeting", "v1_rooms_create_meeting", []),
+    ("Meeting", "v1_rooms_list_active_meetings", ["[]"]),
+    ("Meeting", "v1_rooms_get_meeting", []),
+    ("Meeting", "v1_rooms_join_meeting", []),
 ]
 
 
@@ -338,6 +357,8 @@ def test_inventory_is_read_as_reflector_describes_it(shapes: dict[str, Shape]) -
     assert shapes["SearchResponse"]["results"].items == "SearchResult"
     assert shapes["SearchResult"]["rank"].types == {"number"} and len(shapes["SearchResult"]) == 13
     assert list(shapes["DeletionStatus"]) == ["status"]
+    assert len(shapes["Room"]) == 19 and list(shapes["RoomDetails"])[-2:] == ["webhook_url", "webhook_secret"]
+    assert len(shapes["Meeting"]) == 19 and "daily_composed_video_duration" in shapes["Meeting"]
 
 
 def test_operation_ids_match_reflector(document: Document) -> None:

@@ -31,6 +31,7 @@ from reflector.bootstrap import Services
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.settings import Settings
 from reflector.web.app import create_app
+from tests.meeting_platform import RecordingPlatform, with_platform
 
 EXAMPLES_PER_OPERATION = 20
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -94,7 +95,7 @@ def _fuzz(operation: schemathesis.APIOperation, real_ids: dict[str, str], send: 
 
 async def test_generated_requests_get_no_5xx_and_match_the_schema(clean: Services, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
-    app = create_app(settings, services=clean)
+    app = create_app(settings, services=with_platform(clean, RecordingPlatform()))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
         document = (await client.get("/schema/openapi.json")).json()
         schema = schemathesis.openapi.from_dict(document)

@@ -11,13 +11,14 @@ from pathlib import Path
 from reflector.bootstrap import Services
 from reflector.settings import Settings
 from reflector.web.app import create_app
+from tests.meeting_platform import RecordingPlatform, with_platform
 from tests.net import serve
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 
 async def test_generated_sequences_of_requests_get_no_5xx(clean: Services, settings: Settings, tmp_path: Path) -> None:
-    async with serve(create_app(settings, services=clean)) as base:
+    async with serve(create_app(settings, services=with_platform(clean, RecordingPlatform()))) as base:
         run = await asyncio.create_subprocess_exec(
             str(SCHEMATHESIS), "run", f"{base}/schema/openapi.json",
             "--phases", "stateful", "--checks", "not_a_server_error", "--max-examples", "60", "--seed", "1",

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from httpx import AsyncClient
 
 from reflector.bootstrap import Services
+from reflector.domain.rooms.models import RoomSettings
 from reflector.domain.transcripts import repository as transcripts_table
 from reflector.domain.transcripts.models import NewTranscript
 
@@ -72,7 +73,8 @@ async def test_snippets_come_from_the_summary_first_and_count_every_hit(clean: S
 
 async def test_empty_query_lists_newest_first_with_filters_and_paging(clean: Services, api: AsyncClient) -> None:
     ids = [await _transcript(clean, title=f"Meeting {i}") for i in range(5)]
-    await transcripts_table.update(ids[0], {"source_kind": "room", "room_id": "room-1"})
+    room = await clean.rooms.create("someone", RoomSettings(name="room-1", platform="daily"))
+    await transcripts_table.update(ids[0], {"source_kind": "room", "room_id": room.id})
 
     page = (await api.get("/v1/transcripts/search", params={"q": "", "limit": 2, "offset": 1})).json()
     assert page["total"] == 5 and [r["id"] for r in page["results"]] == [ids[3], ids[2]]
@@ -82,7 +84,7 @@ async def test_empty_query_lists_newest_first_with_filters_and_paging(clean: Ser
     beyond = (await api.get("/v1/transcripts/search", params={"q": "", "offset": 10})).json()
     assert beyond["total"] == 5 and beyond["results"] == []
 
-    in_room = (await api.get("/v1/transcripts/search", params={"q": "", "room_id": "room-1"})).json()
+    in_room = (await api.get("/v1/transcripts/search", params={"q": "", "room_id": room.id})).json()
     assert [r["id"] for r in in_room["results"]] == [ids[0]]
     by_kind = (await api.get("/v1/transcripts/search", params={"q": "", "source_kind": "room"})).json()
     assert by_kind["total"] == 1

@@ -1,10 +1,12 @@
 """What the hostile-input tests share: a signed-up owner with a transcript to aim at."""
 
+import secrets
 from dataclasses import dataclass
 
 from reflector.bootstrap import Services
 from reflector.domain.transcripts.models import NewTranscript
 from tests.auth.conftest import user_of
+from tests.meeting_platform import room_with_meeting
 from tests.oidc.process import Provider
 
 
@@ -19,6 +21,9 @@ class Owner:
     topic_id: str
     participant_id: str
     key_id: str
+    room_id: str
+    room_name: str
+    meeting_id: str
 
     @property
     def api(self) -> dict[str, str]:
@@ -50,7 +55,11 @@ async def transcript_of(services: Services, owner_id: str) -> dict[str, str]:
     )
     person = await services.editor.add_participant(created.id, "Ana", 0)
     spare = await services.auth.create_key(owner_id, "spare")
+    room, meeting = await room_with_meeting(services, owner_id, f"hostile-{secrets.token_hex(4)}")
     return {
+        "room_id": room.id,
+        "room_name": room.name,
+        "meeting_id": meeting.id,
         "transcript_id": created.id,
         "topic_id": topics[0].id,
         "participant_id": person.id,

@@ -22,6 +22,7 @@ from reflector.web.app import create_app
 from tests.auth.conftest import oidc_settings_for, services_for
 from tests.auth.hostile import owner_of, transcript_of
 from tests.auth.test_matrix import app_routes
+from tests.meeting_platform import RecordingPlatform, with_platform
 from tests.net import serve, socket_outcome
 from tests.oidc.process import Provider
 
@@ -117,7 +118,7 @@ async def test_no_route_answers_hostile_input_with_a_server_error(
     clean: Services, settings: Settings, provider: Provider, web_port: int
 ) -> None:
     oidc = oidc_settings_for(settings, provider, web_port)
-    services = services_for(clean, oidc)
+    services = with_platform(services_for(clean, oidc), RecordingPlatform())
     app = create_app(oidc, services=services)
     routes = sorted(app_routes(app, preflights=True))
     owner = await owner_of(services, provider)

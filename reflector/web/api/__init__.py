@@ -4,7 +4,7 @@ Each module holds one resource's handlers in a `ROUTES` list; handler function n
 so the OpenAPI operation ids (`v1_<name>`) are too.
 """
 
-from reflector.web.api import audio, events, health, ingest, record, search, transcripts, users
+from reflector.web.api import audio, events, health, ingest, meetings, record, rooms, search, transcripts, users
 from reflector.web.errors import document_errors
 
 ROUTES = [
@@ -16,5 +16,7 @@ ROUTES = [
     *record.ROUTES,
     *events.ROUTES,
     *users.ROUTES,
+    *rooms.ROUTES,
+    *meetings.ROUTES,
 ]
 document_errors(ROUTES)
