@@ -11,24 +11,24 @@ bootstrap, which builds them: the adapters know nothing of the domain, the domai
   identity.
 """
 
-from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+import hashlib
+import posixpath
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode
 
+import msgspec
+
+from reflector.adapters.platforms import ForgedWebhook, UnreadableWebhook, verify_daily, verify_livekit, verify_whereby
 from reflector.adapters.platforms.daily import DailyClient, RoomProperties
+from reflector.adapters.platforms.daily_webhooks import DailyParticipant, DailyRecordingEvent, DailyTestPing
 from reflector.adapters.platforms.livekit import LiveKitClient
 from reflector.adapters.platforms.transport import PlatformHttp
 from reflector.adapters.platforms.whereby import WherebyClient
 from reflector.domain.ids import now
-from reflector.domain.rooms.models import PlatformMeeting, RoomView, VideoPlatform
+from reflector.domain.rooms.models import Platform, PlatformMeeting, RoomView, VideoPlatform
+from reflector.domain.rooms.platform_events import PresenceChange, ReceivedEvent, RecordingReady
 from reflector.settings import PlatformSettings
-
-
-@runtime_checkable
-class CountsPresence(Protocol):
-    """A platform that can say how many people are in a meeting's room now (Daily, LiveKit)."""
-
-    async def present(self, room_name: str) -> int: ...
 
 
 def _unix(at: datetime) -> int:
@@ -130,3 +130,92 @@ async def close_platforms(platforms: dict[str, VideoPlatform]) -> None:
         client = getattr(platform, "client", None)
         if isinstance(client, PlatformHttp):
             await client.aclose()
+
+
+# ---- inbound: each platform's verified webhook as the rooms module reads it ----
+
+
+def _body_id(body: bytes) -> str:
+    """The id of an event that carries none: its body's hash, so the same bytes twice are one event."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _unreadable(platform: Platform, body: bytes, problem: UnreadableWebhook) -> ReceivedEvent:
+    return ReceivedEvent(platform, _body_id(body), "", body, problem=problem.reason)
+
+
+def _is_daily_ping(body: bytes) -> bool:
+    try:
+        return msgspec.json.decode(body) == {"test": "test"}
+    except msgspec.DecodeError:
+        return False
+
+
+def daily_event(headers: Mapping[str, str], body: bytes, secret: str | None) -> ReceivedEvent | None:
+    """Daily's webhook verified under DAILY_WEBHOOK_SECRET; None for the {"test":"test"} ping (answer 200)."""
+    if not secret:  # Daily's ping is answered before a secret is set; nothing else is authentic then
+        if _is_daily_ping(body):
+            return None
+        raise ForgedWebhook("Daily", "DAILY_WEBHOOK_SECRET is not set, so no Daily webhook can be verified")
+    try:
+        verified = verify_daily(headers, body, secret)
+    except UnreadableWebhook as problem:
+        return _unreadable("daily", body, problem)
+    if isinstance(verified, DailyTestPing):
+        return None
+    payload = verified.payload
+    change: PresenceChange | RecordingReady | None = None
+    if isinstance(payload, DailyParticipant):
+        change = PresenceChange(joined=verified.type == "participant.joined", room_name=payload.room)
+    elif isinstance(payload, DailyRecordingEvent) and verified.type == "recording.ready-to-download":
+        audio = [t.s3_key for t in payload.tracks if t.type == "audio"]
+        tracks = audio if payload.type == "raw-tracks" or payload.tracks else None
+        folder = posixpath.dirname(audio[0]) if audio else ""
+        change = RecordingReady(
+            recording_id=payload.recording_id,
+            room_name=payload.room_name,
+            object_key=payload.s3_key or folder,
+            track_keys=tracks,
+            started_at=datetime.fromtimestamp(payload.start_ts, UTC) if payload.start_ts else None,
+        )
+    return ReceivedEvent("daily", verified.id or _body_id(body), verified.type, body, change, verified.problem)
+
+
+def whereby_event(headers: Mapping[str, str], body: bytes, secret: str | None) -> ReceivedEvent:
+    if not secret:
+        raise ForgedWebhook("Whereby", "WHEREBY_WEBHOOK_SECRET is not set, so no Whereby webhook can be verified")
+    try:
+        verified = verify_whereby(headers, body, secret)
+    except UnreadableWebhook as problem:
+        return _unreadable("whereby", body, problem)
+    data = verified.data
+    change = None
+    if data is not None:
+        change = PresenceChange(
+            joined=verified.type == "room.client.joined", platform_id=data.meeting_id, num_clients=data.num_clients
+        )
+    return ReceivedEvent("whereby", verified.id or _body_id(body), verified.type, body, change, verified.problem)
+
+
+def livekit_event(headers: Mapping[str, str], body: bytes, settings: PlatformSettings) -> ReceivedEvent:
+    if not (settings.livekit_api_key and settings.livekit_api_secret):
+        raise ForgedWebhook("LiveKit", "LIVEKIT_API_KEY and LIVEKIT_API_SECRET are not set")
+    try:
+        verified = verify_livekit(headers, body, settings.livekit_api_key, settings.livekit_api_secret)
+    except UnreadableWebhook as problem:
+        return _unreadable("livekit", body, problem)
+    change: PresenceChange | RecordingReady | None = None
+    if verified.event in ("participant_joined", "participant_left") and verified.room is not None:
+        change = PresenceChange(joined=verified.event == "participant_joined", room_name=verified.room.name)
+    egress = verified.egress_info
+    if verified.event == "egress_ended" and egress is not None and egress.egress_id and not egress.error:
+        files = [f.location or f.filename for f in egress.file_results]
+        started = min((f.started_at for f in egress.file_results if f.started_at), default=0)
+        change = RecordingReady(
+            recording_id=egress.egress_id,
+            room_name=egress.room_name,
+            object_key=files[0] if len(files) == 1 else "",
+            track_keys=files if len(files) > 1 else None,
+            started_at=datetime.fromtimestamp(started / 1e9, UTC) if started else None,  # LiveKit: nanoseconds
+        )
+    return ReceivedEvent("livekit", verified.id or _body_id(body), verified.event, body, change)

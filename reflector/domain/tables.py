@@ -2,7 +2,7 @@
 
 from reflector.domain.auth.tables import ApiKey, User
 from reflector.domain.processing.tables import PipelineRun
-from reflector.domain.rooms.tables import Meeting, MeetingConsent, Recording, Room
+from reflector.domain.rooms.tables import Meeting, MeetingConsent, PlatformEvent, Recording, Room
 from reflector.domain.transcripts.tables import Participant, Topic, Transcript, TranscriptEvent
 
 ALL_TABLES = (
@@ -17,4 +17,5 @@ ALL_TABLES = (
     Meeting,
     MeetingConsent,
     Recording,
+    PlatformEvent,
 )

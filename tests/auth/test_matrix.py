@@ -33,7 +33,9 @@ from tests.oidc.process import Provider
 
 # `room`: the seeded room, read by its owner, or by anyone signed in when it is shared (every share mode but
 # private); `room_owner`: changed by its owner alone.
-Rule = Literal["open", "member", "listing", "read", "write", "room", "room_owner", "admin"]
+# `signed`: open to anyone, the request's signature being the authentication (a video platform's webhook);
+# the matrix's requests are unsigned, so each is refused.
+Rule = Literal["open", "member", "listing", "read", "write", "room", "room_owner", "admin", "signed"]
 Who = Literal[
     "anonymous",
     "other",
@@ -108,6 +110,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/rooms/{room_name}/meetings/{meeting_id}/join"): "open",
     ("POST", "/v1/meetings/{meeting_id}/consent"): "open",
     ("PATCH", "/v1/meetings/{meeting_id}/deactivate"): "room_owner",
+    ("POST", "/v1/daily/webhook"): "signed",
+    ("POST", "/v1/whereby"): "signed",
+    ("POST", "/v1/livekit/webhook"): "signed",
     # Pages
     ("GET", "/browse"): "listing",
     ("POST", "/browse/{transcript_id}/reprocess"): "write",
@@ -194,6 +199,8 @@ def expected(rule: Rule, who: Who, share: str, method: str, path: str) -> str:
     signed_in = who != "anonymous"
     if rule == "open":
         return "allow"
+    if rule == "signed":
+        return "401"
     if rule in ("member", "listing"):
         return "allow" if signed_in else anonymous
     if rule == "admin":

@@ -6,8 +6,9 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from reflector.domain.ids import new_id, now
 from reflector.domain.rooms.models import ConsentView, MeetingView, RoomNameTaken, RoomView
-from reflector.domain.rooms.tables import Meeting, MeetingConsent, Room
+from reflector.domain.rooms.tables import Meeting, MeetingConsent, PlatformEvent, Recording, Room
 
 _ROOM_COLUMNS = [getattr(Room, name) for name in RoomView.__struct_fields__]
 _MEETING_COLUMNS = [getattr(Meeting, name) for name in MeetingView.__struct_fields__]
@@ -128,3 +129,69 @@ async def record_consent(meeting_id: str, user_id: str | None, given: bool, at: 
     )
     assert found is not None
     return msgspec.convert(found, ConsentView)
+
+
+# ---- what the video platforms told us (platform_events.py) ----
+
+
+async def store_platform_event(platform: str, event_id: str, event_type: str, body: bytes) -> bool:
+    """Keep the event as received; False when this platform's event of that id was stored before."""
+    rows = await PlatformEvent.raw(
+        "INSERT INTO platform_event (id, platform, event_id, event_type, body, outcome, received_at) "
+        "VALUES ({}, {}, {}, {}, {}, 'received', {}) ON CONFLICT (platform, event_id) DO NOTHING RETURNING id",
+        new_id(),
+        platform,
+        event_id,
+        event_type[:64],
+        body,
+        now(),
+    )
+    return bool(rows)
+
+
+async def platform_event_outcome(platform: str, event_id: str, outcome: str) -> None:
+    await PlatformEvent.update({PlatformEvent.outcome: outcome}).where(
+        (PlatformEvent.platform == platform) & (PlatformEvent.event_id == event_id)
+    )
+
+
+async def meeting_on_platform(platform: str, *, room_name: str | None, platform_id: str | None) -> MeetingView | None:
+    """The meeting a platform names by its room (Daily, LiveKit) or its meeting id (Whereby); the latest."""
+    where = Meeting.platform == platform
+    where = where & (Meeting.platform_id == platform_id if platform_id is not None else Meeting.room_name == room_name)
+    row = (
+        await Meeting.select(*_MEETING_COLUMNS)
+        .where(where)
+        .order_by(Meeting.start_date, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
+    return _meeting(row) if row else None
+
+
+async def set_clients(meeting_id: str, *, count: int | None, delta: int) -> None:
+    """The number of people in the meeting: as the platform counted it, else moved by `delta` (never < 0)."""
+    if count is not None:
+        await update_meeting(meeting_id, {"num_clients": max(count, 0)})
+        return
+    await Meeting.raw("UPDATE meeting SET num_clients = GREATEST(num_clients + {}, 0) WHERE id = {}", delta, meeting_id)
+
+
+async def save_recording(
+    platform_recording_id: str, meeting_id: str | None, object_key: str, track_keys: list[str] | None, at: datetime
+) -> str | None:
+    """Insert the recording by the platform's id, or complete the one started earlier (its meeting kept);
+    the meeting it ended up on."""
+    rows = await Recording.raw(
+        "INSERT INTO recording (id, meeting_id, platform_recording_id, object_key, track_keys, recorded_at, status) "
+        "VALUES ({}, {}, {}, {}, {}::jsonb, {}, 'pending') ON CONFLICT (platform_recording_id) DO UPDATE SET "
+        "object_key = EXCLUDED.object_key, track_keys = EXCLUDED.track_keys, "
+        "meeting_id = COALESCE(recording.meeting_id, EXCLUDED.meeting_id) RETURNING meeting_id",
+        new_id(),
+        meeting_id,
+        platform_recording_id,
+        object_key,
+        None if track_keys is None else msgspec.json.encode(track_keys).decode(),
+        at,
+    )
+    return rows[0]["meeting_id"] if rows else None

@@ -19,6 +19,7 @@ from redis.exceptions import LockError
 
 from reflector.domain.auth.models import Caller
 from reflector.domain.ids import looks_like_id, now
+from reflector.domain.rooms import platform_events
 from reflector.domain.rooms import repository as repo
 from reflector.domain.rooms.models import (
     ConsentView,
@@ -34,6 +35,7 @@ from reflector.domain.rooms.models import (
     RoomView,
     VideoPlatform,
 )
+from reflector.domain.rooms.platform_events import Outcome, ReceivedEvent
 
 log = structlog.get_logger(__name__)
 
@@ -183,6 +185,10 @@ class MeetingService:
         await repo.update_meeting(meeting_id, {"is_active": False})
         log.info("meeting.ended", meeting_id=meeting_id)
         return await self.get(meeting_id)
+
+    async def receive(self, event: ReceivedEvent) -> Outcome:
+        """A video platform's authentic webhook: stored, and acted on once (platform_events.py)."""
+        return await platform_events.receive(event, self.platforms)
 
     async def consent(self, meeting_id: str, user_id: str | None, given: bool) -> ConsentView:
         """A participant's answer to being recorded: a signed-in person's latest answer counts."""

@@ -1,7 +1,7 @@
 """PostgreSQL tables of the rooms module: rooms, the meetings held in them, each participant's consent to
 record, and the recordings a video platform made of a meeting."""
 
-from piccolo.columns import JSONB, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, Boolean, Bytea, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -79,3 +79,17 @@ class Recording(Table, tablename="recording"):
     status = Varchar(length=16, default="pending")  # pending | processing | completed | failed
     track_keys = JSONB(null=True, default=None)  # None: one file; a list: one key per participant's track
     deleted_at = Timestamptz(null=True, default=None)
+
+
+class PlatformEvent(Table, tablename="platform_event"):
+    """Each authentic webhook a video platform sent, as received, once: (platform, event_id) is unique, so a
+    redelivered event is recognised and not processed again."""
+
+    id = Varchar(length=36, primary_key=True, default=new_id)
+    platform = Varchar(length=16)  # daily | whereby | livekit
+    # The platform's id of the event, or the SHA-256 of the body for one that carries none.
+    event_id = Varchar(length=255)
+    event_type = Varchar(length=64, default="")
+    body = Bytea()  # the raw bytes the signature covered
+    outcome = Varchar(length=16, default="processed")  # processed | ignored | unreadable
+    received_at = Timestamptz(default=now)

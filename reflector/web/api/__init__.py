@@ -4,7 +4,19 @@ Each module holds one resource's handlers in a `ROUTES` list; handler function n
 so the OpenAPI operation ids (`v1_<name>`) are too.
 """
 
-from reflector.web.api import audio, events, health, ingest, meetings, record, rooms, search, transcripts, users
+from reflector.web.api import (
+    audio,
+    events,
+    health,
+    ingest,
+    meetings,
+    platform_webhooks,
+    record,
+    rooms,
+    search,
+    transcripts,
+    users,
+)
 from reflector.web.errors import document_errors
 
 ROUTES = [
@@ -18,5 +30,6 @@ ROUTES = [
     *users.ROUTES,
     *rooms.ROUTES,
     *meetings.ROUTES,
+    *platform_webhooks.ROUTES,
 ]
 document_errors(ROUTES)
