@@ -11,6 +11,7 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 
 from reflector.bootstrap import Services, video_platforms
+from reflector.domain.auth.models import Caller
 from reflector.domain.rooms.models import RoomSettings
 from reflector.domain.rooms.service import MeetingService
 from reflector.platform_binding import close_platforms
@@ -122,3 +123,30 @@ async def test_a_livekit_meeting_is_a_livekit_room_and_every_join_a_new_identity
     assert parse_qs(urlsplit(meeting.room_url).query)["room"] == [meeting.room_name]
     livekit.join(meeting.room_name, claims[0]["sub"], "Ana")
     assert await bound.present(meeting.room_name) == 1  # type: ignore[attr-defined]
+
+
+async def test_joining_gives_each_person_their_own_link(
+    services: Services,
+    daily: FakeDaily,  # noqa: F811
+    livekit: FakeLiveKit,  # noqa: F811
+) -> None:
+    alice, bob, anyone = Caller("alice", via="token"), Caller("bob", via="token", name="Bob"), Caller(None)
+    room = await services.rooms.create("alice", RoomSettings(name="Stand-up", platform="daily"))
+    meeting = await services.meetings.meeting_for(room)
+
+    as_bob = await services.meetings.join(room, meeting.id, bob, None)
+    assert as_bob.room_url.startswith(f"{meeting.room_url}?t=")
+    assert daily.tokens[-1]["user_id"] == "bob" and daily.tokens[-1]["user_name"] == "Bob"
+    assert not daily.tokens[-1].get("is_owner")
+    await services.meetings.join(room, meeting.id, alice, None)
+    assert daily.tokens[-1]["user_id"] == "alice" and daily.tokens[-1]["is_owner"] is True
+    asked = len(daily.tokens)
+    assert (await services.meetings.join(room, meeting.id, anyone, None)).room_url == meeting.room_url  # Reflector
+    assert len(daily.tokens) == asked
+
+    lk_room = await services.rooms.create("alice", RoomSettings(name="Ops", platform="livekit"))
+    lk_meeting = await services.meetings.meeting_for(lk_room)
+    key = OctKey.import_key(livekit.api_secret)
+    joins = [await services.meetings.join(lk_room, lk_meeting.id, anyone, "Ana") for _ in range(2)]
+    claims = [jwt.decode(parse_qs(urlsplit(j.room_url).query)["token"][0], key).claims for j in joins]
+    assert [c["name"] for c in claims] == ["Ana", "Ana"] and claims[0]["sub"] != claims[1]["sub"]

@@ -12,7 +12,9 @@ import secrets
 import unicodedata
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Protocol, runtime_checkable
 
+import msgspec
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import LockError
@@ -21,6 +23,7 @@ from reflector.domain.auth.models import Caller
 from reflector.domain.ids import looks_like_id, now
 from reflector.domain.rooms import platform_events
 from reflector.domain.rooms import repository as repo
+from reflector.domain.rooms.access import owns
 from reflector.domain.rooms.models import (
     ConsentView,
     InvalidRoomName,
@@ -38,6 +41,14 @@ from reflector.domain.rooms.models import (
 from reflector.domain.rooms.platform_events import Outcome, ReceivedEvent
 
 log = structlog.get_logger(__name__)
+
+
+@runtime_checkable
+class JoinsWithTokens(Protocol):
+    """A platform whose links carry a token of the person joining (Daily, LiveKit)."""
+
+    async def join_url(self, room_url: str, room_name: str, *, user_id: str | None, name: str, owner: bool) -> str: ...
+
 
 # Paths of our own pages and Reflector's, which a room's page (/{name}) must not shadow.
 RESERVED_NAMES = frozenset(
@@ -175,6 +186,22 @@ class MeetingService:
         if meeting.end_date <= now():
             raise MeetingNotActive("Meeting has ended")
         return meeting
+
+    async def join(self, room: RoomView, meeting_id: str, caller: Caller, display_name: str | None) -> MeetingView:
+        """The meeting as this person joins it: with a Daily meeting token of theirs when signed in (owning
+        the call in their own room), a LiveKit token under a new identity for anyone, as Reflector."""
+        meeting = await self.joinable(room, meeting_id)
+        platform = self.platforms.get(meeting.platform)
+        if not isinstance(platform, JoinsWithTokens) or (meeting.platform == "daily" and caller.user_id is None):
+            return meeting
+        url = await platform.join_url(
+            meeting.room_url,
+            meeting.room_name,
+            user_id=caller.user_id,
+            name=display_name or caller.name,
+            owner=owns(caller, room),
+        )
+        return msgspec.structs.replace(meeting, room_url=url)
 
     async def room_of(self, meeting_id: str) -> RoomView:
         return await self._rooms.get((await self.get(meeting_id)).room_id)

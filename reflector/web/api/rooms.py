@@ -170,9 +170,18 @@ class RoomsController(Controller):
         return meeting_of(caller, room, await services.meetings.in_room(room, meeting_id))
 
     @post("/{room_name:str}/meetings/{meeting_id:str}/join", status_code=200, opt={"access": "open"})
-    async def rooms_join_meeting(self, services: Services, caller: Caller, room_name: str, meeting_id: str) -> Meeting:
+    async def rooms_join_meeting(
+        self,
+        services: Services,
+        caller: Caller,
+        room_name: str,
+        meeting_id: str,
+        display_name: Annotated[str | None, QueryParameter(max_length=255)] = None,
+    ) -> Meeting:
+        """The meeting's link for this person: a Daily token when signed in, a LiveKit identity of
+        `display_name` (Reflector 0.45's parameter) for anyone."""
         room = await services.rooms.named(room_name)
-        return meeting_of(caller, room, await services.meetings.joinable(room, meeting_id))
+        return meeting_of(caller, room, await services.meetings.join(room, meeting_id, caller, display_name))
 
 
 ROUTES = [RoomsController]
