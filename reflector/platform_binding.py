@@ -13,22 +13,51 @@ bootstrap, which builds them: the adapters know nothing of the domain, the domai
 
 import hashlib
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 import msgspec
+import structlog
 
 from reflector.adapters.platforms import ForgedWebhook, UnreadableWebhook, verify_daily, verify_livekit, verify_whereby
 from reflector.adapters.platforms.daily import DailyClient, RoomProperties
 from reflector.adapters.platforms.daily_webhooks import DailyParticipant, DailyRecordingEvent, DailyTestPing
 from reflector.adapters.platforms.livekit import LiveKitClient
-from reflector.adapters.platforms.transport import PlatformHttp
+from reflector.adapters.platforms.transport import PlatformError, PlatformHttp
 from reflector.adapters.platforms.whereby import WherebyClient
+from reflector.domain.errors import DomainError
 from reflector.domain.ids import now
 from reflector.domain.rooms.models import Platform, PlatformMeeting, RoomView, VideoPlatform
 from reflector.domain.rooms.platform_events import PresenceChange, ReceivedEvent, RecordingReady
 from reflector.settings import PlatformSettings
+
+log = structlog.get_logger(__name__)
+
+
+class PlatformUnavailable(DomainError):
+    """The video platform refused or did not answer: a sentence for the person, the details in the log."""
+
+    status: ClassVar[int] = 502
+
+
+def _asking(what: str) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+    """A platform's failure while doing `what` as a PlatformUnavailable, logged with what it answered."""
+
+    def wrap(call: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @wraps(call)
+        async def asked(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await call(*args, **kwargs)
+            except PlatformError as exc:
+                log.warning("platform.failed", platform=exc.platform, status=exc.status, error=str(exc))
+                raise PlatformUnavailable(f"{exc.platform} could not {what} just now: try again in a minute") from exc
+
+        return asked
+
+    return wrap
 
 
 def _unix(at: datetime) -> int:
@@ -39,6 +68,7 @@ class DailyMeetings:
     def __init__(self, client: DailyClient) -> None:
         self.client = client
 
+    @_asking("open the meeting")
     async def create_meeting(self, room: RoomView, end: datetime) -> PlatformMeeting:
         properties = RoomProperties(
             exp=_unix(end),
@@ -55,6 +85,7 @@ class DailyMeetings:
             room_name=daily.name, room_url=daily.url, host_room_url=f"{daily.url}?t={owner}", platform_id=daily.id
         )
 
+    @_asking("let you join the meeting")
     async def join_url(self, room_url: str, room_name: str, *, user_id: str | None, name: str, owner: bool) -> str:
         """The room's URL with a meeting token of this person's (owner rights for the room's owner)."""
         token = await self.client.meeting_token(room_name, user_id=user_id, user_name=name or None, is_owner=owner)
@@ -68,6 +99,7 @@ class WherebyMeetings:
     def __init__(self, client: WherebyClient) -> None:
         self.client = client
 
+    @_asking("open the meeting")
     async def create_meeting(self, room: RoomView, end: datetime) -> PlatformMeeting:
         meeting = await self.client.create_meeting(
             end=end, room_name_prefix=room.name, is_locked=room.is_locked, room_mode=room.room_mode
@@ -88,6 +120,7 @@ class LiveKitMeetings:
         self.client = client
         self.server_url = server_url
 
+    @_asking("open the meeting")
     async def create_meeting(self, room: RoomView, end: datetime) -> PlatformMeeting:
         name = f"{room.name}-{now():%Y%m%d%H%M%S}"
         empty = int(max(timedelta(minutes=5), end - now()).total_seconds())

@@ -5,6 +5,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import msgspec
 import pytest
 from joserfc import jwt
@@ -16,6 +17,7 @@ from reflector.domain.rooms.models import RoomSettings
 from reflector.domain.rooms.service import MeetingService
 from reflector.platform_binding import close_platforms
 from reflector.settings import PlatformSettings, Settings
+from reflector.web.app import create_app
 from tests.platforms.conftest import daily, livekit, whereby  # noqa: F401 - fixtures
 from tests.platforms.daily_fake import FakeDaily
 from tests.platforms.livekit_fake import FakeLiveKit
@@ -150,3 +152,23 @@ async def test_joining_gives_each_person_their_own_link(
     joins = [await services.meetings.join(lk_room, lk_meeting.id, anyone, "Ana") for _ in range(2)]
     claims = [jwt.decode(parse_qs(urlsplit(j.room_url).query)["token"][0], key).claims for j in joins]
     assert [c["name"] for c in claims] == ["Ana", "Ana"] and claims[0]["sub"] != claims[1]["sub"]
+
+
+async def test_a_platform_that_refuses_is_a_502_with_a_sentence(
+    services: Services,
+    settings: Settings,
+    daily: FakeDaily,  # noqa: F811
+) -> None:
+    wrong_key = PlatformSettings(daily_api_key="not-the-key", daily_api_url=daily.api_url)
+    platforms = video_platforms(msgspec.structs.replace(settings, platforms=wrong_key))
+    services = dataclasses.replace(services, meetings=MeetingService(services.redis, services.rooms, platforms))
+    try:
+        room = await services.rooms.create("alice", RoomSettings(name="Stand-up", platform="daily"))
+        app = create_app(settings, services=services)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
+            answer = await client.post(f"/v1/rooms/{room.name}/meeting", json={})
+        assert answer.status_code == 502
+        assert answer.json() == {"detail": "Daily could not open the meeting just now: try again in a minute"}
+        assert await services.meetings.active(room) == []
+    finally:
+        await close_platforms(platforms)
