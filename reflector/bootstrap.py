@@ -20,6 +20,7 @@ from reflector.domain.live.feed import LiveFeed
 from reflector.domain.live.recordings import LiveRecordingPolicy
 from reflector.domain.processing.service import ProcessingService
 from reflector.domain.rooms.models import VideoPlatform
+from reflector.domain.rooms.recordings import RecordingService
 from reflector.domain.rooms.service import MeetingService, RoomService
 from reflector.domain.tables import ALL_TABLES
 from reflector.domain.transcripts.editing import TranscriptEditor
@@ -140,6 +141,7 @@ class Services:
     uploads: ChunkedUploads
     rooms: RoomService
     meetings: MeetingService
+    recordings: RecordingService  # a platform's recording of a meeting made into a transcript
     # Present with AUTH_BACKEND=oidc: the provider's client and the browser sessions.
     oidc: OidcClient | None = None
     sessions: SessionStore | None = None
@@ -178,6 +180,7 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
     feed = LiveFeed(redis)
     recording_policy = LiveRecordingPolicy(redis, feed, transcripts, runs, settings.data_dir / "live")
     rooms = RoomService()
+    platforms = video_platforms(settings)
     limits = UploadLimits(max_bytes=settings.server.max_upload_bytes, max_seconds=settings.server.max_audio_seconds)
     return Services(
         settings,
@@ -193,7 +196,8 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
         editor=TranscriptEditor(transcripts),
         uploads=ChunkedUploads(transcripts, runs, limits, redis),
         rooms=rooms,
-        meetings=MeetingService(redis, rooms, video_platforms(settings)),
+        meetings=MeetingService(redis, rooms, platforms),
+        recordings=RecordingService(transcripts, runs, platforms),
     )
 
 

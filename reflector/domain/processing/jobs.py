@@ -17,6 +17,7 @@ import structlog
 
 from reflector.adapters.storage import Storage, StorageFull
 from reflector.domain.events import ProgressData, ProgressEvent
+from reflector.domain.processing import multitrack_runs
 from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.lifecycle import RunLifecycle
 from reflector.domain.processing.models import JobPolicy, RunView
@@ -32,6 +33,7 @@ from reflector.pipelines.meeting import (
     Models,
     PipelineOptions,
 )
+from reflector.pipelines.multitrack import MultitrackPipeline
 from reflector.pipelines.protocols import AudioError, ModelUnavailable
 
 if TYPE_CHECKING:
@@ -51,6 +53,8 @@ class JobServices(msgspec.Struct):
     gate: Gate
     holder: Holder
     heartbeat_s: float = 5.0
+    # Where the video platforms write recordings (their bucket); None: the transcripts' own store.
+    recordings: Storage | None = None
     # Set when the worker process is told to stop: its runs go to the next worker at once.
     stopping: asyncio.Event = msgspec.field(default_factory=asyncio.Event)
 
@@ -140,6 +144,11 @@ async def run_speech(ctx: dict[str, Any], run_id: str) -> str:
     return await _run(ctx["services"], run_id, SPEECH_STEPS)
 
 
+async def run_multitrack(ctx: dict[str, Any], run_id: str) -> str:
+    """The speech steps of a per-participant recording (multitrack_runs.py): its tracks, not an upload."""
+    return await _run(ctx["services"], run_id, SPEECH_STEPS)
+
+
 async def run_analysis(ctx: dict[str, Any], run_id: str) -> str:
     return await _run(ctx["services"], run_id, ANALYSIS_STEPS)
 
@@ -149,8 +158,10 @@ async def run_analysis(ctx: dict[str, Any], run_id: str) -> str:
 SPEECH = JobPolicy(run_speech, queue="speech", timeout_s=2 * 3600)
 SPEECH_LONG = JobPolicy(run_speech, queue="speech-long", timeout_s=12 * 3600)
 ANALYSIS = JobPolicy(run_analysis, queue="llm", timeout_s=2 * 3600)
+# A room's recording: one track per participant, transcribed one after the other.
+MULTITRACK = JobPolicy(run_multitrack, queue="speech", timeout_s=4 * 3600)
 # What a worker can serve: it runs each of these on its queue, and the queue sends each to its own.
-JOBS = (SPEECH, SPEECH_LONG, ANALYSIS)
+JOBS = (SPEECH, SPEECH_LONG, MULTITRACK, ANALYSIS)
 
 
 async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
@@ -167,17 +178,20 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
         options = msgspec.convert(run.options, PipelineOptions)
         names = {p.speaker: p.name for p in await transcripts.participants(transcript_id) if p.speaker is not None}
         with tempfile.TemporaryDirectory(prefix="reflector-") as tmp:
+            checkpoints = StorageCheckpoints(services.storage, transcript_id)
+            observer = RunObserver(services, run, transcript_id, transcript.user_id)
             pipeline = MeetingPipeline(
-                services.models,
-                options,
-                StorageCheckpoints(services.storage, transcript_id),
-                RunObserver(services, run, transcript_id, transcript.user_id),
-                services.gate,
-                names,
-                playback_dir=Path(tmp),
+                services.models, options, checkpoints, observer, services.gate, names, playback_dir=Path(tmp)
             )
             async with _heartbeat(lifecycle, run_id, services.heartbeat_s):
-                if steps == SPEECH_STEPS:
+                if steps == SPEECH_STEPS and run.kind == multitrack_runs.KIND:
+                    bucket = services.recordings or services.storage
+                    tracks = await multitrack_runs.fetch_tracks(bucket, multitrack_runs.source_of(run), Path(tmp))
+                    pipeline = MultitrackPipeline(
+                        tracks, services.models, options, checkpoints, observer, services.gate, Path(tmp)
+                    )
+                    await pipeline.run(None, steps)
+                elif steps == SPEECH_STEPS:
                     key = await transcripts.upload_of(transcript_id)
                     source = Path(tmp) / Path(key).name
                     await services.storage.download(key, source)
@@ -213,4 +227,14 @@ async def _fail(lifecycle: RunLifecycle, run: RunView, message: str) -> str:
     return "error"
 
 
-__all__ = ["ANALYSIS", "JOBS", "SPEECH", "SPEECH_LONG", "JobServices", "run_analysis", "run_speech"]
+__all__ = [
+    "ANALYSIS",
+    "JOBS",
+    "MULTITRACK",
+    "SPEECH",
+    "SPEECH_LONG",
+    "JobServices",
+    "run_analysis",
+    "run_multitrack",
+    "run_speech",
+]

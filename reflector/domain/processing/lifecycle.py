@@ -6,6 +6,8 @@
 A change the transcript shows as well (processing, ended, error) is made with the run's.
 """
 
+from typing import Any
+
 import msgspec
 
 from reflector.domain.processing import repository
@@ -20,9 +22,11 @@ class RunLifecycle:
         # A running run whose worker wrote no heartbeat for this long is taken as dead.
         self.stale_after_s = stale_after_s
 
-    async def create(self, transcript_id: str, options: PipelineOptions) -> RunView:
-        """A new run, queued."""
-        return await repository.insert(transcript_id, msgspec.to_builtins(options))
+    async def create(
+        self, transcript_id: str, options: PipelineOptions, kind: str = "file", inputs: dict[str, Any] | None = None
+    ) -> RunView:
+        """A new run, queued; `inputs` are kept beside its options (a multitrack run's tracks)."""
+        return await repository.insert(transcript_id, {**msgspec.to_builtins(options), **(inputs or {})}, kind)
 
     async def claim(self, run_id: str, holder: str) -> RunView | None:
         """The run, now running in the worker process `holder`, and its transcript processing; None when

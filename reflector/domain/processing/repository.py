@@ -14,8 +14,8 @@ def _view(row: dict[str, Any]) -> RunView:
     return msgspec.convert(row, RunView)
 
 
-async def insert(transcript_id: str, options: dict[str, Any]) -> RunView:
-    row = PipelineRun(transcript_id=transcript_id, options=options)
+async def insert(transcript_id: str, options: dict[str, Any], kind: str = "file") -> RunView:
+    row = PipelineRun(transcript_id=transcript_id, options=options, kind=kind)
     await row.save()
     run = await get(row.id)
     assert run is not None

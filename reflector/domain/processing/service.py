@@ -2,12 +2,13 @@
 
 from typing import Any, Protocol
 
+import msgspec
 import structlog
 
 from reflector.adapters.outages import UNREACHABLE, is_outage, outage_sentence
-from reflector.domain.processing import repository
+from reflector.domain.processing import multitrack_runs, repository
 from reflector.domain.processing.holders import Holder
-from reflector.domain.processing.jobs import ANALYSIS, SPEECH, SPEECH_LONG
+from reflector.domain.processing.jobs import ANALYSIS, MULTITRACK, SPEECH, SPEECH_LONG
 from reflector.domain.processing.lifecycle import RunLifecycle
 from reflector.domain.processing.models import JobPolicy, RunView
 from reflector.domain.transcripts.models import AudioDeleted, NoUpload, TranscriptLocked, TranscriptView
@@ -63,6 +64,10 @@ class ProcessingService:
         transcript = await self._transcripts.get(transcript_id)
         if transcript.locked:
             raise TranscriptLocked(LOCKED)
+        latest = await repository.latest_for(transcript_id)
+        if latest is not None and latest.kind == multitrack_runs.KIND:
+            source = multitrack_runs.source_of(latest)
+            return await self.request_multitrack(transcript_id, source.keys, source.names)
         try:
             return await self.request(transcript_id, options_for(transcript))
         except AudioDeleted:
@@ -80,15 +85,41 @@ class ProcessingService:
         await self._transcripts.reset_results(transcript_id)
         run = await self.lifecycle.create(transcript_id, options)
         policy = SPEECH_LONG if transcript.duration / 1000 > LONG_RECORDING_S else SPEECH
+        await self._enqueue(run, policy)
+        log.info("run.queued", transcript_id=transcript_id, run_id=run.id, queue=policy.queue_name)
+        return run, True
+
+    async def request_multitrack(
+        self, transcript_id: str, keys: list[str], names: dict[str, str]
+    ) -> tuple[RunView, bool]:
+        """Queue a run of a per-participant recording (its tracks' object keys, the platform's names by
+        participant id); the transcript's participants become the recording's, named. (run, False) when
+        one is already under way."""
+        transcript = await self._transcripts.get(transcript_id)
+        active = await self.active_run(transcript_id)
+        if active is not None:
+            return active, False
+        source = multitrack_runs.MultitrackSource(keys=keys, names=names)
+        await self._transcripts.reset_results(transcript_id)
+        speakers = multitrack_runs.speakers_of(source)
+        await self._transcripts.name_speakers(transcript_id, {p.speaker: p.name for p in speakers})
+        options = msgspec.structs.replace(options_for(transcript), diarize=False)
+        run = await self.lifecycle.create(
+            transcript_id, options, multitrack_runs.KIND, multitrack_runs.run_inputs(source)
+        )
+        await self._enqueue(run, MULTITRACK)
+        log.info("run.queued", transcript_id=transcript_id, run_id=run.id, kind=run.kind, speakers=len(speakers))
+        return run, True
+
+    async def _enqueue(self, run: RunView, policy: JobPolicy) -> None:
+        """A new run's first job queued; the run failed, not left `queued`, when Redis is away (every
+        later request would hear one is under way)."""
         try:
             await self._queue.enqueue(policy, run.id, job_id=f"{run.id}:speech:0")
         except UNREACHABLE as exc:
             if is_outage(exc):
-                # Not left `queued` with no job behind it (every later request would hear one is under way).
                 await self.lifecycle.failed(run, f"{outage_sentence(exc)} Retry once it is back.")
             raise
-        log.info("run.queued", transcript_id=transcript_id, run_id=run.id, queue=policy.queue_name)
-        return run, True
 
     async def active_run(self, transcript_id: str) -> RunView | None:
         run = await repository.latest_for(transcript_id)
@@ -150,6 +181,6 @@ class ProcessingService:
 
     async def continue_run(self, run: RunView, job_id: str) -> None:
         speech_done = all(step in run.timings for step in SPEECH_STEPS)
-        policy = ANALYSIS if speech_done else SPEECH
+        policy = ANALYSIS if speech_done else MULTITRACK if run.kind == multitrack_runs.KIND else SPEECH
         await self.lifecycle.queued(run.id)
         await self._queue.enqueue(policy, run.id, job_id=job_id)

@@ -128,6 +128,23 @@ class ConsentView(msgspec.Struct, frozen=True):
     consent_timestamp: datetime
 
 
+RecordingStatus = Literal["pending", "processing", "completed", "failed"]
+
+
+class RecordingView(msgspec.Struct, frozen=True):
+    """A recording a video platform made of a meeting: one file (`object_key`) or one track per participant
+    (`track_keys`), and the transcript made of it once processing began."""
+
+    id: str
+    meeting_id: str | None
+    platform_recording_id: str | None
+    object_key: str
+    track_keys: list[str] | None
+    recorded_at: datetime
+    status: RecordingStatus
+    transcript_id: str | None
+
+
 class PlatformMeeting(msgspec.Struct, frozen=True):
     """A meeting as a video platform opened it: its room there and the links to join it."""
 

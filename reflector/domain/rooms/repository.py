@@ -7,7 +7,7 @@ import asyncpg
 import msgspec
 
 from reflector.domain.ids import new_id, now
-from reflector.domain.rooms.models import ConsentView, MeetingView, RoomNameTaken, RoomView
+from reflector.domain.rooms.models import ConsentView, MeetingView, RecordingView, RoomNameTaken, RoomView
 from reflector.domain.rooms.tables import Meeting, MeetingConsent, PlatformEvent, Recording, Room
 
 _ROOM_COLUMNS = [getattr(Room, name) for name in RoomView.__struct_fields__]
@@ -195,3 +195,37 @@ async def save_recording(
         at,
     )
     return rows[0]["meeting_id"] if rows else None
+
+
+# ---- recordings made into transcripts (recordings.py) ----
+
+_RECORDING_COLUMNS = [getattr(Recording, name) for name in RecordingView.__struct_fields__]
+
+
+async def get_recording(recording_id: str) -> RecordingView | None:
+    row = await Recording.select(*_RECORDING_COLUMNS).where(Recording.id == recording_id).output(load_json=True).first()
+    return msgspec.convert(row, RecordingView) if row else None
+
+
+async def claim_recording(recording_id: str) -> RecordingView | None:
+    """The recording, now `processing`, when it was pending or failed; None when another took it."""
+    rows = await Recording.raw(
+        "UPDATE recording SET status = 'processing' WHERE id = {} AND status IN ('pending', 'failed') "
+        "AND deleted_at IS NULL RETURNING id",
+        recording_id,
+    )
+    return await get_recording(recording_id) if rows else None
+
+
+async def update_recording(recording_id: str, values: dict[str, Any]) -> None:
+    await Recording.update({getattr(Recording, k): v for k, v in values.items()}).where(Recording.id == recording_id)
+
+
+async def recordings_with_status(status: str) -> list[str]:
+    """Ids of the recordings in `status`, the oldest first."""
+    rows = (
+        await Recording.select(Recording.id)
+        .where((Recording.status == status) & Recording.deleted_at.is_null())
+        .order_by(Recording.recorded_at)
+    )
+    return [row["id"] for row in rows]

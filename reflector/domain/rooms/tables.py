@@ -79,6 +79,7 @@ class Recording(Table, tablename="recording"):
     status = Varchar(length=16, default="pending")  # pending | processing | completed | failed
     track_keys = JSONB(null=True, default=None)  # None: one file; a list: one key per participant's track
     deleted_at = Timestamptz(null=True, default=None)
+    transcript_id = Varchar(length=36, null=True, default=None)  # the transcript made of it, once processing began
 
 
 class PlatformEvent(Table, tablename="platform_event"):

@@ -63,6 +63,8 @@ class NewTranscript(msgspec.Struct, frozen=True):
     source_language: str = "en"
     target_language: str = "en"
     user_id: str | None = None
+    room_id: str | None = None  # a room's recording: the room and meeting it was made in
+    meeting_id: str | None = None
 
 
 TITLE_MAX = 300  # what the transcript page's title field takes

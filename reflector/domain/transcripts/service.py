@@ -95,6 +95,8 @@ class TranscriptService:
                 "source_language": new.source_language,
                 "target_language": new.target_language,
                 "user_id": new.user_id,
+                "room_id": new.room_id,
+                "meeting_id": new.meeting_id,
             }
         )
         if transcript.user_id:
@@ -122,6 +124,11 @@ class TranscriptService:
 
     async def participants(self, transcript_id: str) -> list[ParticipantView]:
         return await repository.participants_of(transcript_id)
+
+    async def name_speakers(self, transcript_id: str, names: dict[int, str]) -> None:
+        """The transcript's participants become these, speaker number -> name (a recording whose platform
+        knows who spoke)."""
+        await repository.replace_participants(transcript_id, [{"speaker": s, "name": n} for s, n in names.items()])
 
     async def events(self, transcript_id: str) -> list[tuple[str, dict[str, Any]]]:
         return [(e.event, e.data) for e in await repository.events_of(transcript_id)]

@@ -1,0 +1,65 @@
+"""Runs of a per-participant recording (kind "multitrack"): what such a run is given, the participants it
+names, and its tracks fetched from the platform's bucket.
+
+A run's input is kept in its options under "tracks" (a `MultitrackSource`): the recording's object keys as
+the platform named them and the platform's participant names by participant id. Speakers are numbered as
+the pipeline numbers them (`participants_of`: who spoke first is speaker 0), so the transcript's
+participants are known, with their names, before the run starts. Only audio tracks are downloaded: video
+is never fetched.
+"""
+
+import posixpath
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import structlog
+
+from reflector.adapters.storage import Storage, StorageNotFound
+from reflector.domain.processing.models import RunView
+from reflector.pipelines.multitrack import Participant, participants_of
+from reflector.pipelines.protocols import AudioError
+from reflector.pipelines.tracks import AUDIO_KINDS, Track, daily_tracks
+
+log = structlog.get_logger(__name__)
+
+KIND = "multitrack"
+MISSING = "A track of this recording is no longer in the recordings bucket, so it cannot be processed."
+
+
+class MultitrackSource(msgspec.Struct, frozen=True):
+    """A Daily raw-tracks recording: its object keys and its participants' names by participant id."""
+
+    keys: list[str]
+    names: dict[str, str] = {}
+
+
+def run_inputs(source: MultitrackSource) -> dict[str, Any]:
+    """What the run keeps beside its options."""
+    return {"tracks": msgspec.to_builtins(source)}
+
+
+def source_of(run: RunView) -> MultitrackSource:
+    return msgspec.convert(run.options["tracks"], MultitrackSource)
+
+
+def speakers_of(source: MultitrackSource) -> list[Participant]:
+    """The recording's participants with the speaker numbers its run gives them."""
+    return participants_of(daily_tracks(source.keys, source.names))
+
+
+async def fetch_tracks(bucket: Storage, source: MultitrackSource, folder: Path) -> list[Track]:
+    """The audio tracks downloaded from `bucket` into `folder`, placed on the meeting's timeline."""
+    tracks = [
+        t for t in daily_tracks(source.keys, source.names, lambda k: folder / posixpath.basename(k))
+        if t.kind in AUDIO_KINDS
+    ]  # fmt: skip
+    wanted = {Path(t.path).name for t in tracks}
+    for key in source.keys:
+        if posixpath.basename(key) in wanted:
+            try:
+                await bucket.download(key, folder / posixpath.basename(key))
+            except StorageNotFound:
+                raise AudioError(MISSING) from None
+    log.info("multitrack.fetched", tracks=len(tracks), skipped=len(source.keys) - len(tracks))
+    return tracks

@@ -1,0 +1,114 @@
+"""A platform's recording of a meeting becomes a transcript whose speakers carry the participants' names.
+
+A recording arrives `pending` (platform_events.py, from the platform's webhook). Processing it:
+
+  pending | failed -> processing   taken atomically, so each recording is processed once whoever asks
+  processing -> completed          its transcript exists (room, meeting, owner, named after the room and
+                                   the date) and a run of its tracks is queued, the participants named
+  processing -> failed             something in between failed (the platform away): asked again, it is
+                                   retried, and keeps the transcript it already has
+
+Names come from the platform's participants of the recorded meeting session, matched to the tracks by
+participant id; a participant the platform does not name keeps a speaker label. What happens to the run
+afterwards shows on the transcript (processing, ended, error), and reprocessing the transcript runs its
+tracks again. Only per-participant recordings (Daily raw-tracks) are processed here so far.
+"""
+
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import structlog
+
+from reflector.domain.errors import DomainError
+from reflector.domain.rooms import repository as repo
+from reflector.domain.rooms.models import MeetingView, RecordingView, RoomView, VideoPlatform
+from reflector.domain.transcripts.models import NewTranscript
+from reflector.domain.transcripts.service import TranscriptService
+
+log = structlog.get_logger(__name__)
+
+
+class TrackRuns(Protocol):
+    """Processing, as a recording needs it: a run of a per-participant recording's tracks."""
+
+    async def request_multitrack(self, transcript_id: str, keys: list[str], names: dict[str, str]) -> Any: ...
+
+
+@runtime_checkable
+class NamesParticipants(Protocol):
+    """A platform that can say who took part in a recording: participant id -> display name."""
+
+    async def recording_participants(self, recording_id: str) -> dict[str, str]: ...
+
+
+class RecordingNotProcessable(DomainError):
+    """A recording this module cannot make a transcript of; the message says why."""
+
+
+class RecordingService:
+    def __init__(self, transcripts: TranscriptService, runs: TrackRuns, platforms: Mapping[str, VideoPlatform]) -> None:
+        self._transcripts = transcripts
+        self._runs = runs
+        self._platforms = platforms
+
+    async def process(self, recording_id: str) -> str | None:
+        """Make the recording's transcript and queue its run; the transcript's id, or None when the
+        recording is being (or was) processed by someone else."""
+        recording = await repo.claim_recording(recording_id)
+        if recording is None:
+            log.info("recording.skipped", recording_id=recording_id, reason="processed or being processed")
+            return None
+        try:
+            transcript_id = await self._process(recording)
+        except Exception as exc:
+            await repo.update_recording(recording_id, {"status": "failed"})
+            log.warning("recording.failed", recording_id=recording_id, error=str(exc))
+            raise
+        await repo.update_recording(recording_id, {"status": "completed"})
+        return transcript_id
+
+    async def process_waiting(self) -> list[str]:
+        """Every pending recording, then every failed one, processed (what a periodic sweep calls); the
+        transcripts made. A recording that fails again stays failed for the next sweep."""
+        made = []
+        for status in ("pending", "failed"):
+            for recording_id in await repo.recordings_with_status(status):
+                try:
+                    transcript_id = await self.process(recording_id)
+                except Exception:  # logged by process(); the others still go
+                    continue
+                if transcript_id is not None:
+                    made.append(transcript_id)
+        return made
+
+    async def get(self, recording_id: str) -> RecordingView | None:
+        return await repo.get_recording(recording_id)
+
+    async def _process(self, recording: RecordingView) -> str:
+        if not recording.track_keys:
+            raise RecordingNotProcessable("Only recordings with one track per participant are processed yet.")
+        meeting = await repo.get_meeting(recording.meeting_id) if recording.meeting_id else None
+        room = await repo.get_room(meeting.room_id) if meeting else None
+        if meeting is None or room is None:
+            raise RecordingNotProcessable("This recording belongs to no meeting of a room here.")
+        names = await self._names(meeting, recording)
+        transcript_id = recording.transcript_id
+        if transcript_id is None:
+            transcript_id = await self._new_transcript(room, meeting, recording)
+        await self._runs.request_multitrack(transcript_id, recording.track_keys, names)
+        log.info("recording.processing", recording_id=recording.id, transcript_id=transcript_id, named=len(names))
+        return transcript_id
+
+    async def _names(self, meeting: MeetingView, recording: RecordingView) -> dict[str, str]:
+        platform = self._platforms.get(meeting.platform)
+        if not isinstance(platform, NamesParticipants) or recording.platform_recording_id is None:
+            log.info("recording.unnamed", recording_id=recording.id, platform=meeting.platform)
+            return {}
+        return await platform.recording_participants(recording.platform_recording_id)
+
+    async def _new_transcript(self, room: RoomView, meeting: MeetingView, recording: RecordingView) -> str:
+        name = f"{room.name} {recording.recorded_at:%Y-%m-%d %H:%M} UTC"
+        new = NewTranscript(name=name, source_kind="room", user_id=room.user_id, room_id=room.id, meeting_id=meeting.id)
+        transcript = await self._transcripts.create(new)
+        await repo.update_recording(recording.id, {"transcript_id": transcript.id})
+        return transcript.id

@@ -1,0 +1,144 @@
+"""A room's Daily raw-tracks recording, from the platform's webhook to a transcript whose speakers carry the
+participants' names (no mocks): the room and its meeting on the Daily fake, the tracks of a `make_meeting.py`
+stand-up in the moto S3 server under Daily's key layout, `recording.ready-to-download` sent by the fake,
+signed, to the real webhook route, the recording processed, and its run's jobs called with real services
+and the embedded models."""
+
+import dataclasses
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from reflector.adapters.storage import S3Storage, Storage
+from reflector.bootstrap import ModelRegistry, Services, video_platforms
+from reflector.domain.processing import repository as runs_table
+from reflector.domain.processing.holders import Holder
+from reflector.domain.processing.jobs import JobServices, run_analysis, run_multitrack
+from reflector.domain.rooms.models import RoomSettings
+from reflector.domain.rooms.recordings import RecordingService
+from reflector.domain.rooms.service import MeetingService
+from reflector.domain.rooms.tables import Recording
+from reflector.pipelines.meeting import no_gate
+from reflector.platform_binding import close_platforms
+from reflector.settings import PlatformSettings, Settings
+from reflector.web.app import create_app
+from tests.integration.daily_meeting import PARTICIPANTS, DailyMeeting, make_daily_meeting
+from tests.integration.test_storage import CREDENTIALS, _create_bucket, s3_endpoint  # noqa: F401 - fixture
+from tests.net import serve
+from tests.platforms.conftest import daily  # noqa: F401 - fixture
+from tests.platforms.daily_fake import FakeDaily
+
+pytestmark = pytest.mark.slow
+
+DAILY_SECRET = "ZGFpbHktd2ViaG9vay1zZWNyZXQtMzItYnl0ZXMhISE="
+
+
+@pytest.fixture
+async def recordings_bucket(s3_endpoint: str) -> AsyncIterator[S3Storage]:  # noqa: F811
+    """The bucket Daily writes recordings to (moto's real HTTP server)."""
+    async with S3Storage(bucket=_create_bucket(s3_endpoint), endpoint_url=s3_endpoint, **CREDENTIALS) as bucket:
+        yield bucket
+
+
+@pytest.fixture
+async def on_daily(clean: Services, settings: Settings, daily: FakeDaily) -> AsyncIterator[Services]:  # noqa: F811
+    platforms = PlatformSettings(
+        daily_api_key=daily.api_key, daily_api_url=daily.api_url, daily_webhook_secret=DAILY_SECRET
+    )
+    configured = msgspec.structs.replace(settings, platforms=platforms)
+    bound = video_platforms(configured)
+    yield dataclasses.replace(
+        clean,
+        settings=configured,
+        meetings=MeetingService(clean.redis, clean.rooms, bound),
+        recordings=RecordingService(clean.transcripts, clean.runs, bound),
+    )
+    await close_platforms(bound)
+
+
+async def record_on_daily(daily: FakeDaily, room_name: str, made: DailyMeeting) -> None:  # noqa: F811
+    """Daily records the room's call: the session's participants are the script's, with the ids in the
+    tracks' names, and the recording finishes with its tracks listed (video included, as Daily lists it)."""
+    session = str(uuid.uuid4())
+    daily.meeting_rooms[session] = room_name
+    joined = time.time()
+    daily.participants[session] = [
+        {"participant_id": pid, "user_id": None, "user_name": name, "join_time": joined, "duration": 40}
+        for pid, name in PARTICIPANTS.values()
+    ]
+    recording_id = str(uuid.uuid4())
+    daily.recordings[recording_id] = {
+        "id": recording_id, "room_name": room_name, "start_ts": joined, "status": "in-progress",
+        "max_participants": 3, "duration": 0, "s3key": None, "mtgSessionId": session, "_type": "raw-tracks",
+    }  # fmt: skip
+    tracks = [
+        {"type": "video" if "-video-" in key else "audio", "s3Key": key, "size": made.path_of(key).stat().st_size}
+        for key in made.keys
+    ]
+    await daily.finish_recording(recording_id, tracks)
+
+
+def speaker_in_script(made: DailyMeeting, word: dict[str, Any]) -> str:
+    """The participant whose turn a word falls in (the nearest turn for a word between turns)."""
+    middle = (word["start"] + word["end"]) / 2
+    turn = min(made.turns, key=lambda t: max(t.start - middle, middle - t.end, 0.0))
+    return PARTICIPANTS[turn.speaker][1]
+
+
+async def test_a_daily_recording_becomes_a_transcript_whose_speakers_carry_the_participants_names(
+    on_daily: Services,
+    daily: FakeDaily,  # noqa: F811
+    recordings_bucket: Storage,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    services = on_daily
+    made = make_daily_meeting(tmp_path / "daily")
+    async with serve(create_app(services.settings, services=services)) as base:
+        await services.meetings.platforms["daily"].client.create_webhook(  # type: ignore[attr-defined]
+            f"{base}/v1/daily/webhook", ["recording.ready-to-download"], hmac=DAILY_SECRET
+        )
+        room = await services.rooms.create("local", RoomSettings(name="Stand-up", platform="daily"))
+        meeting = await services.meetings.meeting_for(room)
+        for key in made.keys:  # Daily writes each track to our bucket under its own key layout
+            await recordings_bucket.put_file(key, made.path_of(key))
+        await record_on_daily(daily, meeting.room_name, made)
+        assert daily.deliveries == [("recording.ready-to-download", 200)]
+
+        began = time.perf_counter()
+        [transcript_id] = await services.recordings.process_waiting()
+        assert await services.recordings.process_waiting() == []  # processed once
+        run = await runs_table.latest_for(transcript_id)
+        assert run is not None and run.kind == "multitrack"
+        job = JobServices(
+            transcripts=services.transcripts, runs=services.runs, storage=services.storage,
+            models=ModelRegistry(settings), gate=no_gate, holder=Holder(), recordings=recordings_bucket,
+        )  # fmt: skip
+        assert await run_multitrack({"services": job}, run.id) == "speech done"
+        assert await run_analysis({"services": job}, run.id) == "ended"
+        seconds = time.perf_counter() - began
+
+        async with httpx.AsyncClient(base_url=base) as api:
+            shown = (await api.get(f"/v1/transcripts/{transcript_id}")).json()
+            topics = (await api.get(f"/v1/transcripts/{transcript_id}/topics/with-words")).json()
+
+    assert shown["status"] == "ended" and shown["source_kind"] == "room"
+    assert shown["room_id"] == room.id and shown["meeting_id"] == meeting.id
+    assert shown["name"].startswith("stand-up ")
+    names = {p["speaker"]: p["name"] for p in shown["participants"]}
+    assert sorted(names.values()) == ["Alice Martin", "Bob Okafor", "Carol Ng"]
+    words = [w for topic in topics for w in topic["words"]]
+    right = sum(names[w["speaker"]] == speaker_in_script(made, w) for w in words)
+    print(f"\nroom recording: {made.duration:.1f} s meeting, webhook to ended in {seconds:.1f} s, "
+          f"speaker accuracy {right / len(words):.1%} over {len(words)} words")  # fmt: skip
+    assert right / len(words) >= 0.95
+    assert {names[w["speaker"]] for w in words} == {"Alice Martin", "Bob Okafor", "Carol Ng"}
+    assert await services.storage.size(f"transcripts/{transcript_id}/audio.mp3")
+    recording = await Recording.select(Recording.status).where(Recording.transcript_id == transcript_id).first()
+    assert recording == {"status": "completed"}
