@@ -94,6 +94,15 @@ class DailyMeetings:
     async def present(self, room_name: str) -> int:
         return (await self.client.presence(room_name)).total_count
 
+    async def recording_participants(self, recording_id: str) -> dict[str, str]:
+        """Who took part in the meeting session a recording recorded: Daily's participant id (the one in
+        its raw tracks' names) -> the name they joined with."""
+        recording = await self.client.get_recording(recording_id)
+        if not recording.meeting_session_id:
+            return {}
+        people = await self.client.meeting_participants(recording.meeting_session_id)
+        return {p.participant_id: p.user_name or "" for p in people}
+
 
 class WherebyMeetings:
     def __init__(self, client: WherebyClient) -> None:
