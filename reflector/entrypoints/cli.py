@@ -57,10 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="list users, or change a user's role")
     user.add_argument("action", choices=["list", "promote", "demote"])
     user.add_argument("who", nargs="?", help="the user's email or id (promote, demote)")
+
+    platforms = sub.add_parser("platforms", help="check the video platforms; create or revive Daily's webhook")
+    platforms.add_argument("action", choices=["check"])
+    platforms.add_argument("--webhook-url", default=None, help="default: BASE_URL/v1/daily/webhook")
     return parser
 
 
-_INTERACTIVE = {"process", "submit", "show", "user"}
+_INTERACTIVE = {"process", "submit", "show", "user", "platforms"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "submit": _submit,
         "show": _show,
         "user": _user,
+        "platforms": _platforms,
     }[args.command]
     return handler(args, settings)
 
@@ -282,6 +283,16 @@ def _user(args: argparse.Namespace, settings: Settings) -> int:
     with _local_services(settings) as settings:
         sys.stdout.write(_against_servers(settings, change(settings)))
     return 0
+
+
+def _platforms(args: argparse.Namespace, settings: Settings) -> int:
+    """`reflector platforms check`: what is configured, and Daily's webhook created or made ACTIVE again."""
+    from reflector.platform_check import check_platforms, daily_webhook_url
+
+    url = args.webhook_url or daily_webhook_url(settings.server.base_url)
+    report = asyncio.run(check_platforms(settings.platforms, url))
+    sys.stdout.write("".join(line + "\n" for line in report.lines))
+    return 0 if report.ok else 1
 
 
 def _against_servers(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
