@@ -4,10 +4,10 @@
 
 Cases: the seven AMI excerpts (DER on the scored 30 s, no collar and a 0.25 s collar each side,
 speaker count in the scored region against the reference), the synthetic meetings (DER, count),
-and a long recording made of one ~13-minute mix of the shared recordings repeated `--repeat` times
-(speaker count against the mix alone, share of the first copy's turns whose label every later copy
-keeps, wall seconds per audio hour, peak RSS while diarizing). The issue's 3-hour case is
-`--repeat 14` (3 h 9 min). "before" is senko's own diarize_samples as the wrapper called it until issue 21 (UMAP +
+and a long recording made of one 10-minute mix of the shared recordings repeated `--repeat` times
+(speaker count against the mix alone, share of the first copy's turns, and of their time, whose label
+each later copy keeps, wall seconds per audio hour, peak RSS while diarizing). The issue's 3-hour case is
+`--repeat 18` (3 h). "before" is senko's own diarize_samples as the wrapper called it until issue 21 (UMAP +
 HDBSCAN past 20 minutes); "after" is SenkoDiarizer.diarize. Each mode runs in its own process so
 peak RSS is its own; the table prints both side by side.
 """
@@ -139,12 +139,14 @@ def long_case(run, diarizer: SenkoDiarizer, repeat: int) -> dict:
         seconds = time.perf_counter() - started
     first = [t for t in turns if t.end <= copy]
     shifted = [(t, k * copy) for t in first for k in range(1, repeat)]
-    kept = sum(label_at(turns, t.start + shift, t.end + shift) == t.speaker for t, shift in shifted)
+    kept = [label_at(turns, t.start + shift, t.end + shift) == t.speaker for t, shift in shifted]
+    seconds_of = [t.end - t.start for t, _ in shifted]
     return {
         "audio_s": audio.duration_of(samples),
         "speakers_single": len({t.speaker for t in single}),
         "speakers_long": len({t.speaker for t in turns}),
-        "kept": kept / max(1, len(first) * (repeat - 1)),
+        "kept": sum(kept) / max(1, len(kept)),
+        "kept_time": float(np.dot(kept, seconds_of)) / max(1e-9, sum(seconds_of)),
         "wall_s": seconds,
         "s_per_audio_h": seconds / audio.duration_of(samples) * 3600,
         "single_s_per_audio_h": single_seconds / copy * 3600,
@@ -190,7 +192,8 @@ def report(results: dict[str, dict]) -> None:
             f = results[m]["long"]
             print(
                 f"{m}: long {f['audio_s'] / 60:.0f} min: {f['speakers_long']} speakers (single copy "
-                f"{f['speakers_single']}), {f['kept']:.1%} of repeated turns keep their label, "
+                f"{f['speakers_single']}), {f['kept']:.1%} of repeated turns ({f['kept_time']:.1%} of their time) "
+                "keep their label, "
                 f"{f['wall_s']:.0f} s ({f['s_per_audio_h']:.0f} s per audio hour; "
                 f"{f['single_s_per_audio_h']:.0f} for the single copy), "
                 f"RSS {f['rss_mb_before']:.0f} MB before, {f['rss_mb_peak']:.0f} MB peak"
@@ -200,7 +203,7 @@ def report(results: dict[str, dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=["both", "before", "after"], default="both")
-    parser.add_argument("--repeat", type=int, default=3, help="copies of the ~13-minute mix; 0 skips the long case")
+    parser.add_argument("--repeat", type=int, default=3, help="copies of the 10-minute mix; 0 skips the long case")
     parser.add_argument("--skip-short", action="store_true", help="only the long case")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # a child process's answer
     args = parser.parse_args()

