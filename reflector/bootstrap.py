@@ -12,7 +12,7 @@ from reflector import platform_binding
 from reflector.adapters.db import CONNECT_TIMEOUT_S, close_pool, configure_engine, start_pool
 from reflector.adapters.events import EventBus
 from reflector.adapters.queue import ArqJobQueue
-from reflector.adapters.storage import Storage, build_storage
+from reflector.adapters.storage import S3Storage, Storage, build_storage
 from reflector.domain.auth.oidc import OidcClient
 from reflector.domain.auth.service import AuthService
 from reflector.domain.auth.sessions import SessionStore
@@ -145,6 +145,8 @@ class Services:
     # Present with AUTH_BACKEND=oidc: the provider's client and the browser sessions.
     oidc: OidcClient | None = None
     sessions: SessionStore | None = None
+    # The bucket the video platforms write recordings to, when it is not the transcript store.
+    recordings_bucket: Storage | None = None
 
 
 async def start_services(settings: Settings) -> Services:
@@ -159,6 +161,9 @@ async def start_services(settings: Settings) -> Services:
     await storage.start()
     queue = await ArqJobQueue.connect(settings.redis.url)
     services = wire(settings, redis, bus, storage, queue)
+    services.recordings_bucket = recordings_bucket(settings)
+    if services.recordings_bucket is not None:
+        await services.recordings_bucket.start()
     if settings.auth.backend == "oidc":
         services.oidc = OidcClient(settings.auth)
         lifetime = timedelta(days=settings.auth.session_days)
@@ -170,6 +175,21 @@ def video_platforms(settings: Settings) -> dict[str, VideoPlatform]:
     """The clients of the video platforms the settings configure, by name (reflector.platform_binding); a
     room on any other platform is refused a meeting with "No video platform is configured for ..."."""
     return platform_binding.video_platforms(settings.platforms)
+
+
+def recordings_bucket(settings: Settings) -> Storage | None:
+    """Daily's recordings bucket (DAILYCO_STORAGE_AWS_BUCKET_NAME) through the transcript store's S3
+    credentials and endpoint; None: the platforms write to the transcript store itself."""
+    bucket, store = settings.platforms.daily_storage_bucket, settings.storage
+    if not bucket:
+        return None
+    return S3Storage(
+        bucket=bucket,
+        region=settings.platforms.daily_storage_region or store.aws_region,
+        access_key_id=store.aws_access_key_id,
+        secret_access_key=store.aws_secret_access_key,
+        endpoint_url=store.aws_endpoint_url,
+    )
 
 
 def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queue: ArqJobQueue) -> Services:
@@ -209,6 +229,8 @@ async def stop_services(services: Services) -> None:
     if services.oidc is not None:
         await services.oidc.close()
     await services.storage.close()
+    if services.recordings_bucket is not None:
+        await services.recordings_bucket.close()
     await services.redis.aclose()
     engine = current_engine()
     if engine is not None:

@@ -149,6 +149,10 @@ class PlatformSettings(msgspec.Struct, frozen=True):
     daily_api_url: str = "https://api.daily.co/v1"
     daily_webhook_secret: str | None = None
     daily_subdomain: str | None = None
+    # The bucket Daily writes recordings to (Reflector's DAILYCO_STORAGE_AWS_*), read with the transcript
+    # store's S3 credentials and endpoint; unset: recordings are read from the transcript store.
+    daily_storage_bucket: str | None = None
+    daily_storage_region: str | None = None
     whereby_api_key: str | None = None
     whereby_api_url: str = "https://api.whereby.dev/v1"
     whereby_webhook_secret: str | None = None
@@ -245,6 +249,8 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "DAILY_API_URL": ("platforms", "daily_api_url"),
     "DAILY_WEBHOOK_SECRET": ("platforms", "daily_webhook_secret"),
     "DAILY_SUBDOMAIN": ("platforms", "daily_subdomain"),
+    "DAILYCO_STORAGE_AWS_BUCKET_NAME": ("platforms", "daily_storage_bucket"),
+    "DAILYCO_STORAGE_AWS_REGION": ("platforms", "daily_storage_region"),
     "WHEREBY_API_KEY": ("platforms", "whereby_api_key"),
     "WHEREBY_API_URL": ("platforms", "whereby_api_url"),
     "WHEREBY_WEBHOOK_SECRET": ("platforms", "whereby_webhook_secret"),

@@ -37,6 +37,7 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
         gate=MachineGate(settings.data_dir / "locks" / "cpu.lock"),
         holder=Holder(),
         heartbeat_s=settings.worker.heartbeat_s,
+        recordings=services.recordings_bucket,
         stopping=process.stopping,
     )
     assert settings.redis.url is not None
@@ -66,6 +67,11 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
         await services.runs.requeue_dead_holders(job_services.holder)
         while True:
             await services.runs.requeue_stale()
+            # Recordings the platforms announced become transcripts (each once, whichever worker sweeps).
+            try:
+                await services.recordings.process_waiting()
+            except Exception as exc:  # PostgreSQL restarting: swept again next time
+                log.warning("recordings.sweep_failed", error=str(exc))
             await asyncio.sleep(settings.worker.stale_after_s / 3)
 
     reaper = asyncio.create_task(reap())

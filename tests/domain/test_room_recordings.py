@@ -1,14 +1,16 @@
 """A room's recording made into a transcript against the real PostgreSQL and Redis: processed once however
 often (and however concurrently) it is asked, a failure retried by the next sweep with the same transcript,
-participants named as the platform names them, and recordings it cannot process left failed with a reason."""
+participants named as the platform names them, and a recording it cannot process ignored with a reason."""
 
 import asyncio
 from datetime import UTC, datetime
 
 import pytest
+from arq.jobs import Job
 
 from reflector.bootstrap import Services
 from reflector.domain.processing import repository as runs_table
+from reflector.domain.processing.jobs import ANALYSIS
 from reflector.domain.rooms import platform_events
 from reflector.domain.rooms.platform_events import RecordingReady
 from reflector.domain.rooms.recordings import RecordingNotProcessable, RecordingService
@@ -94,10 +96,24 @@ async def test_a_failed_recording_is_retried_by_the_next_sweep_with_its_transcri
     assert [p.name for p in await clean.transcripts.participants(transcript_id)] == ["Bob Okafor", "Alice Martin"]
 
 
-async def test_a_recording_without_tracks_is_left_failed_with_a_reason(clean: Services) -> None:
+async def test_a_recording_without_tracks_is_ignored_with_a_reason(clean: Services) -> None:
     service = recordings(clean, NamingPlatform())
     recording_id = await ready(clean, "rec-3", keys=None)
     with pytest.raises(RecordingNotProcessable, match="one track per participant"):
         await service.process(recording_id)
-    assert (await service.get(recording_id)).status == "failed"  # type: ignore[union-attr]
-    assert await service.process_waiting() == []  # still failed, nothing made
+    assert (await service.get(recording_id)).status == "ignored"  # type: ignore[union-attr]
+    assert await service.process_waiting() == []  # not tried again
+
+
+async def test_a_multitrack_run_goes_on_to_analysis_once_its_speech_steps_are_done(clean: Services) -> None:
+    [transcript_id] = [await recordings(clean, NamingPlatform()).process(await ready(clean, "rec-4"))]
+    assert transcript_id is not None
+    run = await runs_table.latest_for(transcript_id)
+    assert run is not None
+    for step in ("decode", "transcribe", "assemble"):  # nothing is diarized
+        await runs_table.record_step(run.id, step, 1.0)
+
+    await clean.runs.speech_done(run.id)
+
+    info = await Job(f"{run.id}:analysis:0", clean.redis, _queue_name=ANALYSIS.queue_name).info()
+    assert info is not None and info.function == "run_analysis"

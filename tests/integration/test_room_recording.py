@@ -1,9 +1,11 @@
 """A room's Daily raw-tracks recording, from the platform's webhook to a transcript whose speakers carry the
 participants' names (no mocks): the room and its meeting on the Daily fake, the tracks of a `make_meeting.py`
-stand-up in the moto S3 server under Daily's key layout, `recording.ready-to-download` sent by the fake,
-signed, to the real webhook route, the recording processed, and its run's jobs called with real services
-and the embedded models."""
+stand-up in the moto S3 server under Daily's key layout (DAILYCO_STORAGE_AWS_BUCKET_NAME), the fake sending
+`recording.ready-to-download`, signed, to the real webhook route, and a real `reflector worker` process,
+configured by its environment, finding the recording, naming its participants through Daily's API and
+running it with the embedded models."""
 
+import asyncio
 import dataclasses
 import time
 import uuid
@@ -16,20 +18,18 @@ import msgspec
 import pytest
 
 from reflector.adapters.storage import S3Storage, Storage
-from reflector.bootstrap import ModelRegistry, Services, video_platforms
+from reflector.bootstrap import Services, video_platforms
 from reflector.domain.processing import repository as runs_table
-from reflector.domain.processing.holders import Holder
-from reflector.domain.processing.jobs import JobServices, run_analysis, run_multitrack
 from reflector.domain.rooms.models import RoomSettings
 from reflector.domain.rooms.recordings import RecordingService
 from reflector.domain.rooms.service import MeetingService
 from reflector.domain.rooms.tables import Recording
-from reflector.pipelines.meeting import no_gate
 from reflector.platform_binding import close_platforms
 from reflector.settings import PlatformSettings, Settings
 from reflector.web.app import create_app
 from tests.integration.daily_meeting import PARTICIPANTS, DailyMeeting, make_daily_meeting
 from tests.integration.test_storage import CREDENTIALS, _create_bucket, s3_endpoint  # noqa: F401 - fixture
+from tests.integration.workers import WorkerProcess, wait_for_status
 from tests.net import serve
 from tests.platforms.conftest import daily  # noqa: F401 - fixture
 from tests.platforms.daily_fake import FakeDaily
@@ -40,17 +40,32 @@ DAILY_SECRET = "ZGFpbHktd2ViaG9vay1zZWNyZXQtMzItYnl0ZXMhISE="
 
 
 @pytest.fixture
-async def recordings_bucket(s3_endpoint: str) -> AsyncIterator[S3Storage]:  # noqa: F811
-    """The bucket Daily writes recordings to (moto's real HTTP server)."""
+async def recordings_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[S3Storage]:  # noqa: F811
+    """The bucket Daily writes recordings to (moto's real HTTP server), as a worker's environment names it;
+    the transcripts stay in the local store."""
     async with S3Storage(bucket=_create_bucket(s3_endpoint), endpoint_url=s3_endpoint, **CREDENTIALS) as bucket:
+        for name, value in {
+            "DAILYCO_STORAGE_AWS_BUCKET_NAME": bucket.bucket,
+            "TRANSCRIPT_STORAGE_AWS_ENDPOINT_URL": s3_endpoint,
+            "TRANSCRIPT_STORAGE_AWS_ACCESS_KEY_ID": "testing",
+            "TRANSCRIPT_STORAGE_AWS_SECRET_ACCESS_KEY": "testing",
+        }.items():
+            monkeypatch.setenv(name, value)
         yield bucket
 
 
 @pytest.fixture
-async def on_daily(clean: Services, settings: Settings, daily: FakeDaily) -> AsyncIterator[Services]:  # noqa: F811
+async def on_daily(
+    clean: Services,
+    settings: Settings,
+    daily: FakeDaily,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Services]:
     platforms = PlatformSettings(
         daily_api_key=daily.api_key, daily_api_url=daily.api_url, daily_webhook_secret=DAILY_SECRET
     )
+    for name, value in {"DAILY_API_KEY": daily.api_key, "DAILY_API_URL": daily.api_url}.items():
+        monkeypatch.setenv(name, value)
     configured = msgspec.structs.replace(settings, platforms=platforms)
     bound = video_platforms(configured)
     yield dataclasses.replace(
@@ -84,6 +99,18 @@ async def record_on_daily(daily: FakeDaily, room_name: str, made: DailyMeeting) 
     await daily.finish_recording(recording_id, tracks)
 
 
+async def transcript_of_the_recording(services: Services, worker: WorkerProcess, within_s: float = 120) -> str:
+    """The transcript the worker's sweep made of the meeting's recording."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        row = await Recording.select(Recording.transcript_id).first()
+        if row and row["transcript_id"]:
+            return row["transcript_id"]
+        assert worker.process is not None and worker.process.poll() is None, worker.log()[-3000:]
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"the recording was not taken up: {worker.log()[-3000:]}")
+
+
 def speaker_in_script(made: DailyMeeting, word: dict[str, Any]) -> str:
     """The participant whose turn a word falls in (the nearest turn for a word between turns)."""
     middle = (word["start"] + word["end"]) / 2
@@ -112,17 +139,16 @@ async def test_a_daily_recording_becomes_a_transcript_whose_speakers_carry_the_p
         assert daily.deliveries == [("recording.ready-to-download", 200)]
 
         began = time.perf_counter()
-        [transcript_id] = await services.recordings.process_waiting()
-        assert await services.recordings.process_waiting() == []  # processed once
+        worker = WorkerProcess(settings, tmp_path / "worker.log").start()
+        try:
+            transcript_id = await transcript_of_the_recording(services, worker)
+            transcript = await wait_for_status(services, transcript_id, within_s=300)
+        finally:
+            worker.stop()
+        seconds = time.perf_counter() - began
+        assert transcript.status == "ended", (transcript.error, worker.log()[-3000:])
         run = await runs_table.latest_for(transcript_id)
         assert run is not None and run.kind == "multitrack"
-        job = JobServices(
-            transcripts=services.transcripts, runs=services.runs, storage=services.storage,
-            models=ModelRegistry(settings), gate=no_gate, holder=Holder(), recordings=recordings_bucket,
-        )  # fmt: skip
-        assert await run_multitrack({"services": job}, run.id) == "speech done"
-        assert await run_analysis({"services": job}, run.id) == "ended"
-        seconds = time.perf_counter() - began
 
         async with httpx.AsyncClient(base_url=base) as api:
             shown = (await api.get(f"/v1/transcripts/{transcript_id}")).json()

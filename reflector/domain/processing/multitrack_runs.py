@@ -24,6 +24,8 @@ from reflector.pipelines.tracks import AUDIO_KINDS, Track, daily_tracks
 log = structlog.get_logger(__name__)
 
 KIND = "multitrack"
+# Its speech steps: the file pipeline's but diarize (the platform knows who spoke).
+SPEECH_STEPS = ("decode", "transcribe", "assemble")
 MISSING = "A track of this recording is no longer in the recordings bucket, so it cannot be processed."
 
 

@@ -180,7 +180,9 @@ class ProcessingService:
         await self.continue_run(run, f"{run_id}:analysis:0")
 
     async def continue_run(self, run: RunView, job_id: str) -> None:
-        speech_done = all(step in run.timings for step in SPEECH_STEPS)
-        policy = ANALYSIS if speech_done else MULTITRACK if run.kind == multitrack_runs.KIND else SPEECH
+        multitrack = run.kind == multitrack_runs.KIND
+        speech = multitrack_runs.SPEECH_STEPS if multitrack else SPEECH_STEPS
+        speech_done = all(step in run.timings for step in speech)
+        policy = ANALYSIS if speech_done else MULTITRACK if multitrack else SPEECH
         await self.lifecycle.queued(run.id)
         await self._queue.enqueue(policy, run.id, job_id=job_id)

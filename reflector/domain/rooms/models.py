@@ -128,7 +128,7 @@ class ConsentView(msgspec.Struct, frozen=True):
     consent_timestamp: datetime
 
 
-RecordingStatus = Literal["pending", "processing", "completed", "failed"]
+RecordingStatus = Literal["pending", "processing", "completed", "failed", "ignored"]
 
 
 class RecordingView(msgspec.Struct, frozen=True):

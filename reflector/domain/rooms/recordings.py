@@ -7,6 +7,8 @@ A recording arrives `pending` (platform_events.py, from the platform's webhook).
                                    the date) and a run of its tracks is queued, the participants named
   processing -> failed             something in between failed (the platform away): asked again, it is
                                    retried, and keeps the transcript it already has
+  processing -> ignored            a recording this module cannot process (no meeting of ours, no
+                                   per-participant tracks): never retried
 
 Names come from the platform's participants of the recorded meeting session, matched to the tracks by
 participant id; a participant the platform does not name keeps a speaker label. What happens to the run
@@ -60,6 +62,10 @@ class RecordingService:
             return None
         try:
             transcript_id = await self._process(recording)
+        except RecordingNotProcessable as exc:
+            await repo.update_recording(recording_id, {"status": "ignored"})
+            log.warning("recording.ignored", recording_id=recording_id, reason=str(exc))
+            raise
         except Exception as exc:
             await repo.update_recording(recording_id, {"status": "failed"})
             log.warning("recording.failed", recording_id=recording_id, error=str(exc))

@@ -76,7 +76,7 @@ class Recording(Table, tablename="recording"):
     bucket_name = Varchar(length=255, default="")
     object_key = Text(default="")  # the file, or the folder of a multitrack recording
     recorded_at = Timestamptz(default=now)
-    status = Varchar(length=16, default="pending")  # pending | processing | completed | failed
+    status = Varchar(length=16, default="pending")  # pending | processing | completed | failed | ignored
     track_keys = JSONB(null=True, default=None)  # None: one file; a list: one key per participant's track
     deleted_at = Timestamptz(null=True, default=None)
     transcript_id = Varchar(length=36, null=True, default=None)  # the transcript made of it, once processing began
