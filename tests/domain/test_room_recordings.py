@@ -117,3 +117,17 @@ async def test_a_multitrack_run_goes_on_to_analysis_once_its_speech_steps_are_do
 
     info = await Job(f"{run.id}:analysis:0", clean.redis, _queue_name=ANALYSIS.queue_name).info()
     assert info is not None and info.function == "run_analysis"
+
+
+async def test_reprocessing_a_room_transcript_runs_its_tracks_again(clean: Services) -> None:
+    transcript_id = await recordings(clean, NamingPlatform()).process(await ready(clean, "rec-5"))
+    assert transcript_id is not None
+    first = await runs_table.latest_for(transcript_id)
+    assert first is not None
+    await clean.runs.lifecycle.failed(first, "The transcription step failed.")
+
+    again, queued = await clean.runs.reprocess(transcript_id)
+
+    assert queued and again.id != first.id and again.kind == "multitrack"
+    assert again.options["tracks"] == first.options["tracks"]
+    assert [p.name for p in await clean.transcripts.participants(transcript_id)] == ["Bob Okafor", "Alice Martin"]
