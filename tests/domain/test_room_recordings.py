@@ -76,6 +76,7 @@ async def test_a_recording_is_processed_once_however_often_it_is_asked(clean: Se
     run = await runs_table.latest_for(transcript_id)
     assert run is not None and run.kind == "multitrack" and run.status == "queued"
     assert run.options["tracks"]["keys"] == KEYS and run.options["diarize"] is False
+    assert run.options["tracks"]["video_folder"] == FOLDER  # the room does not store video
     assert (await service.get(recording_id)).status == "completed"  # type: ignore[union-attr]
     assert await service.process_waiting() == []
 

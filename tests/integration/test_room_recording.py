@@ -166,5 +166,9 @@ async def test_a_daily_recording_becomes_a_transcript_whose_speakers_carry_the_p
     assert right / len(words) >= 0.95
     assert {names[w["speaker"]] for w in words} == {"Alice Martin", "Bob Okafor", "Carol Ng"}
     assert await services.storage.size(f"transcripts/{transcript_id}/audio.mp3")
+    # The room does not store video: the video track is gone from Daily's bucket, the audio tracks stay.
+    assert sorted(await recordings_bucket.list_keys("acme.daily.co/")) == sorted(
+        key for key in made.keys if "-video-" not in key
+    )
     recording = await Recording.select(Recording.status).where(Recording.transcript_id == transcript_id).first()
     assert recording == {"status": "completed"}

@@ -185,8 +185,9 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
             )
             async with _heartbeat(lifecycle, run_id, services.heartbeat_s):
                 if steps == SPEECH_STEPS and run.kind == multitrack_runs.KIND:
-                    bucket = services.recordings or services.storage
-                    tracks = await multitrack_runs.fetch_tracks(bucket, multitrack_runs.source_of(run), Path(tmp))
+                    bucket, recording = services.recordings or services.storage, multitrack_runs.source_of(run)
+                    await multitrack_runs.drop_video(bucket, recording)
+                    tracks = await multitrack_runs.fetch_tracks(bucket, recording, Path(tmp))
                     pipeline = MultitrackPipeline(
                         tracks, services.models, options, checkpoints, observer, services.gate, Path(tmp)
                     )

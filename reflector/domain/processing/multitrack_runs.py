@@ -5,7 +5,7 @@ A run's input is kept in its options under "tracks" (a `MultitrackSource`): the 
 the platform named them and the platform's participant names by participant id. Speakers are numbered as
 the pipeline numbers them (`participants_of`: who spoke first is speaker 0), so the transcript's
 participants are known, with their names, before the run starts. Only audio tracks are downloaded: video
-is never fetched.
+is never fetched, and deleted from the bucket first when the room does not store video.
 """
 
 import posixpath
@@ -19,7 +19,7 @@ from reflector.adapters.storage import Storage, StorageNotFound
 from reflector.domain.processing.models import RunView
 from reflector.pipelines.multitrack import Participant, participants_of
 from reflector.pipelines.protocols import AudioError
-from reflector.pipelines.tracks import AUDIO_KINDS, Track, daily_tracks
+from reflector.pipelines.tracks import AUDIO_KINDS, Track, daily_tracks, parse_daily_key
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +34,9 @@ class MultitrackSource(msgspec.Struct, frozen=True):
 
     keys: list[str]
     names: dict[str, str] = {}
+    # The recording's folder, whose video tracks are deleted before anything else (a room that does not
+    # store video); None: video is kept.
+    video_folder: str | None = None
 
 
 def run_inputs(source: MultitrackSource) -> dict[str, Any]:
@@ -48,6 +51,20 @@ def source_of(run: RunView) -> MultitrackSource:
 def speakers_of(source: MultitrackSource) -> list[Participant]:
     """The recording's participants with the speaker numbers its run gives them."""
     return participants_of(daily_tracks(source.keys, source.names))
+
+
+async def drop_video(bucket: Storage, source: MultitrackSource) -> int:
+    """Delete the video tracks in the recording's folder when the source says so; how many were deleted."""
+    if not source.video_folder:
+        return 0
+    videos = [
+        key for key in await bucket.list_keys(source.video_folder.rstrip("/") + "/")
+        if (name := parse_daily_key(key)) is not None and name.kind == "video"
+    ]  # fmt: skip
+    for key in videos:
+        await bucket.delete(key)
+    log.info("multitrack.video_deleted", objects=len(videos), folder=source.video_folder)
+    return len(videos)
 
 
 async def fetch_tracks(bucket: Storage, source: MultitrackSource, folder: Path) -> list[Track]:

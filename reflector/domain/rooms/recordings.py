@@ -13,9 +13,12 @@ A recording arrives `pending` (platform_events.py, from the platform's webhook).
 Names come from the platform's participants of the recorded meeting session, matched to the tracks by
 participant id; a participant the platform does not name keeps a speaker label. What happens to the run
 afterwards shows on the transcript (processing, ended, error), and reprocessing the transcript runs its
-tracks again. Only per-participant recordings (Daily raw-tracks) are processed here so far.
+tracks again. A meeting whose room does not store video has its video tracks deleted from the bucket by
+the run (they are never downloaded either way). Only per-participant recordings (Daily raw-tracks) are
+processed here so far.
 """
 
+import posixpath
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -33,7 +36,9 @@ log = structlog.get_logger(__name__)
 class TrackRuns(Protocol):
     """Processing, as a recording needs it: a run of a per-participant recording's tracks."""
 
-    async def request_multitrack(self, transcript_id: str, keys: list[str], names: dict[str, str]) -> Any: ...
+    async def request_multitrack(
+        self, transcript_id: str, keys: list[str], names: dict[str, str], video_folder: str | None = None
+    ) -> Any: ...
 
 
 @runtime_checkable
@@ -101,7 +106,9 @@ class RecordingService:
         transcript_id = recording.transcript_id
         if transcript_id is None:
             transcript_id = await self._new_transcript(room, meeting, recording)
-        await self._runs.request_multitrack(transcript_id, recording.track_keys, names)
+        # A meeting that does not store video: its video tracks are deleted from the bucket by the run.
+        video_folder = None if meeting.store_video else posixpath.dirname(recording.track_keys[0])
+        await self._runs.request_multitrack(transcript_id, recording.track_keys, names, video_folder)
         log.info("recording.processing", recording_id=recording.id, transcript_id=transcript_id, named=len(names))
         return transcript_id
 
