@@ -3,7 +3,7 @@ often (and however concurrently) it is asked, a failure retried by the next swee
 participants named as the platform names them, and a recording it cannot process ignored with a reason."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from arq.jobs import Job
@@ -12,8 +12,9 @@ from reflector.bootstrap import Services
 from reflector.domain.processing import repository as runs_table
 from reflector.domain.processing.jobs import ANALYSIS
 from reflector.domain.rooms import platform_events
+from reflector.domain.rooms import repository as repo
 from reflector.domain.rooms.platform_events import RecordingReady
-from reflector.domain.rooms.recordings import RecordingNotProcessable, RecordingService
+from reflector.domain.rooms.recordings import CLAIM_STALE_S, RecordingNotProcessable, RecordingService
 from reflector.domain.rooms.tables import Recording
 from tests.meeting_platform import room_with_meeting
 
@@ -132,3 +133,17 @@ async def test_reprocessing_a_room_transcript_runs_its_tracks_again(clean: Servi
     assert queued and again.id != first.id and again.kind == "multitrack"
     assert again.options["tracks"] == first.options["tracks"]
     assert [p.name for p in await clean.transcripts.participants(transcript_id)] == ["Bob Okafor", "Alice Martin"]
+
+
+async def test_a_recording_left_processing_by_a_process_that_died_is_taken_up_again(clean: Services) -> None:
+    service = recordings(clean, NamingPlatform())
+    recording_id = await ready(clean, "rec-6")
+    assert await repo.claim_recording(recording_id, CLAIM_STALE_S) is not None  # and then the process died
+    assert await service.process_waiting() == []  # too recent: another process may still be at it
+
+    long_ago = datetime.now(UTC) - timedelta(seconds=CLAIM_STALE_S + 1)
+    await Recording.update({Recording.claimed_at: long_ago}).where(Recording.id == recording_id)
+    [transcript_id] = await service.process_waiting()
+
+    done = await service.get(recording_id)
+    assert done is not None and done.status == "completed" and done.transcript_id == transcript_id

@@ -7,6 +7,7 @@ A recording arrives `pending` (platform_events.py, from the platform's webhook).
                                    the date) and a run of its tracks is queued, the participants named
   processing -> failed             something in between failed (the platform away): asked again, it is
                                    retried, and keeps the transcript it already has
+  processing -> processing         left there for CLAIM_STALE_S by a process that died: taken up again
   processing -> ignored            a recording this module cannot process (no meeting of ours, no
                                    per-participant tracks): never retried
 
@@ -31,6 +32,10 @@ from reflector.domain.transcripts.models import NewTranscript
 from reflector.domain.transcripts.service import TranscriptService
 
 log = structlog.get_logger(__name__)
+
+# Taking a recording up is a few requests and writes: one still `processing` after this long was left by a
+# process that died, and is taken up again.
+CLAIM_STALE_S = 10 * 60
 
 
 class TrackRuns(Protocol):
@@ -61,7 +66,7 @@ class RecordingService:
     async def process(self, recording_id: str) -> str | None:
         """Make the recording's transcript and queue its run; the transcript's id, or None when the
         recording is being (or was) processed by someone else."""
-        recording = await repo.claim_recording(recording_id)
+        recording = await repo.claim_recording(recording_id, CLAIM_STALE_S)
         if recording is None:
             log.info("recording.skipped", recording_id=recording_id, reason="processed or being processed")
             return None
@@ -79,17 +84,22 @@ class RecordingService:
         return transcript_id
 
     async def process_waiting(self) -> list[str]:
-        """Every pending recording, then every failed one, processed (what a periodic sweep calls); the
-        transcripts made. A recording that fails again stays failed for the next sweep."""
+        """Every pending recording, then every failed one, then every one left processing by a process that
+        died, processed (what a periodic sweep calls); the transcripts made. A recording that fails again
+        stays failed for the next sweep."""
         made = []
-        for status in ("pending", "failed"):
-            for recording_id in await repo.recordings_with_status(status):
-                try:
-                    transcript_id = await self.process(recording_id)
-                except Exception:  # logged by process(); the others still go
-                    continue
-                if transcript_id is not None:
-                    made.append(transcript_id)
+        waiting = [
+            *await repo.recordings_with_status("pending"),
+            *await repo.recordings_with_status("failed"),
+            *await repo.stale_processing_recordings(CLAIM_STALE_S),
+        ]
+        for recording_id in waiting:
+            try:
+                transcript_id = await self.process(recording_id)
+            except Exception:  # logged by process(); the others still go
+                continue
+            if transcript_id is not None:
+                made.append(transcript_id)
         return made
 
     async def get(self, recording_id: str) -> RecordingView | None:

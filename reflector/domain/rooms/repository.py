@@ -207,12 +207,15 @@ async def get_recording(recording_id: str) -> RecordingView | None:
     return msgspec.convert(row, RecordingView) if row else None
 
 
-async def claim_recording(recording_id: str) -> RecordingView | None:
-    """The recording, now `processing`, when it was pending or failed; None when another took it."""
+async def claim_recording(recording_id: str, stale_after_s: float) -> RecordingView | None:
+    """The recording, now `processing`, when it was pending, failed, or left processing for longer than
+    `stale_after_s` (whoever took it died); None when another has it."""
     rows = await Recording.raw(
-        "UPDATE recording SET status = 'processing' WHERE id = {} AND status IN ('pending', 'failed') "
-        "AND deleted_at IS NULL RETURNING id",
+        "UPDATE recording SET status = 'processing', claimed_at = now() WHERE id = {} AND deleted_at IS NULL "
+        "AND (status IN ('pending', 'failed') OR (status = 'processing' AND (claimed_at IS NULL "
+        "OR claimed_at < now() - make_interval(secs => {})))) RETURNING id",
         recording_id,
+        stale_after_s,
     )
     return await get_recording(recording_id) if rows else None
 
@@ -227,5 +230,15 @@ async def recordings_with_status(status: str) -> list[str]:
         await Recording.select(Recording.id)
         .where((Recording.status == status) & Recording.deleted_at.is_null())
         .order_by(Recording.recorded_at)
+    )
+    return [row["id"] for row in rows]
+
+
+async def stale_processing_recordings(stale_after_s: float) -> list[str]:
+    """Ids of the recordings left `processing` for longer than `stale_after_s`, the oldest first."""
+    rows = await Recording.raw(
+        "SELECT id FROM recording WHERE status = 'processing' AND deleted_at IS NULL "
+        "AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => {})) ORDER BY recorded_at",
+        stale_after_s,
     )
     return [row["id"] for row in rows]

@@ -80,6 +80,7 @@ class Recording(Table, tablename="recording"):
     track_keys = JSONB(null=True, default=None)  # None: one file; a list: one key per participant's track
     deleted_at = Timestamptz(null=True, default=None)
     transcript_id = Varchar(length=36, null=True, default=None)  # the transcript made of it, once processing began
+    claimed_at = Timestamptz(null=True, default=None)  # when it was last taken up for processing
 
 
 class PlatformEvent(Table, tablename="platform_event"):
