@@ -1,11 +1,20 @@
 """A processing run's life through the processing service, against the real PostgreSQL and Redis:
 requested, claimed by one worker, step by step, then succeeded, failed, or handed back to the next."""
 
+import asyncio
+from pathlib import Path
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from reflector.adapters.queue import ArqJobQueue
 from reflector.bootstrap import Services
 from reflector.domain.processing import repository
 from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.models import RunView
+from reflector.domain.processing.service import ProcessingService
 from reflector.domain.transcripts.models import NewTranscript
+from reflector.entrypoints.embedded import EmbeddedRedis
 from reflector.pipelines.meeting import SPEECH_STEPS, PipelineOptions
 from tests.paths import REAL
 
@@ -109,3 +118,29 @@ async def test_a_finished_speech_job_queues_the_analysis_job(clean: Services) ->
     await clean.runs.speech_done(run.id)
     assert (await _run(clean, run.id)).status == "queued"
     assert await _queued_jobs(clean, "llm") == [f"{run.id}:analysis:0"]
+
+
+async def test_a_run_whose_job_cannot_be_queued_fails_with_a_sentence_not_left_queued(
+    clean: Services, tmp_path: Path
+) -> None:
+    """Redis away when the job is queued: the request fails (the web answers 503) and the run says why,
+    instead of staying `queued` with no job behind it, which would answer every later request 'already
+    running'. A real queue on a private Redis that is then stopped."""
+    redis = EmbeddedRedis(tmp_path / "redis")
+    queue = await ArqJobQueue.connect(await asyncio.to_thread(redis.start))
+    try:
+        await asyncio.to_thread(redis.stop)
+        runs = ProcessingService(clean.transcripts, queue, clean.settings.worker.stale_after_s)
+        transcript = await clean.transcripts.create(NewTranscript(name="Stand-up", user_id="local"))
+        await clean.transcripts.store_upload(transcript.id, REAL / "jfk.flac")
+        with pytest.raises(RedisConnectionError):
+            await runs.request(transcript.id, PipelineOptions())
+    finally:
+        await queue.close()
+    failed = await clean.runs.latest(transcript.id)
+    assert failed is not None and failed.status == "failed"
+    assert failed.error.startswith("The queue and event server (Redis) is not answering right now")
+    assert await clean.runs.active_run(transcript.id) is None
+    # Once Redis is back, asking again queues a new run.
+    run, queued = await clean.runs.request(transcript.id, PipelineOptions())
+    assert queued and run.id != failed.id
