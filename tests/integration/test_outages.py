@@ -45,6 +45,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     }
     port = free_port()
     process: subprocess.Popen[bytes] | None = None
+    site: Site | None = None
     try:
         await asyncio.to_thread(
             subprocess.run, [sys.executable, "-m", "reflector", "migrate"], cwd=REPO, env=env, check=True
@@ -54,7 +55,8 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
             process = await asyncio.to_thread(subprocess.Popen, command, cwd=REPO, env=env, stderr=stderr)
             url = f"http://127.0.0.1:{port}"
             await until_serving(process, f"{url}/v1/transcripts", stderr, START_TIMEOUT)
-            yield Site(url, postgres, redis, tmp_path)
+            site = Site(url, postgres, redis, tmp_path)
+            yield site
     finally:
         if process is not None:
             process.terminate()
@@ -62,8 +64,9 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        await asyncio.to_thread(redis.stop)
-        await asyncio.to_thread(postgres.stop)
+        # The servers the test ended with: it replaces each one it restarts.
+        await asyncio.to_thread((site.redis if site else redis).stop)
+        await asyncio.to_thread((site.postgres if site else postgres).stop)
 
 
 async def _timed(request: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
