@@ -164,8 +164,7 @@ class MeetingPipeline:
     async def run(self, source: Path | None, steps: Sequence[str] = STEPS) -> StepOutputs:
         """Run `steps` (skipping those with a checkpoint); `source` is needed for the speech steps."""
         if any(step in SPEECH_STEPS for step in steps):
-            assert source is not None
-            await self._speech(source)
+            await self._speech_of(source)
         else:
             self.outputs.duration = await self._load("decode") or 0.0
             self.outputs.transcription = await self._load("transcribe")
@@ -175,6 +174,11 @@ class MeetingPipeline:
         if "summarize" in steps:
             await self._summarize()
         return self.outputs
+
+    async def _speech_of(self, source: Path | None) -> None:
+        """The speech steps over `source` (a subclass may take its audio from elsewhere)."""
+        assert source is not None
+        await self._speech(source)
 
     async def _speech(self, source: Path) -> None:
         from reflector.pipelines.assemble import assign_speakers

@@ -43,7 +43,6 @@ import structlog
 
 from reflector.pipelines.audio import SAMPLE_RATE, encode_mp3, waveform
 from reflector.pipelines.meeting import (
-    SPEECH_STEPS,
     STEPS,
     Checkpoints,
     DecodedAudio,
@@ -172,17 +171,10 @@ class MultitrackPipeline(MeetingPipeline):
 
     async def run(self, source: Path | None = None, steps: Sequence[str] = STEPS) -> StepOutputs:
         """Run `steps` (skipping those with a checkpoint). `source` is unused: the tracks are the source."""
-        if any(step in SPEECH_STEPS for step in steps):
-            await self._tracks_speech()
-        else:
-            self.outputs.duration = await self._load("decode") or 0.0
-            self.outputs.transcription = await self._load("transcribe")
-            self.outputs.words = await self._load("assemble")
-        if "topics" in steps:
-            await self._topics()
-        if "summarize" in steps:
-            await self._summarize()
-        return self.outputs
+        return await super().run(source, steps)
+
+    async def _speech_of(self, source: Path | None) -> None:
+        await self._tracks_speech()
 
     def result(self) -> MeetingResult:
         return build_result(self.outputs, self._options.language or "en", self.names)

@@ -7,6 +7,7 @@ did (a redelivery: stored and processed once by its id), do not handle its type,
 since Daily switches a webhook off after 3 failed deliveries. Daily's {"test":"test"} is answered 200.
 """
 
+from collections.abc import Callable
 from typing import Literal
 
 import msgspec
@@ -26,12 +27,13 @@ class WebhookReceived(msgspec.Struct):
     status: Literal["ok", "duplicate", "ignored"]
 
 
-def _refused(forged: ForgedWebhook) -> NotAuthorizedException:
-    log.warning("platform_webhook.refused", platform=forged.platform, reason=forged.reason)
-    return NotAuthorizedException(f"{forged.platform} webhook refused: {forged.reason}")
-
-
-async def _receive(services: Services, event: ReceivedEvent | None) -> WebhookReceived:
+async def _receive(services: Services, verify: Callable[[], ReceivedEvent | None]) -> WebhookReceived:
+    """Verify the request (a forgery is 401), then act on the event once; every authentic one is 2xx."""
+    try:
+        event = verify()
+    except ForgedWebhook as forged:
+        log.warning("platform_webhook.refused", platform=forged.platform, reason=forged.reason)
+        raise NotAuthorizedException(f"{forged.platform} webhook refused: {forged.reason}") from None
     if event is None:
         return WebhookReceived(status="ok")
     outcome = await services.meetings.receive(event)
@@ -42,32 +44,20 @@ async def _receive(services: Services, event: ReceivedEvent | None) -> WebhookRe
 
 @post("/v1/daily/webhook", status_code=200, opt={"access": "open"})
 async def daily_webhook(request: Request, services: Services) -> WebhookReceived:
-    body = await request.body()
-    try:
-        event = daily_event(request.headers, body, services.settings.platforms.daily_webhook_secret)
-    except ForgedWebhook as forged:
-        raise _refused(forged) from None
-    return await _receive(services, event)
+    body, secret = await request.body(), services.settings.platforms.daily_webhook_secret
+    return await _receive(services, lambda: daily_event(request.headers, body, secret))
 
 
 @post("/v1/whereby", status_code=200, opt={"access": "open"})
 async def whereby_webhook(request: Request, services: Services) -> WebhookReceived:
-    body = await request.body()
-    try:
-        event = whereby_event(request.headers, body, services.settings.platforms.whereby_webhook_secret)
-    except ForgedWebhook as forged:
-        raise _refused(forged) from None
-    return await _receive(services, event)
+    body, secret = await request.body(), services.settings.platforms.whereby_webhook_secret
+    return await _receive(services, lambda: whereby_event(request.headers, body, secret))
 
 
 @post("/v1/livekit/webhook", status_code=200, opt={"access": "open"})
 async def livekit_webhook(request: Request, services: Services) -> WebhookReceived:
     body = await request.body()
-    try:
-        event = livekit_event(request.headers, body, services.settings.platforms)
-    except ForgedWebhook as forged:
-        raise _refused(forged) from None
-    return await _receive(services, event)
+    return await _receive(services, lambda: livekit_event(request.headers, body, services.settings.platforms))
 
 
 ROUTES = [daily_webhook, whereby_webhook, livekit_webhook]
