@@ -19,6 +19,7 @@ from reflector.domain.auth.sessions import SessionStore
 from reflector.domain.live.feed import LiveFeed
 from reflector.domain.live.recordings import LiveRecordingPolicy
 from reflector.domain.processing.service import ProcessingService
+from reflector.domain.rooms.lifecycle import MeetingPolicy
 from reflector.domain.rooms.models import VideoPlatform
 from reflector.domain.rooms.recordings import RecordingService
 from reflector.domain.rooms.service import MeetingService, RoomService
@@ -202,6 +203,10 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
     rooms = RoomService()
     platforms = video_platforms(settings)
     limits = UploadLimits(max_bytes=settings.server.max_upload_bytes, max_seconds=settings.server.max_audio_seconds)
+    meetings = MeetingService(redis, rooms, platforms)
+    meetings.lifecycle.policy = MeetingPolicy(
+        empty_close_s=settings.platforms.meeting_empty_close_s, join_grace_s=settings.platforms.meeting_join_grace_s
+    )
     return Services(
         settings,
         redis,
@@ -216,7 +221,7 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
         editor=TranscriptEditor(transcripts),
         uploads=ChunkedUploads(transcripts, runs, limits, redis),
         rooms=rooms,
-        meetings=MeetingService(redis, rooms, platforms),
+        meetings=meetings,
         recordings=RecordingService(transcripts, runs, platforms),
     )
 

@@ -92,7 +92,11 @@ class DailyMeetings:
         return f"{room_url}?t={token}"
 
     async def present(self, room_name: str) -> int:
-        return (await self.client.presence(room_name)).total_count
+        return await _gone_is_empty(self.client.presence(room_name), lambda p: p.total_count)
+
+    async def extend(self, room_name: str, end: datetime) -> None:
+        """Keep the Daily room open until `end` (its `exp`), for a meeting still in use (lease extension)."""
+        await self.client.update_room(room_name, RoomProperties(exp=_unix(end)))
 
     async def recording_participants(self, recording_id: str) -> dict[str, str]:
         """Who took part in the meeting session a recording recorded: Daily's participant id (the one in
@@ -123,6 +127,19 @@ class WherebyMeetings:
     async def join_url(self, room_url: str, room_name: str, *, user_id: str | None, name: str, owner: bool) -> str:
         return room_url  # Whereby's links need no token; the host link is the owner's (create_meeting)
 
+    async def occupied(self, room_name: str) -> bool:
+        """Whether a session of the room is open (Whereby's insights API: a session ends with its last
+        participant); Whereby says how many only in its webhooks."""
+        cursor = None
+        for _ in range(20):  # pages of sessions, the newest last; a room has few
+            page = await self.client.room_sessions(room_name, cursor=cursor)
+            if any(session.ended_at is None for session in page.results):
+                return True
+            cursor = page.cursor
+            if not cursor:
+                return False
+        return False
+
 
 class LiveKitMeetings:
     def __init__(self, client: LiveKitClient, server_url: str) -> None:
@@ -152,7 +169,18 @@ class LiveKitMeetings:
         return f"{room_url}&token={quote(token.token)}"
 
     async def present(self, room_name: str) -> int:
-        return len(await self.client.list_participants(room_name))
+        return await _gone_is_empty(self.client.list_participants(room_name), len)
+
+
+async def _gone_is_empty(asking: Awaitable[Any], count: Callable[[Any], int]) -> int:
+    """A platform's count of who is in a room; a room it no longer has (404: expired, emptied and removed)
+    holds nobody."""
+    try:
+        return count(await asking)
+    except PlatformError as exc:
+        if exc.status == 404:
+            return 0
+        raise
 
 
 def video_platforms(settings: PlatformSettings) -> dict[str, VideoPlatform]:

@@ -160,6 +160,11 @@ class PlatformSettings(msgspec.Struct, frozen=True):
     livekit_url: str | None = None
     livekit_api_key: str | None = None
     livekit_api_secret: str | None = None
+    # A meeting nobody is in for this long is closed (an unscheduled one; a calendar meeting at its end).
+    meeting_empty_close_s: float = 30 * 60
+    # A meeting whose last person left less than this ago is still the room's meeting: the next joiner is
+    # sent into it, not into a new platform room (Reflector #436), even past its end.
+    meeting_join_grace_s: float = 120
 
     @property
     def available(self) -> list[str]:
@@ -247,6 +252,8 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "SESSION_DAYS": ("auth", "session_days"),
     "DAILY_API_KEY": ("platforms", "daily_api_key"),
     "DAILY_API_URL": ("platforms", "daily_api_url"),
+    "MEETING_EMPTY_CLOSE_S": ("platforms", "meeting_empty_close_s"),
+    "MEETING_JOIN_GRACE_S": ("platforms", "meeting_join_grace_s"),
     "DAILY_WEBHOOK_SECRET": ("platforms", "daily_webhook_secret"),
     "DAILY_SUBDOMAIN": ("platforms", "daily_subdomain"),
     "DAILYCO_STORAGE_AWS_BUCKET_NAME": ("platforms", "daily_storage_bucket"),

@@ -70,8 +70,16 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
             # Recordings the platforms announced become transcripts (each once, whichever worker sweeps).
             try:
                 await services.recordings.process_waiting()
+                # A meeting in which someone declined to be recorded: its audio and video, once processed.
+                await services.recordings.forget_declined(services.recordings_bucket or services.storage)
             except Exception as exc:  # PostgreSQL restarting: swept again next time
                 log.warning("recordings.sweep_failed", error=str(exc))
+            # Meetings: presence asked of the platforms, ones in use extended, empty or ended ones closed;
+            # one sweep per 30 s whichever worker gets to it (a Redis key), so any worker may go away.
+            try:
+                await services.meetings.sweep()
+            except Exception as exc:  # a platform or PostgreSQL away: swept again next time
+                log.warning("meetings.sweep_failed", error=str(exc))
             await asyncio.sleep(settings.worker.stale_after_s / 3)
 
     reaper = asyncio.create_task(reap())

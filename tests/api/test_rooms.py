@@ -187,6 +187,13 @@ async def test_consent_is_recorded_for_anyone_in_the_meeting(people: People) -> 
     assert again.json()["consent_id"] == given.json()["consent_id"]
     anonymous = await http.post(url, json={"consent_given": False})
     assert anonymous.status_code == 200 and anonymous.json()["consent_id"] != given.json()["consent_id"]
+    # An anonymous browser is known by the cookie its first answer set: its second answer replaces the first.
+    browser = anonymous.cookies.get("reflector_participant")
+    assert browser and "httponly" in anonymous.headers["set-cookie"].lower()
+    changed = await http.post(url, json={"consent_given": True}, cookies={"reflector_participant": browser})
+    assert changed.json()["consent_id"] == anonymous.json()["consent_id"]
+    elsewhere = await http.post(url, json={"consent_given": True}, cookies={"reflector_participant": "another"})
+    assert elsewhere.json()["consent_id"] != anonymous.json()["consent_id"]
     assert (await http.post(url, json={"consent_given": "maybe"})).status_code == 422
     missing = await http.post("/v1/meetings/no-such-meeting/consent", json={"consent_given": True})
     assert (missing.status_code, missing.json()) == (404, {"detail": "Meeting not found"})

@@ -107,9 +107,7 @@ async def test_a_room_on_a_platform_not_configured_gets_no_meeting(services: Ser
     assert await services.meetings.active(room) == []
 
 
-async def test_a_signed_in_persons_latest_consent_counts_and_every_anonymous_one_is_kept(
-    services: Services,
-) -> None:
+async def test_each_persons_latest_consent_counts_once(services: Services) -> None:
     from reflector.domain.rooms.tables import MeetingConsent
 
     room = await services.rooms.create("alice", RoomSettings(name="consent", platform="daily"))
@@ -117,10 +115,18 @@ async def test_a_signed_in_persons_latest_consent_counts_and_every_anonymous_one
     first = await services.meetings.consent(meeting.id, "bob", True)
     again = await services.meetings.consent(meeting.id, "bob", False)
     assert again.id == first.id and not again.consent_given
+    browser = await services.meetings.consent(meeting.id, None, True, "browser-1")
+    changed = await services.meetings.consent(meeting.id, None, False, "browser-1")
+    assert changed.id == browser.id and not changed.consent_given
+    # Answers at the same moment from one person: still one row (the unique index, not a read-then-write).
+    await asyncio.gather(*(services.meetings.consent(meeting.id, "carol", i % 2 == 0) for i in range(6)))
+    # An anonymous answer that names no browser is kept on its own, as Reflector keeps them.
     await services.meetings.consent(meeting.id, None, True)
-    await services.meetings.consent(meeting.id, None, False)
+    await services.meetings.consent(meeting.id, None, True, "../not-an-id")
     rows = await MeetingConsent.select().where(MeetingConsent.meeting_id == meeting.id)
-    assert sorted((r["user_id"] or "", r["consent_given"]) for r in rows) == [("", False), ("", True), ("bob", False)]
+    people = sorted((r["user_id"] or "", r["consent_given"]) for r in rows)
+    assert people[:3] == [("", False), ("", True), ("", True)] and people[3:][0] == ("bob", False)
+    assert [p for p, _ in people].count("carol") == 1 and len(rows) == 5
 
 
 async def test_a_deleted_room_takes_its_meetings_and_leaves_its_transcripts(services: Services) -> None:

@@ -323,8 +323,11 @@ class FakeDaily(FakePlatform):
         if hook["failedCount"] >= FAILURES_BEFORE_FAILED:
             hook["state"] = "FAILED"
 
-    async def join(self, room: str, user_name: str, *, user_id: str | None = None, owner: bool = False) -> str:
-        """A participant joins `room`'s call: presence, the meeting's participants, participant.joined."""
+    async def join(
+        self, room: str, user_name: str, *, user_id: str | None = None, owner: bool = False, notify: bool = True
+    ) -> str:
+        """A participant joins `room`'s call: presence, the meeting's participants, participant.joined
+        (`notify=False`: the webhook is lost, as one can be)."""
         session_id = str(uuid.uuid4())
         meeting = self.meeting_sessions.setdefault(room, str(uuid.uuid4()))
         self.meeting_rooms[meeting] = room
@@ -343,6 +346,8 @@ class FakeDaily(FakePlatform):
             {"user_id": user_id, "participant_id": session_id, "user_name": user_name, "join_time": joined}
             | {"duration": 0}
         )
+        if not notify:
+            return session_id
         await self.deliver(
             "participant.joined",
             {
@@ -356,7 +361,7 @@ class FakeDaily(FakePlatform):
         )
         return session_id
 
-    async def leave(self, room: str, session_id: str) -> None:
+    async def leave(self, room: str, session_id: str, *, notify: bool = True) -> None:
         people = self.presence.get(room, [])
         person = next(p for p in people if p["id"] == session_id)
         people.remove(person)
@@ -366,6 +371,8 @@ class FakeDaily(FakePlatform):
                 entry["duration"] = round(duration)
         if not people:
             self.meeting_sessions.pop(room, None)
+        if not notify:
+            return
         await self.deliver(
             "participant.left",
             {

@@ -144,6 +144,11 @@ class FakeLiveKit(FakePlatform):
         self.rooms[room]["num_participants"] += 1
         return participant
 
+    def leave(self, room: str, identity: str) -> None:
+        people = self.participants.get(room, [])
+        people[:] = [p for p in people if p["identity"] != identity]
+        self.rooms[room]["num_participants"] = len(people)
+
     async def deliver(self, url: str, event: dict[str, Any], *, issued_at: int | None = None) -> int | None:
         try:
             status: int | None = (

@@ -118,6 +118,7 @@ class MeetingView(msgspec.Struct, frozen=True):
     calendar_metadata: dict[str, Any] | None
     daily_composed_video_s3_key: str | None
     daily_composed_video_duration: int | None
+    empty_since: datetime | None = None
 
 
 class ConsentView(msgspec.Struct, frozen=True):

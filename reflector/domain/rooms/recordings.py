@@ -25,10 +25,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
+from reflector.adapters.storage import Storage
 from reflector.domain.errors import DomainError
+from reflector.domain.ids import now
 from reflector.domain.rooms import repository as repo
 from reflector.domain.rooms.models import MeetingView, RecordingView, RoomView, VideoPlatform
-from reflector.domain.transcripts.models import NewTranscript
+from reflector.domain.transcripts.models import NewTranscript, TranscriptNotFound, TranscriptView
 from reflector.domain.transcripts.service import TranscriptService
 
 log = structlog.get_logger(__name__)
@@ -51,6 +53,24 @@ class NamesParticipants(Protocol):
     """A platform that can say who took part in a recording: participant id -> display name."""
 
     async def recording_participants(self, recording_id: str) -> dict[str, str]: ...
+
+
+async def _delete_media(bucket: Storage, recording: RecordingView) -> int:
+    """Every object of the recording in the platform's bucket: its tracks and whatever else is in their
+    folder (screen-share audio, video: Daily writes one folder per room, and a room per meeting here), or its
+    one file. How many were deleted."""
+    keys = set(recording.track_keys or [])
+    folders = {posixpath.dirname(key) for key in keys if posixpath.dirname(key)}
+    if recording.track_keys is None and recording.object_key:
+        keys.add(recording.object_key)
+    for folder in folders:
+        keys.update(await bucket.list_keys(folder + "/"))
+    deleted = 0
+    for key in sorted(keys):
+        if await bucket.exists(key):
+            await bucket.delete(key)
+            deleted += 1
+    return deleted
 
 
 class RecordingNotProcessable(DomainError):
@@ -104,6 +124,45 @@ class RecordingService:
 
     async def get(self, recording_id: str) -> RecordingView | None:
         return await repo.get_recording(recording_id)
+
+    async def forget_declined(self, bucket: Storage) -> list[str]:
+        """Every audio and video file of each meeting in which a participant declined to be recorded, deleted
+        once its recording is processed (Reflector's rule: any declined answer, after processing): in the
+        platform's `bucket` every object of the recording (each participant's tracks, screen-share audio,
+        video, or the one file), and in our store the mp3, waveform and upload (`delete_audio`, which marks
+        the transcript so its page says why); its text, topics and summaries stay. A recording still being
+        processed waits for the next sweep; one that failed keeps its media for a retry. The ids of the
+        recordings whose media were deleted."""
+        forgotten = []
+        for recording, _ in await repo.recordings_to_forget(await repo.declined_meetings()):
+            if not await self._processed(recording):
+                continue
+            try:
+                objects = await _delete_media(bucket, recording)
+                if await self._transcript(recording.transcript_id) is not None:
+                    assert recording.transcript_id is not None
+                    await self._transcripts.delete_audio(recording.transcript_id)
+            except Exception as exc:  # a bucket away: deleted by the next sweep, nothing marked before then
+                log.warning("recording.media_delete_failed", recording_id=recording.id, error=str(exc))
+                continue
+            await repo.update_recording(recording.id, {"media_deleted_at": now()})
+            log.info("recording.media_deleted", recording_id=recording.id, objects=objects, reason="consent declined")
+            forgotten.append(recording.id)
+        return forgotten
+
+    async def _processed(self, recording: RecordingView) -> bool:
+        if recording.status == "ignored":
+            return True  # never processed here: nothing to wait for
+        if recording.transcript_id is None:
+            return False
+        transcript = await self._transcript(recording.transcript_id)
+        return transcript is None or transcript.status == "ended"  # None: its transcript was deleted
+
+    async def _transcript(self, transcript_id: str | None) -> TranscriptView | None:
+        try:
+            return await self._transcripts.get(transcript_id) if transcript_id else None
+        except TranscriptNotFound:
+            return None
 
     async def _process(self, recording: RecordingView) -> str:
         if not recording.track_keys:

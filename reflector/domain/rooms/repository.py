@@ -97,38 +97,42 @@ async def update_meeting(meeting_id: str, values: dict[str, Any]) -> None:
     await Meeting.update({getattr(Meeting, k): v for k, v in values.items()}).where(Meeting.id == meeting_id)
 
 
-async def record_consent(meeting_id: str, user_id: str | None, given: bool, at: datetime) -> ConsentView:
-    """One answer per signed-in person and meeting (a second replaces the first); every anonymous answer kept."""
-    async with MeetingConsent._meta.db.transaction():
-        existing = None
-        if user_id is not None:
-            existing = (
-                await MeetingConsent.select(MeetingConsent.id)
-                .where((MeetingConsent.meeting_id == meeting_id) & (MeetingConsent.user_id == user_id))
-                .first()
-            )
-        if existing is not None:
-            await MeetingConsent.update(
-                {MeetingConsent.consent_given: given, MeetingConsent.consent_timestamp: at}
-            ).where(MeetingConsent.id == existing["id"])
-            consent_id = existing["id"]
-        else:
-            row = MeetingConsent(meeting_id=meeting_id, user_id=user_id, consent_given=given, consent_timestamp=at)
-            await row.save()
-            consent_id = row.id
-    found = (
-        await MeetingConsent.select(
-            MeetingConsent.id,
-            MeetingConsent.meeting_id,
-            MeetingConsent.user_id,
-            MeetingConsent.consent_given,
-            MeetingConsent.consent_timestamp,
-        )
-        .where(MeetingConsent.id == consent_id)
-        .first()
+async def record_consent(
+    meeting_id: str, participant_key: str, user_id: str | None, given: bool, at: datetime
+) -> ConsentView:
+    """One answer per participant and meeting: a second replaces the first ((meeting_id, participant_key) is
+    unique)."""
+    rows = await MeetingConsent.raw(
+        "INSERT INTO meeting_consent (id, meeting_id, participant_key, user_id, consent_given, consent_timestamp) "
+        "VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (meeting_id, participant_key) DO UPDATE SET "
+        "consent_given = EXCLUDED.consent_given, consent_timestamp = EXCLUDED.consent_timestamp "
+        "RETURNING id, meeting_id, user_id, consent_given, consent_timestamp",
+        new_id(),
+        meeting_id,
+        participant_key,
+        user_id,
+        given,
+        at,
     )
-    assert found is not None
-    return msgspec.convert(found, ConsentView)
+    return msgspec.convert(rows[0], ConsentView)
+
+
+async def declined_meetings() -> list[str]:
+    """Ids of the meetings in which someone declined to be recorded."""
+    rows = await MeetingConsent.select(MeetingConsent.meeting_id).where(MeetingConsent.consent_given.eq(False))
+    return sorted({row["meeting_id"] for row in rows})
+
+
+async def recordings_to_forget(meeting_ids: list[str]) -> list[tuple[RecordingView, str]]:
+    """The recordings of these meetings whose media are still kept, each with its bucket."""
+    if not meeting_ids:
+        return []
+    rows = (
+        await Recording.select(*_RECORDING_COLUMNS, Recording.bucket_name)
+        .where(Recording.meeting_id.is_in(meeting_ids) & Recording.media_deleted_at.is_null())
+        .output(load_json=True)
+    )
+    return [(msgspec.convert(row, RecordingView), row["bucket_name"]) for row in rows]
 
 
 # ---- what the video platforms told us (platform_events.py) ----
@@ -169,12 +173,49 @@ async def meeting_on_platform(platform: str, *, room_name: str | None, platform_
     return _meeting(row) if row else None
 
 
-async def set_clients(meeting_id: str, *, count: int | None, delta: int) -> None:
-    """The number of people in the meeting: as the platform counted it, else moved by `delta` (never < 0)."""
-    if count is not None:
-        await update_meeting(meeting_id, {"num_clients": max(count, 0)})
-        return
-    await Meeting.raw("UPDATE meeting SET num_clients = GREATEST(num_clients + {}, 0) WHERE id = {}", delta, meeting_id)
+async def set_clients(meeting_id: str, *, count: int | None, delta: int, at: datetime | None = None) -> None:
+    """The number of people in the meeting: as the platform counted it, else moved by `delta` (never < 0).
+    A meeting becoming empty keeps since when (`empty_since`); one with anyone in it has none."""
+    at = at or now()
+    clients = "GREATEST({}, 0)" if count is not None else "GREATEST(num_clients + {}, 0)"
+    await Meeting.raw(
+        f"UPDATE meeting SET num_clients = {clients}, "
+        f"empty_since = CASE WHEN {clients} > 0 THEN NULL ELSE COALESCE(empty_since, {{}}) END WHERE id = {{}}",
+        count if count is not None else delta,
+        count if count is not None else delta,
+        at,
+        meeting_id,
+    )
+
+
+async def open_meetings(room_id: str) -> list[MeetingView]:
+    """The room's active meetings, ended or not, the latest end first (lifecycle.py says which is reusable)."""
+    rows = (
+        await Meeting.select(*_MEETING_COLUMNS)
+        .where((Meeting.room_id == room_id) & Meeting.is_active.eq(True))
+        .order_by(Meeting.end_date, ascending=False)
+        .output(load_json=True)
+    )
+    return [_meeting(row) for row in rows]
+
+
+async def every_active_meeting() -> list[MeetingView]:
+    """Every active meeting of every room, the oldest first (what the periodic sweep looks at)."""
+    rows = (
+        await Meeting.select(*_MEETING_COLUMNS)
+        .where(Meeting.is_active.eq(True))
+        .order_by(Meeting.start_date)
+        .output(load_json=True)
+    )
+    return [_meeting(row) for row in rows]
+
+
+async def someone_joining(meeting_id: str, at: datetime) -> None:
+    """Someone was sent into the meeting: an empty one counts as empty from now, so the sweep leaves them
+    the join grace to arrive on the platform."""
+    await Meeting.update({Meeting.empty_since: at}).where(
+        (Meeting.id == meeting_id) & Meeting.empty_since.is_not_null()
+    )
 
 
 async def save_recording(

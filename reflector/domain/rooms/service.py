@@ -11,7 +11,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 import msgspec
@@ -20,10 +20,11 @@ from redis.asyncio import Redis
 from redis.exceptions import LockError
 
 from reflector.domain.auth.models import Caller
-from reflector.domain.ids import looks_like_id, now
+from reflector.domain.ids import looks_like_id, new_id, now
 from reflector.domain.rooms import platform_events
 from reflector.domain.rooms import repository as repo
 from reflector.domain.rooms.access import owns
+from reflector.domain.rooms.lifecycle import MeetingLifecycle, MeetingPolicy, SweepReport, reusable, room_lock
 from reflector.domain.rooms.models import (
     ConsentView,
     InvalidRoomName,
@@ -126,18 +127,21 @@ class MeetingService:
         self._rooms = rooms
         # The clients of the platforms this server is configured for, by name (daily, whereby, livekit).
         self.platforms = platforms
+        # When a meeting is closed or extended, and when a joiner is sent back into one (lifecycle.py).
+        self.lifecycle = MeetingLifecycle(redis, platforms, MeetingPolicy())
 
     async def meeting_for(self, room: RoomView, *, allow_duplicated: bool = False) -> MeetingView:
-        """The room's current meeting, or a new one on its platform when there is none to reuse."""
-        lock = self._redis.lock(f"create_meeting:{room.id}", timeout=30, blocking_timeout=5)
+        """The room's current meeting, or a new one on its platform when there is none to reuse: a meeting
+        just emptied, or past its end with someone still in it, is reused (lifecycle.py, the join grace)."""
+        lock = room_lock(self._redis, room.id)
         if not await lock.acquire():
             raise MeetingCreationBusy()
         try:
             at = now()
             if not allow_duplicated:
-                active = await repo.active_meetings(room.id, at)
-                if active and all(getattr(active[0], f) == getattr(room, f) for f in _SNAPSHOT):
-                    return active[0]
+                reused = await self._reusable(room, at)
+                if reused is not None:
+                    return reused
             platform = self.platforms.get(room.platform)
             if platform is None:
                 raise PlatformNotConfigured(room.platform)
@@ -152,6 +156,7 @@ class MeetingService:
                     "host_room_url": opened.host_room_url,
                     "start_date": at,
                     "end_date": end,
+                    "empty_since": at,
                     **{f: getattr(room, f) for f in _SNAPSHOT},
                 }
             )
@@ -162,6 +167,24 @@ class MeetingService:
                 await lock.release()
             except LockError:
                 log.warning("meeting.lock_expired", room_id=room.id)
+
+    async def _reusable(self, room: RoomView, at: datetime) -> MeetingView | None:
+        """The room's latest active meeting with its settings, when a joiner goes into it; an empty one's
+        grace restarts (the joiner is on their way), and one past its end is extended first."""
+        policy = self.lifecycle.policy
+        latest = next((m for m in await repo.open_meetings(room.id) if reusable(m, at, policy)), None)
+        if latest is None or any(getattr(latest, f) != getattr(room, f) for f in _SNAPSHOT):
+            return None
+        await repo.someone_joining(latest.id, at)
+        if latest.end_date <= at and not await self.lifecycle.extend(latest, at):
+            return None  # its platform room is closing and cannot be kept open: a new meeting
+        log.info("meeting.reused", room_id=room.id, meeting_id=latest.id, clients=latest.num_clients)
+        return await self.get(latest.id)
+
+    async def sweep(self, *, force: bool = False) -> SweepReport:
+        """The periodic look at every active meeting: presence asked of the platforms, meetings still in
+        use extended, empty or finished ones closed (lifecycle.py)."""
+        return await self.lifecycle.sweep(force=force)
 
     async def get(self, meeting_id: str) -> MeetingView:
         meeting = await repo.get_meeting(meeting_id) if looks_like_id(meeting_id) else None
@@ -191,6 +214,7 @@ class MeetingService:
         """The meeting as this person joins it: with a Daily meeting token of theirs when signed in (owning
         the call in their own room), a LiveKit token under a new identity for anyone, as Reflector."""
         meeting = await self.joinable(room, meeting_id)
+        await repo.someone_joining(meeting.id, now())
         platform = self.platforms.get(meeting.platform)
         if not isinstance(platform, JoinsWithTokens) or (meeting.platform == "daily" and caller.user_id is None):
             return meeting
@@ -217,7 +241,18 @@ class MeetingService:
         """A video platform's authentic webhook: stored, and acted on once (platform_events.py)."""
         return await platform_events.receive(event, self.platforms)
 
-    async def consent(self, meeting_id: str, user_id: str | None, given: bool) -> ConsentView:
-        """A participant's answer to being recorded: a signed-in person's latest answer counts."""
+    async def consent(
+        self, meeting_id: str, user_id: str | None, given: bool, anonymous_id: str | None = None
+    ) -> ConsentView:
+        """A participant's answer to being recorded; their latest answer counts. A signed-in person is known
+        by their id, an anonymous one by `anonymous_id` (their browser's); an anonymous answer without one is
+        kept on its own, as Reflector keeps every anonymous answer. One declined answer is enough for the
+        meeting's audio and video to be deleted once processed (RecordingService.forget_declined)."""
         await self.get(meeting_id)
-        return await repo.record_consent(meeting_id, user_id, given, now())
+        if user_id is not None:
+            participant = f"user:{user_id}"
+        else:
+            participant = f"anon:{anonymous_id if anonymous_id and looks_like_id(anonymous_id) else new_id()}"
+        consent = await repo.record_consent(meeting_id, participant, user_id, given, now())
+        log.info("meeting.consent", meeting_id=meeting_id, given=given, signed_in=user_id is not None)
+        return consent

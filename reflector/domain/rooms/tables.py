@@ -53,6 +53,9 @@ class Meeting(Table, tablename="meeting"):
     store_video = Boolean(default=False)
     num_clients = Integer(default=0)
     is_active = Boolean(default=True)
+    # Since when nobody is in it (None: someone is); a join through Reflector restarts it, so the person
+    # about to arrive on the platform gets the join grace (lifecycle.py).
+    empty_since = Timestamptz(null=True, default=None)
     calendar_event_id = Varchar(length=36, null=True, default=None)
     calendar_metadata = JSONB(null=True, default=None)
     daily_composed_video_s3_key = Text(null=True, default=None)
@@ -64,6 +67,9 @@ class MeetingConsent(Table, tablename="meeting_consent"):
     id = Varchar(length=36, primary_key=True, default=new_id)
     meeting_id = ForeignKey(references=Meeting, on_delete=OnDelete.cascade, index=True)
     user_id = Varchar(length=255, null=True, default=None)  # None: an anonymous participant
+    # Who answered: `user:{id}`, or `anon:{id}` of an anonymous browser (its cookie) or of the answer itself.
+    # Unique with the meeting, so a person's second answer replaces the first.
+    participant_key = Varchar(length=255, default="")
     consent_given = Boolean(default=False)
     consent_timestamp = Timestamptz(default=now)
 
@@ -81,6 +87,8 @@ class Recording(Table, tablename="recording"):
     deleted_at = Timestamptz(null=True, default=None)
     transcript_id = Varchar(length=36, null=True, default=None)  # the transcript made of it, once processing began
     claimed_at = Timestamptz(null=True, default=None)  # when it was last taken up for processing
+    # When its audio and video were deleted from the platform's bucket (a participant declined consent).
+    media_deleted_at = Timestamptz(null=True, default=None)
 
 
 class PlatformEvent(Table, tablename="platform_event"):

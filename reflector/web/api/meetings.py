@@ -4,10 +4,11 @@ ending the meeting (its room's owner only; Reflector answers others with a 500).
 from typing import ClassVar, Literal
 
 import msgspec
-from litestar import Controller, patch, post
+from litestar import Controller, Request, Response, patch, post
 
 from reflector.bootstrap import Services
 from reflector.domain.auth.models import Caller
+from reflector.domain.ids import new_id
 from reflector.web.api.rooms import Meeting, meeting_of
 
 
@@ -20,16 +21,35 @@ class ConsentStatus(msgspec.Struct):
     consent_id: str
 
 
+# An anonymous participant's browser, known across its answers: its second answer replaces its first.
+PARTICIPANT_COOKIE = "reflector_participant"
+PARTICIPANT_LIFETIME_S = 365 * 24 * 3600
+
+
 class MeetingsController(Controller):
     path = "/v1/meetings"
     tags: ClassVar[list[str]] = ["meetings"]
 
     @post("/{meeting_id:str}/consent", status_code=200, opt={"access": "open"})
     async def meeting_audio_consent(
-        self, services: Services, caller: Caller, meeting_id: str, data: MeetingConsentRequest
-    ) -> ConsentStatus:
-        consent = await services.meetings.consent(meeting_id, caller.user_id, data.consent_given)
-        return ConsentStatus(status="success", consent_id=consent.id)
+        self, request: Request, services: Services, caller: Caller, meeting_id: str, data: MeetingConsentRequest
+    ) -> Response[ConsentStatus]:
+        """A participant's answer: one per signed-in person, and one per anonymous browser (a cookie of its
+        own, set with the first answer); the latest counts."""
+        anonymous = None if caller.user_id else request.cookies.get(PARTICIPANT_COOKIE) or new_id()
+        consent = await services.meetings.consent(meeting_id, caller.user_id, data.consent_given, anonymous)
+        response = Response(ConsentStatus(status="success", consent_id=consent.id))
+        if anonymous is not None:
+            response.set_cookie(
+                PARTICIPANT_COOKIE,
+                anonymous,
+                max_age=PARTICIPANT_LIFETIME_S,
+                path="/v1/meetings",
+                httponly=True,
+                secure=services.settings.server.base_url.startswith("https://"),
+                samesite="lax",
+            )
+        return response
 
     @patch("/{meeting_id:str}/deactivate", opt={"access": "room_owner"})
     async def meeting_deactivate(self, services: Services, caller: Caller, meeting_id: str) -> Meeting:
