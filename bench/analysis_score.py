@@ -12,11 +12,13 @@ recomputed by hand is easier to argue about):
   ("wrote", "written" -> "write"); number words become digits ("sixty six" -> "66", "twelfth" -> "12",
   "$20,000" -> "20000"), so "the twelfth of May" and "May 12" share "12" and "may";
 - two words match when their stems are equal, or when the shorter (4 letters or more) starts the longer
-  ("doc" does not match "document", "recommend" matches "recommendation");
+  ("recommend" matches "recommendation", "plan" does not match "planet");
 - two texts' similarity is the Dice coefficient of their content words, 2·|A∩B| / (|A| + |B|), after
   dropping the names of the meeting's people (so "Kenji to sign the lease" is compared as "sign the
-  lease"); a predicted item matches a gold item when the similarity is at least MATCH_THRESHOLD (0.4).
-  Pairs are matched one to one, most similar first.
+  lease"), and halved when only one text is negated ("No contractor for now" against "The support queue
+  will be managed by Priya" shares "support queue" but says something else). A predicted item matches
+  a gold item when the similarity is at least MATCH_THRESHOLD (0.4); pairs are matched one to one,
+  most similar first.
 
 Owners compare case-insensitively on the first name ("tom" = "Tom Baker"); a gold owner of null is
 matched only by no owner. Dues compare by the same content words with a smaller stop list (keeping
@@ -276,10 +278,22 @@ def dice(a: set[str], b: set[str]) -> float:
     return 2 * _overlap(a, b) / (len(a) + len(b))
 
 
+_NEGATIONS = frozenset({"no", "not", "never", "without", "none", "nobody", "nothing", "neither", "nor"})
+# A negation on one side only ("No contractor for now" against "Hire a contractor") halves the overlap:
+# the stop list drops the very word that makes a decision the opposite of another.
+NEGATION_FACTOR = 0.5
+
+
+def negated(text: str) -> bool:
+    return any(t in _NEGATIONS or t.endswith("n't") for t in raw_tokens(text))
+
+
 def similarity(a: str, b: str, names: Iterable[str] = ()) -> float:
-    """Meaning overlap of two short texts in [0, 1] (Dice of content words, people's names left out)."""
+    """Meaning overlap of two short texts in [0, 1]: Dice of content words, people's names left out,
+    halved when only one of them is negated."""
     names = list(names)
-    return dice(content_words(a, names), content_words(b, names))
+    score = dice(content_words(a, names), content_words(b, names))
+    return score * NEGATION_FACTOR if negated(a) != negated(b) else score
 
 
 def match(
@@ -287,10 +301,14 @@ def match(
 ) -> list[tuple[int, int, float]]:
     """One-to-one (predicted index, gold index, similarity) pairs at or over `threshold`, best first."""
     names = list(names)
-    pred_words = [content_words(p, names) for p in predicted]
-    gold_words = [content_words(g, names) for g in gold]
+    pred_words = [(content_words(p, names), negated(p)) for p in predicted]
+    gold_words = [(content_words(g, names), negated(g)) for g in gold]
     candidates = sorted(
-        ((dice(p, g), i, j) for i, p in enumerate(pred_words) for j, g in enumerate(gold_words)),
+        (
+            (dice(p, g) * (NEGATION_FACTOR if p_neg != g_neg else 1.0), i, j)
+            for i, (p, p_neg) in enumerate(pred_words)
+            for j, (g, g_neg) in enumerate(gold_words)
+        ),
         key=lambda c: (-c[0], c[1], c[2]),
     )
     used_pred: set[int] = set()

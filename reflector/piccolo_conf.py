@@ -25,5 +25,6 @@ APP_REGISTRY = AppRegistry(
         "reflector.domain.processing.piccolo_app",
         "reflector.domain.auth.piccolo_app",
         "reflector.domain.rooms.piccolo_app",
+        "reflector.domain.webhooks.piccolo_app",
     ]
 )

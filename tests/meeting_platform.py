@@ -32,7 +32,9 @@ class RecordingPlatform:
 
 def with_platform(services: Services, platform: RecordingPlatform) -> Services:
     """The services, with `platform` serving rooms on every platform."""
-    meetings = MeetingService(services.redis, services.rooms, {"daily": platform, "whereby": platform})
+    meetings = MeetingService(
+        services.redis, services.rooms, {"daily": platform, "whereby": platform}, listener=services.webhooks
+    )
     return dataclasses.replace(services, meetings=meetings)
 
 

@@ -30,8 +30,11 @@ class ArqJobQueue:
     async def connect(cls, url: str) -> "ArqJobQueue":
         return cls(await create_pool(redis_settings(url)))
 
-    async def enqueue(self, policy: Job, *args: Any, job_id: str) -> None:
-        await self._pool.enqueue_job(policy.name, *args, _job_id=job_id, _queue_name=policy.queue_name)
+    async def enqueue(self, policy: Job, *args: Any, job_id: str, defer_s: float = 0) -> None:
+        """Queue the job (once per `job_id` while it is known to arq), to run in `defer_s` seconds."""
+        await self._pool.enqueue_job(
+            policy.name, *args, _job_id=job_id, _queue_name=policy.queue_name, _defer_by=defer_s or None
+        )
 
     async def close(self) -> None:
         await self._pool.aclose()

@@ -31,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     web.add_argument("--host", default=None)
 
     worker = sub.add_parser("worker", help="a worker process (needs DATABASE_URL and REDIS_URL)")
-    worker.add_argument("--queues", default="speech,llm", help="comma-separated: speech, speech-long, llm")
+    worker.add_argument(
+        "--queues", default="speech,llm,webhooks", help="comma-separated: speech, speech-long, llm, webhooks"
+    )
     worker.add_argument("--burst", action="store_true", help="stop when the queues are empty")
 
     sub.add_parser("live", help="the live worker: captions for recordings in progress (needs the URLs)")

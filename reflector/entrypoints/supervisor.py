@@ -27,7 +27,7 @@ console = Console(stderr=True)
 # The processes of the product; the Procfile says the same (a test checks it).
 PROCESSES: dict[str, list[str]] = {
     "web": ["web"],
-    "worker": ["worker", "--queues", "speech,llm"],
+    "worker": ["worker", "--queues", "speech,llm,webhooks"],
     "worker_long": ["worker", "--queues", "speech-long"],
     "live": ["live"],
 }

@@ -84,6 +84,28 @@ class _ProcessingCollector(Collector):
         yield from metrics
 
 
+class _WebhookCollector(Collector):
+    """Rooms' webhook deliveries by status and their attempts by outcome, as stored."""
+
+    def __init__(self, by_status: dict[str, int], by_outcome: dict[str, int]) -> None:
+        self._by_status = by_status
+        self._by_outcome = by_outcome
+
+    def collect(self) -> Any:
+        deliveries = GaugeMetricFamily(
+            "reflector_webhook_deliveries", "Webhook deliveries (events sent to a room) by status", labels=["status"]
+        )
+        for status, count in self._by_status.items():
+            deliveries.add_metric([status], count)
+        attempts = CounterMetricFamily(
+            "reflector_webhook_attempts", "Webhook delivery attempts by outcome", labels=["outcome"]
+        )
+        for outcome, count in self._by_outcome.items():
+            attempts.add_metric([outcome], count)
+        metrics: list[Metric] = [deliveries, attempts]
+        yield from metrics
+
+
 class Observability(InitPlugin):
     """Adds the request timer and `/metrics` to an app; each app has its own registry."""
 
@@ -104,6 +126,7 @@ class Observability(InitPlugin):
         async def metrics(services: Services) -> Response[bytes]:
             scrape = CollectorRegistry(auto_describe=False)
             scrape.register(_ProcessingCollector(await processing_figures(services.redis)))
+            scrape.register(_WebhookCollector(*await services.webhooks.figures()))
             return Response(generate_latest(registry) + generate_latest(scrape), media_type=CONTENT_TYPE_LATEST)
 
         app_config.middleware.append(_RequestTimer(self._latency))

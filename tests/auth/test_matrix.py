@@ -102,6 +102,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/rooms/{room_id}"): "room",
     ("PATCH", "/v1/rooms/{room_id}"): "room_owner",
     ("DELETE", "/v1/rooms/{room_id}"): "room_owner",
+    # A room's outbound webhook: sent, listed and redelivered by the room's owner alone.
+    ("POST", "/v1/rooms/{room_id}/webhook/test"): "room_owner",
+    ("GET", "/v1/rooms/{room_id}/webhooks/deliveries"): "room_owner",
+    ("POST", "/v1/rooms/{room_id}/webhooks/deliveries/{delivery_id}/redeliver"): "room_owner",
     # A room's page is public: anyone finds it by name, joins its meeting and answers the consent question.
     ("GET", "/v1/rooms/name/{room_name}"): "open",
     ("POST", "/v1/rooms/{room_name}/meeting"): "open",
@@ -137,6 +141,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/settings/api-keys"): "member",
     ("POST", "/settings/api-keys"): "member",
     ("POST", "/settings/api-keys/{key_id}/revoke"): "member",
+    ("GET", "/rooms/{room_id}/webhooks"): "room_owner",
+    ("POST", "/rooms/{room_id}/webhooks/test"): "room_owner",
+    ("POST", "/rooms/{room_id}/webhooks/{delivery_id}/redeliver"): "room_owner",
     ("GET", "/settings/users"): "admin",
     ("POST", "/settings/users/{account_id}/role"): "admin",
 }
@@ -181,6 +188,7 @@ def path_values(seeded: "Seeded", key_id: str, account_id: str) -> dict[str, str
         "room_id": seeded.room_id,
         "room_name": seeded.room_name,
         "meeting_id": seeded.meeting_id,
+        "delivery_id": "no-such-delivery",  # the owner is answered 404, anyone else 401/403 first
     }
 
 

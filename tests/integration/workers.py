@@ -31,9 +31,16 @@ class WorkerProcess:
     """`reflector worker` on `queues`, or with `live` the live worker (`reflector live`)."""
 
     def __init__(
-        self, settings: Settings, log_path: Path, queues: str = "speech,speech-long,llm", *, live: bool = False
+        self,
+        settings: Settings,
+        log_path: Path,
+        queues: str = "speech,speech-long,llm",
+        *,
+        live: bool = False,
+        env: dict[str, str] | None = None,
     ) -> None:
         self._settings = settings
+        self._env = env or {}  # settings of its own (WEBHOOK_*), beside the test services'
         self._log_path = log_path
         self._argv = ["live"] if live else ["worker", "--queues", queues]
         self.process: subprocess.Popen[bytes] | None = None
@@ -42,7 +49,7 @@ class WorkerProcess:
         log = self._log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "reflector", *self._argv],
-            env=worker_env(self._settings),
+            env={**worker_env(self._settings), **self._env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

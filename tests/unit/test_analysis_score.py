@@ -122,6 +122,12 @@ def test_unrelated_texts_do_not_match() -> None:
     assert match(["Order pizza"], ["Sign the lease"]) == []
 
 
+def test_a_negation_on_one_side_only_is_no_match() -> None:
+    gold = "No contractor for the support queue for now"
+    assert similarity("The support queue will be managed by Priya", gold) < 0.4
+    assert similarity("We will not hire a contractor for the support queue", gold) >= 0.4
+
+
 def test_matching_is_one_to_one() -> None:
     pairs = match(["Sign the lease", "Sign the lease today"], ["Sign the lease"])
     assert len(pairs) == 1

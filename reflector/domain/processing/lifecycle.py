@@ -9,16 +9,23 @@ A change the transcript shows as well (processing, ended, error) is made with th
 from typing import Any
 
 import msgspec
+import structlog
 
 from reflector.domain.processing import repository
-from reflector.domain.processing.models import RunView
+from reflector.domain.processing.models import RunListener, RunView
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.pipelines.meeting import PipelineOptions
 
+log = structlog.get_logger(__name__)
+
 
 class RunLifecycle:
-    def __init__(self, transcripts: TranscriptService, stale_after_s: float) -> None:
+    def __init__(
+        self, transcripts: TranscriptService, stale_after_s: float, listener: RunListener | None = None
+    ) -> None:
         self._transcripts = transcripts
+        # Hears of each run's end (a room's webhook): told after the transcript's status is written.
+        self.listener = listener
         # A running run whose worker wrote no heartbeat for this long is taken as dead.
         self.stale_after_s = stale_after_s
 
@@ -66,8 +73,19 @@ class RunLifecycle:
     async def succeeded(self, run: RunView) -> None:
         await repository.update(run.id, {"status": "succeeded", "progress": 1.0, "step": ""})
         await self._transcripts.set_status(run.transcript_id, "ended")
+        await self._tell(run, succeeded=True, error="")
 
     async def failed(self, run: RunView, message: str) -> None:
         """Over, with `message` for the person who asked (the transcript's error)."""
         await repository.update(run.id, {"status": "failed", "error": message})
         await self._transcripts.set_status(run.transcript_id, "error", error=message)
+        await self._tell(run, succeeded=False, error=message)
+
+    async def _tell(self, run: RunView, *, succeeded: bool, error: str) -> None:
+        # The run's end is written whatever the listener does: its failure is logged, never the run's.
+        if self.listener is None:
+            return
+        try:
+            await self.listener.run_finished(run.transcript_id, succeeded=succeeded, error=error)
+        except Exception as exc:
+            log.warning("run.listener_failed", run_id=run.id, transcript_id=run.transcript_id, error=str(exc))

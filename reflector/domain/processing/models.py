@@ -2,7 +2,7 @@
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -24,6 +24,13 @@ class RunView(msgspec.Struct, frozen=True):
     timings: dict[str, float]
     options: dict[str, Any]
     created_at: datetime
+
+
+class RunListener(Protocol):
+    """Told when a transcript's processing is over, succeeded or failed: the webhooks module, wired by the
+    composition root, so that processing need not know who listens."""
+
+    async def run_finished(self, transcript_id: str, *, succeeded: bool, error: str) -> None: ...
 
 
 # A worker's job: called with the worker's context and a run id, it says how it ended.

@@ -10,7 +10,7 @@ from reflector.domain.processing import multitrack_runs, repository
 from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.jobs import ANALYSIS, MULTITRACK, SPEECH, SPEECH_LONG
 from reflector.domain.processing.lifecycle import RunLifecycle
-from reflector.domain.processing.models import JobPolicy, RunView
+from reflector.domain.processing.models import JobPolicy, RunListener, RunView
 from reflector.domain.transcripts.models import AudioDeleted, NoUpload, TranscriptLocked, TranscriptView
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.pipelines.meeting import SPEECH_STEPS, PipelineOptions
@@ -47,11 +47,17 @@ class JobQueue(Protocol):
 
 
 class ProcessingService:
-    def __init__(self, transcripts: TranscriptService, queue: JobQueue, stale_after_s: float) -> None:
+    def __init__(
+        self,
+        transcripts: TranscriptService,
+        queue: JobQueue,
+        stale_after_s: float,
+        listener: RunListener | None = None,
+    ) -> None:
         self._transcripts = transcripts
         self._queue = queue
         # Every change of a run's state goes through it: the jobs' as much as this service's.
-        self.lifecycle = RunLifecycle(transcripts, stale_after_s)
+        self.lifecycle = RunLifecycle(transcripts, stale_after_s, listener)
 
     @property
     def stale_after_s(self) -> float:

@@ -12,6 +12,7 @@ from reflector.web.api import (
     meetings,
     platform_webhooks,
     record,
+    room_webhooks,
     rooms,
     search,
     transcripts,
@@ -29,6 +30,7 @@ ROUTES = [
     *events.ROUTES,
     *users.ROUTES,
     *rooms.ROUTES,
+    *room_webhooks.ROUTES,
     *meetings.ROUTES,
     *platform_webhooks.ROUTES,
 ]

@@ -9,6 +9,7 @@ from reflector.web.pages.settings import SettingsController
 from reflector.web.pages.signin import SignInController
 from reflector.web.pages.transcript import TranscriptPage
 from reflector.web.pages.users import UsersController
+from reflector.web.pages.webhooks import RoomWebhooksPage
 
 PAGES: list = [
     BrowseController,
@@ -19,5 +20,6 @@ PAGES: list = [
     RecordController,
     SettingsController,
     UsersController,
+    RoomWebhooksPage,
     SignInController,
 ]
