@@ -3,11 +3,15 @@
 import itertools
 import json
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from bench.analysis_score import _overlap, content_words
+from bench.analysis_score import _overlap, content_words, read_stm
+from tests.paths import MAKE_MEETING
 
 GOLD = Path(__file__).resolve().parents[1] / "analysis_gold"
 NAMES = sorted(p.name.removesuffix(".gold.json") for p in GOLD.glob("*.gold.json"))
@@ -127,3 +131,21 @@ def test_decisions_are_in_the_meetings_words(name: str) -> None:
     for decision in gold(name)["decisions"]:
         words = content_words(decision)
         assert words and _overlap(words, said) / len(words) >= TASK_WORDS_SAID, decision
+
+
+def test_a_script_becomes_audio_whose_stm_lines_are_its_turns(tmp_path: Path) -> None:
+    """Turn indexes of the gold are .stm lines of the audio the bench makes (the shortest script, to stay quick)."""
+    # espeak-ng and sox come with `make test-tools`: missing, this fails and says so.
+    missing = [tool for tool in ("espeak-ng", "sox") if shutil.which(tool) is None]
+    assert not missing, f"{missing} missing: run `make test-tools`"
+    name = min(NAMES, key=lambda n: (GOLD / f"{n}.txt").stat().st_size)
+    out = tmp_path / name
+    subprocess.run(
+        [sys.executable, str(MAKE_MEETING), str(GOLD / f"{name}.txt"), "--out", str(out), "--gap", "0.4"],
+        check=True,
+        capture_output=True,
+    )
+    _, turns = script(name)
+    stm = read_stm(out.with_suffix(".stm").read_text())
+    assert [(t.speaker, t.text) for t in stm] == turns
+    assert all(a.end <= b.start for a, b in itertools.pairwise(stm))
