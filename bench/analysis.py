@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -113,6 +114,9 @@ def run_pipeline(
         jobs_file, out_file = Path(tmp) / "jobs.json", Path(tmp) / "out.json"
         jobs_file.write_text(json.dumps(jobs))
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), os.environ.get("PYTHONPATH", "")]).rstrip(":")}
+        # Every tree reads the same model files and numba cache: the checkout's data folder (unless
+        # DATA_DIR says otherwise), not a fresh one per worktree that would assemble the models again.
+        env.setdefault("DATA_DIR", str(REPO / "data"))
         print(f"==> {label}: running the pipeline of {tree} on {len(meetings)} meetings", file=sys.stderr, flush=True)
         began = time.perf_counter()
         proc = subprocess.run([sys.executable, str(DRIVER), str(jobs_file), str(out_file)], cwd=tree, env=env)
@@ -379,6 +383,8 @@ def main() -> int:
     parser.add_argument("--no-cache", action="store_true", help="run the speech half again, keep nothing")
     parser.add_argument("--rescore", type=Path, help="score the results of an earlier --json again, run nothing")
     args = parser.parse_args()
+    # Stopped with SIGTERM, unwind: the driver subprocess is killed and the worktree removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.rescore:
         return rescore(args.rescore, args.cache, args.json)
 
