@@ -13,6 +13,7 @@ from reflector.adapters.db import CONNECT_TIMEOUT_S, close_pool, configure_engin
 from reflector.adapters.events import EventBus
 from reflector.adapters.queue import ArqJobQueue
 from reflector.adapters.storage import S3Storage, Storage, build_storage
+from reflector.adapters.webhook_http import WebhookHttp
 from reflector.domain.auth.oidc import OidcClient
 from reflector.domain.auth.service import AuthService
 from reflector.domain.auth.sessions import SessionStore
@@ -27,6 +28,7 @@ from reflector.domain.tables import ALL_TABLES
 from reflector.domain.transcripts.editing import TranscriptEditor
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.domain.transcripts.uploads import ChunkedUploads, UploadLimits
+from reflector.domain.webhooks.service import WebhookService
 from reflector.pipelines.protocols import LLM, Diarizer, ModelUnavailable, Transcriber
 from reflector.settings import Settings
 
@@ -143,6 +145,7 @@ class Services:
     rooms: RoomService
     meetings: MeetingService
     recordings: RecordingService  # a platform's recording of a meeting made into a transcript
+    webhooks: WebhookService  # rooms' outbound webhooks: told of runs and meetings ending, sending them
     # Present with AUTH_BACKEND=oidc: the provider's client and the browser sessions.
     oidc: OidcClient | None = None
     sessions: SessionStore | None = None
@@ -197,13 +200,17 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
     """Every service, built once over started connections (a test builds them again over another store
     or with other settings)."""
     transcripts = TranscriptService(storage, bus)
-    runs = ProcessingService(transcripts, queue, settings.worker.stale_after_s)
+    rooms = RoomService()
+    sender = WebhookHttp(allow_private=settings.webhooks.allow_private_targets)
+    webhooks = WebhookService(rooms, transcripts, sender, queue, settings.webhooks, settings.server.base_url)
+    # A room's webhook hears of its transcripts' runs ending and of its meetings starting and ending.
+    runs = ProcessingService(transcripts, queue, settings.worker.stale_after_s, listener=webhooks)
     feed = LiveFeed(redis)
     recording_policy = LiveRecordingPolicy(redis, feed, transcripts, runs, settings.data_dir / "live")
-    rooms = RoomService()
     platforms = video_platforms(settings)
     limits = UploadLimits(max_bytes=settings.server.max_upload_bytes, max_seconds=settings.server.max_audio_seconds)
-    meetings = MeetingService(redis, rooms, platforms)
+    meetings = MeetingService(redis, rooms, platforms, listener=webhooks)
+    webhooks.meetings = meetings
     meetings.lifecycle.policy = MeetingPolicy(
         empty_close_s=settings.platforms.meeting_empty_close_s, join_grace_s=settings.platforms.meeting_join_grace_s
     )
@@ -223,6 +230,7 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
         rooms=rooms,
         meetings=meetings,
         recordings=RecordingService(transcripts, runs, platforms),
+        webhooks=webhooks,
     )
 
 

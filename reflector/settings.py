@@ -177,6 +177,24 @@ class PlatformSettings(msgspec.Struct, frozen=True):
         ]
 
 
+class WebhookSettings(msgspec.Struct, frozen=True):
+    """Rooms' outbound webhooks (reflector.domain.webhooks)."""
+
+    # Loopback, private, link-local and other non-public addresses are refused as webhook targets (checked
+    # after DNS resolution, so a name cannot smuggle one in); true allows them, for tests and private
+    # networks. Cloud metadata addresses are refused even then.
+    allow_private_targets: bool = False
+    # How long a receiver has to answer one attempt, connection included.
+    timeout_s: float = 15.0
+    # Seconds to wait before each retry, comma-separated: Standard Webhooks' schedule, each with +-10 %
+    # jitter (about 27.6 hours in all, 8 attempts). Shorter in tests.
+    retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+
+    @property
+    def retry_delays(self) -> tuple[float, ...]:
+        return tuple(float(part) for part in self.retry_schedule.split(",") if part.strip())
+
+
 class Settings(msgspec.Struct, frozen=True):
     data_dir: Path = Path("data")
     log_format: Literal["console", "json"] = "console"
@@ -190,6 +208,7 @@ class Settings(msgspec.Struct, frozen=True):
     worker: WorkerSettings = WorkerSettings()
     auth: AuthSettings = AuthSettings()
     platforms: PlatformSettings = PlatformSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @property
     def models_dir(self) -> Path:
@@ -264,6 +283,9 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "LIVEKIT_URL": ("platforms", "livekit_url"),
     "LIVEKIT_API_KEY": ("platforms", "livekit_api_key"),
     "LIVEKIT_API_SECRET": ("platforms", "livekit_api_secret"),
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS": ("webhooks", "allow_private_targets"),
+    "WEBHOOK_TIMEOUT_S": ("webhooks", "timeout_s"),
+    "WEBHOOK_RETRY_SCHEDULE": ("webhooks", "retry_schedule"),
 }
 
 
@@ -308,6 +330,7 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = Path(".e
     check_auth(settings.auth)
     check_cors(settings)
     check_platforms(settings.platforms)
+    check_webhooks(settings.webhooks)
     port_range(settings.server.webrtc_port_range)  # refused here, at start-up, rather than at first use
     return settings
 
@@ -320,6 +343,19 @@ def port_range(text: str | None) -> range | None:
     if not (dash and first.strip().isdigit() and last.strip().isdigit() and 1 <= int(first) <= int(last) <= 65535):
         raise SettingsError(f"WEBRTC_PORT_RANGE={text!r}: expected FIRST-LAST, e.g. 50000-50100")
     return range(int(first), int(last) + 1)
+
+
+def check_webhooks(webhooks: WebhookSettings) -> None:
+    try:
+        delays = webhooks.retry_delays
+    except ValueError:
+        delays = (-1.0,)
+    if any(d < 0 for d in delays):
+        raise SettingsError(
+            f"WEBHOOK_RETRY_SCHEDULE={webhooks.retry_schedule!r}: expected seconds, comma-separated, e.g. 5,300,1800"
+        )
+    if webhooks.timeout_s <= 0:
+        raise SettingsError(f"WEBHOOK_TIMEOUT_S={webhooks.timeout_s!r}: expected a positive number of seconds")
 
 
 MIN_SECRET_KEY = 32

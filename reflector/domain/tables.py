@@ -4,6 +4,7 @@ from reflector.domain.auth.tables import ApiKey, User
 from reflector.domain.processing.tables import PipelineRun
 from reflector.domain.rooms.tables import Meeting, MeetingConsent, PlatformEvent, Recording, Room
 from reflector.domain.transcripts.tables import Participant, Topic, Transcript, TranscriptEvent
+from reflector.domain.webhooks.tables import WebhookAttempt, WebhookDelivery
 
 ALL_TABLES = (
     Transcript,
@@ -18,4 +19,6 @@ ALL_TABLES = (
     MeetingConsent,
     Recording,
     PlatformEvent,
+    WebhookDelivery,
+    WebhookAttempt,
 )

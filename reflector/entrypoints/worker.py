@@ -12,14 +12,18 @@ from reflector.bootstrap import ModelRegistry
 from reflector.domain.processing import jobs
 from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.models import queue_name
+from reflector.domain.webhooks import jobs as webhook_jobs
 from reflector.entrypoints.process_lifecycle import WorkerProcess, worker_process
 from reflector.settings import Settings
 
 log = structlog.get_logger(__name__)
 
+# Every job a worker can serve, by queue: processing's, and the webhooks' deliveries on their own queue.
+ALL_JOBS = (*jobs.JOBS, *webhook_jobs.JOBS)
+
 
 async def run_worker(settings: Settings, queues: list[str], *, burst: bool = False) -> None:
-    known = {job.queue for job in jobs.JOBS}
+    known = {job.queue for job in ALL_JOBS}
     unknown = [q for q in queues if q not in known]
     if unknown:
         raise ValueError(f"unknown queue(s) {unknown}; choose from {sorted(known)}")
@@ -46,12 +50,12 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
         Worker(
             functions=[
                 func(j.function, name=j.name, timeout=j.timeout_s, max_tries=j.max_tries, keep_result=j.keep_result_s)
-                for j in jobs.JOBS
+                for j in ALL_JOBS
                 if j.queue == queue
             ],
             queue_name=queue_name(queue),
             redis_settings=redis_settings(settings.redis.url),
-            ctx={"services": job_services},
+            ctx={"services": job_services, "webhooks": services.webhooks},
             burst=burst,
             handle_signals=False,
             max_jobs=1,
@@ -80,6 +84,11 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
                 await services.meetings.sweep()
             except Exception as exc:  # a platform or PostgreSQL away: swept again next time
                 log.warning("meetings.sweep_failed", error=str(exc))
+            # Webhook attempts a dead worker held, or whose job Redis lost, are queued again.
+            try:
+                await services.webhooks.sweep()
+            except Exception as exc:  # PostgreSQL restarting: swept again next time
+                log.warning("webhooks.sweep_failed", error=str(exc))
             await asyncio.sleep(settings.worker.stale_after_s / 3)
 
     reaper = asyncio.create_task(reap())

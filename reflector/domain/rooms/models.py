@@ -46,6 +46,8 @@ class RoomView(msgspec.Struct, frozen=True):
     skip_consent: bool
     store_video: bool
     email_transcript_to: str | None
+    webhook_disabled_at: datetime | None = None
+    webhook_disabled_reason: str = ""
 
 
 class RoomSettings(msgspec.Struct, kw_only=True):
@@ -159,6 +161,15 @@ class VideoPlatform(Protocol):
     """A video platform's client, as the meetings of a room need it."""
 
     async def create_meeting(self, room: RoomView, end: datetime) -> PlatformMeeting: ...
+
+
+class MeetingListener(Protocol):
+    """Told when a meeting starts (is opened) and ends (is deactivated): the webhooks module, wired by the
+    composition root, so that rooms need not know who listens."""
+
+    async def meeting_started(self, room: RoomView, meeting: MeetingView) -> None: ...
+
+    async def meeting_ended(self, room: RoomView, meeting: MeetingView) -> None: ...
 
 
 class RoomNotFound(NotFound):

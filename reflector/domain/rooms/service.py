@@ -29,6 +29,7 @@ from reflector.domain.rooms.models import (
     ConsentView,
     InvalidRoomName,
     MeetingCreationBusy,
+    MeetingListener,
     MeetingNotActive,
     MeetingNotFound,
     MeetingView,
@@ -111,9 +112,17 @@ class RoomService:
         secret = values.get("webhook_secret", room.webhook_secret)
         if url and not secret:
             values["webhook_secret"] = new_webhook_secret()
+        if "webhook_url" in values or "webhook_secret" in values:
+            # A receiver that answered 410 is written to again once its owner points the room somewhere.
+            values.update(webhook_disabled_at=None, webhook_disabled_reason="")
         if values:
             await repo.update_room(room_id, values)
         return await self.get(room_id)
+
+    async def disable_webhook(self, room_id: str, reason: str) -> None:
+        """The room's receiver said it is gone (410): nothing more is sent until its owner sets it again."""
+        await repo.update_room(room_id, {"webhook_disabled_at": now(), "webhook_disabled_reason": reason})
+        log.warning("room.webhook_disabled", room_id=room_id, reason=reason)
 
     async def delete(self, room_id: str) -> None:
         await self.get(room_id)
@@ -122,9 +131,16 @@ class RoomService:
 
 
 class MeetingService:
-    def __init__(self, redis: Redis, rooms: RoomService, platforms: Mapping[str, VideoPlatform]) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        rooms: RoomService,
+        platforms: Mapping[str, VideoPlatform],
+        listener: MeetingListener | None = None,
+    ) -> None:
         self._redis = redis
         self._rooms = rooms
+        self.listener = listener
         # The clients of the platforms this server is configured for, by name (daily, whereby, livekit).
         self.platforms = platforms
         # When a meeting is closed or extended, and when a joiner is sent back into one (lifecycle.py).
@@ -161,12 +177,25 @@ class MeetingService:
                 }
             )
             log.info("meeting.created", room_id=room.id, meeting_id=meeting.id, platform=room.platform)
-            return meeting
         finally:
             try:
                 await lock.release()
             except LockError:
                 log.warning("meeting.lock_expired", room_id=room.id)
+        await self._tell("started", room, meeting)
+        return meeting
+
+    async def _tell(self, what: str, room: RoomView, meeting: MeetingView) -> None:
+        """The listener hears of it; its failure (Redis away) never fails the meeting itself."""
+        if self.listener is None:
+            return
+        try:
+            if what == "started":
+                await self.listener.meeting_started(room, meeting)
+            else:
+                await self.listener.meeting_ended(room, meeting)
+        except Exception as exc:
+            log.warning("meeting.listener_failed", meeting_id=meeting.id, change=what, error=str(exc))
 
     async def _reusable(self, room: RoomView, at: datetime) -> MeetingView | None:
         """The room's latest active meeting with its settings, when a joiner goes into it; an empty one's
@@ -232,10 +261,13 @@ class MeetingService:
 
     async def end(self, meeting_id: str) -> MeetingView:
         """Deactivate the meeting (again, if it already was): no one is sent into it any more."""
-        await self.get(meeting_id)
+        was = await self.get(meeting_id)
         await repo.update_meeting(meeting_id, {"is_active": False})
         log.info("meeting.ended", meeting_id=meeting_id)
-        return await self.get(meeting_id)
+        ended = await self.get(meeting_id)
+        if was.is_active:
+            await self._tell("ended", await self._rooms.get(ended.room_id), ended)
+        return ended
 
     async def receive(self, event: ReceivedEvent) -> Outcome:
         """A video platform's authentic webhook: stored, and acted on once (platform_events.py)."""

@@ -23,6 +23,9 @@ class Room(Table, tablename="room"):
     is_shared = Boolean(default=False, index=True)
     webhook_url = Text(null=True, default=None)
     webhook_secret = Text(null=True, default=None)
+    # Set when the receiver answered 410 Gone: nothing is sent until the owner sets the URL or secret again.
+    webhook_disabled_at = Timestamptz(null=True, default=None)
+    webhook_disabled_reason = Text(default="")
     ics_url = Text(null=True, default=None)
     ics_fetch_interval = Integer(default=300)  # seconds
     ics_enabled = Boolean(default=False, index=True)
