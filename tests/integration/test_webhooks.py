@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -19,7 +20,8 @@ from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges
 from reflector.pipelines.meeting import PipelineOptions
 from reflector.settings import Settings, WebhookSettings
 from tests.integration.webhook_receiver import Receiver, Step
-from tests.integration.workers import WorkerProcess
+from tests.integration.workers import WorkerProcess, wait_for_status
+from tests.paths import REAL
 from tests.platforms.fake_server import Served
 
 WORKER_ENV = {
@@ -42,16 +44,16 @@ class World:
 @pytest.fixture(scope="module")
 async def worker(
     settings: Settings, services: Services, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[None]:
+) -> AsyncIterator[WorkerProcess]:
     process = WorkerProcess(settings, tmp_path_factory.mktemp("webhooks") / "worker.log", "webhooks", env=WORKER_ENV)
     process.start()
     await process.serving(services, "reflector:webhooks")
-    yield
+    yield process
     process.stop()
 
 
 @pytest.fixture
-async def world(clean: Services, worker: None) -> AsyncIterator[World]:
+async def world(clean: Services, worker: WorkerProcess) -> AsyncIterator[World]:
     receiver = Receiver(secret="")
     served = Served(receiver).start()
     try:
@@ -247,3 +249,36 @@ async def test_a_loopback_target_is_refused_by_default_and_allowed_by_the_settin
 
 def replace_settings(settings: Settings, webhooks: WebhookSettings) -> Settings:
     return msgspec.structs.replace(settings, webhooks=webhooks)
+
+
+@pytest.mark.slow
+async def test_a_room_recording_processed_by_a_worker_is_announced_by_that_worker(
+    world: World, settings: Settings, tmp_path: Path
+) -> None:
+    """The whole way: a worker runs the pipeline on a room's transcript (tiny.en on JFK's 11 s), its own run
+    lifecycle tells the webhooks module, and the delivery worker sends transcript.completed."""
+    transcripts = world.services.transcripts
+    t = await transcripts.create(
+        NewTranscript(name="jfk", source_kind="room", room_id=world.room.id, meeting_id=world.meeting.id)
+    )
+    await transcripts.store_upload(t.id, REAL / "jfk.flac")
+    speech = WorkerProcess(settings, tmp_path / "speech.log", "speech,llm").start()
+    try:
+        await world.services.runs.request(t.id, PipelineOptions(diarize=False, summarize=False))
+        assert (await wait_for_status(world.services, t.id, within_s=300)).status == "ended", speech.log()[-3000:]
+        [received] = await world.receiver.wait_for(1, within_s=30)
+    finally:
+        speech.stop()
+    body = received.json()
+    assert body["event"] == "transcript.completed" and body["transcript"]["id"] == t.id
+    assert "country" in body["transcript"]["webvtt"].lower() and received.reflector_ok and received.standard_ok
+
+
+async def test_the_secret_is_never_logged(world: World, worker: WorkerProcess) -> None:
+    world.receiver.answer_with(Step(503))
+    await world.services.webhooks.meeting_started(world.room, world.meeting)
+    [delivery] = await settled(world.services, world.room.id)
+    log = worker.log()
+    assert delivery.delivery.id in log and "webhook.attempted" in log  # the attempts were logged...
+    assert world.receiver.secret not in log  # ...without the secret
+    assert world.receiver.secret.removeprefix("whsec_") not in log

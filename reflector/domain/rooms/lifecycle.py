@@ -106,6 +106,7 @@ class SweepReport(msgspec.Struct):
     extended: int = 0
     closed: int = 0
     skipped: bool = False  # another worker swept a moment ago
+    closed_ids: list[str] = msgspec.field(default_factory=list)  # the meetings it closed (they have ended)
 
 
 class MeetingLifecycle:
@@ -128,6 +129,8 @@ class MeetingLifecycle:
             done = await self._decide(meeting.id, confirmed)
             report.extended += done == "extend"
             report.closed += done == "close"
+            if done == "close":
+                report.closed_ids.append(meeting.id)
         if report.closed or report.extended:
             log.info("meetings.swept", **msgspec.structs.asdict(report))
         return report

@@ -212,8 +212,13 @@ class MeetingService:
 
     async def sweep(self, *, force: bool = False) -> SweepReport:
         """The periodic look at every active meeting: presence asked of the platforms, meetings still in
-        use extended, empty or finished ones closed (lifecycle.py)."""
-        return await self.lifecycle.sweep(force=force)
+        use extended, empty or finished ones closed (lifecycle.py); each one closed has ended (its listener
+        hears so)."""
+        report = await self.lifecycle.sweep(force=force)
+        for meeting_id in report.closed_ids:
+            closed = await self.get(meeting_id)
+            await self._tell("ended", await self._rooms.get(closed.room_id), closed)
+        return report
 
     async def get(self, meeting_id: str) -> MeetingView:
         meeting = await repo.get_meeting(meeting_id) if looks_like_id(meeting_id) else None

@@ -282,6 +282,10 @@ class WebhookService:
             by_delivery.setdefault(a.delivery_id, []).append(a)
         return [DeliveryDetail(delivery=d, attempts=by_delivery.get(d.id, [])) for d in found], total
 
+    async def body_of(self, delivery_id: str) -> bytes:
+        """The exact bytes the delivery sends."""
+        return await repo.body_of(delivery_id)
+
     async def _delivery_in(self, room_id: str, delivery_id: str) -> DeliveryView:
         delivery = await repo.get_delivery(delivery_id) if looks_like_id(delivery_id) else None
         if delivery is None or delivery.room_id != room_id:
