@@ -9,6 +9,7 @@ import structlog
 from redis.asyncio import Redis
 
 from reflector import platform_binding
+from reflector.adapters.calendar_http import CalendarHttp
 from reflector.adapters.db import CONNECT_TIMEOUT_S, close_pool, configure_engine, start_pool
 from reflector.adapters.events import EventBus
 from reflector.adapters.queue import ArqJobQueue
@@ -20,6 +21,7 @@ from reflector.domain.auth.sessions import SessionStore
 from reflector.domain.live.feed import LiveFeed
 from reflector.domain.live.recordings import LiveRecordingPolicy
 from reflector.domain.processing.service import ProcessingService
+from reflector.domain.rooms.calendar_sync import CalendarService
 from reflector.domain.rooms.lifecycle import MeetingPolicy
 from reflector.domain.rooms.models import VideoPlatform
 from reflector.domain.rooms.recordings import RecordingService
@@ -145,6 +147,7 @@ class Services:
     rooms: RoomService
     meetings: MeetingService
     recordings: RecordingService  # a platform's recording of a meeting made into a transcript
+    calendars: CalendarService  # rooms' calendar feeds, and meetings opened for their events
     webhooks: WebhookService  # rooms' outbound webhooks: told of runs and meetings ending, sending them
     # Present with AUTH_BACKEND=oidc: the provider's client and the browser sessions.
     oidc: OidcClient | None = None
@@ -230,6 +233,12 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
         rooms=rooms,
         meetings=meetings,
         recordings=RecordingService(transcripts, runs, platforms),
+        calendars=CalendarService(
+            redis,
+            meetings,
+            CalendarHttp(allow_private=settings.platforms.calendar_allow_private),
+            settings.server.base_url,
+        ),
         webhooks=webhooks,
     )
 
@@ -239,6 +248,7 @@ async def stop_services(services: Services) -> None:
 
     await services.queue.close()
     await platform_binding.close_platforms(dict(services.meetings.platforms))
+    await services.calendars.close()
     if services.oidc is not None:
         await services.oidc.close()
     await services.storage.close()

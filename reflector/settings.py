@@ -165,6 +165,9 @@ class PlatformSettings(msgspec.Struct, frozen=True):
     # A meeting whose last person left less than this ago is still the room's meeting: the next joiner is
     # sent into it, not into a new platform room (Reflector #436), even past its end.
     meeting_join_grace_s: float = 120
+    # Rooms' calendar feeds (ICS URLs) on loopback or private addresses may be fetched: for tests and
+    # calendars on the install's own network. Off, only public addresses are.
+    calendar_allow_private: bool = False
 
     @property
     def available(self) -> list[str]:
@@ -273,6 +276,7 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "DAILY_API_URL": ("platforms", "daily_api_url"),
     "MEETING_EMPTY_CLOSE_S": ("platforms", "meeting_empty_close_s"),
     "MEETING_JOIN_GRACE_S": ("platforms", "meeting_join_grace_s"),
+    "ICS_ALLOW_PRIVATE_URLS": ("platforms", "calendar_allow_private"),
     "DAILY_WEBHOOK_SECRET": ("platforms", "daily_webhook_secret"),
     "DAILY_SUBDOMAIN": ("platforms", "daily_subdomain"),
     "DAILYCO_STORAGE_AWS_BUCKET_NAME": ("platforms", "daily_storage_bucket"),

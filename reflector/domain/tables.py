@@ -2,7 +2,7 @@
 
 from reflector.domain.auth.tables import ApiKey, User
 from reflector.domain.processing.tables import PipelineRun
-from reflector.domain.rooms.tables import Meeting, MeetingConsent, PlatformEvent, Recording, Room
+from reflector.domain.rooms.tables import CalendarEvent, Meeting, MeetingConsent, PlatformEvent, Recording, Room
 from reflector.domain.transcripts.tables import Participant, Topic, Transcript, TranscriptEvent
 from reflector.domain.webhooks.tables import WebhookAttempt, WebhookDelivery
 
@@ -19,6 +19,7 @@ ALL_TABLES = (
     MeetingConsent,
     Recording,
     PlatformEvent,
+    CalendarEvent,
     WebhookDelivery,
     WebhookAttempt,
 )

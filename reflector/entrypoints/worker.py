@@ -84,6 +84,11 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
                 await services.meetings.sweep()
             except Exception as exc:  # a platform or PostgreSQL away: swept again next time
                 log.warning("meetings.sweep_failed", error=str(exc))
+            # Calendars: feeds whose interval elapsed fetched, meetings opened for events about to start.
+            try:
+                await services.calendars.sweep()
+            except Exception as exc:  # PostgreSQL away: swept again next time
+                log.warning("calendars.sweep_failed", error=str(exc))
             # Webhook attempts a dead worker held, or whose job Redis lost, are queued again.
             try:
                 await services.webhooks.sweep()

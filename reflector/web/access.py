@@ -9,7 +9,8 @@ Every route names its rule in `opt={"access": ...}` (a controller may name it fo
 - `read`     the transcript in the path, by its share mode
 - `write`    the transcript in the path, by its owner (or an admin)
 - `room`     the room in the path (`room_id`), by whether it is shared
-- `room_owner` the room in the path (`room_id`, or the room of `meeting_id`), by its owner (or an admin)
+- `room_owner` the room in the path (`room_id` or `room_name`, or the room of `meeting_id`), by its owner (or
+             an admin)
 - `admin`    operators only
 
 A route without a rule refuses to start the app (`check_rules`), so a new route cannot slip out unguarded.
@@ -132,11 +133,14 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     if rule in ("room", "room_owner"):
         services = connection.app.state.services
         params = connection.path_params
-        if "room_id" not in params:
+        if "room_id" not in params and "room_name" not in params:
             room = await services.meetings.room_of(params["meeting_id"])
             rooms_access.check_ends_meetings(caller, room)
             return
-        room = await services.rooms.get(params["room_id"])
+        if "room_id" in params:
+            room = await services.rooms.get(params["room_id"])
+        else:
+            room = await services.rooms.named(params["room_name"])
         (rooms_access.check_read if rule == "room" else rooms_access.check_write)(caller, room)
         return
     raise RuntimeError(f"route {connection.scope['path']} declares no access rule")

@@ -1,14 +1,15 @@
 """SQL for the rooms module (piccolo). Returns Structs, takes plain values."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import msgspec
 
 from reflector.domain.ids import new_id, now
+from reflector.domain.rooms.calendar import CalendarEventView
 from reflector.domain.rooms.models import ConsentView, MeetingView, RecordingView, RoomNameTaken, RoomView
-from reflector.domain.rooms.tables import Meeting, MeetingConsent, PlatformEvent, Recording, Room
+from reflector.domain.rooms.tables import CalendarEvent, Meeting, MeetingConsent, PlatformEvent, Recording, Room
 
 _ROOM_COLUMNS = [getattr(Room, name) for name in RoomView.__struct_fields__]
 _MEETING_COLUMNS = [getattr(Meeting, name) for name in MeetingView.__struct_fields__]
@@ -283,3 +284,121 @@ async def stale_processing_recordings(stale_after_s: float) -> list[str]:
         stale_after_s,
     )
     return [row["id"] for row in rows]
+
+
+# ---- a room's calendar (calendar_sync.py) ----
+
+_EVENT_COLUMNS = [
+    CalendarEvent.id,
+    CalendarEvent.room_id,
+    CalendarEvent.ics_uid,
+    CalendarEvent.recurrence_id,
+    CalendarEvent.title,
+    CalendarEvent.description,
+    CalendarEvent.start_time,
+    CalendarEvent.end_time,
+    CalendarEvent.attendees,
+    CalendarEvent.location,
+    CalendarEvent.last_synced,
+    CalendarEvent.is_deleted,
+    CalendarEvent.created_at,
+    CalendarEvent.updated_at,
+]
+
+
+def _event(row: dict[str, Any]) -> CalendarEventView:
+    return msgspec.convert(row, CalendarEventView)
+
+
+async def room_calendar_events(
+    room_id: str, *, start: datetime | None = None, end: datetime | None = None, deleted: bool = False
+) -> list[CalendarEventView]:
+    """The room's events by start, those overlapping [start, end] when given; deleted ones only if asked."""
+    where = CalendarEvent.room_id == room_id
+    if not deleted:
+        where = where & CalendarEvent.is_deleted.eq(False)
+    if start is not None:
+        where = where & (CalendarEvent.end_time > start)
+    if end is not None:
+        where = where & (CalendarEvent.start_time < end)
+    rows = (
+        await CalendarEvent.select(*_EVENT_COLUMNS)
+        .where(where)
+        .order_by(CalendarEvent.start_time)
+        .output(load_json=True)
+    )
+    return [_event(row) for row in rows]
+
+
+async def get_calendar_event(event_id: str) -> CalendarEventView | None:
+    row = await CalendarEvent.select(*_EVENT_COLUMNS).where(CalendarEvent.id == event_id).output(load_json=True).first()
+    return _event(row) if row else None
+
+
+async def save_calendar_event(
+    room_id: str, values: dict[str, Any], at: datetime
+) -> Literal["created", "updated", "same"]:
+    """Insert the occurrence, or update it when anything changed (deleted ones come back); what happened."""
+    fields = ("title", "description", "start_time", "end_time", "attendees", "location", "ics_raw_data")
+    existing = (
+        await CalendarEvent.select(
+            CalendarEvent.id, CalendarEvent.is_deleted, *(getattr(CalendarEvent, f) for f in fields)
+        )
+        .where(
+            (CalendarEvent.room_id == room_id)
+            & (CalendarEvent.ics_uid == values["ics_uid"])
+            & (CalendarEvent.recurrence_id == values["recurrence_id"])
+        )
+        .output(load_json=True)
+        .first()
+    )
+    if existing is None:
+        await CalendarEvent(room_id=room_id, last_synced=at, created_at=at, updated_at=at, **values).save()
+        return "created"
+    changed = existing["is_deleted"] or any(existing[f] != values[f] for f in fields)
+    update: dict[Any, Any] = {CalendarEvent.last_synced: at}
+    if changed:
+        update.update({getattr(CalendarEvent, f): values[f] for f in fields})
+        update.update({CalendarEvent.is_deleted: False, CalendarEvent.updated_at: at})
+    await CalendarEvent.update(update).where(CalendarEvent.id == existing["id"])
+    return "updated" if changed else "same"
+
+
+async def delete_calendar_events_except(
+    room_id: str, keep: set[tuple[str, str]], after: datetime, at: datetime
+) -> list[str]:
+    """Mark deleted the room's events starting after `after` that the feed no longer has; their ids."""
+    rows = await CalendarEvent.select(CalendarEvent.id, CalendarEvent.ics_uid, CalendarEvent.recurrence_id).where(
+        (CalendarEvent.room_id == room_id) & CalendarEvent.is_deleted.eq(False) & (CalendarEvent.start_time > after)
+    )
+    gone = [r["id"] for r in rows if (r["ics_uid"], r["recurrence_id"]) not in keep]
+    if gone:
+        await CalendarEvent.update({CalendarEvent.is_deleted: True, CalendarEvent.updated_at: at}).where(
+            CalendarEvent.id.is_in(gone)
+        )
+    return gone
+
+
+async def calendar_event_ids(room_id: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    rows = await CalendarEvent.select(CalendarEvent.id, CalendarEvent.ics_uid, CalendarEvent.recurrence_id).where(
+        CalendarEvent.room_id == room_id
+    )
+    wanted = set(keys)
+    return {(r["ics_uid"], r["recurrence_id"]): r["id"] for r in rows if (r["ics_uid"], r["recurrence_id"]) in wanted}
+
+
+async def rooms_with_calendars() -> list[RoomView]:
+    rows = await Room.select(*_ROOM_COLUMNS).where(Room.ics_enabled.eq(True) & Room.ics_url.is_not_null())
+    return [_room(row) for row in rows]
+
+
+async def meetings_of_events(event_ids: list[str]) -> list[MeetingView]:
+    """The active meetings opened for these calendar events."""
+    if not event_ids:
+        return []
+    rows = (
+        await Meeting.select(*_MEETING_COLUMNS)
+        .where(Meeting.calendar_event_id.is_in(event_ids) & Meeting.is_active.eq(True))
+        .output(load_json=True)
+    )
+    return [_meeting(row) for row in rows]

@@ -12,7 +12,7 @@ import secrets
 import unicodedata
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 import structlog
@@ -219,6 +219,45 @@ class MeetingService:
             closed = await self.get(meeting_id)
             await self._tell("ended", await self._rooms.get(closed.room_id), closed)
         return report
+
+    async def open_for_event(
+        self, room: RoomView, event_id: str, metadata: dict[str, Any], end: datetime
+    ) -> MeetingView:
+        """A meeting on the room's platform for its calendar event about to start (calendar_sync.py), until
+        the event's end (extended while in use, lifecycle.py)."""
+        lock = room_lock(self._redis, room.id)
+        if not await lock.acquire():
+            raise MeetingCreationBusy()
+        try:
+            platform = self.platforms.get(room.platform)
+            if platform is None:
+                raise PlatformNotConfigured(room.platform)
+            at = now()
+            end = max(end, at + timedelta(minutes=15))
+            opened = await platform.create_meeting(room, end)
+            values = {f: getattr(room, f) for f in _SNAPSHOT} | {"calendar_event_id": event_id}
+            meeting = await repo.insert_meeting(
+                values
+                | {
+                    "room_id": room.id,
+                    "platform_id": opened.platform_id,
+                    "room_name": opened.room_name,
+                    "room_url": opened.room_url,
+                    "host_room_url": opened.host_room_url,
+                    "start_date": at,
+                    "end_date": end,
+                    "empty_since": at,
+                    "calendar_metadata": metadata,
+                }
+            )
+            log.info("meeting.created", room_id=room.id, meeting_id=meeting.id, calendar_event_id=event_id)
+        finally:
+            try:
+                await lock.release()
+            except LockError:
+                log.warning("meeting.lock_expired", room_id=room.id)
+        await self._tell("started", room, meeting)
+        return meeting
 
     async def get(self, meeting_id: str) -> MeetingView:
         meeting = await repo.get_meeting(meeting_id) if looks_like_id(meeting_id) else None

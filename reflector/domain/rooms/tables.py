@@ -106,3 +106,24 @@ class PlatformEvent(Table, tablename="platform_event"):
     body = Bytea()  # the raw bytes the signature covered
     outcome = Varchar(length=16, default="processed")  # processed | ignored | unreadable
     received_at = Timestamptz(default=now)
+
+
+class CalendarEvent(Table, tablename="calendar_event"):
+    """An occurrence of an event of a room's calendar feed (calendar.py): unique by (room, UID, recurrence id),
+    so a re-sync updates it; one gone from the feed or cancelled is kept, marked deleted."""
+
+    id = Varchar(length=36, primary_key=True, default=new_id)
+    room_id = ForeignKey(references=Room, on_delete=OnDelete.cascade, index=True)
+    ics_uid = Varchar(length=512)
+    recurrence_id = Varchar(length=64, default="")  # "" for a single event; the occurrence's original start
+    title = Text(default="")
+    description = Text(default="")
+    start_time = Timestamptz(default=now)
+    end_time = Timestamptz(default=now)
+    attendees = JSONB(default=[])
+    location = Text(default="")
+    ics_raw_data = Text(default="")
+    last_synced = Timestamptz(default=now)
+    is_deleted = Boolean(default=False)
+    created_at = Timestamptz(default=now)
+    updated_at = Timestamptz(default=now)
