@@ -29,7 +29,8 @@ turn it is in), and each word's time is interpolated inside its turn's .stm inte
 that starts at t puts a boundary before the first word whose time is at or after t. Pk and WindowDiff
 (Beeferman et al. 1999; Pevzner and Hearst 2002) use k = half the mean gold segment length in words.
 
-Groundedness: the names (capitalised words not starting a sentence, and any of the meeting's people),
+Groundedness: the names (capitalised words not starting a sentence, outside Title Case titles, and any of
+the meeting's people),
 numbers and dates (weekdays, months, today/tomorrow/tonight/yesterday) in the title, summaries, topic
 titles and summaries, decisions and items; a mention is grounded when the transcript's own words
 contain it (case-insensitive; numbers after the number normalisation above).
@@ -434,12 +435,20 @@ class Mention:
     grounded: bool
 
 
+def _title_case(words: Sequence[str]) -> bool:
+    """A "Mobile App Launch" title capitalises common words: in one, only the meeting's people count as
+    names (an invented name in a Title Case title goes unnoticed)."""
+    long = [w for w in words[1:] if w[0].isalpha() and len(w) > 3]
+    return len(long) >= 2 and sum(w[0].isupper() for w in long) >= 0.6 * len(long)
+
+
 def mentions(text: str, people: Iterable[str] = ()) -> list[tuple[str, str]]:
     """(kind, normalised text) of the names, numbers and dates in `text`."""
     people_keys = {p.lower() for p in people}
     found: list[tuple[str, str]] = []
     for sentence in re.split(r"(?<=[.!?:;])\s+|\n+", text):
         words = re.findall(r"[A-Za-z][A-Za-z'\-]*|\d[\d,.:]*\w*%?", sentence)
+        title_case = _title_case(words)
         for position, word in enumerate(words):
             bare = word[:-2] if word.endswith("'s") else word
             key = bare.lower()
@@ -449,7 +458,7 @@ def mentions(text: str, people: Iterable[str] = ()) -> list[tuple[str, str]]:
                 continue
             if not bare[0].isupper() or key in _NOT_NAMES:
                 continue
-            if (position > 0 and key not in STOPWORDS) or key in people_keys:
+            if key in people_keys or (position > 0 and key not in STOPWORDS and not title_case):
                 found.append(("name", key))
         for token in normalize_numbers(raw_tokens(sentence)):
             if token[0].isdigit():

@@ -174,6 +174,11 @@ def test_groundedness_counts_names_numbers_and_dates_not_in_the_transcript() -> 
     assert {"tom", "kenji", "may", "12"} <= {m.text for m in found if m.grounded}
 
 
+def test_title_case_words_are_not_names_but_people_still_are() -> None:
+    found = groundedness(["Marketing Budget Analysis With Tom", "Budget review with Priya"], TRANSCRIPT, ["Tom"])
+    assert {(m.text, m.grounded) for m in found} == {("tom", True), ("priya", False)}
+
+
 def test_speaker_labels_are_not_numbers_or_names() -> None:
     assert groundedness(["Speaker 7 will sign the lease"], TRANSCRIPT) == []
 
