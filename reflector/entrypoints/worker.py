@@ -58,7 +58,7 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
             ctx={"services": job_services, "webhooks": services.webhooks},
             burst=burst,
             handle_signals=False,
-            max_jobs=1,
+            max_jobs=max(j.concurrency for j in ALL_JOBS if j.queue == queue),
             poll_delay=0.2,
         )
         for queue in queues

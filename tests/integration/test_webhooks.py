@@ -17,6 +17,7 @@ from reflector.domain.ids import now
 from reflector.domain.rooms import repository as rooms_table
 from reflector.domain.rooms.models import MeetingView, RoomChanges, RoomSettings, RoomView
 from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges
+from reflector.domain.webhooks import repository as webhooks_table
 from reflector.pipelines.meeting import PipelineOptions
 from reflector.settings import Settings, WebhookSettings
 from tests.integration.webhook_receiver import Receiver, Step
@@ -282,3 +283,35 @@ async def test_the_secret_is_never_logged(world: World, worker: WorkerProcess) -
     assert delivery.delivery.id in log and "webhook.attempted" in log  # the attempts were logged...
     assert world.receiver.secret not in log  # ...without the secret
     assert world.receiver.secret.removeprefix("whsec_") not in log
+
+
+async def test_a_delivery_whose_job_was_lost_is_sent_by_the_workers_sweep(world: World) -> None:
+    # As if Redis lost the first attempt's job (or was away when it was queued): only the row exists.
+    body = b'{"event":"test","event_id":"lost-1"}'
+    await webhooks_table.insert_delivery("lost-1", world.room.id, "test", body, world.receiver.url)
+    await webhooks_table.update_delivery("lost-1", {"next_attempt_at": now() - timedelta(minutes=5)})
+
+    [received] = await world.receiver.wait_for(1, within_s=20)  # the sweep runs every 2 s in this worker
+
+    assert received.webhook_id == "lost-1" and received.request.body == body and received.standard_ok
+    [delivery] = await settled(world.services, world.room.id)
+    assert delivery.delivery.status == "succeeded"
+
+
+async def test_a_hanging_receiver_does_not_hold_up_another_rooms_events(world: World) -> None:
+    other = Receiver(secret="")
+    served = Served(other).start()
+    try:
+        room = await world.services.rooms.create(
+            OWNER, RoomSettings(name="Other", platform="daily", webhook_url=other.url)
+        )
+        world.receiver.answer_with(Step(hang_s=3))
+        await world.services.webhooks.meeting_started(world.room, world.meeting)
+        await world.receiver.wait_for(1)  # the first room's attempt is under way, waiting on its receiver
+        sent = asyncio.get_running_loop().time()
+        await world.services.webhooks.meeting_started(room, world.meeting)
+        await other.wait_for(1, within_s=5)
+        # Delivered while the other attempt still waits (it times out after 1 s), not after it.
+        assert asyncio.get_running_loop().time() - sent < 0.9
+    finally:
+        served.stop()

@@ -52,6 +52,9 @@ class JobPolicy(msgspec.Struct, frozen=True):
     timeout_s: int
     max_tries: int = 1
     keep_result_s: int = 3600
+    # Jobs of its queue a worker process runs at once: one for the CPU-bound steps; more for jobs that
+    # mostly wait (a webhook's receiver), so that one slow receiver does not hold up every room's events.
+    concurrency: int = 1
 
     @property
     def name(self) -> str:

@@ -15,5 +15,5 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: str, attempt: int) -
 
 
 # An attempt takes at most the receiver's timeout (15 s) and a few queries.
-DELIVER = JobPolicy(deliver_webhook, queue="webhooks", timeout_s=120)  # type: ignore[arg-type]
+DELIVER = JobPolicy(deliver_webhook, queue="webhooks", timeout_s=120, concurrency=8)  # type: ignore[arg-type]
 JOBS = (DELIVER,)

@@ -14,8 +14,15 @@ _ATTEMPT_COLUMNS = [getattr(WebhookAttempt, name) for name in AttemptView.__stru
 
 
 async def insert_delivery(delivery_id: str, room_id: str, event_type: str, body: bytes, endpoint: str) -> DeliveryView:
+    # Due now: if its first job never reaches the queue (Redis away), the workers' sweep queues it.
     await WebhookDelivery(
-        id=delivery_id, room_id=room_id, event_type=event_type, body=body, endpoint=endpoint, status="pending"
+        id=delivery_id,
+        room_id=room_id,
+        event_type=event_type,
+        body=body,
+        endpoint=endpoint,
+        status="pending",
+        next_attempt_at=now(),
     ).save()
     delivery = await get_delivery(delivery_id)
     assert delivery is not None
