@@ -12,6 +12,7 @@ from reflector.bootstrap import ModelRegistry
 from reflector.domain.processing import jobs
 from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.models import queue_name
+from reflector.domain.rooms.figures import mark_run
 from reflector.domain.webhooks import jobs as webhook_jobs
 from reflector.entrypoints.process_lifecycle import WorkerProcess, worker_process
 from reflector.settings import Settings
@@ -76,6 +77,7 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
                 await services.recordings.process_waiting()
                 # A meeting in which someone declined to be recorded: its audio and video, once processed.
                 await services.recordings.forget_declined(services.recordings_bucket or services.storage)
+                await mark_run(services.redis, "recordings")
             except Exception as exc:  # PostgreSQL restarting: swept again next time
                 log.warning("recordings.sweep_failed", error=str(exc))
             # Meetings: presence asked of the platforms, ones in use extended, empty or ended ones closed;

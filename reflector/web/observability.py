@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 from reflector.adapters.error_tracking import init_error_tracking
 from reflector.bootstrap import Services
 from reflector.domain.processing.figures import STEP_BUCKETS_S, ProcessingFigures, processing_figures
+from reflector.domain.rooms.figures import RoomFigures, room_figures
 from reflector.settings import Settings
 
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -106,6 +107,35 @@ class _WebhookCollector(Collector):
         yield from metrics
 
 
+class _RoomsCollector(Collector):
+    """Active meetings, room recordings by status, and when the workers' periodic jobs over rooms last ran."""
+
+    def __init__(self, figures: RoomFigures) -> None:
+        self._figures = figures
+
+    def collect(self) -> Any:
+        figures = self._figures
+        meetings = GaugeMetricFamily(
+            "reflector_meetings_active", "Active meetings, occupied or empty", labels=["occupied"]
+        )
+        for state, count in figures.active_meetings.items():
+            meetings.add_metric(["true" if state == "occupied" else "false"], count)
+        recordings = GaugeMetricFamily(
+            "reflector_room_recordings", "Recordings the video platforms made, by status", labels=["status"]
+        )
+        for status, count in figures.recordings.items():
+            recordings.add_metric([status], count)
+        runs = GaugeMetricFamily(
+            "reflector_periodic_job_last_run_timestamp_seconds",
+            "When each periodic job over rooms last ran to its end (meetings, calendars, recordings)",
+            labels=["job"],
+        )
+        for job, at in figures.last_runs.items():
+            runs.add_metric([job], at)
+        metrics: list[Metric] = [meetings, recordings, runs]
+        yield from metrics
+
+
 class Observability(InitPlugin):
     """Adds the request timer and `/metrics` to an app; each app has its own registry."""
 
@@ -126,6 +156,7 @@ class Observability(InitPlugin):
         async def metrics(services: Services) -> Response[bytes]:
             scrape = CollectorRegistry(auto_describe=False)
             scrape.register(_ProcessingCollector(await processing_figures(services.redis)))
+            scrape.register(_RoomsCollector(await room_figures(services.redis)))
             scrape.register(_WebhookCollector(*await services.webhooks.figures()))
             return Response(generate_latest(registry) + generate_latest(scrape), media_type=CONTENT_TYPE_LATEST)
 

@@ -64,3 +64,25 @@ async def test_processing_figures_come_from_stored_runs_and_queues(clean: Servic
     # 240 s of transcription over two hours of audio; only the succeeded run's hour counts as processed.
     assert samples[("reflector_step_real_time_factor", transcribe)] == 240 / 7200
     assert samples[("reflector_audio_processed_hours_total", ())] == 1.0
+
+
+async def test_room_figures_and_the_periodic_jobs_last_runs(clean: Services, api: AsyncClient) -> None:
+    from reflector.domain.ids import now
+    from reflector.domain.rooms import repository as rooms_table
+    from tests.meeting_platform import room_with_meeting
+
+    _, empty = await room_with_meeting(clean, "alice", "standup")
+    _, busy = await room_with_meeting(clean, "alice", "review")
+    await rooms_table.set_clients(busy.id, count=3, delta=0)
+    await rooms_table.save_recording("rec-1", empty.id, "folder", ["folder/track"], now())
+    before = (await clean.redis.time())[0]
+
+    await clean.meetings.sweep(force=True)  # what a worker's reaper loop does
+    samples = _samples((await api.get("/metrics")).text)
+
+    assert samples[("reflector_meetings_active", (("occupied", "true"),))] == 1
+    assert samples[("reflector_meetings_active", (("occupied", "false"),))] == 1
+    assert samples[("reflector_room_recordings", (("status", "pending"),))] == 1
+    last = samples[("reflector_periodic_job_last_run_timestamp_seconds", (("job", "meetings"),))]
+    assert before - 1 <= last <= before + 60
+    assert ("reflector_periodic_job_last_run_timestamp_seconds", (("job", "calendars"),)) not in samples

@@ -23,6 +23,7 @@ from reflector.domain.errors import DomainError
 from reflector.domain.ids import now
 from reflector.domain.rooms import repository as repo
 from reflector.domain.rooms.calendar import CalendarEntry, CalendarEventView, room_events
+from reflector.domain.rooms.figures import mark_run
 from reflector.domain.rooms.models import RoomView
 from reflector.domain.rooms.service import MeetingService
 
@@ -134,7 +135,7 @@ class CalendarService:
             event = events[meeting.calendar_event_id or ""]
             away = event.is_deleted or event.start_time > at + PREPARE_BEFORE or event.end_time <= at
             if away and meeting.num_clients == 0:
-                await repo.update_meeting(meeting.id, {"is_active": False})
+                await self._meetings.end(meeting.id)  # ended as by its owner: whoever listens hears of it
                 log.info("meeting.closed", meeting_id=meeting.id, reason="its calendar event moved or was cancelled")
             elif not event.is_deleted:
                 end = max(event.end_time, meeting.end_date if meeting.num_clients else event.end_time)
@@ -147,6 +148,7 @@ class CalendarService:
         for room in await repo.rooms_with_calendars():
             await self.sync(room)
             opened += await self.prepare(room)
+        await mark_run(self._redis, "calendars")
         return opened
 
     async def prepare(self, room: RoomView) -> int:
@@ -177,6 +179,10 @@ class CalendarService:
             last_etag=room.ics_last_etag,
             events_count=count,
         )
+
+    async def event(self, event_id: str) -> CalendarEventView | None:
+        """One stored event by its id (a meeting's `calendar_event_id`), deleted or not."""
+        return await repo.get_calendar_event(event_id)
 
     async def events(
         self, room: RoomView, owner: bool, *, start: datetime | None = None, end: datetime | None = None

@@ -33,6 +33,7 @@ from redis.exceptions import LockError
 
 from reflector.domain.ids import now
 from reflector.domain.rooms import repository as repo
+from reflector.domain.rooms.figures import mark_run
 from reflector.domain.rooms.models import MeetingView, VideoPlatform
 from reflector.domain.rooms.platform_events import CountsPresence
 
@@ -133,6 +134,7 @@ class MeetingLifecycle:
                 report.closed_ids.append(meeting.id)
         if report.closed or report.extended:
             log.info("meetings.swept", **msgspec.structs.asdict(report))
+        await mark_run(self._redis, "meetings")
         return report
 
     async def _poll(self, meeting: MeetingView) -> bool:
