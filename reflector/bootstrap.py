@@ -217,6 +217,9 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
     meetings.lifecycle.policy = MeetingPolicy(
         empty_close_s=settings.platforms.meeting_empty_close_s, join_grace_s=settings.platforms.meeting_join_grace_s
     )
+    calendar_http = CalendarHttp(allow_private=settings.platforms.calendar_allow_private)
+    calendars = CalendarService(redis, meetings, calendar_http, settings.server.base_url)
+    webhooks.calendars = calendars  # a transcript.completed names its meeting's calendar event
     return Services(
         settings,
         redis,
@@ -233,12 +236,7 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
         rooms=rooms,
         meetings=meetings,
         recordings=RecordingService(transcripts, runs, platforms),
-        calendars=CalendarService(
-            redis,
-            meetings,
-            CalendarHttp(allow_private=settings.platforms.calendar_allow_private),
-            settings.server.base_url,
-        ),
+        calendars=calendars,
         webhooks=webhooks,
     )
 

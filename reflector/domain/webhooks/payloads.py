@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from reflector.domain.rooms.calendar import CalendarEventView
 from reflector.domain.rooms.models import MeetingView, RoomView
 from reflector.domain.transcripts.models import TranscriptView
 from reflector.domain.transcripts.service import TranscriptService, meeting_result
@@ -51,6 +52,7 @@ async def transcript_completed(
     event_id: str,
     at: datetime,
     base_url: str,
+    calendar: CalendarEventView | None = None,
 ) -> TranscriptCompleted:
     people = await transcripts.participants(transcript.id)
     result = await meeting_result(transcripts, transcript.id, transcript=transcript, participants=people)
@@ -89,14 +91,26 @@ async def transcript_completed(
             action_items=transcript.action_items or {},
         ),
         room=room_ref(room),
-        calendar_event=calendar_event(meeting),
+        calendar_event=calendar_event(meeting, calendar),
     )
 
 
-def calendar_event(meeting: MeetingView | None) -> CalendarEventPayload | None:
-    """The calendar event a meeting was created for, from what the meeting keeps of it."""
+def calendar_event(meeting: MeetingView | None, event: CalendarEventView | None = None) -> CalendarEventPayload | None:
+    """The calendar event a meeting was created for: as the calendar stores it, else from what the meeting
+    keeps of it (its title, description and attendees)."""
     if meeting is None or meeting.calendar_event_id is None:
         return None
+    if event is not None:
+        return CalendarEventPayload(
+            id=event.id,
+            ics_uid=event.ics_uid,
+            title=event.title,
+            start_time=event.start_time,
+            end_time=event.end_time,
+            description=event.description,
+            location=event.location,
+            attendees=[msgspec.convert(msgspec.to_builtins(a), Attendee) for a in event.attendees],
+        )
     data: dict[str, Any] = meeting.calendar_metadata or {}
     attendees = [
         Attendee(email=a) if isinstance(a, str) else msgspec.convert(a, Attendee, strict=False)

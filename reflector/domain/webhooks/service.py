@@ -19,6 +19,8 @@ import structlog
 
 from reflector.domain.errors import NotFound
 from reflector.domain.ids import looks_like_id, now
+from reflector.domain.rooms.calendar import CalendarEventView
+from reflector.domain.rooms.calendar_sync import CalendarService
 from reflector.domain.rooms.models import MeetingView, RoomView
 from reflector.domain.rooms.service import MeetingService, RoomService
 from reflector.domain.transcripts.service import TranscriptService
@@ -68,6 +70,7 @@ class WebhookService:
         self._rng = rng or random.Random()
         # Set by the composition root once built (it listens to the meetings it looks up).
         self.meetings: MeetingService | None = None
+        self.calendars: CalendarService | None = None
 
     # --- events ------------------------------------------------------------------------------------------
 
@@ -79,10 +82,18 @@ class WebhookService:
             return
         if succeeded:
             meeting = await self._meeting_or_none(transcript.meeting_id)
+            calendar = await self._calendar_event_or_none(meeting)
 
             async def completed(event_id: str, at: datetime) -> Payload:
                 return await payloads.transcript_completed(
-                    self._transcripts, transcript, room, meeting, event_id=event_id, at=at, base_url=self._base_url
+                    self._transcripts,
+                    transcript,
+                    room,
+                    meeting,
+                    event_id=event_id,
+                    at=at,
+                    base_url=self._base_url,
+                    calendar=calendar,
                 )
 
             await self.emit(room, "transcript.completed", completed)
@@ -308,6 +319,11 @@ class WebhookService:
             return await self._rooms.get(room_id)
         except NotFound:
             return None
+
+    async def _calendar_event_or_none(self, meeting: MeetingView | None) -> CalendarEventView | None:
+        if meeting is None or meeting.calendar_event_id is None or self.calendars is None:
+            return None
+        return await self.calendars.event(meeting.calendar_event_id)
 
     async def _meeting_or_none(self, meeting_id: str | None) -> MeetingView | None:
         if meeting_id is None or self.meetings is None:
