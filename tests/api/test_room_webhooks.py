@@ -161,3 +161,25 @@ async def test_metrics_count_deliveries_by_status_and_attempts_by_outcome(owner:
     assert samples[("reflector_webhook_deliveries", (("status", "failed"),))] == 0
     assert samples[("reflector_webhook_attempts_total", (("outcome", "success"),))] == 1
     assert samples[("reflector_webhook_attempts_total", (("outcome", "refused"),))] == 0
+
+
+async def test_the_owner_limits_the_webhook_to_some_events(owner: Owner) -> None:
+    room_id = owner.room["id"]
+    url = f"/v1/rooms/{room_id}/webhooks/deliveries"
+    limited = await owner.http.patch(
+        f"/v1/rooms/{room_id}", json={"webhook_events": ["meeting.ended"]}, headers=owner.owner
+    )
+    assert limited.status_code == 200 and limited.json()["webhook_events"] == ["meeting.ended"]
+    meeting = (await owner.http.post("/v1/rooms/ops/meeting", json={}, headers=owner.owner)).json()
+    await owner.http.patch(f"/v1/meetings/{meeting['id']}/deactivate", headers=owner.owner)
+    await owner.http.post(f"/v1/rooms/{room_id}/webhook/test", headers=owner.owner)  # a test always goes
+
+    events = [d["event"] for d in (await owner.http.get(url, headers=owner.owner)).json()["items"]]
+    assert events == ["test", "meeting.ended"]
+
+    shown = (await owner.http.get(f"/v1/rooms/{room_id}", headers=owner.other)).json()
+    assert shown["webhook_events"] is None and shown["webhook_url"] is None  # the owner's business
+    bad = await owner.http.patch(f"/v1/rooms/{room_id}", json={"webhook_events": ["everything"]}, headers=owner.owner)
+    assert bad.status_code == 422
+    every = await owner.http.patch(f"/v1/rooms/{room_id}", json={"webhook_events": None}, headers=owner.owner)
+    assert every.json()["webhook_events"] is None

@@ -42,7 +42,7 @@ def shown_room(caller: Caller, room: RoomView) -> RoomView:
     """The room as this caller may see it: without its webhook unless they own it."""
     if owns(caller, room):
         return room
-    return msgspec.structs.replace(room, webhook_url=None, webhook_secret=None)
+    return msgspec.structs.replace(room, webhook_url=None, webhook_secret=None, webhook_events=None)
 
 
 def shown_meeting(caller: Caller, room: RoomView, meeting: MeetingView) -> MeetingView:

@@ -13,6 +13,8 @@ Platform = Literal["daily", "whereby", "livekit"]
 RoomMode = Literal["normal", "group"]
 RecordingType = Literal["none", "local", "cloud"]
 RecordingTrigger = Literal["none", "prompt", "automatic", "automatic-2nd-participant"]
+# The events a room's webhook may be limited to (a test is always sent: its owner asks for it).
+WebhookEvent = Literal["transcript.completed", "transcript.failed", "meeting.started", "meeting.ended"]
 
 # What the columns hold, so that more is refused before a write fails.
 RoomName = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
@@ -48,6 +50,7 @@ class RoomView(msgspec.Struct, frozen=True):
     email_transcript_to: str | None
     webhook_disabled_at: datetime | None = None
     webhook_disabled_reason: str = ""
+    webhook_events: list[WebhookEvent] | None = None  # None: every event
 
 
 class RoomSettings(msgspec.Struct, kw_only=True):
@@ -65,6 +68,8 @@ class RoomSettings(msgspec.Struct, kw_only=True):
     is_shared: bool = False
     webhook_url: Url | None = None
     webhook_secret: ShortText | None = None
+    # Only these events go to the webhook (None: all of them).
+    webhook_events: list[WebhookEvent] | None = None
     ics_url: Url | None = None
     ics_fetch_interval: FetchInterval = 300
     ics_enabled: bool = False
@@ -88,6 +93,7 @@ class RoomChanges(msgspec.Struct, kw_only=True, omit_defaults=True):
     is_shared: bool | msgspec.UnsetType = msgspec.UNSET
     webhook_url: Url | msgspec.UnsetType | None = msgspec.UNSET
     webhook_secret: ShortText | msgspec.UnsetType | None = msgspec.UNSET
+    webhook_events: list[WebhookEvent] | msgspec.UnsetType | None = msgspec.UNSET
     ics_url: Url | msgspec.UnsetType | None = msgspec.UNSET
     ics_fetch_interval: FetchInterval | msgspec.UnsetType = msgspec.UNSET
     ics_enabled: bool | msgspec.UnsetType = msgspec.UNSET

@@ -16,6 +16,9 @@ _MEETING_COLUMNS = [getattr(Meeting, name) for name in MeetingView.__struct_fiel
 
 
 def _room(row: dict[str, Any]) -> RoomView:
+    events = row.get("webhook_events")
+    if isinstance(events, str):  # JSONB, as piccolo returns it unless told to load it
+        row = {**row, "webhook_events": msgspec.json.decode(events)}
     return msgspec.convert(row, RoomView)
 
 

@@ -26,6 +26,7 @@ class Room(Table, tablename="room"):
     # Set when the receiver answered 410 Gone: nothing is sent until the owner sets the URL or secret again.
     webhook_disabled_at = Timestamptz(null=True, default=None)
     webhook_disabled_reason = Text(default="")
+    webhook_events = JSONB(null=True, default=None)  # a list of event types; None: every event
     ics_url = Text(null=True, default=None)
     ics_fetch_interval = Integer(default=300)  # seconds
     ics_enabled = Boolean(default=False, index=True)

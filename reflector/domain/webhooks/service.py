@@ -126,6 +126,8 @@ class WebhookService:
         if room.webhook_disabled_at is not None:
             log.info("webhook.skipped", room_id=room.id, event_type=event, reason="endpoint disabled (410)")
             return None
+        if room.webhook_events is not None and event not in room.webhook_events:
+            return None  # its owner asked for other events only
         delivery = await self._store(room, event, build)
         await self._queue.enqueue(DELIVER, delivery.id, 1, job_id=f"webhook:{delivery.id}:1")
         log.info("webhook.queued", room_id=room.id, delivery_id=delivery.id, event_type=event)

@@ -58,6 +58,8 @@ class RoomDetails(Room):
 
     webhook_url: str | None
     webhook_secret: str | None
+    # Ours: the events the webhook is limited to (null: all).
+    webhook_events: list[str] | None = None
 
 
 class RoomsPage(msgspec.Struct):
