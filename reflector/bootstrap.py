@@ -90,7 +90,7 @@ class ModelRegistry:
         return self._get(
             "live_transcriber",
             lambda: transcribe.FasterWhisperTranscriber(
-                model=m.whisper_model, device=device, cpu_threads=m.threads, batched=False
+                model=self._whisper_model(), device=device, cpu_threads=m.threads, batched=False
             ),
         )
 
@@ -109,7 +109,12 @@ class ModelRegistry:
                 raise ModelUnavailable("TRANSCRIBER=whisperx needs the gpu extra: pip install 'reflector[gpu]'")
             return transcribe.WhisperXTranscriber(model=m.whisper_model or "large-v3-turbo", device="cuda")
         device = "cuda" if self.use_gpu else "cpu"
-        return transcribe.FasterWhisperTranscriber(model=m.whisper_model, device=device, cpu_threads=m.threads)
+        return transcribe.FasterWhisperTranscriber(model=self._whisper_model(), device=device, cpu_threads=m.threads)
+
+    def _whisper_model(self) -> str:
+        from reflector.pipelines.model_files import resolve_whisper_model
+
+        return resolve_whisper_model(self._settings.models.whisper_model, self._settings.models_dir)
 
     def _build_diarizer(self) -> Diarizer:
         from reflector.pipelines import diarize

@@ -16,6 +16,12 @@ def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--speakers", type=int, default=None, metavar="N", help="known number of speakers")
     p.add_argument("--no-diarize", action="store_true", help="do not tell speakers apart")
     p.add_argument("--no-summary", action="store_true", help="skip topics, title, summaries, action items")
+    p.add_argument(
+        "--participants",
+        default="",
+        metavar="NAMES",
+        help='comma-separated names of the people in the recording ("Maria,Tom,Priya"): heard right, named as owners',
+    )
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -45,6 +45,7 @@ def _options(args: argparse.Namespace) -> PipelineOptions:
         diarize=not args.no_diarize,
         summarize=not args.no_summary,
         num_speakers=args.speakers,
+        participants=tuple(dict.fromkeys(n.strip() for n in args.participants.split(",") if n.strip())),
     )
 
 

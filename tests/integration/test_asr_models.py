@@ -230,3 +230,22 @@ def test_speech_no_window_decoded_is_found_whole() -> None:
     assert 59.8 <= start < 60.5 and end > 69.5
     # Short pauses between decoded segments are not lost speech.
     assert unheard_speech(samples, [(0.0, 30.0), (30.4, 70.6)]) == []
+
+
+def test_whisper_base_is_assembled_from_its_packages_and_hears_any_language(tmp_path: Path) -> None:
+    from reflector.pipelines.model_files import resolve_whisper_model
+
+    location = resolve_whisper_model("base", tmp_path)
+    weights = Path(location) / "model.bin"
+    # A copy cut short (a full disk, a killed set-up) is noticed and assembled again, not loaded.
+    with weights.open("r+b") as f:
+        f.truncate(1000)
+    assert resolve_whisper_model("base", tmp_path) == location
+    assert weights.stat().st_size > 100_000_000
+
+    base = FasterWhisperTranscriber(location)
+    assert base.multilingual
+    heard = base.transcribe(audio.decode(REAL / "jfk.flac"), language=None, progress=lambda _f: None)
+    assert heard.language == "en"
+    assert normalise(" ".join(w.text for w in heard.words)) == normalise(JFK)
+    assert resolve_whisper_model("/some/ctranslate2/dir", tmp_path) == "/some/ctranslate2/dir"

@@ -13,7 +13,7 @@ import pytest
 
 from reflector.domain.processing.tables import PipelineRun
 from tests.net import free_port
-from tests.paths import REAL
+from tests.paths import MAKE_MEETING, REAL
 
 pytestmark = pytest.mark.slow
 
@@ -155,3 +155,43 @@ def test_without_accounts_the_web_process_will_not_listen_on_the_network(tmp_pat
     )
     assert done.returncode == 1, done.stderr
     assert "anyone who can reach port 1250" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+INTERVIEW = """\
+@voice siobhan en-gb+f4 65 160
+@voice oluwaseun en-us+m2 30 150
+siobhan: Hello Oluwaseun, thank you for joining. Could you tell me about your last project?
+oluwaseun: Thanks Siobhan. I built a data pipeline for a logistics company in Lagos.
+siobhan: What was the hardest part of that work?
+oluwaseun: Keeping the nightly jobs reliable when the source systems changed their formats.
+siobhan: How did you handle that, Oluwaseun?
+oluwaseun: I wrote schema checks that stopped a job early and sent a message to the owner.
+"""
+
+
+def _names_heard(result: dict, names: list[str]) -> int:
+    heard = [re.sub(r"[^a-z]", "", w["text"].lower()) for w in result["words"]]
+    return sum(heard.count(name.lower()) for name in names)
+
+
+def test_participants_named_on_the_command_line_are_heard_by_name(settings, tmp_path: Path) -> None:
+    script = tmp_path / "interview.txt"
+    script.write_text(INTERVIEW)
+    subprocess.run(
+        [sys.executable, str(MAKE_MEETING), str(script), "--out", str(tmp_path / "interview"), "--noise", "0.003"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    wav = str(tmp_path / "interview.wav")
+    names = ["Siobhan", "Oluwaseun"]
+    plain = _process(wav, "--no-summary", "--no-diarize", data_dir=settings.data_dir)
+    told = _process(
+        wav, "--no-summary", "--no-diarize", "--participants", "Siobhan, Oluwaseun", data_dir=settings.data_dir
+    )
+    assert plain.returncode == 0 and told.returncode == 0, plain.stderr + told.stderr
+    # Three times a name is said; tiny.en alone writes most of them as other words.
+    assert _names_heard(json.loads(plain.stdout), names) <= 1
+    assert _names_heard(json.loads(told.stdout), names) == 3
+    # Every other word is the first decoding's: the text around the names is unchanged.
+    without = [w["text"] for w in json.loads(plain.stdout)["words"]]
+    with_names = [w["text"] for w in json.loads(told.stdout)["words"]]
+    assert with_names[-12:] == without[-12:]

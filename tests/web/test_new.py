@@ -77,6 +77,7 @@ async def test_a_recording_goes_up_in_chunks_and_lands_on_the_processing_view(
 
     await page.locator("form#new-transcript").evaluate(SMALL_CHUNKS)
     await page.get_by_label("Name").fill("Two speakers")
+    await page.get_by_label("Participants").fill("Maria, Tom,, Maria ")
     await page.get_by_label("Recording").set_input_files(SAMPLE)
     sent = _track_chunks(page)
     held = asyncio.Event()
@@ -103,6 +104,9 @@ async def test_a_recording_goes_up_in_chunks_and_lands_on_the_processing_view(
     assert seen[-1] == "100%" and "0%" in seen
     transcript = await clean.transcripts.get(transcript_id)
     assert (transcript.status, transcript.name, transcript.source_kind) == ("uploaded", "Two speakers", "file")
+    # Named before processing starts, each once, with no speaker yet: the recognizer listens for them.
+    people = await clean.transcripts.participants(transcript_id)
+    assert [(p.name, p.speaker) for p in people] == [("Maria", None), ("Tom", None)]
     run = await clean.runs.latest(transcript_id)
     assert run is not None and run.status == "queued"
     assert await _stored_upload(clean, transcript_id, tmp_path) == SAMPLE.read_bytes()
@@ -252,6 +256,7 @@ async def test_without_javascript_the_form_posts_the_whole_file(browser: Browser
     assert await clean.transcripts.list_recent() == []
 
     await page.get_by_label("Spoken language").select_option("fr")
+    await page.get_by_label("Participants").fill("Ana, Bo")
     await page.get_by_label("Recording").set_input_files(SAMPLE)
     await page.get_by_role("button", name="Upload and transcribe").click()
     await page.wait_for_url(PROCESSING)
@@ -260,5 +265,6 @@ async def test_without_javascript_the_form_posts_the_whole_file(browser: Browser
     assert (transcript.status, transcript.name, transcript.source_language) == ("uploaded", "Board call", "fr")
     run = await clean.runs.latest(transcript_id)
     assert run is not None and run.status == "queued" and run.options["language"] == "fr"
+    assert [p.name for p in await clean.transcripts.participants(transcript_id)] == ["Ana", "Bo"]
     await expect(page.get_by_text("Waiting for a worker to start.")).to_be_visible()
     await context.close()

@@ -176,7 +176,11 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
     try:
         transcript = await transcripts.get(transcript_id)
         options = msgspec.convert(run.options, PipelineOptions)
-        names = {p.speaker: p.name for p in await transcripts.participants(transcript_id) if p.speaker is not None}
+        participants = await transcripts.participants(transcript_id)
+        names = {p.speaker: p.name for p in participants if p.speaker is not None}
+        # Participants added before processing (no speaker yet) are people whose names may be heard.
+        known = tuple(dict.fromkeys([*options.participants, *(p.name for p in participants if p.name)]))
+        options = msgspec.structs.replace(options, participants=known)
         with tempfile.TemporaryDirectory(prefix="reflector-") as tmp:
             checkpoints = StorageCheckpoints(services.storage, transcript_id)
             observer = RunObserver(services, run, transcript_id, transcript.user_id)

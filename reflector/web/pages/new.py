@@ -45,6 +45,7 @@ CHUNK_BYTES = 8 * 1024**2
 class NewTranscriptForm(msgspec.Struct):
     name: str = ""
     source_language: str = "en"
+    participants: str = ""
     file: UploadFile | None = None
 
 
@@ -89,11 +90,20 @@ def _problem_with(form: NewTranscriptForm) -> str:
         return "The name holds a NUL character (%00), which Reflector can't store: remove it."
     if len(form.name.strip()) > NAME_MAX:
         return f"A name can be at most {NAME_MAX} characters; this one has {len(form.name.strip())}."
+    if unstorable(form.participants):
+        return "The participants hold a NUL character (%00), which Reflector can't store: remove it."
+    if any(len(name) > NAME_MAX for name in participant_names(form.participants)):
+        return f"A participant's name can be at most {NAME_MAX} characters."
     if form.source_language not in WHISPER_LANGUAGES:
         return "Choose a language from the list."
     if form.file is None or not form.file.filename:
         return "Choose a recording to upload."
     return ""
+
+
+def participant_names(text: str) -> list[str]:
+    """ "Maria, Tom,, Priya" -> ["Maria", "Tom", "Priya"]: each name once, in the order given."""
+    return list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
 
 
 def _too_large_page(request: Request, exc: UploadTooLarge) -> Response[Any]:
@@ -139,6 +149,9 @@ class NewTranscriptController(Controller):
                     user_id=user_id,
                 )
             )
+            # Before the upload completes: processing starts with it and reads the names.
+            for name in participant_names(values.participants):
+                await services.editor.add_participant(transcript.id, name, None)
             try:
                 await services.uploads.receive(transcript.id, 0, 1, upload.filename, upload.file)
             except (NoAudioStream, UploadTooLarge, RecordingTooLong) as exc:

@@ -167,6 +167,15 @@
       target_language: language,
       source_kind: "file",
     });
+    // Named before the first chunk goes: processing starts with the last one and reads the names.
+    var names = form.querySelector("#participants").value.split(",")
+      .map(function (n) { return n.trim(); })
+      .filter(function (n, i, all) { return n && all.indexOf(n) === i; });
+    if (names.length) {
+      await call("PATCH", "/v1/transcripts/" + encodeURIComponent(created.id), {
+        participants: names.map(function (n) { return { name: n, speaker: null }; }),
+      });
+    }
     state = {
       transcriptId: created.id, fileName: file.name, fileSize: file.size, lastModified: file.lastModified,
       chunkBytes: Number(form.dataset.chunkBytes), name: form.querySelector("#name").value, language: language,
