@@ -172,3 +172,56 @@ async def test_a_daily_recording_becomes_a_transcript_whose_speakers_carry_the_p
     )
     recording = await Recording.select(Recording.status).where(Recording.transcript_id == transcript_id).first()
     assert recording == {"status": "completed"}
+
+
+async def test_a_declined_consent_leaves_no_audio_or_video_of_the_meeting_and_the_transcript_readable(
+    on_daily: Services,
+    daily: FakeDaily,  # noqa: F811
+    recordings_bucket: Storage,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    services = on_daily
+    made = make_daily_meeting(tmp_path / "daily")
+    async with serve(create_app(services.settings, services=services)) as base, httpx.AsyncClient(base_url=base) as api:
+        await services.meetings.platforms["daily"].client.create_webhook(  # type: ignore[attr-defined]
+            f"{base}/v1/daily/webhook", ["recording.ready-to-download"], hmac=DAILY_SECRET
+        )
+        room = await services.rooms.create("local", RoomSettings(name="Stand-up", platform="daily", store_video=True))
+        meeting = await services.meetings.meeting_for(room)
+        # One participant, anonymous, answers the meeting page's dialog: keep nothing of my voice.
+        declined = await api.post(f"/v1/meetings/{meeting.id}/consent", json={"consent_given": False})
+        assert declined.status_code == 200
+        for key in made.keys:
+            await recordings_bucket.put_file(key, made.path_of(key))
+        await record_on_daily(daily, meeting.room_name, made)
+
+        worker = WorkerProcess(settings, tmp_path / "worker.log").start()
+        try:
+            transcript_id = await transcript_of_the_recording(services, worker)
+            transcript = await wait_for_status(services, transcript_id, within_s=300)
+            assert transcript.status == "ended", (transcript.error, worker.log()[-3000:])
+            deadline = time.monotonic() + 60  # the workers' sweep deletes once the transcript has ended
+            while time.monotonic() < deadline:
+                if not await recordings_bucket.list_keys("acme.daily.co/"):
+                    break
+                await asyncio.sleep(0.5)
+        finally:
+            worker.stop()
+        shown = (await api.get(f"/v1/transcripts/{transcript_id}")).json()
+        topics = (await api.get(f"/v1/transcripts/{transcript_id}/topics/with-words")).json()
+        audio = await api.get(f"/v1/transcripts/{transcript_id}/audio/mp3")
+
+    # Nothing of the meeting's sound or image in Daily's bucket (tracks, video kept by the room, all), nor in
+    # ours (the mp3, waveform and upload; only the steps' text outputs), nor in the worker's directory.
+    assert await recordings_bucket.list_keys("") == []
+    ours = await services.storage.list_keys(f"transcripts/{transcript_id}/")
+    assert all(key.startswith(f"transcripts/{transcript_id}/steps/") for key in ours)
+    sounds = [p for p in settings.data_dir.rglob("*") if p.suffix in (".webm", ".mp3", ".wav", ".ogg", ".mp4")]
+    assert sounds == []
+    assert audio.status_code == 404
+    assert shown["status"] == "ended" and shown["audio_deleted"] is True
+    assert sorted(p["name"] for p in shown["participants"]) == ["Alice Martin", "Bob Okafor", "Carol Ng"]
+    assert sum(len(topic["words"]) for topic in topics) > 50  # its words, topics and summaries stay
+    recording = await Recording.select(Recording.media_deleted_at).first()
+    assert recording is not None and recording["media_deleted_at"] is not None
