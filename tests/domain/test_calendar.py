@@ -231,3 +231,36 @@ async def test_a_feed_on_a_private_address_is_refused_unless_allowed(calendars: 
         await guarded.close()
     unset = await services.rooms.update(team.id, RoomChanges(ics_url=None))
     assert (await calendars.calendars.sync(unset)).reason == "ICS not configured"
+
+
+def test_a_google_feed_naming_its_zone_only_in_x_wr_timezone_is_read_in_that_zone() -> None:
+    from reflector.domain.rooms.calendar import room_events
+
+    google = (
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//Google Inc//Google Calendar 70.9054//EN\n"
+        "X-WR-TIMEZONE:America/New_York\n"
+        f"BEGIN:VEVENT\nUID:g1\nDTSTAMP:20260101T000000Z\nSUMMARY:Sync\nDTSTART:20270105T090000\n"
+        f"DTEND:20270105T093000\nLOCATION:{BASE}/team\nEND:VEVENT\nEND:VCALENDAR\n"
+    ).replace("\n", "\r\n")
+    window = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 1, 10, tzinfo=UTC))
+    [event], total = room_events(google.encode(), f"{BASE}/team", *window)
+    assert total == 1 and event.start == datetime(2027, 1, 5, 14, 0, tzinfo=UTC)  # 09:00 in New York
+
+
+@pytest.mark.parametrize(
+    ("location", "theirs"),
+    [
+        (f"{BASE}/team", True),
+        (f"Room: {BASE}/Team, floor 2", True),
+        (f"{BASE}/team/", True),
+        (f"{BASE}/team?join=1", True),
+        (f"{BASE}/team-standup", False),
+        (f"{BASE}/team_b", False),
+        (f"{BASE}/teams", False),
+        ("https://elsewhere.example/team", False),
+    ],
+)
+def test_the_rooms_address_is_matched_as_a_whole(location: str, theirs: bool) -> None:
+    from reflector.domain.rooms.calendar import room_pattern
+
+    assert bool(room_pattern(f"{BASE}/team").search(location)) is theirs
