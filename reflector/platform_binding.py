@@ -16,14 +16,14 @@ import posixpath
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import wraps
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import quote, urlencode
 
 import msgspec
 import structlog
 
 from reflector.adapters.platforms import ForgedWebhook, UnreadableWebhook, verify_daily, verify_livekit, verify_whereby
-from reflector.adapters.platforms.daily import DailyClient, RoomProperties
+from reflector.adapters.platforms.daily import DailyClient, DailyRoom, RoomProperties
 from reflector.adapters.platforms.daily_webhooks import DailyParticipant, DailyRecordingEvent, DailyTestPing
 from reflector.adapters.platforms.livekit import LiveKitClient
 from reflector.adapters.platforms.transport import PlatformError, PlatformHttp
@@ -77,13 +77,28 @@ class DailyMeetings:
             enable_knocking=room.is_locked or None,
             enable_recording="local" if room.recording_type == "local" else None,
         )
-        daily = await self.client.create_room(
-            room.name, now=now(), privacy="private" if room.is_locked else "public", properties=properties
-        )
+        daily = await self._create_room(room, properties)
         owner = await self.client.meeting_token(daily.name, user_id=room.user_id, is_owner=True, exp=_unix(end))
         return PlatformMeeting(
             room_name=daily.name, room_url=daily.url, host_room_url=f"{daily.url}?t={owner}", platform_id=daily.id
         )
+
+    async def _create_room(self, room: RoomView, properties: RoomProperties) -> DailyRoom:
+        """A Daily room named after the room and the second it opens (Reflector's names); a second meeting of
+        the same room in the same second (one closed and replaced, a calendar meeting beside a join) takes
+        the next second's name instead of failing."""
+        opened = now()
+        privacy: Literal["public", "private"] = "private" if room.is_locked else "public"
+        for attempt in range(5):
+            try:
+                return await self.client.create_room(
+                    room.name, now=opened + timedelta(seconds=attempt), privacy=privacy, properties=properties
+                )
+            except PlatformError as exc:
+                if exc.status != 400 or "already exists" not in exc.body:
+                    raise
+                log.info("daily.room_name_taken", room=room.name, attempt=attempt)
+        raise PlatformError("Daily", f"Daily has a room of every name tried for {room.name!r} this second")
 
     @_asking("let you join the meeting")
     async def join_url(self, room_url: str, room_name: str, *, user_id: str | None, name: str, owner: bool) -> str:

@@ -76,6 +76,16 @@ async def test_a_daily_meeting_is_a_daily_room_and_its_host_link_owns_the_call(
     assert (await services.meetings.meeting_for(room)).id == meeting.id and len(daily.rooms) == 1
 
 
+async def test_meetings_of_one_room_opened_in_the_same_second_get_daily_rooms_of_their_own(
+    services: Services,
+    daily: FakeDaily,  # noqa: F811
+) -> None:
+    room = await services.rooms.create("alice", RoomSettings(name="Stand-up", platform="daily"))
+    opened = [await services.meetings.meeting_for(room, allow_duplicated=True) for _ in range(3)]
+    assert len({m.room_name for m in opened}) == 3 and set(daily.rooms) == {m.room_name for m in opened}
+    assert all(m.room_name.startswith("stand-up-") for m in opened)
+
+
 async def test_a_daily_join_link_carries_a_token_of_the_person_joining(
     services: Services,
     daily: FakeDaily,  # noqa: F811
