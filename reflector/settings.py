@@ -192,6 +192,8 @@ class WebhookSettings(msgspec.Struct, frozen=True):
     # Seconds to wait before each retry, comma-separated: Standard Webhooks' schedule, each with +-10 %
     # jitter (about 27.6 hours in all, 8 attempts). Shorter in tests.
     retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    # After a secret's rotation the old one signs beside the new one for this long (receivers move over).
+    rotation_grace_s: float = 24 * 3600
 
     @property
     def retry_delays(self) -> tuple[float, ...]:
@@ -290,6 +292,7 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": ("webhooks", "allow_private_targets"),
     "WEBHOOK_TIMEOUT_S": ("webhooks", "timeout_s"),
     "WEBHOOK_RETRY_SCHEDULE": ("webhooks", "retry_schedule"),
+    "WEBHOOK_ROTATION_GRACE_S": ("webhooks", "rotation_grace_s"),
 }
 
 

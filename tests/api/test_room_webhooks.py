@@ -5,6 +5,7 @@ allowed for it); the deliveries a worker sends are in tests/integration/test_web
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 import msgspec
@@ -13,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from reflector.bootstrap import Services, wire
 from reflector.domain.auth.models import Identity
+from reflector.domain.ids import now
 from reflector.settings import Settings, WebhookSettings
 from reflector.web.app import create_app
 from tests.integration.webhook_receiver import Receiver
@@ -183,3 +185,34 @@ async def test_the_owner_limits_the_webhook_to_some_events(owner: Owner) -> None
     assert bad.status_code == 422
     every = await owner.http.patch(f"/v1/rooms/{room_id}", json={"webhook_events": None}, headers=owner.owner)
     assert every.json()["webhook_events"] is None
+
+
+async def test_a_rotated_secret_signs_beside_the_new_one_for_the_grace_period(owner: Owner) -> None:
+    from standardwebhooks import Webhook
+
+    from reflector.domain.rooms import repository as rooms_table
+    from tests.integration.webhook_receiver import reflector_signature_ok
+
+    room_id, old = owner.room["id"], owner.room["webhook_secret"]
+    rotated = await owner.http.post(f"/v1/rooms/{room_id}/webhook/rotate", headers=owner.owner)
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["webhook_secret"]
+    assert new.startswith("whsec_") and new != old and rotated.json()["previous_valid_until"]
+    assert (await owner.http.get(f"/v1/rooms/{room_id}", headers=owner.owner)).json()["webhook_secret"] == new
+    refused = await owner.http.post(f"/v1/rooms/{room_id}/webhook/rotate", headers=owner.other)
+    assert refused.status_code == 403
+
+    await owner.http.post(f"/v1/rooms/{room_id}/webhook/test", headers=owner.owner)
+    [during] = owner.receiver.received  # the receiver still holds the old secret: it verifies
+    assert during.reflector_ok and during.standard_ok
+    headers = during.request.headers
+    assert reflector_signature_ok(new, headers["x-webhook-signature"], during.request.body)
+    Webhook(new).verify(during.request.body, headers)
+
+    # The grace period over: only the new secret signs.
+    await rooms_table.update_room(room_id, {"webhook_previous_until": now() - timedelta(seconds=1)})
+    await owner.http.post(f"/v1/rooms/{room_id}/webhook/test", headers=owner.owner)
+    after = owner.receiver.received[1]
+    assert not after.reflector_ok and not after.standard_ok  # the old secret no longer verifies
+    assert reflector_signature_ok(new, after.request.headers["x-webhook-signature"], after.request.body)
+    assert old not in str((await owner.http.get(f"/v1/rooms/{room_id}", headers=owner.owner)).json())

@@ -104,6 +104,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/v1/rooms/{room_id}"): "room_owner",
     # A room's outbound webhook: sent, listed and redelivered by the room's owner alone.
     ("POST", "/v1/rooms/{room_id}/webhook/test"): "room_owner",
+    ("POST", "/v1/rooms/{room_id}/webhook/rotate"): "room_owner",
     ("GET", "/v1/rooms/{room_id}/webhooks/deliveries"): "room_owner",
     ("POST", "/v1/rooms/{room_id}/webhooks/deliveries/{delivery_id}/redeliver"): "room_owner",
     # A room's page is public: anyone finds it by name, joins its meeting and answers the consent question.

@@ -40,10 +40,12 @@ class Step:
 
 
 def reflector_signature_ok(secret: str, header: str, body: bytes) -> bool:
-    """Reflector's receiver-side check: `t=<ts>,v1=<hex HMAC-SHA256(secret, "<ts>.<body>")>`."""
-    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-    expected = hmac.new(secret.encode(), f"{parts.get('t', '')}.".encode() + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, parts.get("v1", ""))
+    """Reflector's receiver-side check: `t=<ts>,v1=<hex HMAC-SHA256(secret, "<ts>.<body>")>`; any of several
+    `v1=` (Stripe's convention while a secret is rotated) may match."""
+    parts = [part.split("=", 1) for part in header.split(",") if "=" in part]
+    timestamp = next((value for key, value in parts if key == "t"), "")
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return any(key == "v1" and hmac.compare_digest(expected, value) for key, value in parts)
 
 
 class Receiver(FakePlatform):

@@ -2,6 +2,7 @@
 (spec and libraries) and `openssl dgst -sha256 -hmac` for Reflector's header and a secret typed by hand."""
 
 import random
+import time
 
 import pytest
 
@@ -98,3 +99,21 @@ def test_which_addresses_a_webhook_may_reach(address: str, allowed: bool, allowe
     ip = ipaddress.ip_address(address)
     assert (refusal(ip, allow_private=False) is None) == allowed
     assert (refusal(ip, allow_private=True) is None) == allowed_privately
+
+
+def test_during_a_rotation_both_secrets_sign_and_either_verifies() -> None:
+    from standardwebhooks import Webhook
+
+    from tests.integration.webhook_receiver import reflector_signature_ok
+
+    new, old = "whsec_" + "A" * 43 + "=", SECRET
+    body, now = b'{"event":"test"}', int(time.time())
+    headers = signing.headers(
+        event="test", webhook_id="evt_1", attempt=1, timestamp=now, body=body, secret=new, previous=old
+    )
+    assert headers["X-Webhook-Signature"].count("v1=") == 2 and headers["webhook-signature"].count("v1,") == 2
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for secret in (new, old):
+        assert reflector_signature_ok(secret, headers["X-Webhook-Signature"], body)
+        Webhook(secret).verify(body, lowered)  # raises when no signature matches
+    assert not reflector_signature_ok("whsec_other", headers["X-Webhook-Signature"], body)

@@ -51,6 +51,8 @@ class RoomView(msgspec.Struct, frozen=True):
     webhook_disabled_at: datetime | None = None
     webhook_disabled_reason: str = ""
     webhook_events: list[WebhookEvent] | None = None  # None: every event
+    webhook_previous_secret: str | None = None  # a rotated-out secret, signing too until the time below
+    webhook_previous_until: datetime | None = None
 
 
 class RoomSettings(msgspec.Struct, kw_only=True):
@@ -195,6 +197,11 @@ class RoomNameTaken(Conflict):
 
 class InvalidRoomName(DomainError):
     status: ClassVar[int] = 422
+
+
+class NoWebhookUrl(DomainError):
+    def __init__(self) -> None:
+        super().__init__("This room has no webhook URL: set one in the room's settings first")
 
 
 class MeetingNotActive(DomainError):

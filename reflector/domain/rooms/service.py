@@ -33,6 +33,7 @@ from reflector.domain.rooms.models import (
     MeetingNotActive,
     MeetingNotFound,
     MeetingView,
+    NoWebhookUrl,
     PlatformNotConfigured,
     RoomChanges,
     RoomNotFound,
@@ -117,6 +118,23 @@ class RoomService:
             values.update(webhook_disabled_at=None, webhook_disabled_reason="")
         if values:
             await repo.update_room(room_id, values)
+        return await self.get(room_id)
+
+    async def rotate_webhook_secret(self, room_id: str, grace: timedelta) -> RoomView:
+        """A new secret for the room's webhook; the one it replaces goes on signing beside it for `grace`, so
+        receivers can move to the new one without refusing a delivery in between."""
+        room = await self.get(room_id)
+        if not room.webhook_url:
+            raise NoWebhookUrl()
+        await repo.update_room(
+            room_id,
+            {
+                "webhook_secret": new_webhook_secret(),
+                "webhook_previous_secret": room.webhook_secret,
+                "webhook_previous_until": now() + grace if room.webhook_secret else None,
+            },
+        )
+        log.info("room.webhook_secret_rotated", room_id=room_id, grace_s=grace.total_seconds())
         return await self.get(room_id)
 
     async def disable_webhook(self, room_id: str, reason: str) -> None:

@@ -27,6 +27,9 @@ class Room(Table, tablename="room"):
     webhook_disabled_at = Timestamptz(null=True, default=None)
     webhook_disabled_reason = Text(default="")
     webhook_events = JSONB(null=True, default=None)  # a list of event types; None: every event
+    # The secret a rotation replaced, still signing beside the new one until `webhook_previous_until`.
+    webhook_previous_secret = Text(null=True, default=None)
+    webhook_previous_until = Timestamptz(null=True, default=None)
     ics_url = Text(null=True, default=None)
     ics_fetch_interval = Integer(default=300)  # seconds
     ics_enabled = Boolean(default=False, index=True)

@@ -7,7 +7,7 @@ from typing import Any, Literal, Protocol
 import msgspec
 
 from reflector.adapters.webhook_http import Answer
-from reflector.domain.errors import DomainError, NotFound
+from reflector.domain.errors import NotFound
 
 EventType = Literal["transcript.completed", "transcript.failed", "meeting.started", "meeting.ended", "test"]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
@@ -203,8 +203,3 @@ class DeliveryQueue(Protocol):
 class DeliveryNotFound(NotFound):
     def __init__(self) -> None:
         super().__init__("Webhook delivery not found")
-
-
-class NoWebhook(DomainError):
-    def __init__(self) -> None:
-        super().__init__("This room has no webhook URL: set one in the room's settings first")

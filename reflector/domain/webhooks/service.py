@@ -21,7 +21,7 @@ from reflector.domain.errors import NotFound
 from reflector.domain.ids import looks_like_id, now
 from reflector.domain.rooms.calendar import CalendarEventView
 from reflector.domain.rooms.calendar_sync import CalendarService
-from reflector.domain.rooms.models import MeetingView, RoomView
+from reflector.domain.rooms.models import MeetingView, NoWebhookUrl, RoomView
 from reflector.domain.rooms.service import MeetingService, RoomService
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.domain.webhooks import payloads, policy, signing
@@ -34,7 +34,6 @@ from reflector.domain.webhooks.models import (
     DeliveryNotFound,
     DeliveryQueue,
     DeliveryView,
-    NoWebhook,
     Payload,
     Sender,
     TestResult,
@@ -168,9 +167,10 @@ class WebhookService:
         url, secret = room.webhook_url, room.webhook_secret
         body = await repo.body_of(delivery_id)
         timestamp = int(time.time())
+        in_grace = room.webhook_previous_until is not None and room.webhook_previous_until > now()
         headers = signing.headers(
             event=delivery.event_type, webhook_id=delivery.id, attempt=attempt, timestamp=timestamp, body=body,
-            secret=secret,
+            secret=secret, previous=room.webhook_previous_secret if in_grace else None,
         )  # fmt: skip
         answer = await self._sender.post(url, body, headers, timeout_s=timeout)
         decision = policy.decide(answer, in_series, self._settings.retry_delays if retries else (), self._rng)
@@ -242,7 +242,7 @@ class WebhookService:
     async def send_test(self, room: RoomView) -> TestResult:
         """A `test` event sent now, once (no retries), and kept in the log like any other."""
         if not room.webhook_url:
-            raise NoWebhook()
+            raise NoWebhookUrl()
 
         async def ping(event_id: str, at: datetime) -> Payload:
             return payloads.test_event(room, event_id=event_id, at=at)
@@ -262,12 +262,16 @@ class WebhookService:
             response_preview=done.response_excerpt or None,
         )
 
+    async def rotate_secret(self, room_id: str) -> RoomView:
+        """A new secret for the room's webhook; the old one signs beside it for the grace period."""
+        return await self._rooms.rotate_webhook_secret(room_id, timedelta(seconds=self._settings.rotation_grace_s))
+
     async def redeliver(self, room_id: str, delivery_id: str) -> DeliveryView:
         """The same event (same id, same body) sent again, on a fresh retry schedule."""
         delivery = await self._delivery_in(room_id, delivery_id)
         room = await self._rooms.get(room_id)
         if not room.webhook_url:
-            raise NoWebhook()
+            raise NoWebhookUrl()
         restarted = await repo.restart(delivery.id)
         assert restarted is not None
         attempt = restarted.attempts + 1

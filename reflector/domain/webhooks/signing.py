@@ -6,6 +6,9 @@
   HMAC-SHA256 of `"{id}.{timestamp}.{body}"` keyed with the secret's bytes: the base64 after `whsec_` for a
   secret we generated, else (a secret its owner typed) its UTF-8 bytes.
 
+During a rotation's grace period both secrets sign: Reflector's header carries two `v1=` (the new one first,
+as Stripe does), Standard Webhooks' two space-separated signatures; a receiver holding either secret verifies.
+
 The body is signed as the exact bytes sent. The id is the event's, the same on every attempt and on a
 redelivery, so a receiver can deduplicate; the timestamp is the attempt's.
 """
@@ -43,9 +46,17 @@ def standard_signature(secret: str, webhook_id: str, timestamp: int, body: bytes
 
 
 def headers(
-    *, event: str, webhook_id: str, attempt: int, timestamp: int, body: bytes, secret: str | None
+    *,
+    event: str,
+    webhook_id: str,
+    attempt: int,
+    timestamp: int,
+    body: bytes,
+    secret: str | None,
+    previous: str | None = None,
 ) -> dict[str, str]:
-    """Every header of one attempt; `attempt` counts from 1 (Reflector's `X-Webhook-Retry` from 0)."""
+    """Every header of one attempt; `attempt` counts from 1 (Reflector's `X-Webhook-Retry` from 0);
+    `previous`: a rotated-out secret still in its grace period."""
     out = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -57,4 +68,8 @@ def headers(
     if secret:
         out["X-Webhook-Signature"] = reflector_signature(secret, timestamp, body)
         out["webhook-signature"] = standard_signature(secret, webhook_id, timestamp, body)
+        if previous and previous != secret:
+            old = reflector_signature(previous, timestamp, body).split(",", 1)[1]
+            out["X-Webhook-Signature"] += f",{old}"
+            out["webhook-signature"] += " " + standard_signature(previous, webhook_id, timestamp, body)
     return out

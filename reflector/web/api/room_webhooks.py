@@ -22,6 +22,11 @@ class WebhookTestResult(msgspec.Struct):
     response_preview: str | None
 
 
+class RotatedSecret(msgspec.Struct):
+    webhook_secret: str  # the new secret, shown to the owner here (and by GET /v1/rooms/{id})
+    previous_valid_until: datetime | None  # until when the old secret still signs beside it
+
+
 class WebhookAttempt(msgspec.Struct):
     attempt: int
     at: datetime
@@ -82,6 +87,13 @@ class RoomWebhooksController(Controller):
         """Send a `test` event now, once; the answer says what the endpoint replied."""
         result = await services.webhooks.send_test(await services.rooms.get(room_id))
         return msgspec.convert(msgspec.structs.asdict(result), WebhookTestResult)
+
+    @post("/{room_id:str}/webhook/rotate", status_code=200)
+    async def rooms_rotate_webhook_secret(self, services: Services, room_id: str) -> RotatedSecret:
+        """A new `whsec_` secret; deliveries carry signatures by both for WEBHOOK_ROTATION_GRACE_S (24 h)."""
+        room = await services.webhooks.rotate_secret(room_id)
+        assert room.webhook_secret is not None
+        return RotatedSecret(webhook_secret=room.webhook_secret, previous_valid_until=room.webhook_previous_until)
 
     @get("/{room_id:str}/webhooks/deliveries")
     async def rooms_webhook_deliveries(
