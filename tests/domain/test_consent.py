@@ -12,6 +12,7 @@ from reflector.bootstrap import Services
 from reflector.domain.ids import now
 from reflector.domain.rooms import repository as rooms_table
 from reflector.domain.rooms.models import MeetingView, RoomSettings
+from reflector.domain.rooms.tables import Recording
 from reflector.domain.transcripts.models import NewTranscript
 from reflector.domain.transcripts.service import audio_key, steps_prefix, upload_key, waveform_key
 
@@ -46,7 +47,8 @@ async def recorded(services: Services, name: str, status: str = "ended") -> Reco
         await services.storage.put_bytes(key, b"webm")
     recording_id = f"rec-{name}"
     await rooms_table.save_recording(recording_id, meeting.id, folder, tracks, now() - timedelta(hours=1))
-    recording = (await rooms_table.recordings_to_forget([meeting.id]))[0][0]
+    recording = await Recording.select(Recording.id).where(Recording.platform_recording_id == recording_id).first()
+    assert recording is not None
     transcript = await services.transcripts.create(
         NewTranscript(
             name=f"{name} meeting", source_kind="room", user_id="alice", room_id=room.id, meeting_id=meeting.id
@@ -55,9 +57,9 @@ async def recorded(services: Services, name: str, status: str = "ended") -> Reco
     for key in (audio_key(transcript.id), waveform_key(transcript.id), upload_key(transcript.id, ".webm")):
         await services.storage.put_bytes(key, b"audio")
     await services.storage.put_bytes(f"{steps_prefix(transcript.id)}assemble.json", b"{}")  # its words: kept
-    await rooms_table.update_recording(recording.id, {"transcript_id": transcript.id, "status": "completed"})
+    await rooms_table.update_recording(recording["id"], {"transcript_id": transcript.id, "status": "completed"})
     await services.transcripts.set_status(transcript.id, status)  # type: ignore[arg-type]
-    return Recorded(meeting, recording.id, transcript.id, folder, [*tracks, video])
+    return Recorded(meeting, recording["id"], transcript.id, folder, [*tracks, video])
 
 
 async def left_in_bucket(services: Services, folder: str) -> list[str]:

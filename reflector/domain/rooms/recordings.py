@@ -134,7 +134,7 @@ class RecordingService:
         processed waits for the next sweep; one that failed keeps its media for a retry. The ids of the
         recordings whose media were deleted."""
         forgotten = []
-        for recording, _ in await repo.recordings_to_forget(await repo.declined_meetings()):
+        for recording in await repo.recordings_to_forget():
             if not await self._processed(recording):
                 continue
             try:
