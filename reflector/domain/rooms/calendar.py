@@ -15,12 +15,14 @@
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import icalendar
 import msgspec
 import recurring_ical_events
 import x_wr_timezone
+
+from reflector.domain.errors import DomainError
 
 DEFAULT_LENGTH = timedelta(hours=1)
 
@@ -64,8 +66,11 @@ class CalendarEventView(msgspec.Struct, frozen=True):
     updated_at: datetime
 
 
-class UnreadableCalendar(ValueError):
+class UnreadableCalendar(DomainError):
     """The feed is not an iCalendar file we can read; the message says what went wrong."""
+
+    # The room's calendar server answered with something that is not a calendar: a bad gateway.
+    status: ClassVar[int] = 502
 
 
 def room_pattern(room_url: str) -> re.Pattern[str]:
