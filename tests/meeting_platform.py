@@ -30,10 +30,13 @@ class RecordingPlatform:
         )
 
 
-def with_platform(services: Services, platform: RecordingPlatform) -> Services:
-    """The services, with `platform` serving rooms on every platform."""
+def with_platform(
+    services: Services, platform: RecordingPlatform, names: tuple[str, ...] = ("daily", "whereby")
+) -> Services:
+    """The services, with `platform` serving rooms on the platforms named (LiveKit left unconfigured, for the
+    tests of a room on a platform the server does not offer)."""
     meetings = MeetingService(
-        services.redis, services.rooms, {"daily": platform, "whereby": platform}, listener=services.webhooks
+        services.redis, services.rooms, dict.fromkeys(names, platform), listener=services.webhooks
     )
     return dataclasses.replace(services, meetings=meetings)
 
