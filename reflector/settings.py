@@ -194,6 +194,8 @@ class WebhookSettings(msgspec.Struct, frozen=True):
     retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
     # After a secret's rotation the old one signs beside the new one for this long (receivers move over).
     rotation_grace_s: float = 24 * 3600
+    # Deliveries over (succeeded or failed) are kept this long in the log, then deleted with their attempts.
+    log_days: float = 30
 
     @property
     def retry_delays(self) -> tuple[float, ...]:
@@ -293,6 +295,7 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "WEBHOOK_TIMEOUT_S": ("webhooks", "timeout_s"),
     "WEBHOOK_RETRY_SCHEDULE": ("webhooks", "retry_schedule"),
     "WEBHOOK_ROTATION_GRACE_S": ("webhooks", "rotation_grace_s"),
+    "WEBHOOK_LOG_DAYS": ("webhooks", "log_days"),
 }
 
 

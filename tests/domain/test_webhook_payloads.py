@@ -72,3 +72,28 @@ async def test_a_transcript_of_no_room_sends_nothing(clean: Services) -> None:
         {"pending": 0, "succeeded": 0, "failed": 0},
         {"success": 0, "retry": 0, "failed": 0, "disabled": 0, "refused": 0},
     )
+
+
+async def test_the_log_forgets_deliveries_over_for_longer_than_it_keeps_them(clean: Services) -> None:
+    from reflector.domain.webhooks import repository as webhooks_table
+
+    room = await clean.rooms.create(
+        "owner", RoomSettings(name="Log", platform="daily", webhook_url="https://x.example/h")
+    )
+    cases = [("old-done", "succeeded", 31), ("old-failed", "failed", 40), ("recent", "failed", 2),
+             ("old-pending", "pending", 31)]  # fmt: skip
+    for delivery_id, status, days in cases:
+        await webhooks_table.insert_delivery(delivery_id, room.id, "test", b"{}", "https://x.example/h")
+        await webhooks_table.record_attempt(
+            delivery_id, {"attempt": 1, "endpoint": "https://x.example/h", "outcome": "failed"}
+        )
+        await webhooks_table.update_delivery(delivery_id, {"status": status, "next_attempt_at": None})
+        await webhooks_table.WebhookDelivery.update({"updated_at": now() - timedelta(days=days)}, force=True).where(
+            webhooks_table.WebhookDelivery.id == delivery_id
+        )
+
+    await clean.webhooks.sweep()
+
+    kept, _ = await clean.webhooks.deliveries(room.id)
+    assert sorted(d.delivery.id for d in kept) == ["old-pending", "recent"]  # still due, or recent
+    assert all(len(d.attempts) == 1 for d in kept)

@@ -130,6 +130,14 @@ async def overdue(before: datetime) -> list[tuple[str, int]]:
     return [(row["id"], row["attempts"]) for row in rows]
 
 
+async def forget_before(before: datetime) -> int:
+    """Delete the deliveries that are over and were last touched before `before` (attempts go with them)."""
+    rows = await WebhookDelivery.raw(
+        "DELETE FROM webhook_delivery WHERE status <> 'pending' AND updated_at < {} RETURNING id", before
+    )
+    return len(rows)
+
+
 async def counts() -> tuple[dict[str, int], dict[str, int]]:
     """Deliveries by status and attempts by outcome, for /metrics."""
     by_status = await WebhookDelivery.raw("SELECT status, count(*) AS n FROM webhook_delivery GROUP BY status")

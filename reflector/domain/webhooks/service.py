@@ -229,7 +229,11 @@ class WebhookService:
         return done
 
     async def sweep(self) -> int:
-        """Queue again the deliveries whose attempt is overdue (a worker died in it, Redis lost the job)."""
+        """Queue again the deliveries whose attempt is overdue (a worker died in it, Redis lost the job), and
+        forget the ones over for longer than the log keeps them (WEBHOOK_LOG_DAYS)."""
+        forgotten = await repo.forget_before(now() - timedelta(days=self._settings.log_days))
+        if forgotten:
+            log.info("webhooks.log_trimmed", deliveries=forgotten)
         overdue = await repo.overdue(now() - timedelta(seconds=LEASE_MARGIN_S))
         for delivery_id, attempts in overdue:
             await self._queue.enqueue(
