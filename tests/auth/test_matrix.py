@@ -146,6 +146,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/settings/api-keys"): "member",
     ("POST", "/settings/api-keys"): "member",
     ("POST", "/settings/api-keys/{key_id}/revoke"): "member",
+    ("GET", "/rooms"): "listing",
+    ("GET", "/rooms/new"): "member",
+    ("POST", "/rooms"): "member",
+    ("GET", "/rooms/{room_id}/edit"): "room_owner",
+    ("POST", "/rooms/{room_id}"): "room_owner",
+    # A room's page and its meetings' are open to anyone, as the API's meeting routes; ending one is its
+    # owner's.
+    ("GET", "/{room_name}"): "open",
+    ("POST", "/{room_name}/join"): "open",
+    ("GET", "/{room_name}/{meeting_id}"): "open",
+    ("POST", "/{room_name}/{meeting_id}/consent"): "open",
+    ("POST", "/{room_name}/{meeting_id}/end"): "room_owner",
     ("GET", "/rooms/{room_id}/webhooks"): "room_owner",
     ("POST", "/rooms/{room_id}/webhooks/test"): "room_owner",
     ("POST", "/rooms/{room_id}/webhooks/{delivery_id}/redeliver"): "room_owner",

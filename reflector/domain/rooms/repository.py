@@ -121,6 +121,22 @@ async def record_consent(
     return msgspec.convert(rows[0], ConsentView)
 
 
+async def consent_of(meeting_id: str, participant_key: str) -> ConsentView | None:
+    """This participant's answer in this meeting, if they gave one."""
+    row = (
+        await MeetingConsent.select(
+            MeetingConsent.id,
+            MeetingConsent.meeting_id,
+            MeetingConsent.user_id,
+            MeetingConsent.consent_given,
+            MeetingConsent.consent_timestamp,
+        )
+        .where((MeetingConsent.meeting_id == meeting_id) & (MeetingConsent.participant_key == participant_key))
+        .first()
+    )
+    return msgspec.convert(row, ConsentView) if row else None
+
+
 async def recordings_to_forget() -> list[RecordingView]:
     """The recordings whose media are still kept of meetings in which someone declined to be recorded (one
     query, driven by the few declined answers and the recordings' meeting index)."""

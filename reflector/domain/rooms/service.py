@@ -55,7 +55,20 @@ class JoinsWithTokens(Protocol):
 
 # Paths of our own pages and Reflector's, which a room's page (/{name}) must not shadow.
 RESERVED_NAMES = frozenset(
-    {"browse", "rooms", "transcripts", "login", "logout", "auth", "static", "health", "metrics", "schema", "v1"}
+    {
+        "browse",
+        "rooms",
+        "transcripts",
+        "settings",
+        "login",
+        "logout",
+        "auth",
+        "static",
+        "health",
+        "metrics",
+        "schema",
+        "v1",
+    }
 )
 MEETING_LENGTH = timedelta(hours=8)
 # The settings a meeting keeps from its room: a room changed since gets a new meeting.
@@ -343,10 +356,20 @@ class MeetingService:
         kept on its own, as Reflector keeps every anonymous answer. One declined answer is enough for the
         meeting's audio and video to be deleted once processed (RecordingService.forget_declined)."""
         await self.get(meeting_id)
-        if user_id is not None:
-            participant = f"user:{user_id}"
-        else:
-            participant = f"anon:{anonymous_id if anonymous_id and looks_like_id(anonymous_id) else new_id()}"
+        participant = _participant(user_id, anonymous_id) or f"anon:{new_id()}"
         consent = await repo.record_consent(meeting_id, participant, user_id, given, now())
         log.info("meeting.consent", meeting_id=meeting_id, given=given, signed_in=user_id is not None)
         return consent
+
+    async def answer_of(self, meeting_id: str, user_id: str | None, anonymous_id: str | None) -> ConsentView | None:
+        """This participant's latest answer in the meeting (None: not asked yet, or a browser we cannot
+        tell again), so that a person who answered is not asked a second time."""
+        participant = _participant(user_id, anonymous_id)
+        return await repo.consent_of(meeting_id, participant) if participant else None
+
+
+def _participant(user_id: str | None, anonymous_id: str | None) -> str | None:
+    """Who answers: a signed-in person by their id, an anonymous browser by its own id (its cookie)."""
+    if user_id is not None:
+        return f"user:{user_id}"
+    return f"anon:{anonymous_id}" if anonymous_id and looks_like_id(anonymous_id) else None

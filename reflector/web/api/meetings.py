@@ -1,7 +1,7 @@
 """A meeting's own routes (Reflector's views/meetings.py): a participant's consent to be recorded, and
 ending the meeting (its room's owner only; Reflector answers others with a 500)."""
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, patch, post
@@ -26,6 +26,20 @@ PARTICIPANT_COOKIE = "reflector_participant"
 PARTICIPANT_LIFETIME_S = 365 * 24 * 3600
 
 
+def remember_participant(response: Response[Any], anonymous: str, base_url: str) -> None:
+    """The anonymous browser's id, for its later answers and for the room's page, which asks no one twice
+    (hence the whole site as its path)."""
+    response.set_cookie(
+        PARTICIPANT_COOKIE,
+        anonymous,
+        max_age=PARTICIPANT_LIFETIME_S,
+        path="/",
+        httponly=True,
+        secure=base_url.startswith("https://"),
+        samesite="lax",
+    )
+
+
 class MeetingsController(Controller):
     path = "/v1/meetings"
     tags: ClassVar[list[str]] = ["meetings"]
@@ -40,15 +54,7 @@ class MeetingsController(Controller):
         consent = await services.meetings.consent(meeting_id, caller.user_id, data.consent_given, anonymous)
         response = Response(ConsentStatus(status="success", consent_id=consent.id))
         if anonymous is not None:
-            response.set_cookie(
-                PARTICIPANT_COOKIE,
-                anonymous,
-                max_age=PARTICIPANT_LIFETIME_S,
-                path="/v1/meetings",
-                httponly=True,
-                secure=services.settings.server.base_url.startswith("https://"),
-                samesite="lax",
-            )
+            remember_participant(response, anonymous, services.settings.server.base_url)
         return response
 
     @patch("/{meeting_id:str}/deactivate", opt={"access": "room_owner"})

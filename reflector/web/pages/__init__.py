@@ -5,6 +5,8 @@ from reflector.web.pages.correct import CorrectPage
 from reflector.web.pages.new import NewTranscriptController
 from reflector.web.pages.processing import ProcessingController
 from reflector.web.pages.record import RecordController
+from reflector.web.pages.room import RoomPage
+from reflector.web.pages.rooms import RoomsController
 from reflector.web.pages.settings import SettingsController
 from reflector.web.pages.signin import SignInController
 from reflector.web.pages.transcript import TranscriptPage
@@ -21,5 +23,8 @@ PAGES: list = [
     SettingsController,
     UsersController,
     RoomWebhooksPage,
+    RoomsController,
     SignInController,
+    # Last, and its routes start with a parameter: a room's page, /{room_name}.
+    RoomPage,
 ]
