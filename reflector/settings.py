@@ -202,6 +202,21 @@ class WebhookSettings(msgspec.Struct, frozen=True):
         return tuple(float(part) for part in self.retry_schedule.split(",") if part.strip())
 
 
+class ZulipSettings(msgspec.Struct, frozen=True):
+    """The Zulip bot that posts transcripts (reflector.domain.zulip): its server's base URL (https, or
+    http for a test server), and the bot's e-mail and API key (HTTP basic auth). Unset: no Zulip."""
+
+    url: str | None = None
+    bot_email: str | None = None
+    api_key: str | None = None
+    # How long Zulip has to answer one request.
+    timeout_s: float = 15.0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url and self.bot_email and self.api_key)
+
+
 class Settings(msgspec.Struct, frozen=True):
     data_dir: Path = Path("data")
     log_format: Literal["console", "json"] = "console"
@@ -216,6 +231,7 @@ class Settings(msgspec.Struct, frozen=True):
     auth: AuthSettings = AuthSettings()
     platforms: PlatformSettings = PlatformSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    zulip: ZulipSettings = ZulipSettings()
 
     @property
     def models_dir(self) -> Path:
@@ -296,6 +312,10 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "WEBHOOK_RETRY_SCHEDULE": ("webhooks", "retry_schedule"),
     "WEBHOOK_ROTATION_GRACE_S": ("webhooks", "rotation_grace_s"),
     "WEBHOOK_LOG_DAYS": ("webhooks", "log_days"),
+    "ZULIP_URL": ("zulip", "url"),
+    "ZULIP_BOT_EMAIL": ("zulip", "bot_email"),
+    "ZULIP_API_KEY": ("zulip", "api_key"),
+    "ZULIP_TIMEOUT_S": ("zulip", "timeout_s"),
 }
 
 
@@ -341,6 +361,7 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = Path(".e
     check_cors(settings)
     check_platforms(settings.platforms)
     check_webhooks(settings.webhooks)
+    check_zulip(settings.zulip)
     port_range(settings.server.webrtc_port_range)  # refused here, at start-up, rather than at first use
     return settings
 
@@ -420,6 +441,18 @@ def check_platforms(platforms: PlatformSettings) -> None:
     ):
         if url and urlsplit(url).scheme not in ("http", "https", "ws", "wss"):
             raise SettingsError(f"{name}={url!r}: expected an http(s) or ws(s) URL")
+
+
+def check_zulip(zulip: ZulipSettings) -> None:
+    """Refuse a half-configured bot or a base URL that could only fail at the first post."""
+    given = {"ZULIP_URL": zulip.url, "ZULIP_BOT_EMAIL": zulip.bot_email, "ZULIP_API_KEY": zulip.api_key}
+    missing = [name for name, value in given.items() if not value]
+    if 0 < len(missing) < len(given):
+        raise SettingsError(f"Zulip needs {' and '.join(missing)} as well")
+    if zulip.url and (urlsplit(zulip.url).scheme not in ("http", "https") or not urlsplit(zulip.url).netloc):
+        raise SettingsError(
+            f"ZULIP_URL={zulip.url!r}: expected the server's http(s) URL, e.g. https://chat.example.org"
+        )
 
 
 def check_cors(settings: Settings) -> None:
