@@ -5,6 +5,7 @@ the meeting listed and ended; the room's past transcripts listed. The same forms
 
 import dataclasses
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import msgspec
@@ -12,6 +13,8 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from reflector.bootstrap import Services, video_platforms
+from reflector.domain.ids import now
+from reflector.domain.rooms import repository as rooms_table
 from reflector.domain.rooms.models import RoomSettings
 from reflector.domain.rooms.service import MeetingService
 from reflector.domain.transcripts import repository as transcripts_table
@@ -107,10 +110,24 @@ async def test_join_decline_consent_and_see_the_meeting_and_past_transcripts(
     room = await services.rooms.create(LOCAL, RoomSettings(name="design", platform="daily"))
     past = await services.transcripts.create(NewTranscript(name="design review", user_id=LOCAL, room_id=room.id))
     await transcripts_table.update(past.id, {"title": "Palette decided", "status": "ended"})
+    starts = now() + timedelta(hours=2)
+    event = {
+        "ics_uid": "retro@example.org",
+        "recurrence_id": "",
+        "title": "Sprint retro",
+        "description": "",
+        "start_time": starts,
+        "end_time": starts + timedelta(hours=1),
+        "attendees": [],
+        "location": "http://127.0.0.1/design",
+        "ics_raw_data": "",
+    }
+    await rooms_table.save_calendar_event(room.id, event, now())
 
     await page.goto("/design")
     await expect(page.get_by_role("heading", name="design")).to_be_visible()
     await expect(page.get_by_text("No meeting is on now.")).to_be_visible()
+    await expect(page.locator(".upcoming")).to_contain_text("Sprint retro")
     await expect(page.get_by_role("link", name="Palette decided")).to_have_attribute("href", f"/transcripts/{past.id}")
     await no_serious_violations(page)
     await screenshots(page, "room-page")

@@ -84,10 +84,14 @@ class RoomPage(Controller):
         joined = shown_meeting(caller, room, await services.meetings.join(room, meeting_id, caller, None))
         anonymous = None if caller.user_id else request.cookies.get(PARTICIPANT_COOKIE)
         answer = await services.meetings.answer_of(joined.id, caller.user_id, anonymous)
+        owner = owns(caller, room)
+        # Whereby gives its host link to the room's owner only (shown_meeting blanks it for anyone else).
+        host = owner and joined.platform == "whereby" and joined.host_room_url
         context = {
             "nav": "rooms",
             "room": room,
-            "owner": owns(caller, room),
+            "owner": owner,
+            "link": joined.host_room_url if host else joined.room_url,
             "platform": PLATFORMS[room.platform],
             "meeting": joined,
             "asks_consent": asks_consent(room, joined),
