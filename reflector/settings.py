@@ -217,6 +217,37 @@ class ZulipSettings(msgspec.Struct, frozen=True):
         return bool(self.url and self.bot_email and self.api_key)
 
 
+SmtpTls = Literal["none", "starttls", "tls"]
+_SMTP_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+
+
+class EmailSettings(msgspec.Struct, frozen=True):
+    """Transcripts e-mailed by SMTP (reflector.domain.emails); no SMTP_HOST: nothing is sent."""
+
+    smtp_host: str | None = None
+    # Unset: the port of the TLS mode (25 none, 587 starttls, 465 tls).
+    smtp_port: int | None = None
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = ""  # the From address, e.g. "Reflector <reflector@example.org>"
+    # none: plain text on the wire (a relay on the same machine); starttls: upgraded after connecting
+    # (port 587); tls: TLS from the first byte (port 465).
+    smtp_tls: SmtpTls = "starttls"
+    smtp_timeout_s: float = 30.0
+    # The transcript attached to each message: md (Markdown) or txt (timestamped text).
+    attachment_format: Literal["md", "txt"] = "md"
+    # Seconds to wait before each retry after a temporary refusal (4xx) or no answer, comma-separated.
+    retry_schedule: str = "60,300,1800,7200,21600"
+
+    @property
+    def port(self) -> int:
+        return self.smtp_port or _SMTP_PORTS[self.smtp_tls]
+
+    @property
+    def retry_delays(self) -> tuple[float, ...]:
+        return tuple(float(part) for part in self.retry_schedule.split(",") if part.strip())
+
+
 class Settings(msgspec.Struct, frozen=True):
     data_dir: Path = Path("data")
     log_format: Literal["console", "json"] = "console"
@@ -231,6 +262,7 @@ class Settings(msgspec.Struct, frozen=True):
     auth: AuthSettings = AuthSettings()
     platforms: PlatformSettings = PlatformSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    email: EmailSettings = EmailSettings()
     zulip: ZulipSettings = ZulipSettings()
 
     @property
@@ -312,6 +344,15 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "WEBHOOK_RETRY_SCHEDULE": ("webhooks", "retry_schedule"),
     "WEBHOOK_ROTATION_GRACE_S": ("webhooks", "rotation_grace_s"),
     "WEBHOOK_LOG_DAYS": ("webhooks", "log_days"),
+    "SMTP_HOST": ("email", "smtp_host"),
+    "SMTP_PORT": ("email", "smtp_port"),
+    "SMTP_USERNAME": ("email", "smtp_username"),
+    "SMTP_PASSWORD": ("email", "smtp_password"),
+    "SMTP_FROM": ("email", "smtp_from"),
+    "SMTP_TLS": ("email", "smtp_tls"),
+    "SMTP_TIMEOUT_S": ("email", "smtp_timeout_s"),
+    "EMAIL_ATTACHMENT_FORMAT": ("email", "attachment_format"),
+    "EMAIL_RETRY_SCHEDULE": ("email", "retry_schedule"),
     "ZULIP_URL": ("zulip", "url"),
     "ZULIP_BOT_EMAIL": ("zulip", "bot_email"),
     "ZULIP_API_KEY": ("zulip", "api_key"),
@@ -361,6 +402,7 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = Path(".e
     check_cors(settings)
     check_platforms(settings.platforms)
     check_webhooks(settings.webhooks)
+    check_email(settings.email)
     check_zulip(settings.zulip)
     port_range(settings.server.webrtc_port_range)  # refused here, at start-up, rather than at first use
     return settings
@@ -387,6 +429,19 @@ def check_webhooks(webhooks: WebhookSettings) -> None:
         )
     if webhooks.timeout_s <= 0:
         raise SettingsError(f"WEBHOOK_TIMEOUT_S={webhooks.timeout_s!r}: expected a positive number of seconds")
+
+
+def check_email(email: EmailSettings) -> None:
+    if email.smtp_host and "@" not in email.smtp_from:
+        raise SettingsError("SMTP_HOST is set: SMTP_FROM must name the sender's address, e.g. reflector@example.org")
+    try:
+        delays = email.retry_delays
+    except ValueError:
+        delays = (-1.0,)
+    if any(d < 0 for d in delays):
+        raise SettingsError(
+            f"EMAIL_RETRY_SCHEDULE={email.retry_schedule!r}: expected seconds, comma-separated, e.g. 60,300,1800"
+        )
 
 
 MIN_SECRET_KEY = 32
