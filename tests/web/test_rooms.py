@@ -23,8 +23,9 @@ from reflector.platform_binding import close_platforms
 from reflector.settings import PlatformSettings, Settings
 from reflector.web.app import create_app
 from tests.net import serve
-from tests.platforms.conftest import daily  # noqa: F401 - fixture
+from tests.platforms.conftest import daily, whereby  # noqa: F401 - fixtures
 from tests.platforms.daily_fake import FakeDaily
+from tests.platforms.whereby_fake import FakeWhereby
 from tests.web.conftest import no_serious_violations, screenshots
 
 LOCAL = "local"  # AUTH_BACKEND=none: every caller is the local user, owner of every room
@@ -186,3 +187,28 @@ async def test_without_javascript_forms_post_and_answer_by_redirect(app_url: tup
         assert "You allowed this meeting to be recorded." in (await http.get(meeting_page)).text
         assert (await http.get("/settings")).status_code == 404  # a page of ours, never a room
         assert (await http.get("/browse")).status_code == 200
+
+
+async def test_a_whereby_rooms_owner_gets_the_host_link(
+    clean: Services,
+    settings: Settings,
+    whereby: FakeWhereby,  # noqa: F811
+) -> None:
+    platforms = PlatformSettings(whereby_api_key=whereby.api_key, whereby_api_url=whereby.api_url)
+    configured = msgspec.structs.replace(settings, platforms=platforms)
+    bound = video_platforms(configured)
+    services = dataclasses.replace(clean, settings=configured, meetings=MeetingService(clean.redis, clean.rooms, bound))
+    room = await services.rooms.create(LOCAL, RoomSettings(name="board", platform="whereby", recording_type="none"))
+    try:
+        async with (
+            serve(create_app(configured, services=services)) as base,
+            httpx.AsyncClient(base_url=base, headers={"Sec-Fetch-Site": "same-origin"}) as http,
+        ):
+            joined = await http.post("/board/join")
+            shown = await http.get(joined.headers["location"])
+    finally:
+        await close_platforms(bound)
+    [meeting] = await services.meetings.active(room)
+    assert "roomKey=" in meeting.host_room_url
+    assert f'href="{meeting.host_room_url}"' in shown.text
+    assert "May this meeting be recorded?" not in shown.text  # nothing is recorded: nobody is asked
