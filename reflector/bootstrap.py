@@ -15,11 +15,13 @@ from reflector.adapters.events import EventBus
 from reflector.adapters.queue import ArqJobQueue
 from reflector.adapters.storage import S3Storage, Storage, build_storage
 from reflector.adapters.webhook_http import WebhookHttp
+from reflector.adapters.zulip_http import ZulipHttp
 from reflector.domain.auth.oidc import OidcClient
 from reflector.domain.auth.service import AuthService
 from reflector.domain.auth.sessions import SessionStore
 from reflector.domain.live.feed import LiveFeed
 from reflector.domain.live.recordings import LiveRecordingPolicy
+from reflector.domain.processing.lifecycle import RunListeners
 from reflector.domain.processing.service import ProcessingService
 from reflector.domain.rooms.calendar_sync import CalendarService
 from reflector.domain.rooms.lifecycle import MeetingPolicy
@@ -31,6 +33,7 @@ from reflector.domain.transcripts.editing import TranscriptEditor
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.domain.transcripts.uploads import ChunkedUploads, UploadLimits
 from reflector.domain.webhooks.service import WebhookService
+from reflector.domain.zulip.service import ZulipService
 from reflector.pipelines.protocols import LLM, Diarizer, ModelUnavailable, Transcriber
 from reflector.settings import Settings
 
@@ -154,6 +157,7 @@ class Services:
     recordings: RecordingService  # a platform's recording of a meeting made into a transcript
     calendars: CalendarService  # rooms' calendar feeds, and meetings opened for their events
     webhooks: WebhookService  # rooms' outbound webhooks: told of runs and meetings ending, sending them
+    zulip: ZulipService  # transcripts posted to Zulip: on demand, and for rooms that ask, when they end
     # Present with AUTH_BACKEND=oidc: the provider's client and the browser sessions.
     oidc: OidcClient | None = None
     sessions: SessionStore | None = None
@@ -211,8 +215,11 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
     rooms = RoomService()
     sender = WebhookHttp(allow_private=settings.webhooks.allow_private_targets)
     webhooks = WebhookService(rooms, transcripts, sender, queue, settings.webhooks, settings.server.base_url)
-    # A room's webhook hears of its transcripts' runs ending and of its meetings starting and ending.
-    runs = ProcessingService(transcripts, queue, settings.worker.stale_after_s, listener=webhooks)
+    zulip = ZulipService(transcripts, rooms, zulip_client(settings), settings.server.base_url)
+    # A room's webhook hears of its transcripts' runs ending and of its meetings starting and ending; its
+    # Zulip stream of its finished transcripts.
+    listeners = RunListeners(webhooks, zulip)
+    runs = ProcessingService(transcripts, queue, settings.worker.stale_after_s, listener=listeners)
     feed = LiveFeed(redis)
     recording_policy = LiveRecordingPolicy(redis, feed, transcripts, runs, settings.data_dir / "live")
     platforms = video_platforms(settings)
@@ -243,7 +250,16 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
         recordings=RecordingService(transcripts, runs, platforms),
         calendars=calendars,
         webhooks=webhooks,
+        zulip=zulip,
     )
+
+
+def zulip_client(settings: Settings) -> ZulipHttp | None:
+    """The Zulip bot the settings configure (ZULIP_URL, ZULIP_BOT_EMAIL, ZULIP_API_KEY), or None."""
+    z = settings.zulip
+    if not (z.url and z.bot_email and z.api_key):
+        return None
+    return ZulipHttp(z.url, z.bot_email, z.api_key, timeout_s=z.timeout_s)
 
 
 async def stop_services(services: Services) -> None:
@@ -252,6 +268,7 @@ async def stop_services(services: Services) -> None:
     await services.queue.close()
     await platform_binding.close_platforms(dict(services.meetings.platforms))
     await services.calendars.close()
+    await services.zulip.close()
     if services.oidc is not None:
         await services.oidc.close()
     await services.storage.close()

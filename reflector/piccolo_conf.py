@@ -26,5 +26,6 @@ APP_REGISTRY = AppRegistry(
         "reflector.domain.auth.piccolo_app",
         "reflector.domain.rooms.piccolo_app",
         "reflector.domain.webhooks.piccolo_app",
+        "reflector.domain.zulip.piccolo_app",
     ]
 )

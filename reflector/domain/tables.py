@@ -5,6 +5,7 @@ from reflector.domain.processing.tables import PipelineRun
 from reflector.domain.rooms.tables import CalendarEvent, Meeting, MeetingConsent, PlatformEvent, Recording, Room
 from reflector.domain.transcripts.tables import Participant, Topic, Transcript, TranscriptEvent
 from reflector.domain.webhooks.tables import WebhookAttempt, WebhookDelivery
+from reflector.domain.zulip.tables import ZulipPost
 
 ALL_TABLES = (
     Transcript,
@@ -22,4 +23,5 @@ ALL_TABLES = (
     CalendarEvent,
     WebhookDelivery,
     WebhookAttempt,
+    ZulipPost,
 )

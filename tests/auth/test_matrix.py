@@ -90,6 +90,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/transcripts/{transcript_id}/record/upload"): "write",
     ("POST", "/v1/transcripts/{transcript_id}/process"): "write",
     ("POST", "/v1/transcripts/{transcript_id}/record/webrtc"): "write",
+    ("POST", "/v1/transcripts/{transcript_id}/zulip"): "write",  # sent to Zulip by its owner alone
     ("GET", "/v1/transcripts/{transcript_id}/events"): "open",  # 426 for any id: the WebSocket's schema
     ("WS", "/v1/transcripts/{transcript_id}/events"): "read",
     ("GET", "/v1/events"): "member",

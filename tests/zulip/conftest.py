@@ -1,11 +1,14 @@
-"""A fake Zulip served on 127.0.0.1 for one test."""
+"""A fake Zulip served on 127.0.0.1 for one test, and Reflector's services wired to post to it."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+import msgspec
 import pytest
 
+from reflector.bootstrap import Services, wire
+from reflector.settings import Settings, ZulipSettings
 from tests.platforms.fake_server import Served
-from tests.zulip.zulip_fake import FakeZulip
+from tests.zulip.zulip_fake import API_KEY, BOT_EMAIL, FakeZulip
 
 
 @pytest.fixture
@@ -16,3 +19,26 @@ def zulip() -> Iterator[FakeZulip]:
         yield fake
     finally:
         served.stop()
+
+
+def with_zulip(settings: Settings, zulip: FakeZulip) -> Settings:
+    """The settings a deployment would load with ZULIP_URL (plain http: the fake), ZULIP_BOT_EMAIL and
+    ZULIP_API_KEY pointing at the fake."""
+    return msgspec.structs.replace(
+        settings, zulip=ZulipSettings(url=zulip.base_url, bot_email=BOT_EMAIL, api_key=API_KEY, timeout_s=5)
+    )
+
+
+@pytest.fixture
+async def zulip_settings(settings: Settings, zulip: FakeZulip) -> Settings:
+    return with_zulip(settings, zulip)
+
+
+@pytest.fixture
+async def posting(clean: Services, zulip_settings: Settings) -> AsyncIterator[Services]:
+    """Every service built by the composition root with the Zulip settings, over the test's connections."""
+    services = wire(zulip_settings, clean.redis, clean.bus, clean.storage, clean.queue)
+    try:
+        yield services
+    finally:
+        await services.zulip.close()

@@ -89,3 +89,20 @@ class RunLifecycle:
             await self.listener.run_finished(run.transcript_id, succeeded=succeeded, error=error)
         except Exception as exc:
             log.warning("run.listener_failed", run_id=run.id, transcript_id=run.transcript_id, error=str(exc))
+
+
+class RunListeners:
+    """Several listeners (a room's webhook, its Zulip stream, …) told of a run's end in turn, each failure
+    logged on its own, so one listener's outage costs no other its news."""
+
+    def __init__(self, *listeners: RunListener) -> None:
+        self.listeners = listeners
+
+    async def run_finished(self, transcript_id: str, *, succeeded: bool, error: str) -> None:
+        for listener in self.listeners:
+            try:
+                await listener.run_finished(transcript_id, succeeded=succeeded, error=error)
+            except Exception as exc:
+                log.warning(
+                    "run.listener_failed", transcript_id=transcript_id, listener=type(listener).__name__, error=str(exc)
+                )

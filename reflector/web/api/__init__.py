@@ -18,6 +18,7 @@ from reflector.web.api import (
     search,
     transcripts,
     users,
+    zulip,
 )
 from reflector.web.errors import document_errors
 
@@ -35,5 +36,6 @@ ROUTES = [
     *room_webhooks.ROUTES,
     *meetings.ROUTES,
     *platform_webhooks.ROUTES,
+    *zulip.ROUTES,
 ]
 document_errors(ROUTES)

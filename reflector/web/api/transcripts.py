@@ -108,6 +108,8 @@ class TranscriptsController(Controller):
         values = msgspec.structs.asdict(data)
         participants = values.pop("participants")
         await services.transcripts.update(transcript_id, TranscriptChanges(**values))
+        if {"title", "long_summary"} & {k for k, v in values.items() if v is not msgspec.UNSET}:
+            await services.zulip.transcript_edited(transcript_id)  # its Zulip messages say what it says now
         if participants is not msgspec.UNSET:
             await services.editor.replace_participants(transcript_id, [msgspec.structs.asdict(p) for p in participants])
         view = await services.transcripts.get(transcript_id)

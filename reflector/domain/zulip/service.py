@@ -1,0 +1,112 @@
+"""Transcripts posted to Zulip: on demand (the API and the transcript page), automatically when a room with
+`zulip_auto_post` and a stream gets a finished transcript (told by the processing module as a run
+listener), and again after a person edits the title or summary.
+
+One message per (transcript, stream, topic): sharing again to the same place edits it; another stream or
+topic gets a message of its own (Reflector edits its one message in place, moving it out of the stream it
+was shared to). An edit Zulip refuses (the organisation's edit window has passed, the message was deleted)
+falls back to a new post, whose id is kept instead.
+"""
+
+import structlog
+
+from reflector.adapters.zulip_http import ZulipError
+from reflector.domain.errors import NotFound
+from reflector.domain.rooms.service import RoomService
+from reflector.domain.transcripts.service import TranscriptService
+from reflector.domain.zulip import repository as repo
+from reflector.domain.zulip.message import transcript_message
+from reflector.domain.zulip.models import NoStream, ZulipClient, ZulipFailed, ZulipNotConfigured, ZulipPostView
+
+log = structlog.get_logger(__name__)
+
+
+class ZulipService:
+    def __init__(
+        self, transcripts: TranscriptService, rooms: RoomService, client: ZulipClient | None, base_url: str
+    ) -> None:
+        self._transcripts = transcripts
+        self._rooms = rooms
+        self._client = client
+        self._base_url = base_url
+
+    @property
+    def configured(self) -> bool:
+        return self._client is not None
+
+    async def posts(self, transcript_id: str) -> list[ZulipPostView]:
+        return await repo.of_transcript(transcript_id)
+
+    async def share(self, transcript_id: str, stream: str, topic: str, *, include_topics: bool) -> ZulipPostView:
+        """The transcript's message in `stream` under `topic`: the one posted there before, edited, or a new one."""
+        client = self._client
+        if client is None:
+            raise ZulipNotConfigured()
+        stream, topic = stream.strip(), topic.strip()
+        if not stream:
+            raise NoStream()
+        content = await self._content(transcript_id, include_topics)
+        earlier = await repo.find(transcript_id, stream, topic)
+        if earlier is not None and await self._edited(client, earlier, content):
+            await repo.edited(earlier.id, include_topics)
+            log.info("zulip.edited", transcript_id=transcript_id, message_id=earlier.message_id)
+            return await repo.find(transcript_id, stream, topic) or earlier
+        try:
+            message_id = await client.send_stream_message(stream, topic, content)
+        except ZulipError as exc:
+            log.warning("zulip.post_failed", transcript_id=transcript_id, stream=stream, error=str(exc))
+            raise ZulipFailed(str(exc)) from exc
+        log.info("zulip.posted", transcript_id=transcript_id, stream=stream, message_id=message_id)
+        return await repo.remember(transcript_id, stream, topic, message_id, include_topics)
+
+    async def _edited(self, client: ZulipClient, post: ZulipPostView, content: str) -> bool:
+        """Whether Zulip took the edit; False when it refused this one (a new message is posted instead)."""
+        try:
+            await client.edit_message(post.message_id, content)
+        except ZulipError as exc:
+            if not exc.refused:  # Zulip away or the bot refused: a new post would fail the same way
+                raise ZulipFailed(str(exc)) from exc
+            log.info("zulip.edit_refused", message_id=post.message_id, code=exc.code, reason=exc.msg)
+            return False
+        return True
+
+    async def _content(self, transcript_id: str, include_topics: bool) -> str:
+        transcript = await self._transcripts.get(transcript_id)
+        topics = await self._transcripts.topics(transcript_id) if include_topics else None
+        return transcript_message(transcript, topics, base_url=self._base_url)
+
+    # --- told by others -----------------------------------------------------------------------------------
+
+    async def run_finished(self, transcript_id: str, *, succeeded: bool, error: str) -> None:
+        """A run listener: a room's finished transcript goes to the room's stream when it asks for it."""
+        if not succeeded or self._client is None:
+            return
+        transcript = await self._transcripts.get(transcript_id)
+        if transcript.room_id is None:
+            return
+        try:
+            room = await self._rooms.get(transcript.room_id)
+        except NotFound:
+            return
+        if not (room.zulip_auto_post and room.zulip_stream):
+            return
+        # A room without a topic posts under its own name, so its meetings stay together.
+        await self.share(transcript_id, room.zulip_stream, room.zulip_topic or room.name, include_topics=True)
+
+    async def transcript_edited(self, transcript_id: str) -> None:
+        """A person changed the title or summary: every message posted for it says so too. A failure is
+        logged, never the edit's: the transcript is saved whatever Zulip does."""
+        if self._client is None:
+            return
+        for post in await repo.of_transcript(transcript_id):
+            try:
+                await self.share(transcript_id, post.stream, post.topic, include_topics=post.include_topics)
+            except ZulipFailed as exc:
+                log.warning(
+                    "zulip.update_failed", transcript_id=transcript_id, message_id=post.message_id, error=str(exc)
+                )
+
+    async def close(self) -> None:
+        close = getattr(self._client, "aclose", None)
+        if close is not None:
+            await close()
