@@ -13,7 +13,7 @@ import structlog
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from reflector.pipelines.meeting import STEPS, PipelineOptions
+from reflector.pipelines.meeting import ANALYSIS_STEPS, SPEECH_STEPS, PipelineOptions
 from reflector.settings import Settings, exposure_refusal, is_loopback
 from reflector.user_error import UserError
 
@@ -158,18 +158,24 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
     from reflector.pipelines.formats import render
     from reflector.pipelines.meeting import MeetingPipeline, MemoryCheckpoints, build_result
     from reflector.pipelines.protocols import AudioError, ModelUnavailable
+    from reflector.pipelines.speaker_naming import infer_speaker_names
 
     if not args.file.is_file():
         raise UserError(f"{args.file}: no such file")
     options = _options(args)
     columns = (TextColumn("{task.description:<22}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
+    models, checkpoints = ModelRegistry(settings), MemoryCheckpoints()
     with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as progress:
-        pipeline = MeetingPipeline(ModelRegistry(settings), options, MemoryCheckpoints(), _StepProgress(progress))
+        observer = _StepProgress(progress)
         try:
-            outputs = asyncio.run(pipeline.run(args.file, STEPS))
+            outputs = asyncio.run(MeetingPipeline(models, options, checkpoints, observer).run(args.file, SPEECH_STEPS))
+            # Speakers the meeting names are named in the analysis too, as a worker's run does.
+            names = {n.speaker: n.name for n in infer_speaker_names(outputs.words or [], options.participants)}
+            analysis = MeetingPipeline(models, options, checkpoints, observer, speaker_names=names)
+            outputs = asyncio.run(analysis.run(None, ANALYSIS_STEPS))
         except (AudioError, ModelUnavailable) as exc:
             raise UserError(f"{args.file}: {exc}") from exc
-    text = render(build_result(outputs, options.language or "en"), args.format)
+    text = render(build_result(outputs, options.language or "en", names), args.format)
     _write(text, args.out)
     return 0
 

@@ -14,6 +14,7 @@ from reflector.domain.transcripts import repository as transcripts_table
 from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges, TranscriptNotFound
 from reflector.domain.transcripts.service import audio_key, waveform_key
 from reflector.pipelines import audio
+from reflector.pipelines.types import Word
 from tests.paths import REAL
 from tests.web.conftest import no_serious_violations, screenshots
 
@@ -332,3 +333,35 @@ async def test_deleted_audio_hides_the_player_and_says_why(page: Page, clean: Se
 async def test_unknown_transcript_is_not_found(page: Page, clean: Services) -> None:
     response = await page.goto("/transcripts/no-such-id")
     assert response is not None and response.status == 404
+
+
+async def test_a_speaker_the_meeting_named_shows_why_and_the_name_can_be_taken_back(
+    page: Page, clean: Services, recording: Recording
+) -> None:
+    transcript_id = await _meeting(clean, recording)
+    # Sheila was named before processing, with no voice yet; the meeting shows which voice is hers.
+    await clean.editor.add_participant(transcript_id, "Sheila", None)
+    said = _words([(0, 0, 3, "Sheila, where are you from?"), (1, 3.5, 5, "Chicago."),
+                   (0, 5.5, 8, "Sheila, since when?"), (1, 8.5, 10, "Since I was born.")])  # fmt: skip
+    words = [Word(**w) for w in said]
+    assert await clean.transcripts.name_from_meeting(transcript_id, words) == {0: "Diane", 1: "Sheila"}
+
+    await page.goto(f"/transcripts/{transcript_id}")
+    speakers = page.get_by_role("list", name="Speakers")
+    await expect(speakers).to_contain_text("Sheila")
+    await expect(page.locator("#text")).to_contain_text("Sheila: Neither did I.")
+    await speakers.get_by_text("named from the meeting: why?").click()
+    await expect(speakers).to_contain_text('Speaker 1: "Sheila, where are you from?" — answered by this voice')
+    await no_serious_violations(page)
+    await page.get_by_role("button", name="Not Sheila: undo").click()
+    await expect(speakers).to_contain_text("Speaker 2")
+    await expect(speakers).not_to_contain_text("Sheila")
+    await expect(page.locator("#text")).to_contain_text("Speaker 2: Neither did I.")
+    # Processed again, the meeting does not give the name back; a person's own naming is untouched.
+    assert await clean.transcripts.name_from_meeting(transcript_id, words) == {0: "Diane"}
+
+    # With nobody named beforehand, the meeting's name becomes a participant of its own.
+    other = (await clean.transcripts.create(NewTranscript(name="Other call", user_id="local"))).id
+    assert await clean.transcripts.name_from_meeting(other, words) == {1: "Sheila"}
+    [sheila] = await clean.transcripts.participants(other)
+    assert sheila.speaker == 1 and len(sheila.evidence or []) == 2

@@ -39,10 +39,12 @@ def topic_row(topic: Topic) -> dict[str, Any]:
     }
 
 
-def transcript_text(words: list[Word]) -> str:
+def transcript_text(words: list[Word], names: dict[int, str] | None = None) -> str:
     from reflector.pipelines.assemble import segments_from_words
 
-    return "\n".join(f"{speaker_label(s.speaker)}: {s.text}" for s in segments_from_words(words))
+    names = names or {}
+    lines = [f"{names.get(s.speaker) or speaker_label(s.speaker)}: {s.text}" for s in segments_from_words(words)]
+    return "\n".join(lines)
 
 
 class StepWriter:
@@ -82,7 +84,8 @@ class StepWriter:
         await self._transcripts.update(self._id, TranscriptChanges(source_language=transcription.language))
 
     async def _assemble(self, words: list[Word]) -> None:
-        await self._transcripts.update(self._id, TranscriptChanges(text=transcript_text(words)))
+        names = await self._transcripts.name_from_meeting(self._id, words)
+        await self._transcripts.update(self._id, TranscriptChanges(text=transcript_text(words, names)))
 
     async def _topics(self, topics: list[Topic]) -> None:
         views = await self._transcripts.replace_topics(self._id, [topic_row(t) for t in topics])

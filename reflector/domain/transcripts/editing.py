@@ -60,9 +60,19 @@ class TranscriptEditor:
             await self._check_speaker_free(transcript_id, speaker, participant_id)
             values["speaker"] = speaker
         if values:
+            values["evidence"] = None  # a person's correction: no longer the meeting's guess
             await repository.update_participant(participant_id, values)
             await self.refresh_text(transcript_id)
         return await self.participant(transcript_id, participant_id)
+
+    async def unname(self, transcript_id: str, participant_id: str) -> None:
+        """Take back a name the meeting gave a voice: the voice is a numbered speaker again, and the name
+        stays a participant the meeting will not give to any voice when it is processed again."""
+        participant = await self.participant(transcript_id, participant_id)
+        if not participant.evidence:
+            raise InvalidCorrection(f"{participant.name} was named by a person: rename or remove them instead.")
+        await repository.update_participant(participant_id, {"speaker": None, "evidence": []})
+        await self.refresh_text(transcript_id)
 
     async def delete_participant(self, transcript_id: str, participant_id: str) -> None:
         await self.participant(transcript_id, participant_id)

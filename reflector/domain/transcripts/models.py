@@ -29,6 +29,8 @@ class ParticipantView(msgspec.Struct, frozen=True):
     speaker: int | None
     name: str
     user_id: str | None = None
+    # Lines of the meeting that named this speaker; None when a person named them.
+    evidence: list[str] | None = None
 
 
 class TranscriptView(msgspec.Struct, frozen=True):

@@ -76,9 +76,12 @@ async def topics_of(transcript_id: str) -> list[TopicView]:
 
 async def participants_of(transcript_id: str) -> list[ParticipantView]:
     rows = (
-        await Participant.select(Participant.id, Participant.speaker, Participant.name, Participant.user_id)
+        await Participant.select(
+            Participant.id, Participant.speaker, Participant.name, Participant.user_id, Participant.evidence
+        )
         .where(Participant.transcript_id == transcript_id)
         .order_by(Participant.speaker)
+        .output(load_json=True)
     )
     return [msgspec.convert(row, ParticipantView) for row in rows]
 
@@ -170,7 +173,7 @@ async def set_topic_words(changes: dict[str, list[dict[str, Any]]]) -> None:
 async def insert_participant(transcript_id: str, values: dict[str, Any]) -> ParticipantView:
     row = Participant(transcript_id=transcript_id, **values)
     await row.save()
-    return ParticipantView(id=row.id, speaker=row.speaker, name=row.name, user_id=row.user_id)
+    return ParticipantView(id=row.id, speaker=row.speaker, name=row.name, user_id=row.user_id, evidence=row.evidence)
 
 
 async def update_participant(participant_id: str, values: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ from reflector.domain.transcripts.models import (
 )
 from reflector.encoding import to_builtins
 from reflector.pipelines import audio
+from reflector.pipelines.types import Word
 
 if TYPE_CHECKING:
     from reflector.pipelines.types import MeetingResult
@@ -129,6 +130,39 @@ class TranscriptService:
         """The transcript's participants become these, speaker number -> name (a recording whose platform
         knows who spoke)."""
         await repository.replace_participants(transcript_id, [{"speaker": s, "name": n} for s, n in names.items()])
+
+    async def name_from_meeting(self, transcript_id: str, words: list[Word]) -> dict[int, str]:
+        """Speakers the meeting itself names (pipelines/speaker_naming.py) become participants that keep
+        the lines showing why; speaker number -> name of every named speaker, after.
+
+        Names a person gave win: a speaker they named keeps it, a name they gave before processing (no
+        speaker yet) is the one given to the voice it fits. Names the meeting gave on an earlier run are
+        worked out again, as the voices may be numbered otherwise now.
+        """
+        from reflector.pipelines.speaker_naming import infer_speaker_names
+
+        everyone = await self.participants(transcript_id)
+        people = [p for p in everyone if p.evidence is None]
+        # evidence [] marks a name a person took back from a voice ("Not Kenji"): never given again.
+        refused = {p.name.strip().lower() for p in everyone if p.evidence == []}
+        for earlier in everyone:
+            if earlier.evidence:
+                await repository.delete_participant(earlier.id)
+        known = {p.speaker: p.name for p in people if p.speaker is not None}
+        waiting = {p.name.strip().lower(): p for p in people if p.speaker is None}
+        for naming in infer_speaker_names(words, candidates=[p.name for p in people], known=known):
+            if naming.name.strip().lower() in refused:
+                continue
+            given = waiting.get(naming.name.strip().lower())
+            if given is not None:
+                await repository.update_participant(given.id, {"speaker": naming.speaker, "evidence": naming.evidence})
+            else:
+                await repository.insert_participant(
+                    transcript_id, {"speaker": naming.speaker, "name": naming.name, "evidence": naming.evidence}
+                )
+            known[naming.speaker] = naming.name
+            log.info("speakers.named", transcript_id=transcript_id, speaker=naming.speaker, lines=len(naming.evidence))
+        return known
 
     async def events(self, transcript_id: str) -> list[tuple[str, dict[str, Any]]]:
         return [(e.event, e.data) for e in await repository.events_of(transcript_id)]
@@ -278,7 +312,7 @@ async def meeting_result(
     from what the transcript holds (a person's corrections with it), and from the run's checkpoints for the
     words where no topic holds them. Pass what the caller already read."""
     from reflector.pipelines.meeting import StepOutputs, build_result, restore
-    from reflector.pipelines.types import ActionItem, Summary, Topic, Word
+    from reflector.pipelines.types import ActionItem, Summary, Topic
 
     if transcript is None:
         transcript = await service.get(transcript_id)

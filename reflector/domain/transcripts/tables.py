@@ -65,6 +65,8 @@ class Participant(Table, tablename="participant"):
     speaker = Integer(null=True, default=None)
     name = Varchar(length=255, default="")
     user_id = Varchar(length=255, null=True, default=None)
+    # Named by the meeting itself (pipelines/speaker_naming.py): the lines that show it; null when a person named it.
+    evidence = JSONB(null=True, default=None)
 
 
 class TranscriptEvent(Table, tablename="transcript_event"):

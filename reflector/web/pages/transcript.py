@@ -144,6 +144,8 @@ async def page_context(request: Request, services: Services, transcript_id: str,
         "texts": texts,
         "summary": summary_parts(transcript.long_summary, transcript.short_summary),
         "speakers": [(n, speaker_name(result, n), speaker_colour(n)) for n in spoken],
+        # Speakers the meeting itself named, with the lines that show it (and a way to take it back).
+        "named": {p.speaker: p for p in people if p.evidence and p.speaker is not None},
         "seconds": seconds,
         "clock": lambda at: clock(at, hours=seconds >= 3600),
         "audio": await _audio_state(services, transcript),
@@ -216,6 +218,13 @@ class TranscriptPage(Controller):
             return Redirect(f"/transcripts/{transcript_id}", status_code=303)
         context = await page_context(request, services, transcript_id, saved=part)
         return render(request, TEMPLATE, context, block=part)
+
+    @post("/speakers/{participant_id:str}/unname", status_code=200)
+    async def unname_speaker(
+        self, request: Request, services: Services, transcript_id: str, participant_id: str
+    ) -> Response[Any]:
+        await services.editor.unname(transcript_id, participant_id)
+        return Redirect(f"/transcripts/{transcript_id}", status_code=303)
 
     @post("/delete", status_code=200)
     async def transcript_delete_page(self, request: Request, services: Services, transcript_id: str) -> Response[Any]:

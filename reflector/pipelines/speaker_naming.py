@@ -1,0 +1,143 @@
+"""Speakers named from what the meeting says: who introduces themself, who answers when addressed.
+
+"Kenji, how many tickets are open?" followed by another voice answering makes that voice a candidate
+for Kenji; "Thanks Priya." opening a turn points back at the voice before; "I'm Kenji" names the
+voice saying it. A name is given only when the meeting says so more than once and nothing says
+otherwise, each name to one voice and each voice one name; the lines that support it are kept, so a
+person can see why and undo it. Nothing here guesses a name the transcript does not contain.
+"""
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+import msgspec
+
+from reflector.pipelines.assemble import segments_from_words
+from reflector.pipelines.grounding import split_sentences
+from reflector.pipelines.names import name_key
+from reflector.pipelines.types import Segment, Word, speaker_label
+
+# An introduction is worth two answers: people rarely say "I'm Kenji" when they are not.
+INTRODUCTION = 2
+# Votes a name needs, and how far it must lead any other reading of the same voice or name.
+MIN_VOTES = 2
+LEAD = 2
+# An answer counts when the next voice starts within this many seconds of the question's end.
+MAX_REPLY_GAP_S = 5.0
+
+_NAME = r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?)"
+_INTRODUCES = re.compile(rf"\b(?:I'm|I am|my name is|My name is|myself,)\s+{_NAME}\b")
+_THANKS = re.compile(rf"^(?:Thanks|Thank you|Thanks a lot|Cheers),?\s+{_NAME}\b")
+_VOCATIVE_OPENING = re.compile(rf"^{_NAME},\s")
+_VOCATIVE_CLOSING = re.compile(rf",\s+{_NAME}[?.!]$")
+# Capitalized words that open or close sentences without being anyone's name.
+_NOT_NAMES = frozenset(
+    re.findall(
+        r"\w+",
+        """monday tuesday wednesday thursday friday saturday sunday january february march april may june
+    july august september october november december right great good sure yes yeah okay ok well thanks
+    perfect hi hello sorry anyway actually alright fine cool so and but now then also everyone everybody
+    all guys team folks please first next last again there here what why how when who look listen""",
+    )
+)
+
+
+class SpeakerNaming(msgspec.Struct, frozen=True):
+    speaker: int
+    name: str
+    evidence: list[str]  # the lines that support it, as a reader would quote them
+
+
+def infer_speaker_names(
+    words: list[Word], candidates: Sequence[str] = (), known: dict[int, str] | None = None
+) -> list[SpeakerNaming]:
+    """Names for the voices the meeting names, never for those in `known` (speaker -> name already set).
+
+    With `candidates` (the participants people gave), only their names are given; without them, any
+    capitalized word used as a name.
+    """
+    known = known or {}
+    allowed = {name_key(c.split()[0]): c.strip() for c in candidates if c.strip()}
+    turns = segments_from_words(words)
+    votes: Counter[tuple[int, str]] = Counter()
+    evidence: dict[tuple[int, str], list[str]] = defaultdict(list)
+    not_them: set[tuple[int, str]] = set()
+    spelled: dict[str, str] = {}
+
+    def vote(speaker: int, raw: str, weight: int, why: str) -> None:
+        key = name_key(raw)
+        if key in _NOT_NAMES or len(key) < 2 or (allowed and key not in allowed):
+            return
+        spelled.setdefault(key, allowed.get(key, raw))
+        votes[(speaker, key)] += weight
+        evidence[(speaker, key)].append(why)
+
+    for index, turn in enumerate(turns):
+        sentences = split_sentences(turn.text)
+        if not sentences:
+            continue
+        before = _previous_voice(turns, index)
+        after = _next_voice(turns, index)
+        for sentence in sentences:
+            for match in _INTRODUCES.finditer(sentence):
+                vote(turn.speaker, match.group(1), INTRODUCTION, _quote(turn, sentence))
+            # Whoever is addressed is not the one speaking.
+            for pattern in (_VOCATIVE_OPENING, _VOCATIVE_CLOSING):
+                if match := pattern.search(sentence):
+                    not_them.add((turn.speaker, name_key(match.group(1))))
+        last = sentences[-1]
+        # "Kenji, please sign the lease." is answered by Kenji as surely as a question is; a name closing
+        # a statement ("..., Kenji.") is as often a thank-you as a hand-over.
+        addressed = _VOCATIVE_OPENING.search(last) or (last.endswith("?") and _VOCATIVE_CLOSING.search(last))
+        if addressed and after is not None:
+            vote(after.speaker, addressed.group(1), 1, f"{_quote(turn, last)} — answered by this voice")
+        thanked = _THANKS.search(sentences[0])
+        if thanked and before is not None:
+            vote(before.speaker, thanked.group(1), 1, f"{_quote(turn, sentences[0])} — after this voice spoke")
+
+    return _assign(votes, evidence, not_them, spelled, known)
+
+
+def _assign(
+    votes: Counter[tuple[int, str]],
+    evidence: dict[tuple[int, str], list[str]],
+    not_them: set[tuple[int, str]],
+    spelled: dict[str, str],
+    known: dict[int, str],
+) -> list[SpeakerNaming]:
+    taken_names = {name_key(n.split()[0]) for n in known.values() if n}
+    chosen: list[SpeakerNaming] = []
+    used_speakers: set[int] = set(known)
+    for (speaker, key), count in votes.most_common():
+        if count < MIN_VOTES or (speaker, key) in not_them:
+            continue
+        if speaker in used_speakers or key in taken_names:
+            continue
+        rivals = [c for (s, k), c in votes.items() if (s == speaker) != (k == key) and (s == speaker or k == key)]
+        if rivals and count < LEAD * max(rivals):
+            continue
+        used_speakers.add(speaker)
+        taken_names.add(key)
+        chosen.append(SpeakerNaming(speaker=speaker, name=spelled[key], evidence=evidence[(speaker, key)][:5]))
+    return sorted(chosen, key=lambda n: n.speaker)
+
+
+def _quote(turn: Segment, sentence: str) -> str:
+    return f'[{int(turn.start // 60):02d}:{int(turn.start % 60):02d}] {speaker_label(turn.speaker)}: "{sentence}"'
+
+
+def _previous_voice(turns: list[Segment], index: int) -> Segment | None:
+    """The other voice this turn follows at once (None: the same voice went on, or a long silence)."""
+    if index == 0 or turns[index - 1].speaker == turns[index].speaker:
+        return None
+    earlier = turns[index - 1]
+    return earlier if turns[index].start - earlier.end <= MAX_REPLY_GAP_S else None
+
+
+def _next_voice(turns: list[Segment], index: int) -> Segment | None:
+    """The other voice that takes over right after this turn."""
+    if index + 1 >= len(turns) or turns[index + 1].speaker == turns[index].speaker:
+        return None
+    later = turns[index + 1]
+    return later if later.start - turns[index].end <= MAX_REPLY_GAP_S else None

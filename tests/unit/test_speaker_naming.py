@@ -1,0 +1,59 @@
+"""Voices named only where the meeting names them, with the lines that show it."""
+
+from reflector.pipelines.speaker_naming import infer_speaker_names
+from reflector.pipelines.types import Word
+
+
+def _meeting(*turns: tuple[int, str]) -> list[Word]:
+    words, clock = [], 0.0
+    for speaker, text in turns:
+        for token in text.split():
+            words.append(Word(text=token, start=clock, end=clock + 0.3, speaker=speaker))
+            clock += 0.4
+        clock += 0.5
+    return words
+
+
+PLANNING = _meeting(
+    (0, "Good morning. Kenji, how many tickets are open?"),
+    (1, "Forty two, most of them about password resets."),
+    (2, "Could we add a reset link to the help page?"),
+    (1, "Yes, I can add that this week."),
+    (0, "Good. Kenji, please sign the lease before the end of the month."),
+    (1, "I will sign it on Friday."),
+    (2, "Thanks Kenji. I'm Priya, by the way, from the support team."),
+)
+
+
+def test_a_voice_that_answers_to_a_name_and_is_thanked_by_it_gets_it_with_the_lines_that_show_it() -> None:
+    named = {n.speaker: n for n in infer_speaker_names(PLANNING)}
+    assert named[1].name == "Kenji"
+    assert len(named[1].evidence) == 3
+    assert any('"Kenji, how many tickets are open?"' in line for line in named[1].evidence)
+    # An introduction alone is enough.
+    assert named[2].name == "Priya" and "I'm Priya" in named[2].evidence[0]
+    # The one asking is never named after the person asked.
+    assert 0 not in named
+
+
+def test_one_mention_is_not_enough_and_contradictions_name_nobody() -> None:
+    once = _meeting((0, "Tom, where are we with the design?"), (1, "The screens are done."))
+    assert infer_speaker_names(once) == []
+    # Two voices both answer to "Sam": neither is named.
+    split = _meeting(
+        (0, "Sam, are you there?"), (1, "Yes."), (0, "Sam, can you hear me?"), (2, "I can."),
+        (0, "Sam, one more time?"), (1, "Here."), (0, "Sam, last call?"), (2, "Still here."),
+    )  # fmt: skip
+    assert infer_speaker_names(split) == []
+
+
+def test_given_participants_only_their_names_are_used_and_named_voices_stay_as_they_are() -> None:
+    candy = _meeting((0, "Candy, how many?"), (1, "Forty."), (0, "Candy, please sign it."), (1, "I will."))
+    assert [n.name for n in infer_speaker_names(candy)] == ["Candy"]
+    assert infer_speaker_names(candy, candidates=["Kenji Sato", "Maria"]) == []
+    kenji = infer_speaker_names(PLANNING, candidates=["Kenji Sato", "Maria"])
+    assert [(n.speaker, n.name) for n in kenji] == [(1, "Kenji Sato")]
+    assert infer_speaker_names(PLANNING, known={1: "Ken"}) == [
+        n for n in infer_speaker_names(PLANNING) if n.speaker == 2
+    ]
+    assert infer_speaker_names(PLANNING, known={3: "Kenji"})[0].name == "Priya"
