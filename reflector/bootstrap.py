@@ -13,12 +13,14 @@ from reflector.adapters.calendar_http import CalendarHttp
 from reflector.adapters.db import CONNECT_TIMEOUT_S, close_pool, configure_engine, start_pool
 from reflector.adapters.events import EventBus
 from reflector.adapters.queue import ArqJobQueue
+from reflector.adapters.smtp import SmtpMailer
 from reflector.adapters.storage import S3Storage, Storage, build_storage
 from reflector.adapters.webhook_http import WebhookHttp
 from reflector.adapters.zulip_http import ZulipHttp
 from reflector.domain.auth.oidc import OidcClient
 from reflector.domain.auth.service import AuthService
 from reflector.domain.auth.sessions import SessionStore
+from reflector.domain.emails.service import EmailService
 from reflector.domain.live.feed import LiveFeed
 from reflector.domain.live.recordings import LiveRecordingPolicy
 from reflector.domain.processing.lifecycle import RunListeners
@@ -157,6 +159,7 @@ class Services:
     recordings: RecordingService  # a platform's recording of a meeting made into a transcript
     calendars: CalendarService  # rooms' calendar feeds, and meetings opened for their events
     webhooks: WebhookService  # rooms' outbound webhooks: told of runs and meetings ending, sending them
+    emails: EmailService  # finished transcripts e-mailed to rooms' addresses and to participants who asked
     zulip: ZulipService  # transcripts posted to Zulip: on demand, and for rooms that ask, when they end
     # Present with AUTH_BACKEND=oidc: the provider's client and the browser sessions.
     oidc: OidcClient | None = None
@@ -216,9 +219,12 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
     sender = WebhookHttp(allow_private=settings.webhooks.allow_private_targets)
     webhooks = WebhookService(rooms, transcripts, sender, queue, settings.webhooks, settings.server.base_url)
     zulip = ZulipService(transcripts, rooms, zulip_client(settings), settings.server.base_url)
+    auth = AuthService(bus)
+    mailer = smtp_mailer(settings)
+    emails = EmailService(transcripts, rooms, auth, mailer, queue, settings.email, settings.server.base_url)
     # A room's webhook hears of its transcripts' runs ending and of its meetings starting and ending; its
-    # Zulip stream of its finished transcripts.
-    listeners = RunListeners(webhooks, zulip)
+    # Zulip stream and its e-mail addresses (the room's, the participants' who asked) of its finished ones.
+    listeners = RunListeners(webhooks, zulip, emails)
     runs = ProcessingService(transcripts, queue, settings.worker.stale_after_s, listener=listeners)
     feed = LiveFeed(redis)
     recording_policy = LiveRecordingPolicy(redis, feed, transcripts, runs, settings.data_dir / "live")
@@ -226,6 +232,7 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
     limits = UploadLimits(max_bytes=settings.server.max_upload_bytes, max_seconds=settings.server.max_audio_seconds)
     meetings = MeetingService(redis, rooms, platforms, listener=webhooks)
     webhooks.meetings = meetings
+    emails.meetings = meetings  # a participant's request names a meeting
     meetings.lifecycle.policy = MeetingPolicy(
         empty_close_s=settings.platforms.meeting_empty_close_s, join_grace_s=settings.platforms.meeting_join_grace_s
     )
@@ -240,7 +247,7 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
         transcripts,
         runs,
         queue,
-        AuthService(bus),
+        auth,
         recording_policy=recording_policy,
         feed=feed,
         editor=TranscriptEditor(transcripts),
@@ -251,7 +258,19 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
         calendars=calendars,
         webhooks=webhooks,
         zulip=zulip,
+        emails=emails,
     )
+
+
+def smtp_mailer(settings: Settings) -> SmtpMailer | None:
+    """The SMTP server the settings name (SMTP_*), or None: no e-mail is sent."""
+    e = settings.email
+    if not e.smtp_host:
+        return None
+    return SmtpMailer(
+        e.smtp_host, e.port, sender=e.smtp_from, tls=e.smtp_tls, username=e.smtp_username,
+        password=e.smtp_password, timeout_s=e.smtp_timeout_s,
+    )  # fmt: skip
 
 
 def zulip_client(settings: Settings) -> ZulipHttp | None:

@@ -27,5 +27,6 @@ APP_REGISTRY = AppRegistry(
         "reflector.domain.rooms.piccolo_app",
         "reflector.domain.webhooks.piccolo_app",
         "reflector.domain.zulip.piccolo_app",
+        "reflector.domain.emails.piccolo_app",
     ]
 )

@@ -1,6 +1,7 @@
 """Every table, for the engine configuration and the test truncation."""
 
 from reflector.domain.auth.tables import ApiKey, User
+from reflector.domain.emails.tables import MeetingEmailRequest
 from reflector.domain.processing.tables import PipelineRun
 from reflector.domain.rooms.tables import CalendarEvent, Meeting, MeetingConsent, PlatformEvent, Recording, Room
 from reflector.domain.transcripts.tables import Participant, Topic, Transcript, TranscriptEvent
@@ -23,5 +24,6 @@ ALL_TABLES = (
     CalendarEvent,
     WebhookDelivery,
     WebhookAttempt,
+    MeetingEmailRequest,
     ZulipPost,
 )

@@ -22,7 +22,7 @@ async def migrate(settings: Settings) -> None:
     configure_engine(settings.database.url, ALL_TABLES)
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    for app in ("transcripts", "pipelines", "auth", "rooms", "webhooks", "zulip"):
+    for app in ("transcripts", "pipelines", "auth", "rooms", "webhooks", "zulip", "emails"):
         result = await run_forwards(app_name=app, migration_id="all")
         if not result.success:
             raise MigrationFailed(f"migrations of {app} failed: {result.message}")

@@ -9,6 +9,7 @@ from arq.worker import Worker, func
 from reflector.adapters.gate import MachineGate
 from reflector.adapters.queue import redis_settings
 from reflector.bootstrap import ModelRegistry
+from reflector.domain.emails import jobs as email_jobs
 from reflector.domain.processing import jobs
 from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.models import queue_name
@@ -19,8 +20,9 @@ from reflector.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-# Every job a worker can serve, by queue: processing's, and the webhooks' deliveries on their own queue.
-ALL_JOBS = (*jobs.JOBS, *webhook_jobs.JOBS)
+# Every job a worker can serve, by queue: processing's, and the deliveries to outside servers (webhooks,
+# e-mails) on their own queue.
+ALL_JOBS = (*jobs.JOBS, *webhook_jobs.JOBS, *email_jobs.JOBS)
 
 
 async def run_worker(settings: Settings, queues: list[str], *, burst: bool = False) -> None:
@@ -56,7 +58,7 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
             ],
             queue_name=queue_name(queue),
             redis_settings=redis_settings(settings.redis.url),
-            ctx={"services": job_services, "webhooks": services.webhooks},
+            ctx={"services": job_services, "webhooks": services.webhooks, "emails": services.emails},
             burst=burst,
             handle_signals=False,
             max_jobs=max(j.concurrency for j in ALL_JOBS if j.queue == queue),

@@ -66,6 +66,10 @@ class AuthService:
     async def users(self) -> list[UserView]:
         return await repository.all_users()
 
+    async def users_with_email(self, email: str) -> list[UserView]:
+        """The users whose account (as their identity provider says) has this address, in any case."""
+        return await repository.users_by_email(email)
+
     async def set_role(self, who: str, role: Role, *, by: str) -> UserView:
         """Make a user (by id or email) an admin or a plain user again.
 
