@@ -125,6 +125,8 @@ async def test_join_decline_consent_and_see_the_meeting_and_past_transcripts(
     }
     await rooms_table.save_calendar_event(room.id, event, now())
 
+    await page.goto("/rooms")
+    await expect(page.locator('.room-row[data-room="design"]')).to_contain_text("Next: Sprint retro")
     await page.goto("/design")
     await expect(page.get_by_role("heading", name="design")).to_be_visible()
     await expect(page.get_by_text("No meeting is on now.")).to_be_visible()

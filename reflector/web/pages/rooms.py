@@ -8,6 +8,7 @@ typed, while a saved one sends the page back to the list.
 """
 
 import asyncio
+from datetime import timedelta
 from typing import Any, ClassVar, get_args
 
 import msgspec
@@ -18,6 +19,7 @@ from litestar.response import Redirect, Response
 from reflector.bootstrap import Services
 from reflector.domain.auth.models import Caller
 from reflector.domain.errors import DomainError
+from reflector.domain.ids import now
 from reflector.domain.rooms.access import owns
 from reflector.domain.rooms.models import (
     Platform,
@@ -46,6 +48,7 @@ RECORDING_TRIGGERS: dict[str, str] = {
 assert set(PLATFORMS) == set(get_args(Platform)) and set(ROOM_MODES) == set(get_args(RoomMode))
 assert set(RECORDING_TYPES) == set(get_args(RecordingType))
 assert set(RECORDING_TRIGGERS) == set(get_args(RecordingTrigger))
+NEXT_EVENT_WITHIN = timedelta(days=1)
 CHECKBOXES = ("is_locked", "is_shared", "skip_consent", "zulip_auto_post")
 TEXTS = ("name", "platform", "room_mode", "recording_type", "recording_trigger", "zulip_stream", "zulip_topic")
 OPTIONAL_TEXTS = ("webhook_url", "ics_url")  # empty: none
@@ -84,11 +87,21 @@ def _sentence(error: msgspec.ValidationError) -> str:
 
 
 async def _rows(services: Services, caller: Caller) -> list[dict[str, Any]]:
+    """Each room with its meeting on now, or else the next event its calendar has within a day."""
     rooms, _ = await services.rooms.page(caller, 1, 100)
+    at = now()
     active = await asyncio.gather(*(services.meetings.active(room) for room in rooms))
+    coming = await asyncio.gather(
+        *(services.calendars.events(room, False, start=at, end=at + NEXT_EVENT_WITHIN) for room in rooms)
+    )
     return [
-        {"room": room, "meeting": meetings[0] if meetings else None, "owned": owns(caller, room)}
-        for room, meetings in zip(rooms, active, strict=True)
+        {
+            "room": room,
+            "meeting": meetings[0] if meetings else None,
+            "next_event": next((e for e in events if e.start_time > at), None),
+            "owned": owns(caller, room),
+        }
+        for room, meetings, events in zip(rooms, active, coming, strict=True)
     ]
 
 
