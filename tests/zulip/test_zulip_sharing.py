@@ -141,6 +141,11 @@ async def test_a_title_edited_by_a_person_reaches_the_posted_message(
     assert unrelated.status_code == 200
     assert [len(m.edits) for m in zulip.messages.values()] == [1, 1]
 
+    # The transcript page's summary form (a plain form post) does the same.
+    summary = await api.post(f"/transcripts/{tid}", data={"long_summary": "Shipping moved to Friday."})
+    assert summary.status_code in (200, 303)
+    assert all("Shipping moved to Friday." in m.content and len(m.edits) == 2 for m in zulip.messages.values())
+
 
 async def test_what_cannot_be_sent_is_said(
     posting: Services, zulip: FakeZulip, api: httpx.AsyncClient, clean: Services, settings: Settings

@@ -10,12 +10,14 @@ from reflector.web.pages.rooms import RoomsController
 from reflector.web.pages.settings import SettingsController
 from reflector.web.pages.signin import SignInController
 from reflector.web.pages.transcript import TranscriptPage
+from reflector.web.pages.transcript_zulip import TranscriptZulipPage
 from reflector.web.pages.users import UsersController
 from reflector.web.pages.webhooks import RoomWebhooksPage
 
 PAGES: list = [
     BrowseController,
     TranscriptPage,
+    TranscriptZulipPage,
     CorrectPage,
     NewTranscriptController,
     ProcessingController,

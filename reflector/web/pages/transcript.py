@@ -161,6 +161,11 @@ async def page_context(request: Request, services: Services, transcript_id: str,
         "draft": None,
         "confirm": None,
         "can_edit": can_edit,
+        # The "Share to Zulip" form, for its owner where a Zulip bot is configured: where it was sent.
+        "zulip_posts": await services.zulip.posts(transcript_id) if can_edit and services.zulip.configured else None,
+        "zulip_draft": None,
+        "zulip_sent": None,
+        "zulip_problem": "",
         **state,
     }
 
@@ -214,6 +219,8 @@ class TranscriptPage(Controller):
             )
             return render(request, TEMPLATE, context, block=part, status_code=200 if is_htmx(request) else 422)
         await services.transcripts.update(transcript_id, changes)
+        if "title" in values or "long_summary" in values:
+            await services.zulip.transcript_edited(transcript_id)  # its Zulip messages say what it says now
         if not is_htmx(request):
             return Redirect(f"/transcripts/{transcript_id}", status_code=303)
         context = await page_context(request, services, transcript_id, saved=part)
