@@ -119,6 +119,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/rooms/{room_name}/meetings"): "open",
     ("GET", "/v1/rooms/{room_name}/meetings/upcoming"): "open",
     ("POST", "/v1/meetings/{meeting_id}/consent"): "open",
+    # A participant asks for the transcript by e-mail (an address of no reader gets a link only).
+    ("POST", "/v1/meetings/{meeting_id}/email-recipient"): "open",
     ("PATCH", "/v1/meetings/{meeting_id}/deactivate"): "room_owner",
     ("POST", "/v1/daily/webhook"): "signed",
     ("POST", "/v1/whereby"): "signed",

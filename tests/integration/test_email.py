@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+import httpx
 import msgspec
 import pytest
 
@@ -18,6 +19,7 @@ from reflector.domain.rooms.models import MeetingView, RoomView
 from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges
 from reflector.pipelines.meeting import PipelineOptions
 from reflector.settings import EmailSettings, Settings
+from reflector.web.app import create_app
 from tests.integration.workers import WorkerProcess
 from tests.meeting_platform import room_with_meeting
 from tests.smtp import Inbox, smtp_server
@@ -208,3 +210,36 @@ async def test_a_public_transcript_reaches_any_participant_whole(world: World) -
     text, _, attachments = parts(message)
     assert "Ana wants to ship; Bo agrees." in text and len(attachments) == 1
     assert (await world.services.transcripts.get(transcript_id)).share_mode == "public"
+
+
+async def test_a_participant_asks_through_the_api_and_gets_a_link_only(world: World) -> None:
+    app = create_app(world.services.settings, services=world.services)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as api:
+        path = f"/v1/meetings/{world.meeting.id}/email-recipient"
+        asked = await api.post(path, json={"email": "stranger@example.org"})
+        not_an_address = await api.post(path, json={"email": "stranger at example.org"})
+        injected = await api.post(path, json={"email": "a@example.org\r\nBcc: b@example.org"})
+        unknown = "/v1/meetings/00000000-0000-0000-0000-000000000000/email-recipient"
+        no_meeting = await api.post(unknown, json={"email": "x@example.org"})
+    assert asked.status_code == 200 and asked.json() == {"status": "success"}
+    assert not_an_address.status_code == 422 and "name@example.org" in not_an_address.json()["detail"]
+    assert injected.status_code == 422
+    assert no_meeting.status_code == 404
+    transcript_id = await finished_transcript(world)
+
+    await end_run(world.services, transcript_id)
+
+    [message] = world.inbox.wait_for(1)
+    await nothing_more(world.inbox, 1)
+    text, _, attachments = parts(message)
+    assert message["To"] == "stranger@example.org" and attachments == [] and "Sign in" in text
+    assert "Ship it" not in text and "Ana wants" not in text
+    assert (await world.services.transcripts.get(transcript_id)).share_mode == "private"
+
+
+async def test_a_server_without_smtp_says_so_and_keeps_nothing(clean: Services, settings: Settings) -> None:
+    _, meeting = await room_with_meeting(clean, "owner-2", "no-mail")
+    app = create_app(settings, services=clean)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as api:
+        answer = await api.post(f"/v1/meetings/{meeting.id}/email-recipient", json={"email": "a@example.org"})
+    assert answer.status_code == 409 and "SMTP_HOST" in answer.json()["detail"]

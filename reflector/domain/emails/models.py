@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal, Protocol
 import msgspec
 
 from reflector.adapters.smtp import Outgoing, Sent
-from reflector.domain.errors import DomainError
+from reflector.domain.errors import Conflict, DomainError
 
 # room: the room's own address (email_transcript_to), chosen by its owner: always the whole transcript.
 # participant: an address given during a meeting: the whole transcript only if its owner may read it.
@@ -33,8 +33,8 @@ class InvalidEmail(DomainError):
         super().__init__("That is not an e-mail address: write it as name@example.org")
 
 
-class EmailNotConfigured(DomainError):
-    status: ClassVar[int] = 503
+class EmailNotConfigured(Conflict):
+    """No SMTP server is configured: a 409 (this server's state), not a 5xx (nothing failed)."""
 
     def __init__(self) -> None:
         super().__init__("This server sends no e-mail (its administrator has not set SMTP_HOST)")

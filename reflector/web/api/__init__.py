@@ -9,6 +9,7 @@ from reflector.web.api import (
     events,
     health,
     ingest,
+    meeting_email,
     meetings,
     platform_webhooks,
     record,
@@ -35,6 +36,7 @@ ROUTES = [
     *room_calendar.ROUTES,
     *room_webhooks.ROUTES,
     *meetings.ROUTES,
+    *meeting_email.ROUTES,
     *platform_webhooks.ROUTES,
     *zulip.ROUTES,
 ]
