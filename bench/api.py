@@ -1,12 +1,19 @@
 """Load check of the /v1 API: a real `reflector web` process over 10,000 transcripts, hit by concurrent clients.
 
     .venv/bin/python bench/api.py [--seconds 30] [--clients 100] [--transcripts 10000] [--reseed]
+    .venv/bin/python bench/api.py --open-loop [--processes 1,2] [--seconds 20]
 
 Builds (or reuses) a private database on the PostgreSQL at --admin-url, applies our migrations, seeds
 transcripts with titles, summaries, 2–5 KB of speech and three topics each, starts `reflector web` on a
 free loopback port, then runs two phases of --seconds each: list pages and single transcripts mixed,
 then full-text search. Prints requests/s, p50/p95/p99 per kind and errors against the targets
 (list/get p99 ≤ 25 ms, search p95 ≤ 50 ms). Not a test: figures depend on the machine.
+
+--open-loop measures what closed-loop clients hide: for each web-process count in --processes (started
+with WEB_CONCURRENCY=N, in one run), the saturation throughput of list + get (closed loop, --clients),
+then a fixed request rate of half of it for --seconds, each request sent on its schedule whether or not
+the earlier ones were answered, and latency counted from that scheduled moment (no coordinated
+omission): p50/p99 at 50 % load, as a user meets them.
 """
 
 import argparse
@@ -135,11 +142,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def start_web(database_url: str, redis_url: str, data_dir: str) -> tuple[asyncio.subprocess.Process, str]:
+async def start_web(
+    database_url: str, redis_url: str, data_dir: str, processes: int = 1
+) -> tuple[asyncio.subprocess.Process, str]:
     """`reflector web` as the Procfile runs it, on a free loopback port, once it answers /health."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DATA_DIR": data_dir,
-           "LOG_LEVEL": "warning"}  # fmt: skip
+           "LOG_LEVEL": "warning", "WEB_CONCURRENCY": str(processes)}  # fmt: skip
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "reflector", "web", "--host", "127.0.0.1", "--port", str(port), env=env, cwd=REPO
     )
@@ -202,6 +211,43 @@ async def run_phase(
     return recorder, time.perf_counter() - started
 
 
+async def run_open_loop(
+    base: str, rate: float, seconds: float, next_request: Callable[[random.Random], tuple[str, str]]
+) -> tuple[Recorder, float]:
+    """`rate` requests a second for `seconds`, each sent at its scheduled moment; latency from that moment."""
+    recorder = Recorder()
+    rng = random.Random(1)
+    interval = 1.0 / rate
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=30)
+
+    async def one(session: aiohttp.ClientSession, due: float, kind: str, path: str) -> None:
+        try:
+            async with session.get(base + path) as response:
+                await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError):
+            status = 0
+        recorder.add(kind, time.perf_counter() - due, status)
+
+    started = time.perf_counter()
+    tasks: list[asyncio.Task] = []
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        for n in range(int(rate * seconds)):
+            due = started + n * interval
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            kind, path = next_request(rng)
+            tasks.append(asyncio.create_task(one(session, due, kind, path)))
+        await asyncio.gather(*tasks)
+    return recorder, time.perf_counter() - started
+
+
+def _throughput(recorder: Recorder, elapsed: float) -> float:
+    return sum(len(v) for v in recorder.latencies.values()) / elapsed
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -236,6 +282,8 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--reseed", action="store_true", help="rebuild the database even if it is already seeded")
+    parser.add_argument("--open-loop", action="store_true", help="saturation, then a fixed rate at half of it")
+    parser.add_argument("--processes", default="1,2", help="web process counts to compare with --open-loop")
     args = parser.parse_args()
 
     url = await prepare_database(args.admin_url, args.database, args.redis_url, args.transcripts, args.reseed)
@@ -252,6 +300,9 @@ async def main() -> None:
     def search(rng: random.Random) -> tuple[str, str]:
         return "search", f"/v1/transcripts/search?q={rng.choice(SUBJECTS)}"
 
+    if args.open_loop:
+        await open_loop(args, url, list_or_get)
+        return
     print(f"{os.cpu_count()} CPU cores shared by the clients, the web process, PostgreSQL and Redis: "
           f"{args.clients} closed-loop clients, so latency ≈ clients / throughput once the server is busy")  # fmt: skip
     with tempfile.TemporaryDirectory() as data_dir:
@@ -263,6 +314,33 @@ async def main() -> None:
         finally:
             process.terminate()
             await asyncio.wait_for(process.wait(), timeout=10)
+
+
+async def open_loop(
+    args: argparse.Namespace, url: str, list_or_get: Callable[[random.Random], tuple[str, str]]
+) -> None:
+    rows = []
+    for processes in (int(n) for n in args.processes.split(",")):
+        with tempfile.TemporaryDirectory() as data_dir:
+            process, base = await start_web(url, args.redis_url, data_dir, processes)
+            try:
+                await run_phase(base, 4, 1.0, list_or_get)
+                saturated, elapsed = await run_phase(base, args.clients, args.seconds, list_or_get)
+                saturation = _throughput(saturated, elapsed)
+                half, _ = await run_open_loop(base, saturation / 2, args.seconds, list_or_get)
+            finally:
+                process.terminate()
+                await asyncio.wait_for(process.wait(), timeout=10)
+        values = [v for kind in half.latencies.values() for v in kind]
+        errors = sum(half.errors.values()) + sum(saturated.errors.values())
+        rows.append(
+            (processes, saturation, saturation / 2, _percentile(values, 0.5), _percentile(values, 0.99), errors)
+        )
+    print(f"\n{os.cpu_count()} CPU cores shared by the clients, the web processes, PostgreSQL and Redis; list + get")
+    print("web processes | saturation (closed loop) | open loop at 50 % | p50 | p99 | errors")
+    print("--- | --- | --- | --- | --- | ---")
+    for processes, saturation, rate, p50, p99, errors in rows:
+        print(f"{processes} | {saturation:.0f} req/s | {rate:.0f} req/s | {p50:.1f} ms | {p99:.1f} ms | {errors}")
 
 
 if __name__ == "__main__":
