@@ -70,7 +70,7 @@ async def test_a_rooms_finished_transcript_is_posted_to_its_stream(
     await end_run(posting, failed, ok=False)
     await end_run(posting, unasked)
 
-    [message] = zulip.messages.values()
+    message, notice = zulip.messages.values()
     assert (message.stream, message.topic) == ("meetings", "design")
     url = f"{zulip_settings.server.base_url.rstrip('/')}/transcripts/{posted}"
     lines = message.content.splitlines()
@@ -82,6 +82,13 @@ async def test_a_rooms_finished_transcript_is_posted_to_its_stream(
     assert "```spoiler Topics\n1. [0:01:05] Release date\n```" in message.content
     assert lines[-1] == "-----"
     assert [p.message_id for p in await posting.zulip.posts(posted)] == [message.id]
+
+    # The failed run is told in a notice, which the transcript's message replaces once a retry succeeds.
+    assert (notice.stream, notice.topic) == ("meetings", "design")
+    assert "**Processing failed**: The recording has no audio track." in notice.content
+    await end_run(posting, failed)
+    assert notice.content.startswith("# Reflector – Ship it\n") and "spoiler Summary" in notice.content
+    assert len(zulip.messages) == 2
 
 
 async def test_sharing_on_demand_edits_the_same_place_and_posts_anew_elsewhere(

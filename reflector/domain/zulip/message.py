@@ -43,3 +43,18 @@ def transcript_message(transcript: TranscriptView, topics: list[TopicView] | Non
         lines += ["```", ""]
     lines.append("-----")
     return "\n".join(lines)
+
+
+def failure_message(transcript: TranscriptView, error: str, *, base_url: str) -> str:
+    """A room's stream told that its meeting's transcript could not be made, and why."""
+    url = transcript_url(base_url, transcript.id)
+    return "\n".join(
+        [
+            f"# Reflector – {transcript.title or transcript.name or 'Unnamed recording'}",
+            "",
+            f"**Processing failed**: {error or 'no reason was recorded'}",
+            f"**Link**: [{urlsplit(url).netloc}]({url})",
+            "",
+            "-----",
+        ]
+    )

@@ -15,7 +15,7 @@ from reflector.domain.errors import NotFound
 from reflector.domain.rooms.service import RoomService
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.domain.zulip import repository as repo
-from reflector.domain.zulip.message import transcript_message
+from reflector.domain.zulip.message import failure_message, transcript_message
 from reflector.domain.zulip.models import NoStream, ZulipClient, ZulipFailed, ZulipNotConfigured, ZulipPostView
 
 log = structlog.get_logger(__name__)
@@ -46,6 +46,12 @@ class ZulipService:
         if not stream:
             raise NoStream()
         content = await self._content(transcript_id, include_topics)
+        return await self._place(client, transcript_id, stream, topic, content, include_topics=include_topics)
+
+    async def _place(
+        self, client: ZulipClient, transcript_id: str, stream: str, topic: str, content: str, *, include_topics: bool
+    ) -> ZulipPostView:
+        """`content` as the transcript's message in `stream` under `topic`: edited there, or posted anew."""
         earlier = await repo.find(transcript_id, stream, topic)
         if earlier is not None and await self._edited(client, earlier, content):
             await repo.edited(earlier.id, include_topics)
@@ -78,8 +84,10 @@ class ZulipService:
     # --- told by others -----------------------------------------------------------------------------------
 
     async def run_finished(self, transcript_id: str, *, succeeded: bool, error: str) -> None:
-        """A run listener: a room's finished transcript goes to the room's stream when it asks for it."""
-        if not succeeded or self._client is None:
+        """A run listener: a room's finished transcript goes to the room's stream when it asks for it; a failed
+        run, a notice there, which the transcript's message replaces once a retry succeeds."""
+        client = self._client
+        if client is None:
             return
         transcript = await self._transcripts.get(transcript_id)
         if transcript.room_id is None:
@@ -91,13 +99,18 @@ class ZulipService:
         if not (room.zulip_auto_post and room.zulip_stream):
             return
         # A room without a topic posts under its own name, so its meetings stay together.
-        await self.share(transcript_id, room.zulip_stream, room.zulip_topic or room.name, include_topics=True)
+        stream, topic = room.zulip_stream.strip(), (room.zulip_topic or room.name).strip()
+        if succeeded:
+            await self.share(transcript_id, stream, topic, include_topics=True)
+        else:
+            notice = failure_message(transcript, error, base_url=self._base_url)
+            await self._place(client, transcript_id, stream, topic, notice, include_topics=True)
 
     async def transcript_edited(self, transcript_id: str) -> None:
         """A person changed the title or summary: every message posted for it says so too. A failure is
         logged, never the edit's: the transcript is saved whatever Zulip does."""
-        if self._client is None:
-            return
+        if self._client is None or (await self._transcripts.get(transcript_id)).status == "error":
+            return  # a failure notice stays one until the transcript is made
         for post in await repo.of_transcript(transcript_id):
             try:
                 await self.share(transcript_id, post.stream, post.topic, include_topics=post.include_topics)
