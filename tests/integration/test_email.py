@@ -164,6 +164,25 @@ async def test_a_temporary_refusal_451_is_retried_and_then_delivered(world: Worl
     assert message["To"] == TEAM and parts(message)[2]
 
 
+async def test_a_permanent_refusal_550_is_not_retried(world: World) -> None:
+    await set_room_address(world, TEAM)
+    world.inbox.refuse_next("550 5.1.1 No such mailbox")
+    await end_run(world.services, await finished_transcript(world))
+
+    await nothing_more(world.inbox, 0)
+    assert world.inbox.refused == ["550 5.1.1 No such mailbox"]
+
+
+async def test_the_rooms_address_asked_for_again_by_a_participant_gets_one_message(world: World) -> None:
+    await set_room_address(world, TEAM)
+    await world.services.emails.request(world.meeting.id, TEAM.upper(), ANONYMOUS)
+    await end_run(world.services, await finished_transcript(world))
+
+    [message] = world.inbox.wait_for(1)
+    await nothing_more(world.inbox, 1)
+    assert message["To"] == TEAM and len(parts(message)[2]) == 1
+
+
 async def test_a_failed_run_and_a_room_without_address_send_nothing(world: World) -> None:
     failed = await finished_transcript(world)
     await set_room_address(world, TEAM)

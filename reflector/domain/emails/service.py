@@ -86,11 +86,14 @@ class EmailService:
             return
         transcript = await self._transcripts.get(transcript_id)
         room = await self._room_or_none(transcript.room_id)
+        sent_to: set[str] = set()
         if room is not None and room.email_transcript_to:
             await self._queue_send(transcript_id, room.email_transcript_to, "room")
+            sent_to.add(room.email_transcript_to.lower())
         if transcript.meeting_id is not None:
             for request in await repo.requests_of(transcript.meeting_id):
-                await self._queue_send(transcript_id, request.email, "participant")
+                if request.email.lower() not in sent_to:  # the room's address already gets the whole of it
+                    await self._queue_send(transcript_id, request.email, "participant")
 
     async def _queue_send(self, transcript_id: str, to: str, recipient: Recipient) -> None:
         send_id = uuid.uuid4().hex  # one per message, the same over its attempts
