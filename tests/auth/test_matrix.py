@@ -138,6 +138,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/transcripts/{transcript_id}"): "read",
     ("POST", "/transcripts/{transcript_id}"): "write",
     ("POST", "/transcripts/{transcript_id}/delete"): "write",
+    ("POST", "/transcripts/{transcript_id}/speakers/{participant_id}/unname"): "write",
     ("POST", "/transcripts/{transcript_id}/zulip"): "write",
     ("GET", "/transcripts/{transcript_id}/processing"): "read",
     ("POST", "/transcripts/{transcript_id}/processing/retry"): "write",
