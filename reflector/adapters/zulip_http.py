@@ -35,12 +35,18 @@ class Stream(msgspec.Struct, frozen=True):
     name: str
 
 
+class Topic(msgspec.Struct, frozen=True):
+    name: str
+    max_id: int = 0  # the newest message's id in it
+
+
 class _Answer(msgspec.Struct):
     result: str = ""
     msg: str = ""
     code: str = ""
     id: int | None = None
     streams: list[Stream] = []
+    topics: list[Topic] = []
 
 
 class ZulipHttp:
@@ -78,6 +84,10 @@ class ZulipHttp:
     async def streams(self) -> list[Stream]:
         """The streams the bot can post to (public ones and those it is subscribed to)."""
         return (await self._call("GET", "/streams", None)).streams
+
+    async def topics(self, stream_id: int) -> list[Topic]:
+        """The topics of a stream, newest first (GET /users/me/{stream_id}/topics)."""
+        return (await self._call("GET", f"/users/me/{stream_id}/topics", None)).topics
 
     async def _call(self, method: str, path: str, form: dict[str, Any] | None) -> _Answer:
         what = f"{method} {path}"

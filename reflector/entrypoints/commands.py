@@ -172,7 +172,9 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
             # Speakers the meeting names are named in the analysis too, as a worker's run does.
             names = {n.speaker: n.name for n in infer_speaker_names(outputs.words or [], options.participants)}
             analysis = MeetingPipeline(models, options, checkpoints, observer, speaker_names=names)
+            turns = outputs.turns
             outputs = asyncio.run(analysis.run(None, ANALYSIS_STEPS))
+            outputs.turns = turns  # who spoke when, for the result's timeline (overlaps, wordless speech)
         except (AudioError, ModelUnavailable) as exc:
             raise UserError(f"{args.file}: {exc}") from exc
     text = render(build_result(outputs, options.language or "en", names), args.format)

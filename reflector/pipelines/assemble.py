@@ -8,6 +8,7 @@ floor for a sustained stretch (MIN_RUN seconds), cutting at the word boundary wh
 
 from collections import Counter
 
+import msgspec
 import numpy as np
 
 from reflector.pipelines.types import Segment, SpeakerTurn, Word
@@ -55,6 +56,51 @@ def segments_from_words(words: list[Word]) -> list[Segment]:
             close()
     close()
     return segments
+
+
+# Another voice over a segment for this long makes it overlapped speech; a turn this long with no word
+# in it is speech the recognizer could not write down.
+OVERLAP_S = 0.5
+WORDLESS_S = 1.0
+
+
+def speaker_timeline(segments: list[Segment], turns: list[SpeakerTurn]) -> list[Segment]:
+    """The segments with overlapped speech marked, and the diarizer's turns no word fell in added as
+    segments without text, in time order: who spoke when, even where nothing was understood."""
+    if not turns:
+        return segments
+    marked = [
+        msgspec.structs.replace(seg, overlap=True) if _others_over(seg, turns) >= OVERLAP_S else seg for seg in segments
+    ]
+    spans = sorted((seg.start, seg.end) for seg in segments)
+    wordless = [
+        Segment(turn.speaker, round(turn.start, 3), round(turn.end, 3), "")
+        for turn in _joined(turns)
+        if turn.end - turn.start >= WORDLESS_S and not _touches(spans, turn.start, turn.end)
+    ]
+    return sorted(marked + wordless, key=lambda seg: (seg.start, seg.speaker))
+
+
+def _others_over(segment: Segment, turns: list[SpeakerTurn]) -> float:
+    return sum(
+        max(0.0, min(segment.end, t.end) - max(segment.start, t.start)) for t in turns if t.speaker != segment.speaker
+    )
+
+
+def _joined(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
+    """A speaker's turns with only a short pause between them, as one."""
+    joined: list[SpeakerTurn] = []
+    for turn in sorted(turns, key=lambda t: t.start):
+        last = next((j for j in reversed(joined) if j.speaker == turn.speaker), None)
+        if last is not None and turn.start - last.end <= SENTENCE_GAP and joined[-1] is last:
+            joined[-1] = SpeakerTurn(start=last.start, end=max(last.end, turn.end), speaker=turn.speaker)
+        else:
+            joined.append(turn)
+    return joined
+
+
+def _touches(spans: list[tuple[float, float]], start: float, end: float) -> bool:
+    return any(s < end and e > start for s, e in spans)
 
 
 def _with_speaker(word: Word, speaker: int) -> Word:

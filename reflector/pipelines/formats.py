@@ -85,8 +85,13 @@ def segment_lines(result: MeetingResult, *, timestamped: bool) -> str:
     lines = []
     for seg in result.segments:
         stamp = f"[{clock(seg.start, hours=hours)}] " if timestamped else ""
-        lines.append(f"{stamp}{speaker_name(result, seg.speaker)}: {_one_line(seg.text)}")
+        lines.append(f"{stamp}{speaker_name(result, seg.speaker)}: {_said(seg)}")
     return "\n".join(lines)
+
+
+def _said(segment: Segment) -> str:
+    # Speech the recognizer heard no words in is still someone speaking then: say so rather than nothing.
+    return _one_line(segment.text) or "(inaudible)"
 
 
 def to_text(result: MeetingResult) -> str:
@@ -94,7 +99,7 @@ def to_text(result: MeetingResult) -> str:
     title = _one_line(result.title) or "Untitled meeting"
     lines = [title, "=" * len(title), f"Duration: {clock(result.duration, hours=hours)}", ""]
     for seg in result.segments:
-        lines.append(f"[{clock(seg.start, hours=hours)}] {speaker_name(result, seg.speaker)}: {_one_line(seg.text)}")
+        lines.append(f"[{clock(seg.start, hours=hours)}] {speaker_name(result, seg.speaker)}: {_said(seg)}")
     summary = _summary_paragraphs(result)
     if summary:
         lines += ["", "Summary", "-------", "\n\n".join(summary)]
@@ -259,7 +264,7 @@ def to_markdown(result: MeetingResult) -> str:
     lines += ["## Transcript", ""]
     for seg in result.segments:
         who = _md(speaker_name(result, seg.speaker))
-        lines += [f"**[{clock(seg.start, hours=hours)}] {who}:** {_md(seg.text)}", ""]
+        lines += [f"**[{clock(seg.start, hours=hours)}] {who}:** {_md(_said(seg))}", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -316,12 +316,13 @@ async def restore(checkpoints: Checkpoints, steps: Sequence[str] = STEPS) -> Ste
 
 def build_result(outputs: StepOutputs, language: str, names: dict[int, str] | None = None) -> MeetingResult:
     """The whole result of a run, speaker numbers mapped to display names."""
-    from reflector.pipelines.assemble import segments_from_words
+    from reflector.pipelines.assemble import segments_from_words, speaker_timeline
 
     names = names or {}
     words = outputs.words or []
     summary = outputs.summary or Summary("", "", "", [], [])
-    count = max((w.speaker for w in words), default=-1) + 1
+    segments = speaker_timeline(segments_from_words(words), outputs.turns or [])
+    count = max((s.speaker for s in segments), default=-1) + 1
     return MeetingResult(
         title=summary.title,
         short_summary=summary.short_summary,
@@ -329,7 +330,7 @@ def build_result(outputs: StepOutputs, language: str, names: dict[int, str] | No
         duration=round(outputs.duration, 3),
         language=(outputs.transcription.language if outputs.transcription else language) or language,
         speakers=[names.get(i, speaker_label(i)) for i in range(count)],
-        segments=segments_from_words(words),
+        segments=segments,
         words=words,
         topics=outputs.topics or [],
         decisions=summary.decisions,

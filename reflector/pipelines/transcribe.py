@@ -102,7 +102,9 @@ class FasterWhisperTranscriber:
         duration = len(audio) / SAMPLE_RATE
         options: dict[str, Any] = {"language": language, "vad_filter": True, "word_timestamps": True}
         if hotwords:
-            options["hotwords"] = hotwords
+            # The hinted decoding only lends names: one greedy pass, no hotter retries, whose sampling
+            # would make which names are heard change from run to run.
+            options.update(hotwords=hotwords, temperature=0.0)
         if self._pipeline is not None:
             segments, info = self._pipeline.transcribe(audio, batch_size=self._batch_size, **options)
         else:

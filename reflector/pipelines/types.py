@@ -30,11 +30,12 @@ class SpeakerTurn(msgspec.Struct, frozen=True):
     speaker: int
 
 
-class Segment(msgspec.Struct, frozen=True):
+class Segment(msgspec.Struct, frozen=True, omit_defaults=True):
     speaker: int
     start: float
     end: float
-    text: str
+    text: str  # "" for speech the recognizer heard no words in: the speaker still spoke then
+    overlap: bool = False  # someone else spoke for a while at the same time (the words are this speaker's)
 
 
 class Topic(msgspec.Struct, frozen=True):

@@ -25,6 +25,7 @@ REFLECTOR_OPERATIONS = [
     "transcript_update_participant", "transcript_delete_participant", "transcript_assign_speaker",
     "transcript_merge_speaker", "transcripts_search", "transcript_get_audio_mp3", "transcript_get_audio_waveform",
     "transcript_record_upload", "transcript_process", "transcript_post_to_zulip",
+    "zulip_get_streams", "zulip_get_topics",
     "rooms_list", "rooms_get", "rooms_get_by_name", "rooms_create", "rooms_update", "rooms_delete",
     "rooms_create_meeting", "rooms_list_active_meetings", "rooms_get_meeting", "rooms_join_meeting",
     "meeting_audio_consent", "meeting_deactivate",

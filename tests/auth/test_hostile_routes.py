@@ -98,7 +98,13 @@ def encoded(body: dict[str, Any], page: bool) -> tuple[bytes, str]:
 def fill(template: str, values: dict[str, str], hostile: str | None = None) -> str:
     """The template with real ids, or with `hostile` in every parameter."""
     # A room webhook's delivery has no row of its own here: an id that finds none (a 404).
-    real = {**values, "file_path": "app.css", "account_id": values["user_id"], "delivery_id": "no-such-delivery"}
+    real = {
+        **values,
+        "file_path": "app.css",
+        "account_id": values["user_id"],
+        "delivery_id": "no-such-delivery",
+        "stream_id": "1",
+    }
     return re.sub(r"\{(\w+)\}", lambda m: hostile if hostile is not None else real[m.group(1)], template)
 
 

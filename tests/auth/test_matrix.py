@@ -91,6 +91,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/transcripts/{transcript_id}/process"): "write",
     ("POST", "/v1/transcripts/{transcript_id}/record/webrtc"): "write",
     ("POST", "/v1/transcripts/{transcript_id}/zulip"): "write",  # sent to Zulip by its owner alone
+    ("GET", "/v1/zulip/streams"): "member",
+    ("GET", "/v1/zulip/streams/{stream_id}/topics"): "member",
     ("GET", "/v1/transcripts/{transcript_id}/events"): "open",  # 426 for any id: the WebSocket's schema
     ("WS", "/v1/transcripts/{transcript_id}/events"): "read",
     ("GET", "/v1/events"): "member",
@@ -211,6 +213,7 @@ def path_values(seeded: "Seeded", key_id: str, account_id: str) -> dict[str, str
         "room_name": seeded.room_name,
         "meeting_id": seeded.meeting_id,
         "delivery_id": "no-such-delivery",  # the owner is answered 404, anyone else 401/403 first
+        "stream_id": "1",  # a Zulip stream: without a Zulip bot configured, 400 to whoever may ask
     }
 
 

@@ -166,3 +166,19 @@ async def test_what_cannot_be_sent_is_said(
     async with serve(create_app(settings, services=clean)) as url, httpx.AsyncClient(base_url=url) as bare:
         unconfigured = await bare.post(f"/v1/transcripts/{tid}/zulip", params={"stream": "meetings"})
     assert unconfigured.status_code == 400 and "ZULIP_URL" in unconfigured.json()["detail"]
+
+
+async def test_the_streams_and_their_topics_are_listed_for_choosing(
+    posting: Services, zulip: FakeZulip, api: httpx.AsyncClient
+) -> None:
+    tid = await finished_transcript(posting)
+    await api.post(f"/v1/transcripts/{tid}/zulip", params={"stream": "meetings", "topic": "weekly"})
+    await api.post(f"/v1/transcripts/{tid}/zulip", params={"stream": "meetings", "topic": "retro"})
+
+    streams = await api.get("/v1/zulip/streams")
+    assert streams.status_code == 200
+    assert {"stream_id": 2, "name": "meetings"} in streams.json() and len(streams.json()) == 3
+    topics = await api.get("/v1/zulip/streams/2/topics")
+    assert topics.status_code == 200 and topics.json() == [{"name": "retro"}, {"name": "weekly"}]
+    unknown = await api.get("/v1/zulip/streams/99/topics")
+    assert unknown.status_code == 502 and "Invalid channel ID" in unknown.json()["detail"]

@@ -34,6 +34,7 @@ class FakeZulip(FakePlatform):
         self.route("POST", "/api/v1/messages", self._send)
         self.route("PATCH", "/api/v1/messages/(?P<id>[0-9]+)", self._edit)
         self.route("GET", "/api/v1/streams", self._streams)
+        self.route("GET", "/api/v1/users/me/(?P<id>[0-9]+)/topics", self._topics)
 
     async def authorize(self, request: FakeRequest) -> Reply | None:
         expected = base64.b64encode(f"{BOT_EMAIL}:{API_KEY}".encode()).decode()
@@ -70,6 +71,17 @@ class FakeZulip(FakePlatform):
         if "topic" in form:
             message.topic = form["topic"]
         return Reply(200, {"result": "success", "msg": ""})
+
+    async def _topics(self, request: FakeRequest) -> Reply:
+        names = {number: name for name, number in self.streams.items()}
+        stream = names.get(int(request.params["id"]))
+        if stream is None:
+            return _error("Invalid channel ID", code="BAD_REQUEST")
+        newest: dict[str, int] = {}
+        for message in self.in_stream(stream):
+            newest[message.topic] = max(newest.get(message.topic, 0), message.id)
+        topics = [{"name": n, "max_id": i} for n, i in sorted(newest.items(), key=lambda item: -item[1])]
+        return Reply(200, {"result": "success", "msg": "", "topics": topics})
 
     async def _streams(self, request: FakeRequest) -> Reply:
         streams = [{"stream_id": number, "name": name} for name, number in self.streams.items()]

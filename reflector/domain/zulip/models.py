@@ -5,6 +5,7 @@ from typing import ClassVar, Protocol
 
 import msgspec
 
+from reflector.adapters.zulip_http import Stream, Topic
 from reflector.domain.errors import DomainError
 
 
@@ -27,6 +28,10 @@ class ZulipClient(Protocol):
     async def send_stream_message(self, stream: str, topic: str, content: str) -> int: ...
 
     async def edit_message(self, message_id: int, content: str) -> None: ...
+
+    async def streams(self) -> list[Stream]: ...
+
+    async def topics(self, stream_id: int) -> list[Topic]: ...
 
 
 class ZulipNotConfigured(DomainError):

@@ -8,9 +8,12 @@ was shared to). An edit Zulip refuses (the organisation's edit window has passed
 falls back to a new post, whose id is kept instead.
 """
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import structlog
 
-from reflector.adapters.zulip_http import ZulipError
+from reflector.adapters.zulip_http import Stream, Topic, ZulipError
 from reflector.domain.errors import NotFound
 from reflector.domain.rooms.service import RoomService
 from reflector.domain.transcripts.service import TranscriptService
@@ -19,6 +22,7 @@ from reflector.domain.zulip.message import failure_message, transcript_message
 from reflector.domain.zulip.models import NoStream, ZulipClient, ZulipFailed, ZulipNotConfigured, ZulipPostView
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 class ZulipService:
@@ -33,6 +37,21 @@ class ZulipService:
     @property
     def configured(self) -> bool:
         return self._client is not None
+
+    async def streams(self) -> list[Stream]:
+        """The streams the bot may post to, for a person choosing one."""
+        return await self._ask(lambda client: client.streams())
+
+    async def topics(self, stream_id: int) -> list[Topic]:
+        return await self._ask(lambda client: client.topics(stream_id))
+
+    async def _ask(self, call: Callable[[ZulipClient], Awaitable[list[T]]]) -> list[T]:
+        if self._client is None:
+            raise ZulipNotConfigured()
+        try:
+            return await call(self._client)
+        except ZulipError as exc:
+            raise ZulipFailed(str(exc)) from exc
 
     async def posts(self, transcript_id: str) -> list[ZulipPostView]:
         return await repo.of_transcript(transcript_id)

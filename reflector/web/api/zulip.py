@@ -1,11 +1,21 @@
-"""Sending a transcript to Zulip, Reflector's route and answer (null): the message posted to a stream and
-topic, or the one posted there before edited."""
+"""Zulip for Reflector's clients: sending a transcript (its route and answer, null: the message posted to a
+stream and topic, or the one posted there before edited), and the streams and topics to choose from."""
 
 from typing import ClassVar
 
-from litestar import Controller, post
+import msgspec
+from litestar import Controller, get, post
 
 from reflector.bootstrap import Services
+
+
+class Stream(msgspec.Struct):
+    stream_id: int
+    name: str
+
+
+class Topic(msgspec.Struct):
+    name: str
 
 
 class ZulipController(Controller):
@@ -20,4 +30,17 @@ class ZulipController(Controller):
         await services.zulip.share(transcript_id, stream, topic, include_topics=include_topics)
 
 
-ROUTES = [ZulipController]
+class ZulipStreamsController(Controller):
+    path = "/v1/zulip"
+    tags: ClassVar[list[str]] = ["zulip"]
+
+    @get("/streams", opt={"access": "member"})
+    async def zulip_get_streams(self, services: Services) -> list[Stream]:
+        return [Stream(stream_id=s.stream_id, name=s.name) for s in await services.zulip.streams()]
+
+    @get("/streams/{stream_id:int}/topics", opt={"access": "member"})
+    async def zulip_get_topics(self, services: Services, stream_id: int) -> list[Topic]:
+        return [Topic(name=t.name) for t in await services.zulip.topics(stream_id)]
+
+
+ROUTES = [ZulipController, ZulipStreamsController]
