@@ -14,6 +14,8 @@ import pytest
 from reflector.bootstrap import Services, wire
 from reflector.domain.auth import repository as users_table
 from reflector.domain.auth.models import ANONYMOUS
+from reflector.domain.emails import models as email_models
+from reflector.domain.emails.models import MeetingOver, TooManyRecipients
 from reflector.domain.rooms import repository as rooms_table
 from reflector.domain.rooms.models import MeetingView, RoomView
 from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges
@@ -262,3 +264,19 @@ async def test_a_server_without_smtp_says_so_and_keeps_nothing(clean: Services, 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as api:
         answer = await api.post(f"/v1/meetings/{meeting.id}/email-recipient", json={"email": "a@example.org"})
     assert answer.status_code == 409 and "SMTP_HOST" in answer.json()["detail"]
+
+
+async def test_requests_are_taken_while_the_meeting_is_on_and_up_to_a_limit(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emails = world.services.emails
+    monkeypatch.setattr(email_models, "MAX_REQUESTS_PER_MEETING", 2)
+    await emails.request(world.meeting.id, "one@example.org", ANONYMOUS)
+    await emails.request(world.meeting.id, "two@example.org", ANONYMOUS)
+    await emails.request(world.meeting.id, "ONE@example.org", ANONYMOUS)  # already there: still fine
+    with pytest.raises(TooManyRecipients):
+        await emails.request(world.meeting.id, "three@example.org", ANONYMOUS)
+
+    await world.services.meetings.end(world.meeting.id)
+    with pytest.raises(MeetingOver):
+        await emails.request(world.meeting.id, "two@example.org", ANONYMOUS)

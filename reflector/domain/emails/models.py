@@ -16,6 +16,9 @@ Recipient = Literal["room", "participant"]
 # Enough to refuse what is plainly no address (and any header injection); the SMTP server has the last word.
 _ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 ADDRESS_MAX = 320
+# The route is open to anyone who has the meeting's id, so one meeting cannot be made to mail any number of
+# addresses (each gets at most a link, but a flood of them is still spam sent in our name).
+MAX_REQUESTS_PER_MEETING = 100
 
 
 class EmailRequestView(msgspec.Struct, frozen=True):
@@ -38,6 +41,19 @@ class EmailNotConfigured(Conflict):
 
     def __init__(self) -> None:
         super().__init__("This server sends no e-mail (its administrator has not set SMTP_HOST)")
+
+
+class MeetingOver(Conflict):
+    def __init__(self) -> None:
+        super().__init__("The meeting has ended: ask its host to share the transcript with you")
+
+
+class TooManyRecipients(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            f"This meeting already has {MAX_REQUESTS_PER_MEETING} addresses to send its transcript to; "
+            "ask its host to share it with you"
+        )
 
 
 def checked_address(text: str) -> str:

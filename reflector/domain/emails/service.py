@@ -18,7 +18,7 @@ import structlog
 
 from reflector.domain.auth.models import ANONYMOUS, Caller
 from reflector.domain.auth.service import AuthService
-from reflector.domain.emails import messages
+from reflector.domain.emails import messages, models
 from reflector.domain.emails import repository as repo
 from reflector.domain.emails.jobs import SEND
 from reflector.domain.emails.models import (
@@ -26,7 +26,9 @@ from reflector.domain.emails.models import (
     EmailRequestView,
     Mailer,
     MailQueue,
+    MeetingOver,
     Recipient,
+    TooManyRecipients,
     checked_address,
 )
 from reflector.domain.errors import NotFound
@@ -68,13 +70,17 @@ class EmailService:
     # --- what is asked --------------------------------------------------------------------------------
 
     async def request(self, meeting_id: str, email: str, caller: Caller) -> EmailRequestView:
-        """A participant asks for the meeting's transcript at `email`, to be sent once it is ready."""
+        """A participant asks, during the meeting, for its transcript at `email`, to be sent once it is ready."""
         if self._mailer is None:
             raise EmailNotConfigured()
         address = checked_address(email)
         assert self.meetings is not None, "the composition root sets the meetings"
         meeting = await self.meetings.get(meeting_id)  # NotFound: no such meeting
-        request = await repo.add_request(meeting.id, address, caller.user_id)
+        if not meeting.is_active:
+            raise MeetingOver()
+        request = await repo.add_request(meeting.id, address, caller.user_id, models.MAX_REQUESTS_PER_MEETING)
+        if request is None:
+            raise TooManyRecipients()
         log.info("email.requested", meeting_id=meeting.id, to_domain=_domain(address), signed_in=caller.signed_in)
         return request
 
