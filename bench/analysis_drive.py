@@ -54,6 +54,14 @@ def _options(participants: list[str] | None) -> tuple[PipelineOptions, bool]:
     return PipelineOptions(), False
 
 
+def _named_speakers(words: list[Any], participants: list[str]) -> dict[int, str]:
+    try:
+        from reflector.pipelines.speaker_naming import infer_speaker_names
+    except ImportError:  # a version from before speakers were named by the meeting
+        return {}
+    return {n.speaker: n.name for n in infer_speaker_names(words, participants)}
+
+
 def run_one(models: ModelRegistry, job: dict[str, Any]) -> dict[str, Any]:
     cache = Path(job["speech_cache"]) if job.get("speech_cache") else None
     checkpoints = MemoryCheckpoints()
@@ -65,15 +73,19 @@ def run_one(models: ModelRegistry, job: dict[str, Any]) -> dict[str, Any]:
         cached = True
     options, with_participants = _options(job.get("participants"))
     times = StepTimes()
-    pipeline = MeetingPipeline(models, options, checkpoints, times)
     began = time.perf_counter()
-    outputs = asyncio.run(pipeline.run(Path(job["wav"]), STEPS))
+    # As a worker's run: the speech steps, the speakers the meeting names (where this version can), then
+    # the analysis with those names.
+    outputs = asyncio.run(MeetingPipeline(models, options, checkpoints, times).run(Path(job["wav"]), SPEECH_STEPS))
+    names = _named_speakers(outputs.words or [], list(getattr(options, "participants", ())))
+    analysis = MeetingPipeline(models, options, checkpoints, times, speaker_names=names)
+    outputs = asyncio.run(analysis.run(None, [s for s in STEPS if s not in SPEECH_STEPS]))
     total = time.perf_counter() - began
     if cache is not None and not cached:
         saved = {step: base64.b64encode(asyncio.run(checkpoints.load(step)) or b"").decode() for step in SPEECH_STEPS}
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(saved))
-    result = msgspec.to_builtins(build_result(outputs, "en"))
+    result = msgspec.to_builtins(build_result(outputs, "en", names))
     return {
         "name": job["name"],
         "result": result,
