@@ -22,6 +22,8 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from llm_tasks import TaskRecorder, print_tasks  # noqa: E402
+
 from reflector.bootstrap import ModelRegistry  # noqa: E402
 from reflector.pipelines import audio  # noqa: E402
 from reflector.pipelines.meeting import MeetingPipeline, MemoryCheckpoints, PipelineOptions  # noqa: E402
@@ -140,6 +142,16 @@ def main() -> None:
             # LLM loads in the topics step (about 4 s), so the speech steps' memory is measured without it.
             models = ModelRegistry(settings)
             models.transcriber(), models.diarizer()
+            # Each LLM call's task, prompt tokens (read and cached), generated tokens and seconds.
+            build_llm = models.llm
+            recorder: list[TaskRecorder] = []
+
+            def recorded_llm() -> TaskRecorder:
+                if not recorder:
+                    recorder.append(TaskRecorder(build_llm()))
+                return recorder[0]
+
+            models.llm = recorded_llm  # type: ignore[method-assign]
             pipeline = MeetingPipeline(
                 models, PipelineOptions(summarize=not args.no_summary), MemoryCheckpoints(), timings
             )
@@ -163,6 +175,10 @@ def main() -> None:
     print(f"peak RSS outside the LLM steps     {speech_peak / mib:9.0f} MiB")
     print(f"peak RSS in the LLM steps          {llm_peak / mib:9.0f} MiB")
     print("peak RSS per step: " + ", ".join(f"{step} {peak / mib:.0f} MiB" for step, peak in sampler.peaks.items()))
+    if recorder and recorder[0].calls:
+        llm_s = timings.seconds.get("topics", 0) + timings.seconds.get("summarize", 0)
+        print(f"LLM steps (topics + summarize)      {llm_s:9.2f} s   ({seconds / llm_s:6.1f}x real time)")
+        print_tasks({"calls": recorder[0].calls})
 
 
 if __name__ == "__main__":

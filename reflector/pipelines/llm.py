@@ -4,10 +4,13 @@ Both implement `protocols.LLM`. `complete_json` is the one way the pipeline asks
 output: schema-constrained, validated with msgspec, retried once with the validation error.
 """
 
+import contextlib
+import contextvars
 import os
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +27,24 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T", bound=msgspec.Struct)
 
 
+# What the current call is for ("topic", "recap", ...): named in the logs of each call, so that a run's
+# prompt and generated tokens and seconds can be read per task.
+_task: contextvars.ContextVar[str | None] = contextvars.ContextVar("llm_task", default=None)
+
+
+@contextlib.contextmanager
+def llm_task(name: str) -> Iterator[None]:
+    token = _task.set(name)
+    try:
+        yield
+    finally:
+        _task.reset(token)
+
+
+def current_task() -> str | None:
+    return _task.get()
+
+
 class LLMError(Exception):
     """The LLM answered, but not with something usable (HTTP error, invalid JSON twice)."""
 
@@ -31,26 +52,34 @@ class LLMError(Exception):
 class EmbeddedLLM:
     """llama.cpp in this process. One call at a time: llama.cpp collapses when calls share 2 cores."""
 
-    def __init__(self, model_path: Path, *, context_window: int = 8192, threads: int = 0) -> None:
-        from reflector.pipelines.llm_native import import_llama_cpp
+    def __init__(
+        self, model_path: Path, *, context_window: int = 8192, threads: int = 0, lazy_grammar: bool = True
+    ) -> None:
+        from reflector.pipelines.llm_native import import_llama_cpp, use_lazy_grammar
 
         # Lazy: a 1 GB model and a native library the web process never needs.
         llama_cpp = import_llama_cpp()
+        self._llama_cpp = llama_cpp
         self.context_window = context_window
         self._lock = threading.Lock()
         started = time.monotonic()
+        # llama-cpp-python's own default is half the cores; 0 here means all this process may run on
+        # (a container or `taskset` may allow fewer than the machine has). Reading the prompt and writing
+        # the reply both use them all: one call runs at a time.
+        self.threads = threads or len(os.sched_getaffinity(0)) or 1
         try:
             self._llama = llama_cpp.Llama(
                 model_path=str(model_path),
                 n_ctx=context_window,
-                # llama-cpp-python's own default is half the cores; 0 here means all of them.
-                n_threads=threads or os.cpu_count() or 1,
-                n_threads_batch=threads or os.cpu_count() or 1,
+                n_threads=self.threads,
+                n_threads_batch=self.threads,
                 verbose=False,
             )
         except ValueError as exc:  # llama_cpp reports an unreadable GGUF as ValueError
             raise ModelUnavailable(f"cannot load LLM_MODEL_PATH={str(model_path)!r}: {exc}") from exc
-        log.info("llm.loaded", backend="embedded", model=str(model_path), seconds=_since(started))
+        if lazy_grammar:
+            use_lazy_grammar(self._llama)
+        log.info("llm.loaded", backend="embedded", model=str(model_path), threads=self.threads, seconds=_since(started))
 
     def complete(
         self,
@@ -66,18 +95,24 @@ class EmbeddedLLM:
             kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
         with self._lock:
             started = time.monotonic()
+            # llama.cpp's counters tell the prompt tokens it read from those its KV cache still held.
+            self._llama_cpp.llama_perf_context_reset(self._llama.ctx)
             reply = self._llama.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
                 max_tokens=max_tokens,
                 temperature=temperature,
                 **kwargs,
             )
+            perf = self._llama_cpp.llama_perf_context(self._llama.ctx)
         usage = reply.get("usage", {})
         log.info(
             "llm.completed",
             backend="embedded",
+            task=current_task(),
             prompt_tokens=usage.get("prompt_tokens"),
+            prompt_tokens_read=perf.n_p_eval,
             completion_tokens=usage.get("completion_tokens"),
+            read_seconds=round(perf.t_p_eval_ms / 1000, 2),
             seconds=_since(started),
         )
         return reply["choices"][0]["message"]["content"] or ""
@@ -139,7 +174,10 @@ class OpenAICompatibleLLM:
         log.info(
             "llm.completed",
             backend="openai",
+            task=current_task(),
             prompt_tokens=usage.get("prompt_tokens"),
+            # A llama.cpp server says how much of the prompt came from its cache; other servers may not.
+            prompt_tokens_cached=(usage.get("prompt_tokens_details") or {}).get("cached_tokens"),
             completion_tokens=usage.get("completion_tokens"),
             seconds=_since(started),
         )

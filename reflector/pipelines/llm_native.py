@@ -84,3 +84,98 @@ def cpu_variant() -> str | None:
         if score > 0 and (best is None or score > best[0]):
             best = (score, path.name.removeprefix("libggml-cpu-").removesuffix(".so"))
     return best[1] if best else None
+
+
+def use_lazy_grammar(llama: object) -> None:
+    """Make a llama_cpp.Llama sample grammar-constrained replies the way llama.cpp's own tools do.
+
+    llama-cpp-python puts the grammar first in its sampler chain: every generated token the grammar
+    checks all ~150,000 tokens of the vocabulary (Qwen's), tens of milliseconds a token on a small CPU,
+    as long as the model's own step. llama.cpp's samplers instead pick a token without the grammar and
+    ask the grammar about that one token; only when it is refused is the whole vocabulary filtered and
+    the token picked again (the same rejection sampling as `common_sampler_sample`). The reply obeys the
+    grammar either way.
+    """
+    init_sampler = getattr(llama, "_init_sampler", None)
+    if init_sampler is None:  # another llama-cpp-python than the one the set-up pins: leave it as it is
+        log.warning("llm.lazy_grammar_unavailable")
+        return
+
+    def _init_sampler(*args: object, grammar: object = None, **kwargs: object) -> object:
+        chain = init_sampler(*args, **kwargs)
+        return chain if grammar is None else _LazyGrammarSampler(llama, chain, grammar)
+
+    llama._init_sampler = _init_sampler  # type: ignore[attr-defined]
+
+
+class _LazyGrammarSampler:
+    """Stands for llama_cpp's LlamaSampler in `Llama.sample`: `sample(ctx, idx)` picks and accepts a token."""
+
+    def __init__(self, llama: object, chain: object, grammar: object) -> None:
+        import llama_cpp
+        import numpy as np
+
+        self._lc = llama_cpp
+        self._np = np
+        self._chain = chain
+        vocab = llama._model.vocab  # type: ignore[attr-defined]
+        self._grammar = llama_cpp.llama_sampler_init_grammar(
+            vocab,
+            grammar._grammar.encode("utf-8"),  # type: ignore[attr-defined]
+            grammar._root.encode("utf-8"),  # type: ignore[attr-defined]
+        )
+        if not self._grammar:
+            raise ValueError("llama.cpp could not parse the reply grammar")
+        self._n_vocab = llama_cpp.llama_vocab_n_tokens(vocab)
+        self._data = (llama_cpp.llama_token_data * self._n_vocab)()
+        self._view = np.ctypeslib.as_array(self._data)
+        self._ids = np.arange(self._n_vocab, dtype=np.int32)
+        self._one = (llama_cpp.llama_token_data * 1)()
+
+    def _candidates(self, ctx: object, idx: int) -> object:
+        np = self._np
+        logits = np.ctypeslib.as_array(self._lc.llama_get_logits_ith(ctx, idx), shape=(self._n_vocab,))
+        self._view["id"] = self._ids
+        self._view["logit"] = logits
+        self._view["p"] = 0.0
+        return self._lc.llama_token_data_array(self._data, self._n_vocab, -1, False)
+
+    def _pick(self, candidates: object) -> int:
+        selected = candidates.selected  # type: ignore[attr-defined]
+        assert 0 <= selected < candidates.size  # type: ignore[attr-defined]
+        return int(candidates.data[selected].id)  # type: ignore[attr-defined]
+
+    def sample(self, ctx: object, idx: int = -1) -> int:
+        lc = self._lc
+        raw = ctx.ctx  # type: ignore[attr-defined]
+        candidates = self._candidates(raw, idx)
+        lc.llama_sampler_apply(self._chain.sampler, ctypes.byref(candidates))  # type: ignore[attr-defined]
+        token = self._pick(candidates)
+        self._one[0].id, self._one[0].logit, self._one[0].p = token, 1.0, 0.0
+        single = lc.llama_token_data_array(self._one, 1, -1, False)
+        lc.llama_sampler_apply(self._grammar, ctypes.byref(single))
+        if single.data[0].logit == float("-inf"):  # refused: the grammar filters the whole vocabulary
+            candidates = self._candidates(raw, idx)
+            lc.llama_sampler_apply(self._grammar, ctypes.byref(candidates))
+            lc.llama_sampler_apply(self._chain.sampler, ctypes.byref(candidates))  # type: ignore[attr-defined]
+            token = self._pick(candidates)
+        lc.llama_sampler_accept(self._grammar, token)
+        lc.llama_sampler_accept(self._chain.sampler, token)  # type: ignore[attr-defined]
+        return token
+
+    def accept(self, token: int) -> None:
+        self._lc.llama_sampler_accept(self._grammar, token)
+        self._chain.accept(token)  # type: ignore[attr-defined]
+
+    def reset(self) -> None:
+        self._lc.llama_sampler_reset(self._grammar)
+        self._chain.reset()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        if self._grammar:
+            self._lc.llama_sampler_free(self._grammar)
+            self._grammar = None
+        self._chain.close()  # type: ignore[attr-defined]
+
+    def __del__(self) -> None:
+        self.close()

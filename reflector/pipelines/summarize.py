@@ -1,8 +1,10 @@
 """Meeting title, summaries, decisions and action items, grounded in the transcript.
 
 A transcript that fits the context window takes two calls (recap, then outcomes) that share the
-transcript as their prompt prefix. A longer one goes map-reduce: notes per chunk, then the recap
-over the notes. Every field is checked against the transcript before it is returned.
+transcript as their prompt prefix, the very transcript the topic calls read before them (parts marked
+the same way, see `topics.analysis_document`): llama.cpp has it in its KV cache already and reads only
+the tasks. A longer one goes map-reduce: notes per chunk, then the recap over the notes. Every field is
+checked against the transcript before it is returned.
 """
 
 import re
@@ -13,9 +15,18 @@ import msgspec
 import structlog
 
 from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title, quoted_line, sets_a_task
-from reflector.pipelines.llm import LLMError, complete_json
+from reflector.pipelines.llm import LLMError, complete_json, llm_task
 from reflector.pipelines.protocols import LLM, ChatMessage
-from reflector.pipelines.topics import SYSTEM_PROMPT, speaker_name, transcript_lines, transcript_message
+from reflector.pipelines.topics import (
+    REPLY_TOKENS,
+    SYSTEM_PROMPT,
+    TASK_TOKENS,
+    analysis_document,
+    fits_whole,
+    speaker_name,
+    transcript_lines,
+    transcript_message,
+)
 from reflector.pipelines.types import ActionItem, ProgressFn, Segment, Summary, Topic, no_progress
 
 log = structlog.get_logger(__name__)
@@ -23,8 +34,7 @@ log = structlog.get_logger(__name__)
 R = TypeVar("R")
 
 # Room kept for the instructions and the reply beside the transcript in one call.
-PROMPT_TOKENS = 400
-REPLY_TOKENS = 700
+PROMPT_TOKENS = TASK_TOKENS
 
 RECAP_PROMPT = """Summarize this meeting.
 - title: the meeting's main subject in 3 to 8 words, specific (not "Team meeting"), no quotes,
@@ -128,24 +138,30 @@ def summarize(
         progress(1.0)
         return Summary(title="", short_summary="", long_summary="", decisions=[], action_items=[])
     names_note = _names_note(speaker_names)
-    if _fits(llm, transcript):
-        recap = _or_nothing(
-            lambda: complete_json(
-                llm, transcript_message(transcript, RECAP_PROMPT + names_note), RecapReply, max_tokens=250
-            ),
-            RecapReply(title="", summary=""),
-        )
+    # The topics' words are the segments' words: read as the topic calls read them, the transcript is
+    # already in the LLM's cache.
+    parts = [t.words for t in topics if t.words]
+    document = analysis_document(parts, speaker_names) if parts else transcript
+    if fits_whole(llm, document):
+        with llm_task("recap"):
+            recap = _or_nothing(
+                lambda: complete_json(
+                    llm, transcript_message(document, RECAP_PROMPT + names_note), RecapReply, max_tokens=250
+                ),
+                RecapReply(title="", summary=""),
+            )
         progress(0.5)
-        outcomes = _or_nothing(
-            lambda: complete_json(
-                llm,
-                transcript_message(transcript, OUTCOMES_PROMPT + names_note),
-                OutcomesReply,
-                max_tokens=900,
-                temperature=0.1,
-            ),
-            OutcomesReply(decisions=[], action_items=[]),
-        )
+        with llm_task("outcomes"):
+            outcomes = _or_nothing(
+                lambda: complete_json(
+                    llm,
+                    transcript_message(document, OUTCOMES_PROMPT + names_note),
+                    OutcomesReply,
+                    max_tokens=900,
+                    temperature=0.1,
+                ),
+                OutcomesReply(decisions=[], action_items=[]),
+            )
     else:
         recap, outcomes = _map_reduce(llm, transcript, names_note, progress)
     progress(1.0)
@@ -170,12 +186,13 @@ def _map_reduce(llm: LLM, transcript: str, names_note: str, progress: ProgressFn
     notes: list[NotesReply] = []
     for number, chunk in enumerate(chunks, start=1):
         message = transcript_message(chunk, NOTES_PROMPT + names_note)
-        notes.append(
-            _or_nothing(
-                lambda message=message: complete_json(llm, message, NotesReply, max_tokens=900),
-                NotesReply(summary="", decisions=[], action_items=[]),
+        with llm_task("notes"):
+            notes.append(
+                _or_nothing(
+                    lambda message=message: complete_json(llm, message, NotesReply, max_tokens=900),
+                    NotesReply(summary="", decisions=[], action_items=[]),
+                )
             )
-        )
         progress(0.9 * number / (len(chunks) + 1))
     summaries = [f"Part {i}: {n.summary.strip()}" for i, n in enumerate(notes, start=1) if n.summary.strip()]
     # Notes of a very long meeting may not fit either: condense them group by group first.
@@ -200,7 +217,8 @@ def _recap(llm: LLM, notes: str, names_note: str, nothing: RecapReply) -> RecapR
     if not notes.strip():
         return nothing
     message = _notes_message(notes, RECAP_PROMPT + names_note)
-    return _or_nothing(lambda: complete_json(llm, message, RecapReply, max_tokens=250), nothing)
+    with llm_task("recap"):
+        return _or_nothing(lambda: complete_json(llm, message, RecapReply, max_tokens=250), nothing)
 
 
 def _notes_message(notes: str, task: str) -> list[ChatMessage]:

@@ -1,10 +1,19 @@
-"""Topic segmentation: the transcript cut into chunks, each titled and summarized by the LLM."""
+"""Topic segmentation: the transcript cut into chunks, each titled and summarized by the LLM.
+
+The transcript is read once. When the whole of it fits the context window, every call (each part's
+topic here, the recap and the outcomes in `summarize`) starts with the same system prompt and the same
+transcript, its parts marked, and only the task after it differs: llama.cpp keeps that shared prefix in
+its KV cache and reads just the few dozen tokens of each task (an OpenAI-compatible llama.cpp server
+does the same with its prompt cache). A transcript too long for one call is read chunk by chunk.
+"""
+
+from collections.abc import Sequence
 
 import msgspec
 import structlog
 
 from reflector.pipelines.grounding import Grounding, clean_title
-from reflector.pipelines.llm import LLMError, complete_json
+from reflector.pipelines.llm import LLMError, complete_json, llm_task
 from reflector.pipelines.protocols import LLM, ChatMessage
 from reflector.pipelines.types import ProgressFn, Topic, Word, no_progress, speaker_label
 
@@ -25,6 +34,18 @@ TOPIC_PROMPT = """Give this part of the meeting a topic.
 - title: its main subject in 3 to 8 words, specific (not "Team meeting" or "Discussion"),
   no quotes, in sentence case: capitalize only the first word and names.
 - summary: one or two sentences on what was said or decided, naming the people who said it."""
+
+# The same task for one part of a transcript read whole; the part's first and last words point the
+# model at it (a number alone is easy to lose in a long transcript).
+PART_PROMPT = """Give part {number} of the meeting a topic: the lines under "[Part {number}]",
+from "{first}" to "{last}".
+- title: the main subject of part {number} in 3 to 8 words, specific (not "Team meeting" or "Discussion"),
+  no quotes, in sentence case: capitalize only the first word and names.
+- summary: one or two sentences on what was said or decided in part {number}, naming the people who said it."""
+
+# Room kept beside the transcript for the task and the longest reply (the outcomes) in one call.
+TASK_TOKENS = 400
+REPLY_TOKENS = 700
 
 
 class TopicReply(msgspec.Struct):
@@ -56,9 +77,24 @@ def words_text(words: list[Word], speaker_names: dict[int, str]) -> str:
     return transcript_lines([(w.speaker, w.text) for w in words], speaker_names)
 
 
+def analysis_document(parts: Sequence[list[Word]], speaker_names: dict[int, str]) -> str:
+    """The transcript every analysis call reads: one part is its lines as they are; several are marked
+    "[Part N]" so that a task can name one. Built the same way by the topics and the summary steps, so
+    that their prompts share it token for token."""
+    if len(parts) == 1:
+        return words_text(parts[0], speaker_names)
+    return "\n".join(f"[Part {n}]\n{words_text(part, speaker_names)}" for n, part in enumerate(parts, start=1))
+
+
+def fits_whole(llm: LLM, document: str) -> bool:
+    """Whether one call can hold the whole transcript beside a task and its reply."""
+    return llm.count_tokens(document) + TASK_TOKENS + REPLY_TOKENS <= llm.context_window
+
+
 def transcript_message(transcript: str, task: str) -> list[ChatMessage]:
     # Transcript first, task after: consecutive calls over the same transcript share a prompt
-    # prefix, which llama.cpp keeps in its KV cache instead of reading it again.
+    # prefix, which llama.cpp keeps in its KV cache instead of reading it again. Nothing that varies
+    # between the calls (names, part numbers) may come before the transcript.
     return [
         ChatMessage("system", SYSTEM_PROMPT),
         ChatMessage("user", f"Transcript:\n{transcript}\n\n{task}"),
@@ -89,20 +125,30 @@ def detect_topics(
     words: list[Word],
     speaker_names: dict[int, str],
     progress: ProgressFn = no_progress,
+    chunk_size: int = TOPIC_CHUNK_WORDS,
 ) -> list[Topic]:
-    """One topic per chunk of the transcript, titled and summarized from that chunk alone."""
+    """One topic per chunk of the transcript, titled and summarized by the LLM: reading the whole transcript
+    once with the chunks marked as parts when it fits the context window, else each chunk alone."""
     if not any(w.text.strip() for w in words):
         progress(1.0)
         return []
     # Keep a chunk and its reply well inside the context window whatever the setting.
-    size = max(50, min(TOPIC_CHUNK_WORDS, (llm.context_window - 600) // 2))
+    size = max(50, min(chunk_size, (llm.context_window - 600) // 2))
     chunks = chunk_words(words, size)
     grounding = Grounding(words_text(words, speaker_names), speaker_names.values())
+    document = analysis_document(chunks, speaker_names)
+    whole = len(chunks) > 1 and fits_whole(llm, document)
+    log.info("topics.chunks", chunks=len(chunks), shared_transcript=whole or len(chunks) == 1)
     topics: list[Topic] = []
     for number, chunk in enumerate(chunks, start=1):
-        text = words_text(chunk, speaker_names)
+        if whole:
+            first, last = _edge_words(chunk)
+            message = transcript_message(document, PART_PROMPT.format(number=number, first=first, last=last))
+        else:
+            message = transcript_message(words_text(chunk, speaker_names), TOPIC_PROMPT)
         try:
-            reply = complete_json(llm, transcript_message(text, TOPIC_PROMPT), TopicReply, max_tokens=200)
+            with llm_task("topic"):
+                reply = complete_json(llm, message, TopicReply, max_tokens=200)
         except LLMError as exc:  # the chunk keeps its words and times under a plain title
             log.warning("topics.reply_unusable", topic=number, error=str(exc))
             reply = TopicReply(title="", summary="")
@@ -112,3 +158,8 @@ def detect_topics(
         log.info("topics.detected", topic=number, of=len(chunks), title=title)
         progress(number / len(chunks))
     return topics
+
+
+def _edge_words(chunk: list[Word], count: int = 6) -> tuple[str, str]:
+    texts = [w.text.strip() for w in chunk if w.text.strip()]
+    return " ".join(texts[:count]), " ".join(texts[-count:])
