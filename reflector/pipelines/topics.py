@@ -7,6 +7,7 @@ its KV cache and reads just the few dozen tokens of each task (an OpenAI-compati
 does the same with its prompt cache). A transcript too long for one call is read chunk by chunk.
 """
 
+import re
 from collections.abc import Sequence
 
 import msgspec
@@ -37,11 +38,14 @@ TOPIC_PROMPT = """Give this part of the meeting a topic.
 
 # The same task for one part of a transcript read whole; the part's first and last words point the
 # model at it (a number alone is easy to lose in a long transcript).
-PART_PROMPT = """Give part {number} of the meeting a topic: the lines under "[Part {number}]",
-from "{first}" to "{last}".
+PART_PROMPT = """Give part {number} of the meeting a topic. Part {number} starts with "{first}" and ends with
+"{last}".
 - title: the main subject of part {number} in 3 to 8 words, specific (not "Team meeting" or "Discussion"),
   no quotes, in sentence case: capitalize only the first word and names.
 - summary: one or two sentences on what was said or decided in part {number}, naming the people who said it."""
+
+# A title that names the part rather than its subject ("The lines under [Part 3]") says nothing.
+_PART_TITLE = re.compile(r"\[|\bpart\s+\d|\blines under\b", re.IGNORECASE)
 
 # Room kept beside the transcript for the task and the longest reply (the outcomes) in one call.
 TASK_TOKENS = 400
@@ -152,7 +156,8 @@ def detect_topics(
         except LLMError as exc:  # the chunk keeps its words and times under a plain title
             log.warning("topics.reply_unusable", topic=number, error=str(exc))
             reply = TopicReply(title="", summary="")
-        title = clean_title(reply.title, grounding) or f"Part {number}"
+        title = "" if _PART_TITLE.search(reply.title) else clean_title(reply.title, grounding)
+        title = title or f"Part {number}"
         summary = grounding.keep_grounded_sentences(reply.summary.strip())
         topics.append(Topic(title=title, summary=summary, start=chunk[0].start, end=chunk[-1].end, words=chunk))
         log.info("topics.detected", topic=number, of=len(chunks), title=title)

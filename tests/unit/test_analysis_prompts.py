@@ -83,3 +83,13 @@ def test_a_single_part_reads_as_before_and_is_shared_with_the_summary() -> None:
     assert len(topics) == 1 and len(llm.calls) == 3
     assert len({_prefix_and_task(call)[0] for call in llm.calls}) == 1
     assert "[Part" not in llm.calls[0][1].content
+
+
+def test_a_title_that_names_the_part_instead_of_its_subject_is_dropped() -> None:
+    class EchoingLLM(ScriptedLLM):
+        def complete(self, messages, **kwargs) -> str:
+            self.calls.append(messages)
+            return json.dumps({"title": f"The lines under [Part {len(self.calls)}]", "summary": ""})
+
+    topics = detect_topics(EchoingLLM(), _words(1100), {})
+    assert [t.title for t in topics] == [f"Part {n}" for n in range(1, len(topics) + 1)]
