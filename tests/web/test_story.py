@@ -38,9 +38,17 @@ async def test_upload_watch_read_correct_and_find_a_meeting(
     await expect(title).not_to_have_text("")
     await expect(page.locator(".w").first).to_be_visible()
     text = page.locator("#text")
+    # Sheila introduces herself ("And I'm Sheila in Texas"): the meeting names her voice, and says why.
+    speakers = page.get_by_role("list", name="Speakers")
+    await expect(speakers).to_contain_text("Sheila")
+    await screenshots(page, "story-transcript")
+    await speakers.get_by_text("named from the meeting: why?").click()
+    await expect(speakers).to_contain_text("I'm Sheila")
+    # Taken back (the voice also says Diane's lines on this recording), the voices are numbered again.
+    await page.get_by_role("button", name="Not Sheila: undo").click()
     await expect(text).to_contain_text("Speaker 1")
     await expect(text).to_contain_text("Speaker 2")
-    await screenshots(page, "story-transcript")
+    await expect(speakers).not_to_contain_text("Sheila")
 
     # Seek by clicking a word.
     word = page.locator(".w", has_text="Chicago").first
