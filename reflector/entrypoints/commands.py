@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from reflector.pipelines.meeting import ANALYSIS_STEPS, SPEECH_STEPS, PipelineOptions
+from reflector.pipelines.names import parse_names
 from reflector.settings import Settings, exposure_refusal, is_loopback
 from reflector.user_error import UserError
 
@@ -45,7 +46,7 @@ def _options(args: argparse.Namespace) -> PipelineOptions:
         diarize=not args.no_diarize,
         summarize=not args.no_summary,
         num_speakers=args.speakers,
-        participants=tuple(dict.fromkeys(n.strip() for n in args.participants.split(",") if n.strip())),
+        participants=tuple(parse_names(args.participants)),
     )
 
 

@@ -29,6 +29,11 @@ def name_key(text: str) -> str:
     return _NOT_LETTERS.sub("", word.removesuffix("'s"))
 
 
+def parse_names(text: str) -> list[str]:
+    """ "Maria, Tom,, Priya" -> ["Maria", "Tom", "Priya"]: each name once, in the order given."""
+    return list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+
+
 def hint_text(names: Sequence[str]) -> str:
     """The hotwords Whisper is given: each distinct name once, in the order given."""
     return ", ".join(dict.fromkeys(n.strip() for n in names if n.strip()))

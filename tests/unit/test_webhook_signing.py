@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from reflector.adapters.webhook_http import Answer, refusal
+from reflector.adapters.public_network import refusal
+from reflector.adapters.webhook_http import Answer
 from reflector.domain.webhooks import policy, signing
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -139,21 +139,22 @@ class TranscriptService:
         speaker yet) is the one given to the voice it fits. Names the meeting gave on an earlier run are
         worked out again, as the voices may be numbered otherwise now.
         """
+        from reflector.pipelines.names import name_key
         from reflector.pipelines.speaker_naming import infer_speaker_names
 
         everyone = await self.participants(transcript_id)
         people = [p for p in everyone if p.evidence is None]
         # evidence [] marks a name a person took back from a voice ("Not Kenji"): never given again.
-        refused = {p.name.strip().lower() for p in everyone if p.evidence == []}
+        refused = {name_key(p.name) for p in everyone if p.evidence == []}
         for earlier in everyone:
             if earlier.evidence:
                 await repository.delete_participant(earlier.id)
         known = {p.speaker: p.name for p in people if p.speaker is not None}
-        waiting = {p.name.strip().lower(): p for p in people if p.speaker is None}
+        waiting = {name_key(p.name): p for p in people if p.speaker is None}
         for naming in infer_speaker_names(words, candidates=[p.name for p in people], known=known):
-            if naming.name.strip().lower() in refused:
+            if name_key(naming.name) in refused:
                 continue
-            given = waiting.get(naming.name.strip().lower())
+            given = waiting.get(name_key(naming.name))
             if given is not None:
                 await repository.update_participant(given.id, {"speaker": naming.speaker, "evidence": naming.evidence})
             else:

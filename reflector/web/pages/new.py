@@ -26,6 +26,7 @@ from reflector.domain.transcripts.models import (
 )
 from reflector.domain.transcripts.uploads import MAX_CHUNKS, StoredChunk
 from reflector.pipelines.languages import WHISPER_LANGUAGES
+from reflector.pipelines.names import parse_names
 from reflector.web.deps import cap_upload_body, provide_services
 from reflector.web.errors import status_of
 from reflector.web.htmx import render
@@ -92,18 +93,13 @@ def _problem_with(form: NewTranscriptForm) -> str:
         return f"A name can be at most {NAME_MAX} characters; this one has {len(form.name.strip())}."
     if unstorable(form.participants):
         return "The participants hold a NUL character (%00), which Reflector can't store: remove it."
-    if any(len(name) > NAME_MAX for name in participant_names(form.participants)):
+    if any(len(name) > NAME_MAX for name in parse_names(form.participants)):
         return f"A participant's name can be at most {NAME_MAX} characters."
     if form.source_language not in WHISPER_LANGUAGES:
         return "Choose a language from the list."
     if form.file is None or not form.file.filename:
         return "Choose a recording to upload."
     return ""
-
-
-def participant_names(text: str) -> list[str]:
-    """ "Maria, Tom,, Priya" -> ["Maria", "Tom", "Priya"]: each name once, in the order given."""
-    return list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
 
 
 def _too_large_page(request: Request, exc: UploadTooLarge) -> Response[Any]:
@@ -150,7 +146,7 @@ class NewTranscriptController(Controller):
                 )
             )
             # Before the upload completes: processing starts with it and reads the names.
-            for name in participant_names(values.participants):
+            for name in parse_names(values.participants):
                 await services.editor.add_participant(transcript.id, name, None)
             try:
                 await services.uploads.receive(transcript.id, 0, 1, upload.filename, upload.file)
