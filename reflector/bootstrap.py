@@ -1,6 +1,7 @@
 """The composition root: the web app, the workers and the CLI all build their services here."""
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from reflector.adapters.calendar_http import CalendarHttp
 from reflector.adapters.db import CONNECT_TIMEOUT_S, close_pool, configure_engine, start_pool
 from reflector.adapters.events import EventBus
 from reflector.adapters.queue import ArqJobQueue
+from reflector.adapters.recording_queue import RecordingQueue
 from reflector.adapters.smtp import SmtpMailer
 from reflector.adapters.storage import S3Storage, Storage, build_storage
 from reflector.adapters.webhook_http import WebhookHttp
@@ -25,6 +27,7 @@ from reflector.domain.live.feed import LiveFeed
 from reflector.domain.live.recordings import LiveRecordingPolicy
 from reflector.domain.processing.lifecycle import RunListeners
 from reflector.domain.processing.service import ProcessingService
+from reflector.domain.rooms.bucket_recordings import RecordingNotices
 from reflector.domain.rooms.calendar_sync import CalendarService
 from reflector.domain.rooms.lifecycle import MeetingPolicy
 from reflector.domain.rooms.models import VideoPlatform
@@ -197,18 +200,56 @@ def video_platforms(settings: Settings) -> dict[str, VideoPlatform]:
 
 
 def recordings_bucket(settings: Settings) -> Storage | None:
-    """Daily's recordings bucket (DAILYCO_STORAGE_AWS_BUCKET_NAME) through the transcript store's S3
-    credentials and endpoint; None: the platforms write to the transcript store itself."""
-    bucket, store = settings.platforms.daily_storage_bucket, settings.storage
+    """The bucket Daily and LiveKit write per-participant recordings to (DAILYCO_STORAGE_AWS_BUCKET_NAME,
+    LIVEKIT_STORAGE_AWS_BUCKET_NAME: one bucket, settings.check_platforms) through the transcript store's
+    S3 credentials and endpoint; None: the platforms write to the transcript store itself."""
+    platforms, store = settings.platforms, settings.storage
+    bucket = platforms.daily_storage_bucket or platforms.livekit_storage_bucket
     if not bucket:
         return None
+    region = platforms.daily_storage_region if platforms.daily_storage_bucket else platforms.livekit_storage_region
     return S3Storage(
         bucket=bucket,
-        region=settings.platforms.daily_storage_region or store.aws_region,
+        region=region or store.aws_region,
         access_key_id=store.aws_access_key_id,
         secret_access_key=store.aws_secret_access_key,
         endpoint_url=store.aws_endpoint_url,
     )
+
+
+def bucket_named(settings: Settings) -> Callable[[str], Storage | None]:
+    """A platform's recordings bucket by name (Whereby's, as its notifications name it), not started, read
+    with the transcript store's S3 credentials, region and endpoint; "" (a platform's own, unnamed bucket)
+    is none: Daily's composite recordings are not processed."""
+    store = settings.storage
+
+    def named(name: str) -> Storage | None:
+        if not name:
+            return None
+        return S3Storage(
+            bucket=name,
+            region=store.aws_region,
+            access_key_id=store.aws_access_key_id,
+            secret_access_key=store.aws_secret_access_key,
+            endpoint_url=store.aws_endpoint_url,
+        )
+
+    return named
+
+
+def recording_notices(settings: Settings, services: Services) -> RecordingNotices | None:
+    """The poller of the queue a recordings bucket notifies (AWS_PROCESS_RECORDING_QUEUE_URL), or None."""
+    url, store = settings.platforms.recording_queue_url, settings.storage
+    if not url:
+        return None
+    queue = RecordingQueue(
+        url,
+        region=store.aws_region,
+        access_key_id=store.aws_access_key_id,
+        secret_access_key=store.aws_secret_access_key,
+        endpoint_url=store.aws_endpoint_url,
+    )
+    return RecordingNotices(queue, services.recordings, settings.platforms.recording_queue_wait_s)
 
 
 def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queue: ArqJobQueue) -> Services:
@@ -254,7 +295,7 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
         uploads=ChunkedUploads(transcripts, runs, limits, redis),
         rooms=rooms,
         meetings=meetings,
-        recordings=RecordingService(transcripts, runs, platforms),
+        recordings=RecordingService(transcripts, runs, platforms, bucket_named(settings)),
         calendars=calendars,
         webhooks=webhooks,
         zulip=zulip,

@@ -5,10 +5,13 @@ bootstrap, which builds them: the adapters know nothing of the domain, the domai
 - Daily: one Daily room per meeting, expiring at its end (private with knocking when the room is locked);
   `host_room_url` is the room's URL with a meeting token owning the call, for the room's owner (Reflector's
   `?t=` semantics); anyone else joins by the bare URL or a token of their own (`join_url`).
-- Whereby: one Whereby meeting per meeting; its host URL is Whereby's, shown to the owner only.
+- Whereby: one Whereby meeting per meeting; its host URL is Whereby's, shown to the owner only. A room
+  recording to the cloud has Whereby write the MP4 to RECORDING_STORAGE_AWS_BUCKET_NAME (whose S3
+  notifications the workers read: reflector.domain.rooms.bucket_recordings).
 - LiveKit: one LiveKit room per meeting; a LiveKit client needs the server URL and an access token, so both
   links are the server's URL with `?room=`, the host link also with an owner token; every join gets a new
-  identity.
+  identity. With LIVEKIT_STORAGE_AWS_BUCKET_NAME the room records every published track to that bucket
+  (auto track egress), the webhooks telling when each started and ended (reflector.domain.rooms.livekit_recordings).
 """
 
 import hashlib
@@ -17,7 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import msgspec
 import structlog
@@ -25,16 +28,20 @@ import structlog
 from reflector.adapters.platforms import ForgedWebhook, UnreadableWebhook, verify_daily, verify_livekit, verify_whereby
 from reflector.adapters.platforms.daily import DailyClient, DailyRoom, RoomProperties
 from reflector.adapters.platforms.daily_webhooks import DailyParticipant, DailyRecordingEvent, DailyTestPing
-from reflector.adapters.platforms.livekit import LiveKitClient
+from reflector.adapters.platforms.livekit import LiveKitClient, S3Upload, TrackFile
 from reflector.adapters.platforms.transport import PlatformError, PlatformHttp
-from reflector.adapters.platforms.whereby import WherebyClient
+from reflector.adapters.platforms.whereby import CloudRecording, S3Destination, WherebyClient
 from reflector.domain.errors import DomainError
 from reflector.domain.ids import now
+from reflector.domain.rooms.livekit_recordings import RoomFinished, TrackEgress
 from reflector.domain.rooms.models import Platform, PlatformMeeting, RoomView, VideoPlatform
 from reflector.domain.rooms.platform_events import PresenceChange, ReceivedEvent, RecordingReady
 from reflector.settings import PlatformSettings
 
 log = structlog.get_logger(__name__)
+
+# Where LiveKit's track egress writes a track: one folder per LiveKit room (one per meeting).
+LIVEKIT_TRACK_PATH = "livekit/{room_name}/{publisher_identity}-{track_source}-{track_id}"
 
 
 class PlatformUnavailable(DomainError):
@@ -124,13 +131,21 @@ class DailyMeetings:
 
 
 class WherebyMeetings:
-    def __init__(self, client: WherebyClient) -> None:
+    def __init__(self, client: WherebyClient, bucket: S3Destination | None = None) -> None:
         self.client = client
+        self.bucket = bucket  # where Whereby writes a cloud recording's MP4 (the bucket notifying our queue)
 
     @_asking("open the meeting")
     async def create_meeting(self, room: RoomView, end: datetime) -> PlatformMeeting:
+        recording = None
+        if room.recording_type == "cloud" and self.bucket is not None:
+            recording = CloudRecording(destination=self.bucket, start_trigger=room.recording_trigger)
         meeting = await self.client.create_meeting(
-            end=end, room_name_prefix=room.name, is_locked=room.is_locked, room_mode=room.room_mode
+            end=end,
+            room_name_prefix=room.name,
+            is_locked=room.is_locked,
+            room_mode=room.room_mode,
+            recording=recording,
         )
         return PlatformMeeting(
             room_name=meeting.room_name,
@@ -157,15 +172,21 @@ class WherebyMeetings:
 
 
 class LiveKitMeetings:
-    def __init__(self, client: LiveKitClient, server_url: str) -> None:
+    def __init__(self, client: LiveKitClient, server_url: str, egress: S3Upload | None = None) -> None:
         self.client = client
         self.server_url = server_url
+        self.egress = egress  # where track egress writes each participant's track; None: not recorded
 
     @_asking("open the meeting")
     async def create_meeting(self, room: RoomView, end: datetime) -> PlatformMeeting:
         name = f"{room.name}-{now():%Y%m%d%H%M%S}"
         empty = int(max(timedelta(minutes=5), end - now()).total_seconds())
-        created = await self.client.create_room(name, empty_timeout_s=empty)
+        tracks = None
+        if self.egress is not None and room.recording_type != "none":
+            # Every track published in the room recorded on its own, named for whose it is and what it
+            # carries (reflector.pipelines.tracks.LIVEKIT_TRACK); LiveKit adds the extension.
+            tracks = TrackFile(LIVEKIT_TRACK_PATH, self.egress)
+        created = await self.client.create_room(name, empty_timeout_s=empty, track_egress=tracks)
         room_url = self._url(created.name)
         owner = self.client.access_token(created.name, room.user_id)
         return PlatformMeeting(
@@ -204,9 +225,26 @@ def video_platforms(settings: PlatformSettings) -> dict[str, VideoPlatform]:
     if settings.daily_api_key:
         bound["daily"] = DailyMeetings(DailyClient.from_settings(settings))
     if settings.whereby_api_key:
-        bound["whereby"] = WherebyMeetings(WherebyClient.from_settings(settings))
+        bucket = None
+        if settings.whereby_storage_bucket:
+            bucket = S3Destination(
+                bucket=settings.whereby_storage_bucket,
+                access_key_id=settings.whereby_storage_access_key_id or "",
+                access_key_secret=settings.whereby_storage_access_key_secret or "",
+            )
+        bound["whereby"] = WherebyMeetings(WherebyClient.from_settings(settings), bucket)
     if "livekit" in settings.available and settings.livekit_url:
-        bound["livekit"] = LiveKitMeetings(LiveKitClient.from_settings(settings), settings.livekit_url)
+        egress = None
+        if settings.livekit_storage_bucket:
+            egress = S3Upload(
+                bucket=settings.livekit_storage_bucket,
+                region=settings.livekit_storage_region,
+                access_key=settings.livekit_storage_access_key_id or "",
+                secret=settings.livekit_storage_secret_access_key or "",
+                endpoint=settings.livekit_storage_endpoint_url or "",
+                force_path_style=bool(settings.livekit_storage_endpoint_url),
+            )
+        bound["livekit"] = LiveKitMeetings(LiveKitClient.from_settings(settings), settings.livekit_url, egress)
     return bound
 
 
@@ -289,18 +327,33 @@ def livekit_event(headers: Mapping[str, str], body: bytes, settings: PlatformSet
         verified = verify_livekit(headers, body, settings.livekit_api_key, settings.livekit_api_secret)
     except UnreadableWebhook as problem:
         return _unreadable("livekit", body, problem)
-    change: PresenceChange | RecordingReady | None = None
+    change: PresenceChange | TrackEgress | RoomFinished | None = None
+    person = verified.participant
     if verified.event in ("participant_joined", "participant_left") and verified.room is not None:
-        change = PresenceChange(joined=verified.event == "participant_joined", room_name=verified.room.name)
-    egress = verified.egress_info
-    if verified.event == "egress_ended" and egress is not None and egress.egress_id and not egress.error:
-        files = [f.location or f.filename for f in egress.file_results]
-        started = min((f.started_at for f in egress.file_results if f.started_at), default=0)
-        change = RecordingReady(
-            recording_id=egress.egress_id,
-            room_name=egress.room_name,
-            object_key=files[0] if len(files) == 1 else "",
-            track_keys=files if len(files) > 1 else None,
-            started_at=datetime.fromtimestamp(started / 1e9, UTC) if started else None,  # LiveKit: nanoseconds
+        change = PresenceChange(
+            joined=verified.event == "participant_joined",
+            room_name=verified.room.name,
+            participant_id=person.identity if person else None,
+            participant_name=person.name if person else None,
         )
+    egress = verified.egress_info
+    if verified.event in ("egress_started", "egress_ended") and egress is not None and egress.egress_id:
+        # Track egress writes one file; its key in our bucket is the file's name, and it started (LiveKit:
+        # nanoseconds) where the track sits on the meeting's timeline.
+        written = egress.file_results[0] if egress.file_results and not egress.error else None
+        change = TrackEgress(
+            room_name=egress.room_name,
+            egress_id=egress.egress_id,
+            ended=verified.event == "egress_ended",
+            key=(written.filename or _key_of(written.location)) if written else "",
+            started_ms=written.started_at // 1_000_000 if written else 0,
+        )
+    if verified.event == "room_finished" and verified.room is not None:
+        change = RoomFinished(room_name=verified.room.name)
     return ReceivedEvent("livekit", verified.id or _body_id(body), verified.event, body, change)
+
+
+def _key_of(location: str) -> str:
+    """An object's key from the URL egress gives as its location (s3://bucket/key or https://host/bucket/key)."""
+    path = urlsplit(location).path.lstrip("/")
+    return path if location.startswith("s3://") else path.partition("/")[2]

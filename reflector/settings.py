@@ -156,10 +156,29 @@ class PlatformSettings(msgspec.Struct, frozen=True):
     whereby_api_key: str | None = None
     whereby_api_url: str = "https://api.whereby.dev/v1"
     whereby_webhook_secret: str | None = None
+    # Whereby's cloud recordings (a room with recording type `cloud`): the bucket Whereby writes its MP4 to
+    # and the keys it writes with (Reflector's RECORDING_STORAGE_AWS_BUCKET_NAME, AWS_WHEREBY_ACCESS_KEY_*).
+    whereby_storage_bucket: str | None = None
+    whereby_storage_access_key_id: str | None = None
+    whereby_storage_access_key_secret: str | None = None
+    # The SQS queue that bucket notifies of each object it creates (AWS_PROCESS_RECORDING_QUEUE_URL), read
+    # with the transcript store's S3 credentials, region and endpoint; workers poll it. Unset: not polled.
+    recording_queue_url: str | None = None
+    # How long one poll of that queue waits for a message (SQS long polling, at most 20 s).
+    recording_queue_wait_s: float = 20
     # LiveKit, self-hosted: the URL clients connect to (wss://…), and the API key and secret it was given.
     livekit_url: str | None = None
     livekit_api_key: str | None = None
     livekit_api_secret: str | None = None
+    # Where LiveKit's track egress writes each participant's track (Reflector's LIVEKIT_STORAGE_AWS_*):
+    # the bucket and the keys, region and S3 endpoint LiveKit writes with. Reflector reads that bucket with
+    # the transcript store's credentials and endpoint, as Daily's; the two platforms share one recordings
+    # bucket. Unset: LiveKit rooms are not recorded.
+    livekit_storage_bucket: str | None = None
+    livekit_storage_region: str = "us-east-1"
+    livekit_storage_access_key_id: str | None = None
+    livekit_storage_secret_access_key: str | None = None
+    livekit_storage_endpoint_url: str | None = None
     # A meeting nobody is in for this long is closed (an unscheduled one; a calendar meeting at its end).
     meeting_empty_close_s: float = 30 * 60
     # A meeting whose last person left less than this ago is still the room's meeting: the next joiner is
@@ -336,9 +355,19 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "WHEREBY_API_KEY": ("platforms", "whereby_api_key"),
     "WHEREBY_API_URL": ("platforms", "whereby_api_url"),
     "WHEREBY_WEBHOOK_SECRET": ("platforms", "whereby_webhook_secret"),
+    "RECORDING_STORAGE_AWS_BUCKET_NAME": ("platforms", "whereby_storage_bucket"),
+    "AWS_WHEREBY_ACCESS_KEY_ID": ("platforms", "whereby_storage_access_key_id"),
+    "AWS_WHEREBY_ACCESS_KEY_SECRET": ("platforms", "whereby_storage_access_key_secret"),
+    "AWS_PROCESS_RECORDING_QUEUE_URL": ("platforms", "recording_queue_url"),
+    "SQS_POLLING_TIMEOUT_SECONDS": ("platforms", "recording_queue_wait_s"),
     "LIVEKIT_URL": ("platforms", "livekit_url"),
     "LIVEKIT_API_KEY": ("platforms", "livekit_api_key"),
     "LIVEKIT_API_SECRET": ("platforms", "livekit_api_secret"),
+    "LIVEKIT_STORAGE_AWS_BUCKET_NAME": ("platforms", "livekit_storage_bucket"),
+    "LIVEKIT_STORAGE_AWS_REGION": ("platforms", "livekit_storage_region"),
+    "LIVEKIT_STORAGE_AWS_ACCESS_KEY_ID": ("platforms", "livekit_storage_access_key_id"),
+    "LIVEKIT_STORAGE_AWS_SECRET_ACCESS_KEY": ("platforms", "livekit_storage_secret_access_key"),
+    "LIVEKIT_STORAGE_AWS_ENDPOINT_URL": ("platforms", "livekit_storage_endpoint_url"),
     "WEBHOOK_ALLOW_PRIVATE_TARGETS": ("webhooks", "allow_private_targets"),
     "WEBHOOK_TIMEOUT_S": ("webhooks", "timeout_s"),
     "WEBHOOK_RETRY_SCHEDULE": ("webhooks", "retry_schedule"),
@@ -489,6 +518,12 @@ def check_platforms(platforms: PlatformSettings) -> None:
     missing = [name for name, value in livekit.items() if not value]
     if 0 < len(missing) < len(livekit):
         raise SettingsError(f"LiveKit needs {' and '.join(missing)} as well")
+    daily_bucket, livekit_bucket = platforms.daily_storage_bucket, platforms.livekit_storage_bucket
+    if daily_bucket and livekit_bucket and daily_bucket != livekit_bucket:
+        raise SettingsError(
+            f"DAILYCO_STORAGE_AWS_BUCKET_NAME={daily_bucket!r} and LIVEKIT_STORAGE_AWS_BUCKET_NAME="
+            f"{livekit_bucket!r}: per-participant recordings are read from one bucket, so name the same one"
+        )
     for name, url in (
         ("DAILY_API_URL", platforms.daily_api_url),
         ("WHEREBY_API_URL", platforms.whereby_api_url),

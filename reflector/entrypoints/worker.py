@@ -8,7 +8,7 @@ from arq.worker import Worker, func
 
 from reflector.adapters.gate import MachineGate
 from reflector.adapters.queue import redis_settings
-from reflector.bootstrap import ModelRegistry
+from reflector.bootstrap import ModelRegistry, recording_notices
 from reflector.domain.emails import jobs as email_jobs
 from reflector.domain.processing import jobs
 from reflector.domain.processing.holders import Holder
@@ -101,6 +101,10 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
             await asyncio.sleep(settings.worker.stale_after_s / 3)
 
     reaper = asyncio.create_task(reap())
+    # Recordings a bucket announces on its SQS queue (Whereby's MP4s): polled by every worker, SQS handing
+    # each message to one of them at a time.
+    notices = recording_notices(settings, services)
+    polling = asyncio.create_task(notices.run(process.stopping)) if notices else None
     # Readiness counts a worker alive while its key lives: three missed beats and it is gone.
     process.announce([w.queue_name for w in workers])
     running = [asyncio.create_task(w.async_run()) for w in workers]
@@ -113,6 +117,10 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
     finally:
         log.info("worker.stopping")
         reaper.cancel()
+        if polling is not None:
+            polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await polling
         await process.retire()
         waiter.cancel()
         for w in workers:

@@ -1,9 +1,12 @@
-"""Per-participant recordings: the tracks of one meeting, Daily's raw-track names, each track decoded onto
-the meeting's timeline, and the mixdown a player streams.
+"""Per-participant recordings: the tracks of one meeting, Daily's raw-track names and LiveKit's track
+egress files, each track decoded onto the meeting's timeline, and the mixdown a player streams.
 
 A track's offset is where its first sample sits on the meeting's timeline. For Daily it comes from the
 file name (`{recording_start_ms}-{participant_id}-cam-audio-{track_start_ms}`), the documented source;
-the WebM stream's own start time differs from it by about 200 ms and is ignored.
+the WebM stream's own start time differs from it by about 200 ms and is ignored. For LiveKit it comes from
+each track egress's `startedAt` (its `egress_ended` webhook), the earliest track starting the timeline; the
+file name, as Reflector asks egress to write it (`{publisher_identity}-{track_source}-{track_id}`), says
+whose track it is and what it carries.
 """
 
 import re
@@ -34,6 +37,21 @@ DAILY_TRACK = re.compile(
     r"(?:^|/)(?P<recording_ms>\d+)-(?P<participant>[0-9A-Za-z-]+?)-(?P<source>cam|screen)-(?P<media>audio|video)"
     r"-(?P<track_ms>\d+)(?:\.\w+)?$"
 )
+
+
+# LiveKit track egress files as Reflector names them: `{room}/{publisher_identity}-{track_source}-{track_id}`,
+# the extension egress adds (.ogg for Opus audio).
+LIVEKIT_TRACK = re.compile(
+    r"(?:^|/)(?P<identity>[^/]+?)-(?P<source>microphone|screen_share_audio|screen_share|camera|unknown)"
+    r"-(?P<track>TR_[0-9A-Za-z]+)(?:\.\w+)?$"
+)
+LIVEKIT_KINDS: dict[str, TrackKind] = {
+    "microphone": "cam-audio",
+    "unknown": "cam-audio",
+    "screen_share_audio": "screen-audio",
+    "screen_share": "video",
+    "camera": "video",
+}
 
 
 class Track(msgspec.Struct, frozen=True):
@@ -94,6 +112,34 @@ def daily_tracks(
                 participant_name=names.get(name.participant_id, ""),
                 offset_s=name.offset_s,
                 kind=name.kind,
+            )
+        )
+    return sorted(tracks, key=lambda t: (t.offset_s, t.participant_id, t.kind))
+
+
+def livekit_tracks(
+    keys: Iterable[str],
+    names: Mapping[str, str],
+    starts_ms: Mapping[str, int],
+    path_of: Callable[[str], str | Path] = str,
+) -> list[Track]:
+    """The tracks of a LiveKit recording: `names` maps identities to display names, `starts_ms` each key to
+    the unix milliseconds its egress started at (the earliest is the timeline's start)."""
+    known = [key for key in keys if key in starts_ms]
+    first = min((starts_ms[key] for key in known), default=0)
+    tracks = []
+    for key in known:
+        match = LIVEKIT_TRACK.search(key)
+        if match is None:
+            log.info("tracks.not_a_track", key=key)
+            continue
+        tracks.append(
+            Track(
+                path=str(path_of(key)),
+                participant_id=match["identity"],
+                participant_name=names.get(match["identity"], ""),
+                offset_s=(starts_ms[key] - first) / 1000,
+                kind=LIVEKIT_KINDS[match["source"]],
             )
         )
     return sorted(tracks, key=lambda t: (t.offset_s, t.participant_id, t.kind))

@@ -8,7 +8,7 @@ import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -232,7 +232,7 @@ async def test_a_daily_recording_ready_is_kept_pending_on_the_meeting_of_its_roo
     assert json.loads(rows[0]["track_keys"]) == [tracks[0]["s3Key"], tracks[2]["s3Key"]]
 
 
-async def test_a_livekit_egress_of_an_unknown_room_is_kept_without_a_meeting(
+async def test_a_livekit_egress_of_an_unknown_room_is_answered_and_kept_nowhere(
     hooks: tuple[Services, httpx.AsyncClient],
 ) -> None:
     _, client = hooks
@@ -241,8 +241,53 @@ async def test_a_livekit_egress_of_an_unknown_room_is_kept_without_a_meeting(
     assert (await deliver(client, "livekit", body, SIGN["livekit"](body, int(time.time())))).json() == {
         "status": "ignored"
     }
-    rows = await Recording.select().where(Recording.platform_recording_id == "EG_1")
-    assert len(rows) == 1 and rows[0]["meeting_id"] is None
+    assert await Recording.count() == 0
+
+
+def livekit_event(event_id: str, kind: str, meeting: MeetingView, **fields: Any) -> bytes:
+    room = {"sid": "RM_1", "name": meeting.room_name}
+    return body_of({"event": kind, "id": event_id, "createdAt": "1780000000", "room": room, **fields})
+
+
+def egress(meeting: MeetingView, egress_id: str, key: str = "", started_ns: int = 0) -> dict[str, Any]:
+    info = {"egressId": egress_id, "roomName": meeting.room_name, "status": "EGRESS_ACTIVE"}
+    if key:
+        written = {"filename": key, "location": f"s3://recordings/{key}", "startedAt": str(started_ns)}
+        info |= {"status": "EGRESS_COMPLETE", "fileResults": [written]}
+    return info
+
+
+async def test_a_livekit_recording_is_gathered_from_its_egresses_and_pending_once_all_have_ended(
+    hooks: tuple[Services, httpx.AsyncClient],
+) -> None:
+    _, client = hooks
+    meeting = await meeting_on("livekit")
+    folder = f"livekit/{meeting.room_name}"
+    ana, bo = f"{folder}/ana-1a2b3c-microphone-TR_a.ogg", f"{folder}/bo-4d5e6f-microphone-TR_b.ogg"
+    person = {"sid": "PA_1", "identity": "bo-4d5e6f", "name": "Bø Ørsted"}
+    events = [  # as LiveKit may send them: the room's end before the last egress has ended
+        livekit_event("e1", "participant_joined", meeting, participant=person),
+        livekit_event("e2", "egress_started", meeting, egressInfo=egress(meeting, "EG_a")),
+        livekit_event("e3", "egress_started", meeting, egressInfo=egress(meeting, "EG_b")),
+        livekit_event("e4", "egress_ended", meeting, egressInfo=egress(meeting, "EG_b", bo, 1_780_000_002_500_000_000)),
+        livekit_event("e5", "room_finished", meeting),
+        livekit_event("e4", "egress_ended", meeting, egressInfo=egress(meeting, "EG_b", bo, 1_780_000_002_500_000_000)),
+    ]
+    for body in events:
+        assert (await deliver(client, "livekit", body, SIGN["livekit"](body, int(time.time())))).status_code == 200
+    [gathering] = await Recording.select(Recording.status, Recording.track_keys).output(load_json=True)
+    assert gathering == {"status": "recording", "track_keys": None}  # Ana's egress has not ended yet
+
+    ended = egress(meeting, "EG_a", ana, 1_780_000_001_000_000_000)
+    last = livekit_event("e6", "egress_ended", meeting, egressInfo=ended)
+    assert (await deliver(client, "livekit", last, SIGN["livekit"](last, int(time.time())))).status_code == 200
+
+    [row] = await Recording.select().output(load_json=True)
+    assert row["status"] == "pending" and row["meeting_id"] == meeting.id
+    assert row["platform_recording_id"] == f"livekit:{meeting.room_name}"
+    assert row["track_keys"] == [ana, bo] and row["object_key"] == folder  # in the order they started
+    assert row["recorded_at"] == datetime(2026, 5, 28, 20, 26, 41, tzinfo=UTC)
+    assert row["platform_state"]["names"] == {"bo-4d5e6f": "Bø Ørsted"}
 
 
 async def test_people_joining_and_leaving_on_the_fakes_are_counted(

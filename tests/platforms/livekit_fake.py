@@ -4,10 +4,13 @@ the API key carrying the `video` grant the method needs; errors in Twirp's `{cod
 adds a participant; `deliver` sends a webhook signed as LiveKit does (a JWT whose sha256 claim is the body's
 hash, in Authorization)."""
 
+import asyncio
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -148,6 +151,46 @@ class FakeLiveKit(FakePlatform):
         people = self.participants.get(room, [])
         people[:] = [p for p in people if p["identity"] != identity]
         self.rooms[room]["num_participants"] = len(people)
+
+    # ---- a call, told to Reflector's webhook as LiveKit tells it ----
+
+    def _event(self, kind: str, room: str, **fields: Any) -> dict[str, Any]:
+        info = self.rooms.get(room, {"sid": "", "name": room})
+        return {"event": kind, "id": f"EV_{uuid.uuid4().hex[:12]}", "createdAt": str(int(time.time())),
+                "room": {"sid": info["sid"], "name": room}, **fields}  # fmt: skip
+
+    async def joined(self, url: str, room: str, identity: str, name: str) -> int | None:
+        """`identity` joins under `name` (as its access token says), and the webhook says so."""
+        person = self.join(room, identity, name)
+        return await self.deliver(url, self._event("participant_joined", room, participant=person))
+
+    async def record_track(
+        self, url: str, room: str, identity: str, source: str, recording: Path, started_ns: int
+    ) -> str:
+        """What the room's auto track egress does for one published track: egress_started, the file written
+        to the bucket the room was created with (its filepath template, `.ogg` added), egress_ended with the
+        file and when its first sample was recorded. The object's key."""
+        egress = self.rooms[room]["_egress"]["tracks"]
+        track_id = f"TR_{uuid.uuid4().hex[:12]}"
+        key = egress["filepath"].format(room_name=room, publisher_identity=identity, track_source=source,
+                                        track_id=track_id) + recording.suffix  # fmt: skip
+        info = {"egressId": f"EG_{uuid.uuid4().hex[:12]}", "roomId": self.rooms[room]["sid"], "roomName": room,
+                "status": "EGRESS_ACTIVE", "startedAt": str(started_ns)}  # fmt: skip
+        await self.deliver(url, self._event("egress_started", room, egressInfo=info))
+        s3 = egress["s3"]
+        client = boto3.client("s3", endpoint_url=s3["endpoint"], region_name=s3.get("region") or "us-east-1",
+                              aws_access_key_id=s3["access_key"], aws_secret_access_key=s3["secret"])  # fmt: skip
+        await asyncio.to_thread(client.upload_file, str(recording), s3["bucket"], key)
+        size = (await asyncio.to_thread(recording.stat)).st_size
+        written = {"filename": key, "location": f"s3://{s3['bucket']}/{key}", "size": str(size),
+                   "startedAt": str(started_ns), "endedAt": str(time.time_ns())}  # fmt: skip
+        ended = info | {"status": "EGRESS_COMPLETE", "endedAt": str(time.time_ns()), "fileResults": [written]}
+        await self.deliver(url, self._event("egress_ended", room, egressInfo=ended))
+        return key
+
+    async def finished(self, url: str, room: str) -> int | None:
+        """Everyone left: LiveKit closes the room."""
+        return await self.deliver(url, self._event("room_finished", room))
 
     async def deliver(self, url: str, event: dict[str, Any], *, issued_at: int | None = None) -> int | None:
         try:

@@ -3,11 +3,14 @@ meetings created and deleted, room sessions from the insights API, Bearer key. W
 in its dashboard, so a test gives the fake a URL and secret, and `join`/`leave` deliver room.client.* signed
 over the exact bytes sent."""
 
+import asyncio
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 
 from tests.platforms.fake_server import FakePlatform, FakeRequest, Reply
@@ -21,6 +24,7 @@ class FakeWhereby(FakePlatform):
         self.subdomain = subdomain
         self.meetings: dict[str, dict[str, Any]] = {}
         self.requested: list[dict[str, Any]] = []  # every POST /meetings body, for assertions
+        self.recording_settings: dict[str, dict[str, Any]] = {}  # meeting id -> its `recording` (cloud)
         self.sessions: list[dict[str, Any]] = []
         self.clients: dict[str, int] = {}  # meeting id -> clients in it now
         self.webhook_url: str | None = None
@@ -63,6 +67,8 @@ class FakeWhereby(FakePlatform):
         if "hostRoomUrl" in body.get("fields", []):
             meeting["hostRoomUrl"] = f"{meeting['roomUrl']}?roomKey={uuid.uuid4().hex}"
         self.meetings[meeting_id] = meeting
+        if body.get("recording"):
+            self.recording_settings[meeting_id] = body["recording"]
         return Reply(201, meeting)
 
     async def _get_meeting(self, request: FakeRequest) -> Reply:
@@ -119,6 +125,22 @@ class FakeWhereby(FakePlatform):
         if self.webhook_url:
             await self.deliver(self.webhook_url, event)
         return event
+
+    async def record(self, meeting_id: str, mp4: Path, *, started_at: datetime, s3_endpoint: str) -> str:
+        """Whereby's cloud recording of the meeting, as it writes one: the MP4 put in the bucket the meeting was
+        created with (`recording.destination`), with the keys it was given, named `{room}-{ISO second}.mp4`;
+        the bucket's notifications do the rest. The object's key."""
+        destination = self.recording_settings[meeting_id]["destination"]
+        key = f"{self.meetings[meeting_id]['roomName'].lstrip('/')}-{started_at:%Y-%m-%dT%H:%M:%S}Z.mp4"
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=s3_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=destination["accessKeyId"],
+            aws_secret_access_key=destination["accessKeySecret"],
+        )
+        await asyncio.to_thread(s3.upload_file, str(mp4), destination["bucket"], key)
+        return key
 
     async def deliver(self, url: str, event: dict[str, Any]) -> int | None:
         """Send `event` signed to `url`; Whereby writes non-ASCII names as UTF-8, and signs exactly those bytes."""

@@ -73,7 +73,9 @@ class ProcessingService:
         latest = await repository.latest_for(transcript_id)
         if latest is not None and latest.kind == multitrack_runs.KIND:
             source = multitrack_runs.source_of(latest)
-            return await self.request_multitrack(transcript_id, source.keys, source.names, source.video_folder)
+            return await self.request_multitrack(
+                transcript_id, source.keys, source.names, source.video_folder, source.starts_ms
+            )
         try:
             return await self.request(transcript_id, options_for(transcript))
         except AudioDeleted:
@@ -96,16 +98,24 @@ class ProcessingService:
         return run, True
 
     async def request_multitrack(
-        self, transcript_id: str, keys: list[str], names: dict[str, str], video_folder: str | None = None
+        self,
+        transcript_id: str,
+        keys: list[str],
+        names: dict[str, str],
+        video_folder: str | None = None,
+        starts_ms: dict[str, int] | None = None,
     ) -> tuple[RunView, bool]:
         """Queue a run of a per-participant recording (its tracks' object keys, the platform's names by
-        participant id, the folder whose video tracks it deletes, if any); the transcript's participants
-        become the recording's, named. (run, False) when one is already under way."""
+        participant id, the folder whose video tracks it deletes, if any, and for LiveKit when each track
+        started); the transcript's participants become the recording's, named. (run, False) when one is
+        already under way."""
         transcript = await self._transcripts.get(transcript_id)
         active = await self.active_run(transcript_id)
         if active is not None:
             return active, False
-        source = multitrack_runs.MultitrackSource(keys=keys, names=names, video_folder=video_folder)
+        source = multitrack_runs.MultitrackSource(
+            keys=keys, names=names, video_folder=video_folder, starts_ms=starts_ms or {}
+        )
         await self._transcripts.reset_results(transcript_id)
         speakers = multitrack_runs.speakers_of(source)
         await self._transcripts.name_speakers(transcript_id, {p.speaker: p.name for p in speakers})

@@ -139,7 +139,8 @@ class ConsentView(msgspec.Struct, frozen=True):
     consent_timestamp: datetime
 
 
-RecordingStatus = Literal["pending", "processing", "completed", "failed", "ignored"]
+# `recording`: still being made (LiveKit egresses under way); `pending` once complete.
+RecordingStatus = Literal["recording", "pending", "processing", "completed", "failed", "ignored"]
 
 
 class RecordingView(msgspec.Struct, frozen=True):
@@ -154,6 +155,9 @@ class RecordingView(msgspec.Struct, frozen=True):
     recorded_at: datetime
     status: RecordingStatus
     transcript_id: str | None
+    bucket_name: str = ""  # the bucket its objects are in; "": the platform's own (Daily's recordings bucket)
+    # What the platform told of it while it was made (LiveKit: livekit_recordings.LiveKitGathering).
+    platform_state: dict[str, Any] | None = None
 
 
 class PlatformMeeting(msgspec.Struct, frozen=True):

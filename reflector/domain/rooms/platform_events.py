@@ -9,6 +9,8 @@ by its id, in one transaction, so a redelivery or a replay inside the signature'
 - A recording ready: a `recording` row keyed by the platform's recording id, on the meeting the recording
   was started for (when a row from its start exists) or the meeting whose platform room it recorded; never
   the meeting closest in time. It stays `pending`: processing it is another step's.
+- LiveKit records each track on its own: its egresses, the room's end and who joined under which name
+  are gathered on one recording of the meeting, `pending` once complete (livekit_recordings.py).
 """
 
 from collections.abc import Mapping
@@ -18,7 +20,9 @@ from typing import Literal, Protocol, runtime_checkable
 import msgspec
 import structlog
 
+from reflector.domain.rooms import livekit_recordings
 from reflector.domain.rooms import repository as repo
+from reflector.domain.rooms.livekit_recordings import RoomFinished, TrackEgress
 from reflector.domain.rooms.models import Platform, VideoPlatform
 from reflector.domain.rooms.tables import PlatformEvent
 
@@ -34,6 +38,8 @@ class PresenceChange(msgspec.Struct, frozen=True):
     room_name: str | None = None  # the platform's room (Daily, LiveKit)
     platform_id: str | None = None  # the platform's meeting id (Whereby)
     num_clients: int | None = None  # the count the platform sent, when it sent one
+    participant_id: str | None = None  # who (LiveKit: the identity their tracks are named after)
+    participant_name: str | None = None  # the name they joined with
 
 
 class RecordingReady(msgspec.Struct, frozen=True):
@@ -54,7 +60,7 @@ class ReceivedEvent(msgspec.Struct, frozen=True):
     event_id: str
     event_type: str
     body: bytes
-    change: PresenceChange | RecordingReady | None = None
+    change: PresenceChange | RecordingReady | TrackEgress | RoomFinished | None = None
     problem: str | None = None
 
 
@@ -78,6 +84,8 @@ async def receive(event: ReceivedEvent, platforms: Mapping[str, VideoPlatform]) 
             outcome = await _presence(event.platform, event.change, platforms.get(event.platform))
         elif isinstance(event.change, RecordingReady):
             outcome = await _recording(event.platform, event.change)
+        elif isinstance(event.change, TrackEgress | RoomFinished):
+            outcome = await livekit_recordings.gather(event.platform, event.change)
         else:
             outcome = "ignored"
         await repo.platform_event_outcome(event.platform, event.event_id, outcome)
@@ -103,6 +111,8 @@ async def _presence(platform: str, change: PresenceChange, client: VideoPlatform
         except Exception as exc:  # the platform away: the event still moves the count by one
             log.warning("meeting.presence_unknown", meeting_id=meeting.id, platform=platform, error=str(exc))
     await repo.set_clients(meeting.id, count=count, delta=1 if change.joined else -1)
+    if change.joined and change.participant_id and change.participant_name and platform == "livekit":
+        await livekit_recordings.name_participant(meeting, change.participant_id, change.participant_name)
     return "processed"
 
 

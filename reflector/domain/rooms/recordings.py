@@ -15,12 +15,17 @@ Names come from the platform's participants of the recorded meeting session, mat
 participant id; a participant the platform does not name keeps a speaker label. What happens to the run
 afterwards shows on the transcript (processing, ended, error), and reprocessing the transcript runs its
 tracks again. A meeting whose room does not store video has its video tracks deleted from the bucket by
-the run (they are never downloaded either way). Only per-participant recordings (Daily raw-tracks) are
-processed here so far.
+the run (they are never downloaded either way).
+
+A recording in one file (Whereby's composite MP4, announced by its bucket: bucket_recordings.py) is copied
+from its bucket into the transcript's upload and goes through the file pipeline, diarized: the platform
+does not say who spoke when.
 """
 
 import posixpath
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import structlog
@@ -28,9 +33,16 @@ import structlog
 from reflector.adapters.storage import Storage
 from reflector.domain.errors import DomainError
 from reflector.domain.ids import now
+from reflector.domain.rooms import livekit_recordings
 from reflector.domain.rooms import repository as repo
 from reflector.domain.rooms.models import MeetingView, RecordingView, RoomView, VideoPlatform
-from reflector.domain.transcripts.models import NewTranscript, TranscriptNotFound, TranscriptView
+from reflector.domain.transcripts.models import (
+    AudioDeleted,
+    NewTranscript,
+    NoUpload,
+    TranscriptNotFound,
+    TranscriptView,
+)
 from reflector.domain.transcripts.service import TranscriptService
 
 log = structlog.get_logger(__name__)
@@ -44,8 +56,16 @@ class TrackRuns(Protocol):
     """Processing, as a recording needs it: a run of a per-participant recording's tracks."""
 
     async def request_multitrack(
-        self, transcript_id: str, keys: list[str], names: dict[str, str], video_folder: str | None = None
+        self,
+        transcript_id: str,
+        keys: list[str],
+        names: dict[str, str],
+        video_folder: str | None = None,
+        starts_ms: dict[str, int] | None = None,
     ) -> Any: ...
+
+    async def reprocess(self, transcript_id: str) -> Any:
+        """A run of the transcript's recording (its upload: one file, diarized)."""
 
 
 @runtime_checkable
@@ -78,10 +98,18 @@ class RecordingNotProcessable(DomainError):
 
 
 class RecordingService:
-    def __init__(self, transcripts: TranscriptService, runs: TrackRuns, platforms: Mapping[str, VideoPlatform]) -> None:
+    def __init__(
+        self,
+        transcripts: TranscriptService,
+        runs: TrackRuns,
+        platforms: Mapping[str, VideoPlatform],
+        buckets: Callable[[str], Storage | None] | None = None,
+    ) -> None:
         self._transcripts = transcripts
         self._runs = runs
         self._platforms = platforms
+        # A bucket by name, not started ("": the platforms' own recordings bucket); None where none is read.
+        self._buckets = buckets
 
     async def process(self, recording_id: str) -> str | None:
         """Make the recording's transcript and queue its run; the transcript's id, or None when the
@@ -165,23 +193,60 @@ class RecordingService:
             return None
 
     async def _process(self, recording: RecordingView) -> str:
-        if not recording.track_keys:
-            raise RecordingNotProcessable("Only recordings with one track per participant are processed yet.")
+        one_file = recording.track_keys is None and bool(recording.object_key)
+        if not recording.track_keys and not one_file:
+            raise RecordingNotProcessable("This recording has neither a file nor one track per participant.")
         meeting = await repo.get_meeting(recording.meeting_id) if recording.meeting_id else None
         room = await repo.get_room(meeting.room_id) if meeting else None
         if meeting is None or room is None:
             raise RecordingNotProcessable("This recording belongs to no meeting of a room here.")
+        if one_file:
+            return await self._process_file(recording, room, meeting)
+        assert recording.track_keys is not None
         names = await self._names(meeting, recording)
         transcript_id = recording.transcript_id
         if transcript_id is None:
             transcript_id = await self._new_transcript(room, meeting, recording)
         # A meeting that does not store video: its video tracks are deleted from the bucket by the run.
         video_folder = None if meeting.store_video else posixpath.dirname(recording.track_keys[0])
-        await self._runs.request_multitrack(transcript_id, recording.track_keys, names, video_folder)
+        # LiveKit's tracks are placed on the timeline by when each egress started (Daily's by their names).
+        gathered = livekit_recordings.state_of(recording.platform_state)
+        starts = gathered.written() if meeting.platform == "livekit" else {}
+        await self._runs.request_multitrack(transcript_id, recording.track_keys, names, video_folder, starts)
         log.info("recording.processing", recording_id=recording.id, transcript_id=transcript_id, named=len(names))
         return transcript_id
 
+    async def _process_file(self, recording: RecordingView, room: RoomView, meeting: MeetingView) -> str:
+        """A composite recording (Whereby's MP4): copied from its bucket into the transcript's upload, then
+        run through the file pipeline, diarized. Taken up again, its upload is copied once."""
+        bucket = self._buckets(recording.bucket_name) if self._buckets else None
+        if bucket is None:
+            raise RecordingNotProcessable(
+                "This recording is one file in a bucket no setting names here; only recordings with one track "
+                "per participant are processed without it."
+            )
+        transcript_id = recording.transcript_id or await self._new_transcript(room, meeting, recording)
+        if not await self._has_upload(transcript_id):
+            suffix = posixpath.splitext(recording.object_key)[1].lower() or ".mp4"
+            with tempfile.TemporaryDirectory(prefix="reflector-recording-") as folder:
+                path = Path(folder) / f"recording{suffix}"
+                async with bucket:
+                    await bucket.download(recording.object_key, path)
+                await self._transcripts.store_upload(transcript_id, path)
+        await self._runs.reprocess(transcript_id)
+        log.info("recording.processing", recording_id=recording.id, transcript_id=transcript_id, kind="file")
+        return transcript_id
+
+    async def _has_upload(self, transcript_id: str) -> bool:
+        try:
+            await self._transcripts.upload_of(transcript_id)
+        except (NoUpload, AudioDeleted):
+            return False
+        return True
+
     async def _names(self, meeting: MeetingView, recording: RecordingView) -> dict[str, str]:
+        if meeting.platform == "livekit":  # the names they joined with, gathered from LiveKit's webhooks
+            return livekit_recordings.state_of(recording.platform_state).names
         platform = self._platforms.get(meeting.platform)
         if not isinstance(platform, NamesParticipants) or recording.platform_recording_id is None:
             log.info("recording.unnamed", recording_id=recording.id, platform=meeting.platform)

@@ -235,23 +235,55 @@ async def someone_joining(meeting_id: str, at: datetime) -> None:
 
 
 async def save_recording(
-    platform_recording_id: str, meeting_id: str | None, object_key: str, track_keys: list[str] | None, at: datetime
+    platform_recording_id: str,
+    meeting_id: str | None,
+    object_key: str,
+    track_keys: list[str] | None,
+    at: datetime,
+    *,
+    bucket_name: str = "",
 ) -> str | None:
     """Insert the recording by the platform's id, or complete the one started earlier (its meeting kept);
-    the meeting it ended up on."""
+    the meeting it ended up on. `bucket_name`: the bucket its objects are in ("": the platform's own)."""
     rows = await Recording.raw(
-        "INSERT INTO recording (id, meeting_id, platform_recording_id, object_key, track_keys, recorded_at, status) "
-        "VALUES ({}, {}, {}, {}, {}::jsonb, {}, 'pending') ON CONFLICT (platform_recording_id) DO UPDATE SET "
-        "object_key = EXCLUDED.object_key, track_keys = EXCLUDED.track_keys, "
+        "INSERT INTO recording (id, meeting_id, platform_recording_id, bucket_name, object_key, track_keys, "
+        "recorded_at, status) VALUES ({}, {}, {}, {}, {}, {}::jsonb, {}, 'pending') "
+        "ON CONFLICT (platform_recording_id) DO UPDATE SET "
+        "object_key = EXCLUDED.object_key, track_keys = EXCLUDED.track_keys, bucket_name = EXCLUDED.bucket_name, "
         "meeting_id = COALESCE(recording.meeting_id, EXCLUDED.meeting_id) RETURNING meeting_id",
         new_id(),
         meeting_id,
         platform_recording_id,
+        bucket_name,
         object_key,
         None if track_keys is None else msgspec.json.encode(track_keys).decode(),
         at,
     )
     return rows[0]["meeting_id"] if rows else None
+
+
+async def lock_recording(platform_recording_id: str, meeting_id: str) -> dict[str, Any]:
+    """The recording the platform knows by `platform_recording_id`, made (`recording`, on the meeting) if
+    new, its row locked until the transaction ends: its id, status and platform_state."""
+    await Recording.raw(
+        "INSERT INTO recording (id, meeting_id, platform_recording_id, status) VALUES ({}, {}, {}, 'recording') "
+        "ON CONFLICT (platform_recording_id) DO NOTHING",
+        new_id(),
+        meeting_id,
+        platform_recording_id,
+    )
+    [row] = await Recording.raw(
+        "SELECT id, status, platform_state FROM recording WHERE platform_recording_id = {} FOR UPDATE",
+        platform_recording_id,
+    )
+    state = row["platform_state"]
+    return {**row, "platform_state": msgspec.json.decode(state) if isinstance(state, str | bytes) else state}
+
+
+async def recording_id_of(platform_recording_id: str) -> str | None:
+    """Our id of the recording the platform knows by `platform_recording_id`."""
+    row = await Recording.select(Recording.id).where(Recording.platform_recording_id == platform_recording_id).first()
+    return row["id"] if row else None
 
 
 # ---- recordings made into transcripts (recordings.py) ----

@@ -96,6 +96,9 @@ class Recording(Table, tablename="recording"):
     claimed_at = Timestamptz(null=True, default=None)  # when it was last taken up for processing
     # When its audio and video were deleted from the platform's bucket (a participant declined consent).
     media_deleted_at = Timestamptz(null=True, default=None)
+    # What the platform told of it while it was made (LiveKit: egresses, the room's end, names): a
+    # `LiveKitGathering`; None for recordings announced whole.
+    platform_state = JSONB(null=True, default=None)
 
 
 class PlatformEvent(Table, tablename="platform_event"):
