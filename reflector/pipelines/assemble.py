@@ -6,7 +6,10 @@ speaker with the most overlap, and is split only where the turns say a different
 floor for a sustained stretch (MIN_RUN seconds), cutting at the word boundary where the turn changes.
 """
 
+import bisect
+import itertools
 from collections import Counter
+from collections.abc import Sequence
 
 import msgspec
 import numpy as np
@@ -72,13 +75,25 @@ def speaker_timeline(segments: list[Segment], turns: list[SpeakerTurn]) -> list[
     marked = [
         msgspec.structs.replace(seg, overlap=True) if _others_over(seg, turns) >= OVERLAP_S else seg for seg in segments
     ]
-    spans = sorted((seg.start, seg.end) for seg in segments)
     wordless = [
         Segment(turn.speaker, round(turn.start, 3), round(turn.end, 3), "")
-        for turn in _joined(turns)
-        if turn.end - turn.start >= WORDLESS_S and not _touches(spans, turn.start, turn.end)
+        for turn in wordless_turns([(seg.start, seg.end) for seg in segments], turns)
     ]
     return sorted(marked + wordless, key=lambda seg: (seg.start, seg.speaker))
+
+
+def wordless_turns(spans: Sequence[tuple[float, float]], turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
+    """The diarizer's turns (a speaker's turns a short pause apart joined) of WORDLESS_S or more that none
+    of `spans` (words or segments) touches: a voice the recognizer wrote nothing for."""
+    ordered = sorted(spans)
+    starts = [start for start, _ in ordered]
+    reach = list(itertools.accumulate((end for _, end in ordered), max))  # the latest end of any span so far
+
+    def touched(start: float, end: float) -> bool:
+        before = bisect.bisect_left(starts, end)  # spans that begin before the turn ends
+        return before > 0 and reach[before - 1] > start
+
+    return [t for t in _joined(turns) if t.end - t.start >= WORDLESS_S and not touched(t.start, t.end)]
 
 
 def _others_over(segment: Segment, turns: list[SpeakerTurn]) -> float:
@@ -97,10 +112,6 @@ def _joined(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
         else:
             joined.append(turn)
     return joined
-
-
-def _touches(spans: list[tuple[float, float]], start: float, end: float) -> bool:
-    return any(s < end and e > start for s, e in spans)
 
 
 def _with_speaker(word: Word, speaker: int) -> Word:

@@ -184,8 +184,6 @@ class MeetingPipeline:
         await self._speech(source)
 
     async def _speech(self, source: Path) -> None:
-        from reflector.pipelines.assemble import assign_speakers
-
         transcription = await self._load("transcribe")
         turns = await self._load("diarize")
         words = await self._load("assemble")
@@ -209,8 +207,28 @@ class MeetingPipeline:
         assert transcription is not None and turns is not None
         self.outputs.transcription, self.outputs.turns = transcription, turns
         if words is None:
-            words = await self._step("assemble", lambda _p: assign_speakers(transcription.words, turns), threaded=False)
+            words = await self._step(
+                "assemble", lambda _p: self._assemble(source, audio, transcription, turns), kind="speech"
+            )
         self.outputs.words = words
+
+    def _assemble(
+        self, source: Path, audio: np.ndarray, transcription: Transcription, turns: list[SpeakerTurn]
+    ) -> list[Word]:
+        """The words with their speakers, after a second hearing of the turns no word fell in."""
+        from reflector.pipelines import audio as audio_mod
+        from reflector.pipelines.assemble import assign_speakers, wordless_turns
+
+        words = transcription.words
+        unheard = wordless_turns([(w.start, w.end) for w in words], turns)
+        if unheard:
+            if audio.size == 0:  # resumed after both transcription and diarization were saved
+                audio = audio_mod.decode(source)
+            heard = self._models.transcriber().second_hearing(
+                audio, [(t.start, t.end) for t in unheard], language=transcription.language
+            )
+            words = sorted([*words, *heard], key=lambda w: w.start)
+        return assign_speakers(words, turns)
 
     def _decode(self, source: Path) -> DecodedAudio:
         from reflector.pipelines import audio as audio_mod

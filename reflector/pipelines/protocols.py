@@ -9,7 +9,7 @@ from typing import Protocol
 import msgspec
 import numpy as np
 
-from reflector.pipelines.types import ProgressFn, SpeakerTurn, Transcription
+from reflector.pipelines.types import ProgressFn, SpeakerTurn, Transcription, Word
 
 
 class Transcriber(Protocol):
@@ -17,6 +17,10 @@ class Transcriber(Protocol):
         self, audio: np.ndarray, *, language: str | None, progress: ProgressFn, names: Sequence[str] = ()
     ) -> Transcription:
         """Words with start/end times; `language` None means detect it; `names`: people who may be named."""
+        ...
+
+    def second_hearing(self, audio: np.ndarray, spans: Sequence[tuple[float, float]], *, language: str) -> list[Word]:
+        """Words for `spans` (seconds) where a voice was heard but `transcribe` wrote nothing."""
         ...
 
 

@@ -28,6 +28,14 @@ NO_SPEECH_LOGPROB = -0.8
 MIN_AVG_LOGPROB = -1.2
 MAX_COMPRESSION_RATIO = 2.4
 SPOKEN = re.compile(r"\w")
+# The second hearing of a wordless stretch: a little audio either side (turn edges are loose), raised so
+# its peak is HEARING_PEAK but by no more than HEARING_MAX_GAIN; a stretch quieter than SILENT_PEAK is not speech.
+HEARING_PAD_S = 0.25
+HEARING_PEAK = 0.9
+HEARING_MAX_GAIN = 30.0
+SILENT_PEAK = 1e-3
+# A phrase said this many times in a row and nothing else is Whisper looping ("No, no, no." is speech).
+LOOP_REPEATS = 4
 SIZE_NAME = re.compile(r"^(tiny|base|small|medium|large|distil|turbo)[\w.-]*$")
 
 
@@ -145,6 +153,26 @@ class FasterWhisperTranscriber:
         )
         return Transcription(language=info.language, words=words)
 
+    def second_hearing(self, audio: np.ndarray, spans: Sequence[tuple[float, float]], *, language: str) -> list[Word]:
+        """Words for stretches where the diarizer heard a voice and the first decoding wrote nothing (far-field
+        speech, a quiet voice under another): each decoded on its own, raised to a common loudness, without the
+        VAD that left it out. Whatever Whisper doubts is still dropped, so noise stays wordless."""
+        words: list[Word] = []
+        for start, end in spans:
+            first = max(0, round((start - HEARING_PAD_S) * SAMPLE_RATE))
+            piece = audio[first : round((end + HEARING_PAD_S) * SAMPLE_RATE)]
+            peak = float(np.abs(piece).max()) if piece.size else 0.0
+            if peak < SILENT_PEAK:
+                continue
+            louder = (piece * min(HEARING_MAX_GAIN, HEARING_PEAK / peak)).astype(np.float32)
+            offset = first / SAMPLE_RATE
+            words.extend(
+                Word(text=w.text, start=round(w.start + offset, 3), end=round(w.end + offset, 3))
+                for w in unlooped(self.decode(louder, "", language=language))
+            )
+        log.info("transcriber.second_hearing", stretches=len(spans), words=len(words))
+        return words
+
     def decode(self, audio: np.ndarray, prompt: str, *, language: str | None = "en") -> list[Word]:
         """A short piece of live speech, already cut by VAD, to words (times from the piece's start).
 
@@ -245,6 +273,16 @@ def unheard_speech(audio: np.ndarray, decoded: list[tuple[float, float]]) -> lis
     return [(start, end) for start, end in joined if end - start >= MIN_UNHEARD_S]
 
 
+def unlooped(words: list[Word]) -> list[Word]:
+    """The words once where Whisper wrote one phrase over and over ("Oh yeah. Oh yeah. Oh yeah."): a short
+    piece raised in loudness is where it falls into such a loop."""
+    texts = [w.text.lower().strip(".,!?") for w in words]
+    for period in range(1, len(words) // LOOP_REPEATS + 1):
+        if len(words) % period == 0 and texts == texts[:period] * (len(words) // period):
+            return words[:period]
+    return words
+
+
 def _covered(spans: list[tuple[float, float]], start: float, end: float) -> bool:
     """Whether a decoded segment lies between `start` and `end` (then they are not one lost stretch)."""
     return any(span_start < end and span_end > start for span_start, span_end in spans)
@@ -332,6 +370,11 @@ class WhisperXTranscriber:
         self._align_model_dir = align_model_dir
         self._model = whisperx.load_model(model, device, compute_type=compute_type, download_root=download_root)
         self._aligners: dict[str, tuple[Any, Any]] = {}
+
+    def second_hearing(self, audio: np.ndarray, spans: Sequence[tuple[float, float]], *, language: str) -> list[Word]:
+        # The second hearing is for tiny.en, which misses far-field and quiet speech; large-v3-turbo and
+        # wav2vec2 alignment already hear what the diarizer hears, so the stretches stay as they are.
+        return []
 
     def transcribe(
         self, audio: np.ndarray, *, language: str | None, progress: ProgressFn, names: Sequence[str] = ()

@@ -2,8 +2,9 @@
 
 import msgspec
 
-from reflector.pipelines.assemble import speaker_timeline
-from reflector.pipelines.types import Segment, SpeakerTurn
+from reflector.pipelines.assemble import speaker_timeline, wordless_turns
+from reflector.pipelines.transcribe import unlooped
+from reflector.pipelines.types import Segment, SpeakerTurn, Word
 
 
 def test_overlapped_segments_are_marked_and_wordless_turns_are_kept_in_time_order() -> None:
@@ -30,3 +31,31 @@ def test_overlapped_segments_are_marked_and_wordless_turns_are_kept_in_time_orde
 def test_without_turns_the_segments_are_unchanged() -> None:
     segments = [Segment(0, 0.0, 1.0, "Hello.")]
     assert speaker_timeline(segments, []) == segments
+
+
+def test_wordless_turns_are_those_no_span_touches_however_the_spans_are_ordered() -> None:
+    turns = [
+        SpeakerTurn(0.0, 3.0, 0),
+        SpeakerTurn(3.5, 5.0, 1),
+        SpeakerTurn(6.0, 9.0, 0),
+        SpeakerTurn(10.0, 10.5, 1),  # too short to count
+        SpeakerTurn(11.0, 12.5, 2),  # after every span
+    ]
+    # The span from 1.0 reaches past 6.0, though a span that starts after it ends at 2.0.
+    spans = [(1.5, 2.0), (0.2, 0.6), (1.0, 6.2)]
+    assert [(t.start, t.end, t.speaker) for t in wordless_turns(spans, turns)] == [(11.0, 12.5, 2)]
+    assert [t.start for t in wordless_turns([(1.5, 2.0), (0.2, 0.6)], turns)] == [3.5, 6.0, 11.0]
+    assert [t.start for t in wordless_turns([], turns)] == [0.0, 3.5, 6.0, 11.0]
+
+
+def test_a_phrase_whisper_loops_on_is_kept_once() -> None:
+    def words(text: str) -> list[Word]:
+        return [Word(t, i * 0.2, i * 0.2 + 0.1) for i, t in enumerate(text.split())]
+
+    assert [w.text for w in unlooped(words("Oh yeah. Oh yeah. Oh yeah. Oh yeah."))] == ["Oh", "yeah."]
+    assert [w.text for w in unlooped(words("Thank you. Thank you. Thank you. Thank you. Thank you."))] == [
+        "Thank",
+        "you.",
+    ]
+    for text in ("No, no, no.", "Yes, I think so. Yes, I think we can.", "Oh yeah. Oh yeah. Oh yeah. Oh"):
+        assert unlooped(words(text)) == words(text)
