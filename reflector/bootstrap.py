@@ -27,6 +27,7 @@ from reflector.domain.live.feed import LiveFeed
 from reflector.domain.live.recordings import LiveRecordingPolicy
 from reflector.domain.processing.lifecycle import RunListeners
 from reflector.domain.processing.service import ProcessingService
+from reflector.domain.retention.service import RetentionService
 from reflector.domain.rooms.bucket_recordings import RecordingNotices
 from reflector.domain.rooms.calendar_sync import CalendarService
 from reflector.domain.rooms.lifecycle import MeetingPolicy
@@ -164,6 +165,7 @@ class Services:
     webhooks: WebhookService  # rooms' outbound webhooks: told of runs and meetings ending, sending them
     emails: EmailService  # finished transcripts e-mailed to rooms' addresses and to participants who asked
     zulip: ZulipService  # transcripts posted to Zulip: on demand, and for rooms that ask, when they end
+    retention: RetentionService  # the trash, purged after TRASH_DAYS, and rooms' audio kept N days only
     # Present with AUTH_BACKEND=oidc: the provider's client and the browser sessions.
     oidc: OidcClient | None = None
     sessions: SessionStore | None = None
@@ -186,6 +188,7 @@ async def start_services(settings: Settings) -> Services:
     services.recordings_bucket = recordings_bucket(settings)
     if services.recordings_bucket is not None:
         await services.recordings_bucket.start()
+        services.retention.bucket = services.recordings_bucket  # a purge deletes the platform's recordings too
     if settings.auth.backend == "oidc":
         services.oidc = OidcClient(settings.auth)
         lifetime = timedelta(days=settings.auth.session_days)
@@ -256,7 +259,7 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
     """Every service, built once over started connections (a test builds them again over another store
     or with other settings)."""
     transcripts = TranscriptService(storage, bus)
-    rooms = RoomService()
+    rooms = RoomService(transcripts)
     sender = WebhookHttp(allow_private=settings.webhooks.allow_private_targets)
     webhooks = WebhookService(rooms, transcripts, sender, queue, settings.webhooks, settings.server.base_url)
     zulip = ZulipService(transcripts, rooms, zulip_client(settings), settings.server.base_url)
@@ -280,6 +283,7 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
     calendar_http = CalendarHttp(allow_private=settings.platforms.calendar_allow_private)
     calendars = CalendarService(redis, meetings, calendar_http, settings.server.base_url)
     webhooks.calendars = calendars  # a transcript.completed names its meeting's calendar event
+    recordings = RecordingService(transcripts, runs, platforms, bucket_named(settings))
     return Services(
         settings,
         redis,
@@ -295,11 +299,12 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
         uploads=ChunkedUploads(transcripts, runs, limits, redis),
         rooms=rooms,
         meetings=meetings,
-        recordings=RecordingService(transcripts, runs, platforms, bucket_named(settings)),
+        recordings=recordings,
         calendars=calendars,
         webhooks=webhooks,
         zulip=zulip,
         emails=emails,
+        retention=RetentionService(transcripts, rooms, recordings, redis, settings.retention),
     )
 
 

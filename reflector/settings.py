@@ -236,6 +236,15 @@ class ZulipSettings(msgspec.Struct, frozen=True):
         return bool(self.url and self.bot_email and self.api_key)
 
 
+class RetentionSettings(msgspec.Struct, frozen=True):
+    """The trash and the rooms' audio retention (reflector.domain.retention)."""
+
+    # A deleted transcript stays in its owner's trash, restorable, this many days; then it is purged.
+    trash_days: float = 30
+    # How often a worker looks for expired trash and audio past its room's limit (one worker per period).
+    sweep_every_s: float = 3600
+
+
 SmtpTls = Literal["none", "starttls", "tls"]
 _SMTP_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 
@@ -283,6 +292,7 @@ class Settings(msgspec.Struct, frozen=True):
     webhooks: WebhookSettings = WebhookSettings()
     email: EmailSettings = EmailSettings()
     zulip: ZulipSettings = ZulipSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @property
     def models_dir(self) -> Path:
@@ -386,6 +396,8 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "ZULIP_BOT_EMAIL": ("zulip", "bot_email"),
     "ZULIP_API_KEY": ("zulip", "api_key"),
     "ZULIP_TIMEOUT_S": ("zulip", "timeout_s"),
+    "TRASH_DAYS": ("retention", "trash_days"),
+    "RETENTION_SWEEP_EVERY_S": ("retention", "sweep_every_s"),
 }
 
 

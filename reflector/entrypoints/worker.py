@@ -93,6 +93,11 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
                 await services.calendars.sweep()
             except Exception as exc:  # PostgreSQL away: swept again next time
                 log.warning("calendars.sweep_failed", error=str(exc))
+            # The trash older than TRASH_DAYS purged, audio past its room's limit deleted (once per period).
+            try:
+                await services.retention.sweep()
+            except Exception as exc:  # PostgreSQL or the store away: swept again next time
+                log.warning("retention.sweep_failed", error=str(exc))
             # Webhook attempts a dead worker held, or whose job Redis lost, are queued again.
             try:
                 await services.webhooks.sweep()

@@ -75,7 +75,7 @@ async def test_a_room_is_created_read_changed_and_deleted_by_its_owner(people: P
     listed = (await http.get("/v1/rooms", headers=owner)).json()
     assert (listed["total"], listed["page"], listed["size"], listed["pages"]) == (1, 1, 50, 1)
     deleted = await http.delete(f"/v1/rooms/{room['id']}", headers=owner)
-    assert (deleted.status_code, deleted.json()) == (200, {"status": "ok"})
+    assert (deleted.status_code, deleted.json()) == (200, {"status": "ok", "transcripts_kept": 0})
     gone = await http.get(f"/v1/rooms/{room['id']}", headers=owner)
     assert (gone.status_code, gone.json()) == (404, {"detail": "Room not found"})
 

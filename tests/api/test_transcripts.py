@@ -178,8 +178,11 @@ async def test_patch_and_delete(clean: Services, api: AsyncClient) -> None:
 
     assert (await api.delete(base)).json() == {"status": "ok"}
     assert (await api.get(base)).status_code == 404
-    assert not await clean.storage.exists(f"transcripts/{transcript_id}/audio.mp3")
     assert msgspec.json.decode((await api.get("/v1/transcripts")).content)["total"] == 0
+    # In its owner's trash, whole until purged (tests/integration/test_trash.py); deleted forever, it is gone.
+    assert await clean.storage.exists(f"transcripts/{transcript_id}/audio.mp3")
+    assert (await api.delete(f"/v1/transcripts/trash/{transcript_id}")).json() == {"status": "ok"}
+    assert not await clean.storage.exists(f"transcripts/{transcript_id}/audio.mp3")
 
 
 async def test_patch_applies_the_title_rule_of_the_transcript_page(clean: Services, api: AsyncClient) -> None:

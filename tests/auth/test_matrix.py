@@ -70,6 +70,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/transcripts"): "listing",
     ("GET", "/v1/transcripts/search"): "listing",
     ("POST", "/v1/transcripts"): "member",
+    # The trash: a person's own (a trashed transcript is found for its owner or an admin alone, else 404).
+    ("GET", "/v1/transcripts/trash"): "member",
+    ("POST", "/v1/transcripts/{transcript_id}/restore"): "member",
+    ("DELETE", "/v1/transcripts/trash/{transcript_id}"): "member",
     ("GET", "/v1/transcripts/{transcript_id}"): "read",
     ("PATCH", "/v1/transcripts/{transcript_id}"): "write",
     ("DELETE", "/v1/transcripts/{transcript_id}"): "write",
@@ -157,6 +161,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/rooms/new"): "member",
     ("POST", "/rooms"): "member",
     ("GET", "/rooms/{room_id}/edit"): "room_owner",
+    ("GET", "/rooms/{room_id}/delete"): "room_owner",
+    ("POST", "/rooms/{room_id}/delete"): "room_owner",
+    ("GET", "/transcripts/trash"): "member",
+    ("POST", "/transcripts/trash/{transcript_id}/restore"): "member",
+    ("POST", "/transcripts/trash/{transcript_id}/delete"): "member",
     ("POST", "/rooms/{room_id}"): "room_owner",
     # A room's page and its meetings' are open to anyone, as the API's meeting routes; ending one is its
     # owner's.

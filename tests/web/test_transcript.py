@@ -262,7 +262,7 @@ async def test_delete_after_confirming(page: Page, clean: Services, recording: R
     await dialog.get_by_role("link", name="Keep it").click()
     await expect(dialog).to_be_hidden()
     await page.get_by_role("link", name="Delete").click()
-    await dialog.get_by_role("button", name="Delete for good").click()
+    await dialog.get_by_role("button", name="Move to Trash").click()
 
     await page.wait_for_url("**/browse")
     with pytest.raises(TranscriptNotFound):
@@ -312,7 +312,7 @@ async def test_works_without_script(browser: Browser, served: str, clean: Servic
         await page.get_by_role("button", name="Apply").click()
         await expect(page.get_by_label("Share with")).to_have_value("semi-private")
         await page.get_by_role("link", name="Delete").click()
-        await page.get_by_role("button", name="Delete for good").click()
+        await page.get_by_role("button", name="Move to Trash").click()
         await page.wait_for_url("**/browse")
     finally:
         await context.close()

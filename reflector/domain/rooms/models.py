@@ -22,6 +22,7 @@ ShortText = Annotated[str, msgspec.Meta(max_length=255)]
 Url = Annotated[str, msgspec.Meta(max_length=2048)]
 Email = Annotated[str, msgspec.Meta(max_length=320)]
 FetchInterval = Annotated[int, msgspec.Meta(ge=60, le=7 * 24 * 3600)]
+RetentionDays = Annotated[int, msgspec.Meta(ge=1, le=36500)]
 
 
 class RoomView(msgspec.Struct, frozen=True):
@@ -53,6 +54,7 @@ class RoomView(msgspec.Struct, frozen=True):
     webhook_events: list[WebhookEvent] | None = None  # None: every event
     webhook_previous_secret: str | None = None  # a rotated-out secret, signing too until the time below
     webhook_previous_until: datetime | None = None
+    audio_retention_days: int | None = None  # its transcripts' audio deleted after this many days (None: kept)
 
 
 class RoomSettings(msgspec.Struct, kw_only=True):
@@ -78,6 +80,8 @@ class RoomSettings(msgspec.Struct, kw_only=True):
     skip_consent: bool = False
     store_video: bool = False
     email_transcript_to: Email | None = None
+    # Keep audio N days, keep text: the retention sweep deletes older transcripts' audio (None: kept).
+    audio_retention_days: RetentionDays | None = None
 
 
 class RoomChanges(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -102,6 +106,7 @@ class RoomChanges(msgspec.Struct, kw_only=True, omit_defaults=True):
     skip_consent: bool | msgspec.UnsetType = msgspec.UNSET
     store_video: bool | msgspec.UnsetType = msgspec.UNSET
     email_transcript_to: Email | msgspec.UnsetType | None = msgspec.UNSET
+    audio_retention_days: RetentionDays | msgspec.UnsetType | None = msgspec.UNSET
 
     def values(self) -> dict[str, Any]:
         return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}

@@ -178,6 +178,21 @@ class RecordingService:
             forgotten.append(recording.id)
         return forgotten
 
+    async def forget_transcript_media(self, transcript_id: str, bucket: Storage, *, forget: bool) -> int:
+        """Every object in the platform's `bucket` of the recordings the transcript was made of (tracks,
+        screen-share, video), deleted: its retention policy's audio limit, or its purge from the trash
+        (`forget`: the recordings are then marked deleted too, never processed again). How many objects."""
+        deleted = 0
+        for recording in await repo.recordings_of_transcript(transcript_id):
+            objects = await _delete_media(bucket, recording)  # what is gone already is skipped
+            values: dict[str, Any] = {"media_deleted_at": now()}
+            if forget:
+                values["deleted_at"] = now()
+            await repo.update_recording(recording.id, values)
+            log.info("recording.media_deleted", recording_id=recording.id, objects=objects, reason="retention")
+            deleted += objects
+        return deleted
+
     async def _processed(self, recording: RecordingView) -> bool:
         if recording.status == "ignored":
             return True  # never processed here: nothing to wait for

@@ -313,6 +313,16 @@ async def update_recording(recording_id: str, values: dict[str, Any]) -> None:
     await Recording.update({getattr(Recording, k): v for k, v in values.items()}).where(Recording.id == recording_id)
 
 
+async def recordings_of_transcript(transcript_id: str) -> list[RecordingView]:
+    """The recordings the transcript was made of (usually one), their media deleted or not."""
+    rows = (
+        await Recording.select(*_RECORDING_COLUMNS)
+        .where(Recording.transcript_id == transcript_id)
+        .output(load_json=True)
+    )
+    return [msgspec.convert(row, RecordingView) for row in rows]
+
+
 async def recordings_with_status(status: str) -> list[str]:
     """Ids of the recordings in `status`, the oldest first."""
     rows = (
@@ -449,3 +459,9 @@ async def meetings_of_events(event_ids: list[str]) -> list[MeetingView]:
         .output(load_json=True)
     )
     return [_meeting(row) for row in rows]
+
+
+async def rooms_with_audio_retention() -> list[RoomView]:
+    """The rooms whose transcripts keep their audio for a number of days only."""
+    rows = await Room.select(*_ROOM_COLUMNS).where(Room.audio_retention_days.is_not_null())
+    return [_room(row) for row in rows]

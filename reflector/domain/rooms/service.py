@@ -42,6 +42,7 @@ from reflector.domain.rooms.models import (
     VideoPlatform,
 )
 from reflector.domain.rooms.platform_events import Outcome, ReceivedEvent
+from reflector.domain.transcripts.service import TranscriptService
 
 log = structlog.get_logger(__name__)
 
@@ -92,6 +93,10 @@ def new_webhook_secret() -> str:
 
 
 class RoomService:
+    def __init__(self, transcripts: TranscriptService | None = None) -> None:
+        # Told when a room goes, so its transcripts stay with their owners in no room.
+        self._transcripts = transcripts
+
     async def create(self, owner_id: str, settings: RoomSettings) -> RoomView:
         values = {f: getattr(settings, f) for f in settings.__struct_fields__}
         values["name"] = room_slug(settings.name)
@@ -155,10 +160,22 @@ class RoomService:
         await repo.update_room(room_id, {"webhook_disabled_at": now(), "webhook_disabled_reason": reason})
         log.warning("room.webhook_disabled", room_id=room_id, reason=reason)
 
-    async def delete(self, room_id: str) -> None:
+    async def delete(self, room_id: str) -> int:
+        """Delete the room, its meetings and calendar; its transcripts stay, each with its owner, detached
+        from the room (in no room, found in their owners' lists). How many transcripts were kept."""
         await self.get(room_id)
+        kept = await self._transcripts.detach_room(room_id) if self._transcripts else 0
         await repo.delete_room(room_id)
-        log.info("room.deleted", room_id=room_id)
+        log.info("room.deleted", room_id=room_id, transcripts_kept=kept)
+        return kept
+
+    async def transcripts_count(self, room_id: str) -> int:
+        """How many transcripts were made in the room (what its deletion would keep)."""
+        return await self._transcripts.count_of_room(room_id) if self._transcripts else 0
+
+    async def with_audio_retention(self) -> list[RoomView]:
+        """The rooms that keep their transcripts' audio for a number of days only."""
+        return await repo.rooms_with_audio_retention()
 
 
 class MeetingService:

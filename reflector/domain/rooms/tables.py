@@ -39,6 +39,8 @@ class Room(Table, tablename="room"):
     skip_consent = Boolean(default=False)
     store_video = Boolean(default=False)
     email_transcript_to = Varchar(length=320, null=True, default=None)
+    # Its transcripts' audio is deleted this many days after they were made, their text kept (null: kept).
+    audio_retention_days = Integer(null=True, default=None)
 
 
 class Meeting(Table, tablename="meeting"):

@@ -57,6 +57,7 @@ class TranscriptView(msgspec.Struct, frozen=True):
     change_seq: int
     created_at: datetime
     updated_at: datetime
+    deleted_at: datetime | None = None  # in the trash since then
 
 
 class NewTranscript(msgspec.Struct, frozen=True):

@@ -26,8 +26,77 @@ async def insert(values: dict[str, Any]) -> TranscriptView:
 
 
 async def get(transcript_id: str) -> TranscriptView | None:
-    row = await Transcript.select(*_VIEW_COLUMNS).where(Transcript.id == transcript_id).output(load_json=True).first()
+    """The transcript, unless it is in the trash (then it is as good as deleted)."""
+    row = (
+        await Transcript.select(*_VIEW_COLUMNS)
+        .where((Transcript.id == transcript_id) & Transcript.deleted_at.is_null())
+        .output(load_json=True)
+        .first()
+    )
     return _view(row) if row else None
+
+
+async def get_trashed(transcript_id: str) -> TranscriptView | None:
+    row = (
+        await Transcript.select(*_VIEW_COLUMNS)
+        .where((Transcript.id == transcript_id) & Transcript.deleted_at.is_not_null())
+        .output(load_json=True)
+        .first()
+    )
+    return _view(row) if row else None
+
+
+async def trashed_of(owner_id: str) -> list[TranscriptView]:
+    """An owner's trash, the most recently deleted first."""
+    rows = (
+        await Transcript.select(*_VIEW_COLUMNS)
+        .where((Transcript.user_id == owner_id) & Transcript.deleted_at.is_not_null())
+        .order_by(Transcript.deleted_at, ascending=False)
+        .output(load_json=True)
+    )
+    return [_view(row) for row in rows]
+
+
+async def trashed_before(cutoff: datetime, limit: int) -> list[str]:
+    """Transcripts in the trash since before `cutoff`, the oldest first."""
+    rows = (
+        await Transcript.select(Transcript.id)
+        .where(Transcript.deleted_at.is_not_null() & (Transcript.deleted_at < cutoff))
+        .order_by(Transcript.deleted_at)
+        .limit(limit)
+    )
+    return [row["id"] for row in rows]
+
+
+async def with_audio_before(room_id: str, cutoff: datetime, limit: int) -> list[str]:
+    """A room's transcripts made before `cutoff` that still have their audio and are not being made."""
+    rows = (
+        await Transcript.select(Transcript.id)
+        .where(
+            (Transcript.room_id == room_id)
+            & (Transcript.created_at < cutoff)
+            & Transcript.audio_deleted.eq(False)
+            & Transcript.deleted_at.is_null()
+            & Transcript.status.not_in(["recording", "processing", "uploaded"])
+        )
+        .order_by(Transcript.created_at)
+        .limit(limit)
+    )
+    return [row["id"] for row in rows]
+
+
+async def detach_room(room_id: str) -> int:
+    """Every transcript of the room (trashed ones too) belongs to no room or meeting any more; how many."""
+    rows = (
+        await Transcript.update({Transcript.room_id: None, Transcript.meeting_id: None})
+        .where(Transcript.room_id == room_id)
+        .returning(Transcript.id)
+    )
+    return len(rows)
+
+
+async def count_of_room(room_id: str) -> int:
+    return await Transcript.count().where(Transcript.room_id == room_id)
 
 
 async def list_recent(limit: int = 50, user_id: str | None = None) -> list[TranscriptView]:
@@ -36,6 +105,7 @@ async def list_recent(limit: int = 50, user_id: str | None = None) -> list[Trans
         .order_by(Transcript.created_at, ascending=False)
         .limit(limit)
         .output(load_json=True)
+        .where(Transcript.deleted_at.is_null())
     )
     if user_id is not None:
         query = query.where(Transcript.user_id == user_id)
@@ -124,7 +194,7 @@ async def page(
     listing: Listing,
 ) -> tuple[list[TranscriptView], int]:
     """One page of the transcripts `listing` allows and the count of all that match."""
-    conditions = []
+    conditions = [Transcript.deleted_at.is_null()]
     if listing.public_only:
         conditions.append(Transcript.share_mode == "public")
     elif not listing.everything:
@@ -221,7 +291,7 @@ class SearchRow(msgspec.Struct, frozen=True):
 
 def _search_from(terms: str, filters: SearchFilters) -> tuple[str, list[Any]]:
     """FROM and WHERE of a search, with their arguments in placeholder order."""
-    conditions, args = ["true"], []
+    conditions, args = ["deleted_at IS NULL"], []
     source = "transcript"
     if terms:
         source = "transcript, websearch_to_tsquery('english', {}) AS query"

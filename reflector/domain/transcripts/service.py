@@ -1,6 +1,7 @@
 """Use cases of the transcripts module: the single way a transcript is created, fed and changed."""
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from reflector.domain.events import (
     WaveformEvent,
     name_of,
 )
-from reflector.domain.ids import looks_like_id
+from reflector.domain.ids import looks_like_id, now
 from reflector.domain.transcripts import repository
 from reflector.domain.transcripts.models import (
     AudioDeleted,
@@ -291,12 +292,61 @@ class TranscriptService:
         return len(keys)
 
     async def delete(self, transcript_id: str) -> None:
+        """Move the transcript to its owner's trash: from now on it is as good as deleted (no read, list,
+        search or socket finds it) until its owner restores it or the retention sweep purges it."""
         transcript = await self.get(transcript_id)
-        await self.storage.delete_prefix(f"transcripts/{transcript_id}/")
-        await repository.delete(transcript_id)
+        await repository.update(transcript_id, {"deleted_at": now()})
         await self._bus.access_changed(AccessChange(transcript_id=transcript_id))
         if transcript.user_id:
             await self._tell_owner(transcript.user_id, TranscriptDeletedEvent(TranscriptIdData(id=transcript_id)))
+        log.info("transcript.trashed", transcript_id=transcript_id)
+
+    async def in_trash(self, transcript_id: str) -> TranscriptView:
+        transcript = await repository.get_trashed(transcript_id) if looks_like_id(transcript_id) else None
+        if transcript is None:
+            raise TranscriptNotFound(transcript_id)
+        return transcript
+
+    async def trash_of(self, owner_id: str) -> list[TranscriptView]:
+        return await repository.trashed_of(owner_id)
+
+    async def restore(self, transcript_id: str) -> TranscriptView:
+        """Take the transcript out of the trash, as it was (its text, speakers and audio never left)."""
+        transcript = await self.in_trash(transcript_id)
+        await repository.update(transcript_id, {"deleted_at": None})
+        if transcript.user_id:
+            await self._tell_owner(transcript.user_id, TranscriptCreatedEvent(TranscriptIdData(id=transcript_id)))
+        log.info("transcript.restored", transcript_id=transcript_id)
+        return await self.get(transcript_id)
+
+    async def expired_trash(self, cutoff: datetime, limit: int = 100) -> list[str]:
+        return await repository.trashed_before(cutoff, limit)
+
+    async def with_audio_before(self, room_id: str, cutoff: datetime, limit: int = 100) -> list[str]:
+        return await repository.with_audio_before(room_id, cutoff, limit)
+
+    async def purge(self, transcript_id: str) -> int:
+        """Delete a trashed transcript for good: every object stored under it, then its rows (topics,
+        participants, events and runs go with it). Returns the objects removed."""
+        await self.in_trash(transcript_id)
+        prefix = f"transcripts/{transcript_id}/"
+        keys = await self.storage.list_keys(prefix)
+        await self.storage.delete_prefix(prefix)
+        await repository.delete(transcript_id)
+        log.info("transcript.purged", transcript_id=transcript_id, objects=len(keys))
+        return len(keys)
+
+    async def discard(self, transcript_id: str) -> None:
+        """Delete at once, without the trash: a transcript made for a recording that was refused."""
+        await self.delete(transcript_id)
+        await self.purge(transcript_id)
+
+    async def detach_room(self, room_id: str) -> int:
+        """The room is going: its transcripts stay with their owners, in no room; how many."""
+        return await repository.detach_room(room_id)
+
+    async def count_of_room(self, room_id: str) -> int:
+        return await repository.count_of_room(room_id)
 
 
 __all__ = ["StorageNotFound", "TranscriptService"]

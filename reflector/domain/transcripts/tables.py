@@ -46,6 +46,8 @@ class Transcript(Table, tablename="transcript"):
     change_seq = BigInt(default=0, index=True)
     created_at = Timestamptz(default=now, index=True)
     updated_at = Timestamptz(default=now)
+    # In its owner's trash since then (null: not deleted): hidden everywhere, purged after TRASH_DAYS.
+    deleted_at = Timestamptz(null=True, default=None, index=True)
 
 
 class Topic(Table, tablename="topic"):

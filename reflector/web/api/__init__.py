@@ -18,6 +18,7 @@ from reflector.web.api import (
     rooms,
     search,
     transcripts,
+    trash,
     users,
     zulip,
 )
@@ -26,6 +27,7 @@ from reflector.web.errors import document_errors
 ROUTES = [
     *health.ROUTES,
     *search.ROUTES,
+    *trash.ROUTES,
     *transcripts.ROUTES,
     *audio.ROUTES,
     *ingest.ROUTES,

@@ -51,6 +51,8 @@ class Room(msgspec.Struct):
     # Reflector 0.45's additions.
     store_video: bool
     email_transcript_to: str | None
+    # Ours: its transcripts' audio is deleted this many days after they were made, their text kept (null: kept).
+    audio_retention_days: int | None
 
 
 class RoomDetails(Room):
@@ -60,6 +62,12 @@ class RoomDetails(Room):
     webhook_secret: str | None
     # Ours: the events the webhook is limited to (null: all).
     webhook_events: list[str] | None = None
+
+
+class RoomDeletion(s.DeletionStatus):
+    """Reflector's `{status: "ok"}`, and (ours) how many of the room's transcripts were kept, detached."""
+
+    transcripts_kept: int = 0
 
 
 class RoomsPage(msgspec.Struct):
@@ -149,9 +157,11 @@ class RoomsController(Controller):
         return details(caller, await services.rooms.update(room_id, data))
 
     @delete("/{room_id:str}", status_code=200, opt={"access": "room_owner"})
-    async def rooms_delete(self, services: Services, room_id: str) -> s.DeletionStatus:
-        await services.rooms.delete(room_id)
-        return s.DeletionStatus(status="ok")
+    async def rooms_delete(self, services: Services, room_id: str) -> RoomDeletion:
+        """Delete the room with its meetings and calendar. Its transcripts are kept, each with its owner,
+        detached from the room (their `room_id` and `meeting_id` become null); `transcripts_kept` counts them."""
+        kept = await services.rooms.delete(room_id)
+        return RoomDeletion(status="ok", transcripts_kept=kept)
 
     @post("/{room_name:str}/meeting", status_code=200, opt={"access": "open"})
     async def rooms_create_meeting(

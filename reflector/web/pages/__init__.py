@@ -11,11 +11,13 @@ from reflector.web.pages.settings import SettingsController
 from reflector.web.pages.signin import SignInController
 from reflector.web.pages.transcript import TranscriptPage
 from reflector.web.pages.transcript_zulip import TranscriptZulipPage
+from reflector.web.pages.trash import TrashPage
 from reflector.web.pages.users import UsersController
 from reflector.web.pages.webhooks import RoomWebhooksPage
 
 PAGES: list = [
     BrowseController,
+    TrashPage,
     TranscriptPage,
     TranscriptZulipPage,
     CorrectPage,

@@ -152,7 +152,7 @@ class NewTranscriptController(Controller):
                 await services.uploads.receive(transcript.id, 0, 1, upload.filename, upload.file)
             except (NoAudioStream, UploadTooLarge, RecordingTooLong) as exc:
                 # Nothing of the refused file is kept, so neither is the empty transcript made for it.
-                await services.transcripts.delete(transcript.id)
+                await services.transcripts.discard(transcript.id)
                 log.info("upload.refused", transcript_id=transcript.id, reason=type(exc).__name__)
                 return _form_page(request, services, values=values, error=str(exc), status=status_of(exc))
         finally:

@@ -36,6 +36,7 @@ log = structlog.get_logger(__name__)
 
 LIST_TEMPLATE = "pages/rooms.html"
 FORM_TEMPLATE = "pages/room_form.html"
+DELETE_TEMPLATE = "pages/room_delete.html"
 PLATFORMS: dict[str, str] = {"daily": "Daily", "whereby": "Whereby", "livekit": "LiveKit"}
 ROOM_MODES: dict[str, str] = {"normal": "Normal (2–4 people)", "group": "Group (up to 200)"}
 RECORDING_TYPES: dict[str, str] = {"none": "None", "local": "Local", "cloud": "Cloud"}
@@ -52,6 +53,7 @@ NEXT_EVENT_WITHIN = timedelta(days=1)
 CHECKBOXES = ("is_locked", "is_shared", "skip_consent", "zulip_auto_post")
 TEXTS = ("name", "platform", "room_mode", "recording_type", "recording_trigger", "zulip_stream", "zulip_topic")
 OPTIONAL_TEXTS = ("webhook_url", "ics_url")  # empty: none
+OPTIONAL_NUMBERS = ("audio_retention_days",)  # empty: none
 # The form's fields in a sentence about one of them (msgspec names the field as `$.name`).
 LABELS: dict[str, str] = {
     "name": "Name",
@@ -63,6 +65,7 @@ LABELS: dict[str, str] = {
     "zulip_topic": "Zulip topic",
     "webhook_url": "Webhook URL",
     "ics_url": "Calendar (ICS) URL",
+    "audio_retention_days": "Keep audio for (days)",
 }
 
 
@@ -73,9 +76,16 @@ def form_values(form: dict[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {name: form[name].strip() for name in TEXTS if name in form}
     values |= {name: form.get(name) == "on" for name in CHECKBOXES}
     values |= {name: form[name].strip() or None for name in OPTIONAL_TEXTS if name in form}
+    # A number as a number; anything else as typed, which the settings refuse with a sentence.
+    values |= {name: _number(form[name]) for name in OPTIONAL_NUMBERS if name in form}
     if "ics_url" in values:
         values["ics_enabled"] = values["ics_url"] is not None
     return values
+
+
+def _number(text: str) -> int | str | None:
+    text = text.strip()
+    return int(text) if text.isdigit() else (text or None)
 
 
 def _sentence(error: msgspec.ValidationError) -> str:
@@ -120,12 +130,12 @@ def _form_context(room: RoomView | None, values: dict[str, Any], problem: str = 
 
 
 def _values_of(room: RoomView) -> dict[str, Any]:
-    return {name: getattr(room, name) for name in (*TEXTS, *CHECKBOXES, *OPTIONAL_TEXTS)}
+    return {name: getattr(room, name) for name in (*TEXTS, *CHECKBOXES, *OPTIONAL_TEXTS, *OPTIONAL_NUMBERS)}
 
 
 def _defaults() -> dict[str, Any]:
     settings = RoomSettings(name="", platform="daily")
-    return {name: getattr(settings, name) for name in (*TEXTS, *CHECKBOXES, *OPTIONAL_TEXTS)}
+    return {name: getattr(settings, name) for name in (*TEXTS, *CHECKBOXES, *OPTIONAL_TEXTS, *OPTIONAL_NUMBERS)}
 
 
 class RoomsController(Controller):
@@ -175,6 +185,19 @@ class RoomsController(Controller):
             return self._refused(request, room, values, str(refused), refused.status)
         log.info("rooms_page.updated", room_id=room_id, fields=sorted(changed))
         return _to_list(request)
+
+    @get("/{room_id:str}/delete", opt={"access": "room_owner"})
+    async def delete_room_page(self, request: Request, services: Services, room_id: str) -> Response[Any]:
+        """Asks first, saying what becomes of the room's transcripts."""
+        room = await services.rooms.get(room_id)
+        kept = await services.rooms.transcripts_count(room_id)
+        return render(request, DELETE_TEMPLATE, {"nav": "rooms", "room": room, "transcripts": kept})
+
+    @post("/{room_id:str}/delete", opt={"access": "room_owner"})
+    async def delete_room(self, services: Services, room_id: str) -> Redirect:
+        kept = await services.rooms.delete(room_id)
+        log.info("rooms_page.deleted", room_id=room_id, transcripts_kept=kept)
+        return Redirect("/rooms", status_code=303)
 
     def _refused(
         self, request: Request, room: RoomView | None, values: dict[str, Any], problem: str, status: int

@@ -1,0 +1,1 @@
+"""Retention: the trash and the audio limits of rooms (service.py)."""
