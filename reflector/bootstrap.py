@@ -262,7 +262,9 @@ def wire(settings: Settings, redis: Redis, bus: EventBus, storage: Storage, queu
     rooms = RoomService(transcripts)
     sender = WebhookHttp(allow_private=settings.webhooks.allow_private_targets)
     webhooks = WebhookService(rooms, transcripts, sender, queue, settings.webhooks, settings.server.base_url)
-    zulip = ZulipService(transcripts, rooms, zulip_client(settings), settings.server.base_url)
+    zulip = ZulipService(
+        transcripts, rooms, zulip_client(settings), settings.server.base_url, queue, settings.zulip.retry_delays
+    )
     auth = AuthService(bus)
     mailer = smtp_mailer(settings)
     emails = EmailService(transcripts, rooms, auth, mailer, queue, settings.email, settings.server.base_url)

@@ -230,10 +230,16 @@ class ZulipSettings(msgspec.Struct, frozen=True):
     api_key: str | None = None
     # How long Zulip has to answer one request.
     timeout_s: float = 15.0
+    # Seconds before each retry of a room's automatic post when Zulip is away or answers 5xx/429.
+    retry_schedule: str = "30,120,600,1800,7200"
 
     @property
     def configured(self) -> bool:
         return bool(self.url and self.bot_email and self.api_key)
+
+    @property
+    def retry_delays(self) -> tuple[float, ...]:
+        return tuple(float(part) for part in self.retry_schedule.split(",") if part.strip())
 
 
 class RetentionSettings(msgspec.Struct, frozen=True):
@@ -396,6 +402,7 @@ _ENV: dict[str, tuple[str | None, str]] = {
     "ZULIP_BOT_EMAIL": ("zulip", "bot_email"),
     "ZULIP_API_KEY": ("zulip", "api_key"),
     "ZULIP_TIMEOUT_S": ("zulip", "timeout_s"),
+    "ZULIP_RETRY_SCHEDULE": ("zulip", "retry_schedule"),
     "TRASH_DAYS": ("retention", "trash_days"),
     "RETENTION_SWEEP_EVERY_S": ("retention", "sweep_every_s"),
 }

@@ -15,14 +15,15 @@ from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.models import queue_name
 from reflector.domain.rooms.figures import mark_run
 from reflector.domain.webhooks import jobs as webhook_jobs
+from reflector.domain.zulip import jobs as zulip_jobs
 from reflector.entrypoints.process_lifecycle import WorkerProcess, worker_process
 from reflector.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 # Every job a worker can serve, by queue: processing's, and the deliveries to outside servers (webhooks,
-# e-mails) on their own queue.
-ALL_JOBS = (*jobs.JOBS, *webhook_jobs.JOBS, *email_jobs.JOBS)
+# e-mails, Zulip posts) on their own queue.
+ALL_JOBS = (*jobs.JOBS, *webhook_jobs.JOBS, *email_jobs.JOBS, *zulip_jobs.JOBS)
 
 
 async def run_worker(settings: Settings, queues: list[str], *, burst: bool = False) -> None:
@@ -58,7 +59,12 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
             ],
             queue_name=queue_name(queue),
             redis_settings=redis_settings(settings.redis.url),
-            ctx={"services": job_services, "webhooks": services.webhooks, "emails": services.emails},
+            ctx={
+                "services": job_services,
+                "webhooks": services.webhooks,
+                "emails": services.emails,
+                "zulip": services.zulip,
+            },
             burst=burst,
             handle_signals=False,
             max_jobs=max(j.concurrency for j in ALL_JOBS if j.queue == queue),

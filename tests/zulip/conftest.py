@@ -42,3 +42,27 @@ async def posting(clean: Services, zulip_settings: Settings) -> AsyncIterator[Se
         yield services
     finally:
         await services.zulip.close()
+
+
+async def post_queued(services: Services) -> None:
+    """Run the automatic posts queued so far as a worker does: an arq worker in this process, in burst mode
+    (until the queue is empty, retries included)."""
+    from arq.worker import Worker, func
+
+    from reflector.adapters.queue import redis_settings
+    from reflector.domain.zulip.jobs import POST
+
+    assert services.settings.redis.url is not None
+    worker = Worker(
+        functions=[func(POST.function, name=POST.name, timeout=POST.timeout_s, max_tries=POST.max_tries)],
+        queue_name=POST.queue_name,
+        redis_settings=redis_settings(services.settings.redis.url),
+        ctx={"zulip": services.zulip},
+        burst=True,
+        handle_signals=False,
+        poll_delay=0.05,
+    )
+    try:
+        await worker.main()
+    finally:
+        await worker.close()

@@ -15,6 +15,7 @@ from reflector.pipelines.meeting import PipelineOptions
 from reflector.settings import Settings
 from reflector.web.app import create_app
 from tests.net import serve
+from tests.zulip.conftest import post_queued
 from tests.zulip.zulip_fake import FakeZulip
 
 OWNER = "owner-1"
@@ -66,9 +67,11 @@ async def test_a_rooms_finished_transcript_is_posted_to_its_stream(
     failed = await finished_transcript(posting, room.id)
     unasked = await finished_transcript(posting, quiet.id)
 
-    await end_run(posting, posted)
-    await end_run(posting, failed, ok=False)
-    await end_run(posting, unasked)
+    for tid, ok in ((posted, True), (failed, False), (unasked, True)):
+        before = len(zulip.messages)
+        await end_run(posting, tid, ok=ok)
+        assert len(zulip.messages) == before  # posted by a worker's job, not by the run's end
+        await post_queued(posting)
 
     message, notice = zulip.messages.values()
     assert (message.stream, message.topic) == ("meetings", "design")
@@ -87,6 +90,7 @@ async def test_a_rooms_finished_transcript_is_posted_to_its_stream(
     assert (notice.stream, notice.topic) == ("meetings", "design")
     assert "**Processing failed**: The recording has no audio track." in notice.content
     await end_run(posting, failed)
+    await post_queued(posting)
     assert notice.content.startswith("# Reflector – Ship it\n") and "spoiler Summary" in notice.content
     assert len(zulip.messages) == 2
 

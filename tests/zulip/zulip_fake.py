@@ -1,7 +1,7 @@
 """Zulip's REST API as documented (https://zulip.com/api/send-message, /api/update-message,
 /api/get-streams), served on 127.0.0.1 for a test: HTTP basic auth with the bot's e-mail and API key, form
 bodies, `{"result": ...}` answers. It keeps every message posted and its edits, and a test can make it
-refuse edits as an organisation's message edit window does."""
+refuse edits as an organisation's message edit window does, or answer posts 503 for a while."""
 
 import base64
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ class FakeZulip(FakePlatform):
         self.streams = {name: number for number, name in enumerate(streams, start=1)}
         self.messages: dict[int, Message] = {}
         self.refuse_edits = False  # as if every message were past the edit window
+        self.outages = 0  # the next this many posts are answered 503, as a Zulip restarting
         self._next_id = 100
         self.route("POST", "/api/v1/messages", self._send)
         self.route("PATCH", "/api/v1/messages/(?P<id>[0-9]+)", self._edit)
@@ -47,6 +48,9 @@ class FakeZulip(FakePlatform):
 
     async def _send(self, request: FakeRequest) -> Reply:
         form = dict(parse_qsl(request.body.decode()))
+        if self.outages > 0:
+            self.outages -= 1
+            return Reply(503, {"result": "error", "msg": "Service unavailable"})
         if form.get("type") not in ("stream", "channel"):
             return _error("Invalid message type")
         if form.get("to") not in self.streams:
