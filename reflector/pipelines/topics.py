@@ -1,4 +1,9 @@
-"""Topic segmentation: the transcript cut into chunks, each titled and summarized by the LLM.
+"""Topics: the transcript cut where its subject changes, each part titled and summarized by the LLM.
+
+The cut comes from the words themselves (`topic_segmentation`: lexical cohesion and new-subject cues),
+not from the model: a 1.5B model asked to find boundaries finds one topic per meeting. A part longer
+than TOPIC_CHUNK_WORDS is cut again at a sentence end, so that a long monologue still gives a topic
+every few minutes and each chunk fits one call when read alone.
 
 The transcript is read once. When the whole of it fits the context window, every call (each part's
 topic here, the recap and the outcomes in `summarize`) starts with the same system prompt and the same
@@ -16,6 +21,7 @@ import structlog
 from reflector.pipelines.grounding import Grounding, clean_title
 from reflector.pipelines.llm import LLMError, complete_json, llm_task
 from reflector.pipelines.protocols import LLM, ChatMessage
+from reflector.pipelines.topic_segmentation import split_topics
 from reflector.pipelines.types import ProgressFn, Topic, Word, no_progress, speaker_label
 
 log = structlog.get_logger(__name__)
@@ -34,7 +40,7 @@ SYSTEM_PROMPT = (
 TOPIC_PROMPT = """Give this part of the meeting a topic.
 - title: its main subject in 3 to 8 words, specific (not "Team meeting" or "Discussion"),
   no quotes, in sentence case: capitalize only the first word and names.
-- summary: one or two sentences on what was said or decided, naming the people who said it."""
+- summary: one sentence on what was said or decided, naming the people who said it."""
 
 # The same task for one part of a transcript read whole; the part's first and last words point the
 # model at it (a number alone is easy to lose in a long transcript).
@@ -42,7 +48,7 @@ PART_PROMPT = """Give part {number} of the meeting a topic. Part {number} starts
 "{last}".
 - title: the main subject of part {number} in 3 to 8 words, specific (not "Team meeting" or "Discussion"),
   no quotes, in sentence case: capitalize only the first word and names.
-- summary: one or two sentences on what was said or decided in part {number}, naming the people who said it."""
+- summary: one sentence on what was said or decided in part {number}, naming the people who said it."""
 
 # A title that names the part rather than its subject ("The lines under [Part 3]") says nothing.
 _PART_TITLE = re.compile(r"\[|\bpart\s+\d|\blines under\b", re.IGNORECASE)
@@ -131,18 +137,18 @@ def detect_topics(
     progress: ProgressFn = no_progress,
     chunk_size: int = TOPIC_CHUNK_WORDS,
 ) -> list[Topic]:
-    """One topic per chunk of the transcript, titled and summarized by the LLM: reading the whole transcript
+    """One topic per part of the transcript, titled and summarized by the LLM: reading the whole transcript
     once with the chunks marked as parts when it fits the context window, else each chunk alone."""
     if not any(w.text.strip() for w in words):
         progress(1.0)
         return []
     # Keep a chunk and its reply well inside the context window whatever the setting.
     size = max(50, min(chunk_size, (llm.context_window - 600) // 2))
-    chunks = chunk_words(words, size)
+    chunks = [piece for part in split_topics(words) for piece in chunk_words(part, size)]
     grounding = Grounding(words_text(words, speaker_names), speaker_names.values())
     document = analysis_document(chunks, speaker_names)
     whole = len(chunks) > 1 and fits_whole(llm, document)
-    log.info("topics.chunks", chunks=len(chunks), shared_transcript=whole or len(chunks) == 1)
+    log.info("topics.parts", parts=len(chunks), shared_transcript=whole or len(chunks) == 1)
     topics: list[Topic] = []
     for number, chunk in enumerate(chunks, start=1):
         if whole:
