@@ -320,6 +320,8 @@ def clean_title(title: str, grounding: Grounding, *, max_words: int = 10) -> str
 
 _COMMITS = re.compile(r"\b(i will|i'll|i can|i am going to|i'm going to|i expect to|let me)\b")
 _ASKS = re.compile(r"\b(can you|could you|would you|will you|please)\b")
+# What follows a person's name when the task is theirs: "Priya will fix ...", "Tom is going to ...".
+_THIRD_PERSON = r"(will|'ll|is going to|is gonna|can|needs to|has to|should|takes|owns|is on)\b"
 
 
 # What a line that sets up a task says: a promise, a request, an obligation or a plan.
@@ -331,7 +333,7 @@ _TASK_MARKERS = re.compile(
 
 def sets_a_task(quote: str) -> bool:
     """Whether a quoted line can set up a task: "I finished X" or "Do you need Y?" cannot."""
-    return bool(_TASK_MARKERS.search(" ".join(_quoted_words(quote))))
+    return bool(_TASK_MARKERS.search(" ".join(quoted_words(quote))))
 
 
 def _plain(text: str) -> list[str]:
@@ -340,7 +342,7 @@ def _plain(text: str) -> list[str]:
 
 def quoted_line(quote: str, lines: list[tuple[str, str]]) -> int | None:
     """The index of the transcript line holding at least 60% of the quoted words, or None."""
-    quoted = _quoted_words(quote)
+    quoted = quoted_words(quote)
     if not quoted:
         return None
     best, best_overlap = None, 0.6
@@ -352,8 +354,13 @@ def quoted_line(quote: str, lines: list[tuple[str, str]]) -> int | None:
     return best
 
 
-def _quoted_words(quote: str) -> list[str]:
-    return _plain(quote.split(":", 1)[1] if re.match(r"^\s*[\w ]{1,30}:", quote) else quote)
+# "Maria: ..." or "Speaker 2: ..." before a quote names who said it; "So we are agreed: ..." is the quote.
+_QUOTE_SPEAKER = re.compile(r"^\s*[A-Z][\w'-]*(?: [A-Z0-9][\w'-]*){0,2}:\s")
+
+
+def quoted_words(quote: str) -> list[str]:
+    """The words of a quote, without the "Name: " the model may put before it."""
+    return _plain(quote.split(":", 1)[1] if _QUOTE_SPEAKER.match(quote) else quote)
 
 
 def attribute_owner(quote: str, lines: list[tuple[str, str]], people: Iterable[str]) -> str | None:
@@ -367,12 +374,16 @@ def attribute_owner(quote: str, lines: list[tuple[str, str]], people: Iterable[s
     if best is None:
         return None
     speaker, line = lines[best]
-    quoted = " ".join(_quoted_words(quote))
+    quoted = " ".join(quoted_words(quote))
     said = " ".join(_plain(line))
     # The model's quote is read against the line it matched: "I will take the interview" quoted
     # from "Bob, can you take the interview?" is Bob's task, not the asker's.
     if _COMMITS.search(quoted) and _COMMITS.search(said):
         return speaker
+    # "Priya will fix the export bug": a task given in the third person is the named person's.
+    for person in people:
+        if person and person != speaker and re.search(rf"\b{re.escape(person.lower())} {_THIRD_PERSON}", said):
+            return person
     if _ASKS.search(said):
         words = set(said.split())
         addressed = [p for p in people if p and p != speaker and set(_plain(p)) <= words]

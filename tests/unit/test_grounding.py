@@ -154,16 +154,19 @@ class ScriptedLLM:
 
 
 def test_complete_json_strips_fences_and_retries_once_with_the_error() -> None:
-    llm = ScriptedLLM('{"action_items": []}', '```json\n{"action_items": [], "decisions": ["Drop it"]}\n```')
+    fenced = '```json\n{"action_items": [], "decisions": [{"quote": "Let us drop it.", "decision": "Drop it"}]}\n```'
+    llm = ScriptedLLM('{"action_items": []}', fenced)
     reply = complete_json(llm, [ChatMessage("user", "go")], OutcomesReply)
-    assert reply.decisions == ["Drop it"]
+    assert [d.decision for d in reply.decisions] == ["Drop it"]
     assert "decisions" in llm.calls[1][-1].content  # the validation error was shown to the model
     with pytest.raises(LLMError):
         complete_json(ScriptedLLM("nope", "still nope"), [ChatMessage("user", "go")], OutcomesReply)
 
 
 def test_a_reply_cut_off_is_retried_with_more_room() -> None:
-    llm = ScriptedLLM('{"decisions": ["Keep the plan", "And then we', '{"decisions": [], "action_items": []}')
+    llm = ScriptedLLM(
+        '{"decisions": [{"quote": "Keep the plan", "decision": "And', '{"decisions": [], "action_items": []}'
+    )
     reply = complete_json(llm, [ChatMessage("user", "go")], OutcomesReply, max_tokens=100)
     assert reply.decisions == []
     assert llm.max_tokens == [100, 200]
@@ -192,7 +195,11 @@ def test_schema_is_inlined_and_keeps_a_field_called_title() -> None:
 
 
 def _segments() -> list[Segment]:
-    lines = [(0, "Can you send the updated plan to finance by Friday?"), (1, "I will send it on Thursday.")]
+    lines = [
+        (0, "Can you send the updated plan to finance by Friday?"),
+        (1, "I will send it on Thursday."),
+        (0, "Good, so we agreed: finance gets the plan this week."),
+    ]
     return [Segment(speaker, i * 5.0, i * 5.0 + 4, text) for i, (speaker, text) in enumerate(lines)]
 
 
@@ -205,7 +212,11 @@ def test_summary_fields_are_grounded_after_generation() -> None:
             {"quote": "", "owner": "Evan", "task": "Pay Acme $9,000", "due": None},
             {"quote": "I will send it", "owner": "Evan", "task": "Send the plan to finance", "due": None},
         ],
-        "decisions": ["Finance gets the plan.", "Budget is $9,000."],
+        "decisions": [
+            {"quote": "So we agreed: finance gets the plan this week.", "decision": "Finance gets the plan."},
+            {"quote": "So we agreed: finance gets the plan this week.", "decision": "Finance plan budget is $9,000."},
+            {"quote": "I will send it on Thursday.", "decision": "Evan sends the plan."},  # a task, no agreement
+        ],
     }
     topic_reply = {"title": "Plan for Finance", "summary": "Evan will send the plan on Thursday."}
     llm = ScriptedLLM(json.dumps(topic_reply), json.dumps(recap), json.dumps(outcomes))
@@ -233,11 +244,13 @@ def test_empty_transcript_makes_no_call() -> None:
 
 
 def test_long_transcript_goes_map_reduce() -> None:
-    notes = {"summary": "Evan will send the plan.", "action_items": [], "decisions": ["Finance gets the plan."]}
+    decision = {"quote": "We agreed: finance gets the plan.", "decision": "Finance gets the plan."}
+    notes = {"summary": "Evan will send the plan.", "action_items": [], "decisions": [decision]}
     recap = {"title": "Finance Plan", "summary": "Evan will send the plan."}
     llm = ScriptedLLM(*[json.dumps(notes)] * 5, json.dumps(recap))
     llm.context_window = 1300  # ~200 tokens of transcript per call: 5 chunks
-    segments = [Segment(i % 2, i, i + 1, "Can you send the plan to finance? I will send it.") for i in range(60)]
+    said = "Send it? I will. We agreed: finance gets it."
+    segments = [Segment(i % 2, i, i + 1, said) for i in range(60)]
     summary = summarize(llm, segments, [], {0: "Dana", 1: "Evan"})
     assert len(llm.calls) == 6
     assert llm.calls[-1][-1].content.startswith("Notes on consecutive parts")
@@ -282,3 +295,13 @@ def test_owner_comes_from_the_line_the_quote_matched() -> None:
     assert attribute_owner("I will take the system design interview at 2 o'clock", lines, people) == "Bob"
     assert attribute_owner("I will review the rollback script", lines, people) == "Speaker 3"
     assert attribute_owner("Can you take the system design interview?", lines, people[:3]) == "Speaker 2"
+
+
+def test_a_task_given_in_the_third_person_belongs_to_the_person_named() -> None:
+    lines = [
+        ("Maria", "Tom, can someone on your side look at the export?"),
+        ("Tom", "Priya will fix the export bug; she already found the slow query."),
+    ]
+    people = ["Maria", "Tom", "Priya"]
+    assert attribute_owner("Priya will fix the export bug.", lines, people) == "Priya"
+    assert attribute_owner("Tom: Priya will fix the export bug.", lines, people) == "Priya"
