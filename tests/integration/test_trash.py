@@ -27,7 +27,7 @@ from reflector.domain.transcripts import repository as transcripts_table
 from reflector.domain.transcripts.models import NewTranscript, TranscriptNotFound
 from reflector.domain.transcripts.service import audio_key, steps_prefix, waveform_key
 from reflector.domain.transcripts.tables import Participant, Topic, Transcript, TranscriptEvent
-from reflector.settings import RetentionSettings, Settings
+from reflector.settings import RetentionSettings, Settings, StorageSettings
 from reflector.web.app import create_app
 from tests.integration.test_storage import CREDENTIALS, _create_bucket, s3_endpoint  # noqa: F401 - fixture
 from tests.integration.workers import WorkerProcess
@@ -306,3 +306,27 @@ async def test_a_worker_purges_expired_trash_by_itself(clean: Services, settings
     assert await clean.storage.list_keys(f"transcripts/{expired}/") == []
     assert (await clean.transcripts.in_trash(recent)).id == recent
     assert len(await clean.storage.list_keys(f"transcripts/{recent}/")) == 4
+
+
+async def test_a_purge_deletes_a_one_file_recording_from_the_bucket_it_names(
+    clean: Services,
+    settings: Settings,
+    s3_endpoint: str,  # noqa: F811
+) -> None:
+    """Whereby's composite recording lives in a bucket the recording names (read with the store's S3 keys)."""
+    keys = StorageSettings(aws_endpoint_url=s3_endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")
+    s = wire(msgspec.structs.replace(settings, storage=keys), clean.redis, clean.bus, clean.storage, clean.queue)
+    async with S3Storage(bucket=_create_bucket(s3_endpoint), endpoint_url=s3_endpoint, **CREDENTIALS) as named:
+        tid = await _meeting(s, "owner-1")
+        await named.put_bytes("whereby/meeting-1.mp4", b"composite")
+        await named.put_bytes("whereby/another-meeting.mp4", b"not this transcript's")
+        await Recording(
+            platform_recording_id="whereby-1", bucket_name=named.bucket, object_key="whereby/meeting-1.mp4",
+            status="completed", transcript_id=tid,
+        ).save()  # fmt: skip
+        await s.transcripts.delete(tid)
+
+        await s.retention.delete_forever(tid, Caller(user_id="owner-1", role="user", via="api_key"))
+
+        assert await named.list_keys("whereby/") == ["whereby/another-meeting.mp4"]
+        assert await clean.storage.list_keys(f"transcripts/{tid}/") == []

@@ -179,12 +179,18 @@ class RecordingService:
         return forgotten
 
     async def forget_transcript_media(self, transcript_id: str, bucket: Storage, *, forget: bool) -> int:
-        """Every object in the platform's `bucket` of the recordings the transcript was made of (tracks,
-        screen-share, video), deleted: its retention policy's audio limit, or its purge from the trash
-        (`forget`: the recordings are then marked deleted too, never processed again). How many objects."""
+        """Every object of the recordings the transcript was made of (tracks, screen-share, video) deleted
+        from the platform's `bucket`, or from the bucket the recording names (Whereby's file): its retention
+        policy's audio limit, or its purge from the trash (`forget`: the recordings are then marked deleted
+        too, never processed again). How many objects."""
         deleted = 0
         for recording in await repo.recordings_of_transcript(transcript_id):
-            objects = await _delete_media(bucket, recording)  # what is gone already is skipped
+            named = self._buckets(recording.bucket_name) if recording.bucket_name and self._buckets else None
+            if named is not None:
+                async with named:
+                    objects = await _delete_media(named, recording)
+            else:
+                objects = await _delete_media(bucket, recording)  # what is gone already is skipped
             values: dict[str, Any] = {"media_deleted_at": now()}
             if forget:
                 values["deleted_at"] = now()
