@@ -330,3 +330,20 @@ async def test_a_purge_deletes_a_one_file_recording_from_the_bucket_it_names(
 
         assert await named.list_keys("whereby/") == ["whereby/another-meeting.mp4"]
         assert await clean.storage.list_keys(f"transcripts/{tid}/") == []
+
+
+async def test_the_room_form_sets_and_clears_the_audio_limit(people: People) -> None:
+    http, owner, services = people.http, people.owner, people.services
+    room = await services.rooms.create(people.owner_id, RoomSettings(name="Standup", platform="daily"))
+    form = {"name": "Standup", "platform": "daily", "audio_retention_days": "14"}
+    edit = await http.get(f"/rooms/{room.id}/edit", headers=owner)
+    assert 'name="audio_retention_days"' in edit.text and f"/rooms/{room.id}/delete" in edit.text
+
+    assert (await http.post(f"/rooms/{room.id}", data=form, headers=owner)).status_code == 303
+    assert (await services.rooms.get(room.id)).audio_retention_days == 14
+    refused = await http.post(f"/rooms/{room.id}", data={**form, "audio_retention_days": "soon"}, headers=owner)
+    assert refused.status_code == 422 and "Keep audio for (days)" in refused.text
+    assert (
+        await http.post(f"/rooms/{room.id}", data={**form, "audio_retention_days": ""}, headers=owner)
+    ).status_code == 303
+    assert (await services.rooms.get(room.id)).audio_retention_days is None
