@@ -26,7 +26,7 @@ import msgspec
 import structlog
 
 from reflector.adapters.platforms import ForgedWebhook, UnreadableWebhook, verify_daily, verify_livekit, verify_whereby
-from reflector.adapters.platforms.daily import DailyClient, DailyRoom, RoomProperties
+from reflector.adapters.platforms.daily import DailyClient, DailyRoom, RecordingAlreadyActive, RoomProperties
 from reflector.adapters.platforms.daily_webhooks import DailyParticipant, DailyRecordingEvent, DailyTestPing
 from reflector.adapters.platforms.livekit import LiveKitClient, S3Upload, TrackFile
 from reflector.adapters.platforms.transport import PlatformError, PlatformHttp
@@ -119,6 +119,14 @@ class DailyMeetings:
     async def extend(self, room_name: str, end: datetime) -> None:
         """Keep the Daily room open until `end` (its `exp`), for a meeting still in use (lease extension)."""
         await self.client.update_room(room_name, RoomProperties(exp=_unix(end)))
+
+    @_asking("start recording the meeting")
+    async def start_recording(self, room_name: str, instance_id: str) -> str | None:
+        """Daily records the room's call as raw tracks; None when a recording of that instance is running."""
+        try:
+            return await self.client.start_recording(room_name, "raw-tracks", instance_id)
+        except RecordingAlreadyActive:
+            return None
 
     async def recording_participants(self, recording_id: str) -> dict[str, str]:
         """Who took part in the meeting session a recording recorded: Daily's participant id (the one in

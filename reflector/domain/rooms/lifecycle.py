@@ -13,6 +13,8 @@ rules, for an active meeting at time `at`:
   its end), or past its end and empty for longer than `join_grace_s`: closed.
 - Past its end by `empty_close_s` while the platform cannot be asked: closed on the webhooks' word alone
   after all, so a platform that went away leaves no meeting open forever.
+- Someone in it, its room recording, no recording of it being made: its recording started
+  (recording_start.py).
 
 The join grace (Reflector #436, people split between two platform rooms by a quick leave and rejoin):
 a meeting whose last person left less than `join_grace_s` ago is still the room's meeting, reused by
@@ -32,6 +34,7 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
 from reflector.domain.ids import now
+from reflector.domain.rooms import recording_start
 from reflector.domain.rooms import repository as repo
 from reflector.domain.rooms.figures import mark_run
 from reflector.domain.rooms.models import MeetingView, VideoPlatform
@@ -127,6 +130,8 @@ class MeetingLifecycle:
             report.meetings += 1
             confirmed = await self._poll(meeting)
             report.polled += confirmed
+            if confirmed:  # someone in its call, as the platform says: its recording started if due
+                await self._start_recording(meeting.id)
             done = await self._decide(meeting.id, confirmed)
             report.extended += done == "extend"
             report.closed += done == "close"
@@ -155,6 +160,15 @@ class MeetingLifecycle:
             log.info("meeting.presence_reconciled", meeting_id=meeting.id, was=meeting.num_clients, now=count)
         await repo.set_clients(meeting.id, count=count, delta=0)
         return True
+
+    async def _start_recording(self, meeting_id: str) -> None:
+        meeting = await repo.get_meeting(meeting_id)
+        if meeting is None:
+            return
+        try:
+            await recording_start.start_if_due(meeting, self._platforms.get(meeting.platform))
+        except Exception as exc:  # the platform away or refusing: tried again by the next sweep
+            log.warning("recording.start_failed", meeting_id=meeting.id, error=str(exc))
 
     async def _decide(self, meeting_id: str, confirmed: bool) -> Verdict:
         meeting = await repo.get_meeting(meeting_id)

@@ -250,7 +250,9 @@ async def save_recording(
         "recorded_at, status) VALUES ({}, {}, {}, {}, {}, {}::jsonb, {}, 'pending') "
         "ON CONFLICT (platform_recording_id) DO UPDATE SET "
         "object_key = EXCLUDED.object_key, track_keys = EXCLUDED.track_keys, bucket_name = EXCLUDED.bucket_name, "
-        "meeting_id = COALESCE(recording.meeting_id, EXCLUDED.meeting_id) RETURNING meeting_id",
+        "meeting_id = COALESCE(recording.meeting_id, EXCLUDED.meeting_id), "
+        "status = CASE WHEN recording.status = 'recording' THEN 'pending' ELSE recording.status END "
+        "RETURNING meeting_id",
         new_id(),
         meeting_id,
         platform_recording_id,
@@ -260,6 +262,22 @@ async def save_recording(
         at,
     )
     return rows[0]["meeting_id"] if rows else None
+
+
+async def recording_started(platform_recording_id: str, meeting_id: str) -> None:
+    """A recording the server started on the platform: kept on its meeting (`recording`) until it is ready."""
+    await Recording.raw(
+        "INSERT INTO recording (id, meeting_id, platform_recording_id, status) VALUES ({}, {}, {}, 'recording') "
+        "ON CONFLICT (platform_recording_id) DO NOTHING",
+        new_id(),
+        meeting_id,
+        platform_recording_id,
+    )
+
+
+async def recording_in_progress(meeting_id: str) -> bool:
+    """Whether a recording of the meeting is still being made."""
+    return await Recording.exists().where((Recording.meeting_id == meeting_id) & (Recording.status == "recording"))
 
 
 async def lock_recording(platform_recording_id: str, meeting_id: str) -> dict[str, Any]:
