@@ -221,12 +221,13 @@ def recordings_bucket(settings: Settings) -> Storage | None:
 
 
 def bucket_named(settings: Settings) -> Callable[[str], Storage | None]:
-    """A platform's recordings bucket by name (Whereby's, as its notifications name it), not started, read
-    with the transcript store's S3 credentials, region and endpoint; "" (a platform's own, unnamed bucket)
-    is none: Daily's composite recordings are not processed."""
+    """A platform's recordings bucket by name (Whereby's, as its notifications name it; "": Daily's,
+    DAILYCO_STORAGE_AWS_BUCKET_NAME, where its cloud recordings are), not started, read with the transcript
+    store's S3 credentials, region and endpoint; None when there is none."""
     store = settings.storage
 
     def named(name: str) -> Storage | None:
+        name = name or settings.platforms.daily_storage_bucket or ""
         if not name:
             return None
         return S3Storage(

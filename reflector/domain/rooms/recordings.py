@@ -17,9 +17,9 @@ afterwards shows on the transcript (processing, ended, error), and reprocessing 
 tracks again. A meeting whose room does not store video has its video tracks deleted from the bucket by
 the run (they are never downloaded either way).
 
-A recording in one file (Whereby's composite MP4, announced by its bucket: bucket_recordings.py) is copied
-from its bucket into the transcript's upload and goes through the file pipeline, diarized: the platform
-does not say who spoke when.
+A recording in one file (Whereby's composite MP4, announced by its bucket: bucket_recordings.py; a Daily
+cloud recording, in Daily's recordings bucket) is copied from its bucket into the transcript's upload and
+goes through the file pipeline, diarized: the platform does not say who spoke when.
 """
 
 import posixpath
