@@ -25,6 +25,8 @@ _PAGE_DIRECTIVES = [
     "base-uri 'self'",
     "form-action 'self'",
     "frame-ancestors 'none'",
+    # A room's meeting page frames the platform's room (Daily's and Whereby's own pages, on their domains).
+    "frame-src https://*.daily.co https://*.whereby.com",
 ]
 PAGE_POLICY = "; ".join(_PAGE_DIRECTIVES)
 # Swagger UI at /schema loads its script and styles from a CDN, so it gets only the framing rule.

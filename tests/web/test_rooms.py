@@ -4,6 +4,8 @@ opened on Daily, the link carrying the person's Daily token), the consent questi
 the meeting listed and ended; the room's past transcripts listed. The same forms posted without JavaScript."""
 
 import dataclasses
+import html
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -214,3 +216,24 @@ async def test_a_whereby_rooms_owner_gets_the_host_link(
     assert "roomKey=" in meeting.host_room_url
     assert f'href="{meeting.host_room_url}"' in shown.text
     assert "May this meeting be recorded?" not in shown.text  # nothing is recorded: nobody is asked
+
+
+async def test_the_meeting_page_frames_the_platforms_room_under_the_persons_token(
+    app_url: tuple[str, Services],
+    daily: FakeDaily,  # noqa: F811
+) -> None:
+    base, services = app_url
+    room = await services.rooms.create(LOCAL, RoomSettings(name="frame", platform="daily", skip_consent=True))
+    async with httpx.AsyncClient(base_url=base, headers={"Sec-Fetch-Site": "same-origin"}) as http:
+        joined = await http.post("/frame/join")
+        shown = await http.get(joined.headers["location"])
+    [meeting] = await services.meetings.active(room)
+    frame = re.search(r'<iframe class="meeting-frame" src="([^"]+)"[^>]*allow="([^"]+)"', shown.text)
+    assert frame is not None, shown.text
+    src, allowed = html.unescape(frame[1]), frame[2]
+    assert src.startswith(f"{meeting.room_url}?t=") and daily.tokens[-1]["is_owner"] is True  # the owner's token
+    assert {"camera", "microphone", "display-capture"} <= {a.strip() for a in allowed.split(";")}
+    assert f'href="{frame[1]}"' in shown.text  # the same link opens in a tab of its own
+    policy = dict(d.strip().split(" ", 1) for d in shown.headers["content-security-policy"].split(";"))
+    assert policy["frame-src"] == "https://*.daily.co https://*.whereby.com"
+    assert meeting.room_url.startswith("https://") and meeting.room_url.split("/")[2].endswith(".daily.co")

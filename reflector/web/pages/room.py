@@ -31,6 +31,8 @@ log = structlog.get_logger(__name__)
 
 UPCOMING = timedelta(days=7)
 PAST_TRANSCRIPTS = 20
+# The platforms whose meeting page frames their room.
+EMBEDDED = frozenset({"daily", "whereby"})
 
 
 def asks_consent(room: RoomView, meeting: MeetingView) -> bool:
@@ -93,6 +95,9 @@ class RoomPage(Controller):
             "owner": owner,
             "link": joined.host_room_url if host else joined.room_url,
             "platform": PLATFORMS[room.platform],
+            # Daily's and Whereby's rooms are web pages made to be framed (security.py lets them); a LiveKit
+            # link needs a LiveKit client, so it only opens.
+            "embed": joined.platform in EMBEDDED,
             "meeting": joined,
             "asks_consent": asks_consent(room, joined),
             "answer": answer,
