@@ -27,7 +27,12 @@ import structlog
 
 from reflector.adapters.platforms import ForgedWebhook, UnreadableWebhook, verify_daily, verify_livekit, verify_whereby
 from reflector.adapters.platforms.daily import DailyClient, DailyRoom, RecordingAlreadyActive, RoomProperties
-from reflector.adapters.platforms.daily_webhooks import DailyParticipant, DailyRecordingEvent, DailyTestPing
+from reflector.adapters.platforms.daily_webhooks import (
+    DailyParticipant,
+    DailyRecordingError,
+    DailyRecordingEvent,
+    DailyTestPing,
+)
 from reflector.adapters.platforms.livekit import LiveKitClient, S3Upload, TrackFile
 from reflector.adapters.platforms.transport import PlatformError, PlatformHttp
 from reflector.adapters.platforms.whereby import CloudRecording, S3Destination, WherebyClient
@@ -35,7 +40,7 @@ from reflector.domain.errors import DomainError
 from reflector.domain.ids import now
 from reflector.domain.rooms.livekit_recordings import RoomFinished, TrackEgress
 from reflector.domain.rooms.models import Platform, PlatformMeeting, RoomView, VideoPlatform
-from reflector.domain.rooms.platform_events import PresenceChange, ReceivedEvent, RecordingReady
+from reflector.domain.rooms.platform_events import PresenceChange, ReceivedEvent, RecordingFailed, RecordingReady
 from reflector.settings import PlatformSettings
 
 log = structlog.get_logger(__name__)
@@ -295,9 +300,12 @@ def daily_event(headers: Mapping[str, str], body: bytes, secret: str | None) -> 
     if isinstance(verified, DailyTestPing):
         return None
     payload = verified.payload
-    change: PresenceChange | RecordingReady | None = None
+    change: PresenceChange | RecordingReady | RecordingFailed | None = None
     if isinstance(payload, DailyParticipant):
         change = PresenceChange(joined=verified.type == "participant.joined", room_name=payload.room)
+    elif isinstance(payload, DailyRecordingError) and payload.instance_id:
+        reason = payload.error_msg or ""
+        change = RecordingFailed(instance_id=payload.instance_id, room_name=payload.room_name or "", reason=reason)
     elif isinstance(payload, DailyRecordingEvent) and verified.type == "recording.ready-to-download":
         audio = [t.s3_key for t in payload.tracks if t.type == "audio"]
         tracks = audio if payload.type == "raw-tracks" or payload.tracks else None

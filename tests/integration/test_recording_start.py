@@ -90,3 +90,33 @@ async def test_a_room_that_does_not_record_starts_no_recording(
     await daily.join(meeting.room_name, "Alice Martin", notify=False)
     await services.meetings.lifecycle.sweep(force=True)
     assert daily.recordings == {} and await recordings() == []
+
+
+async def test_a_recording_daily_could_not_make_lets_the_next_sweep_start_another(
+    on_daily: Services,
+    daily: FakeDaily,  # noqa: F811
+) -> None:
+    services = on_daily
+    async with serve(create_app(services.settings, services=services)) as base:
+        await services.meetings.platforms["daily"].client.create_webhook(  # type: ignore[attr-defined]
+            f"{base}/v1/daily/webhook", ["recording.error"], hmac=DAILY_SECRET
+        )
+        room = await services.rooms.create("alice", RoomSettings(name="Stand-up", platform="daily"))
+        meeting = await services.meetings.meeting_for(room)
+        await daily.join(meeting.room_name, "Alice Martin", notify=False)
+        await services.meetings.lifecycle.sweep(force=True)
+        [(first, started)] = daily.recordings.items()
+
+        started["status"] = "finished"  # Daily gave up on it, and says so with its instance (the meeting)
+        error = {"action": "recording-error", "error_msg": "Recording stopped: storage unreachable",
+                 "instance_id": meeting.id, "room_name": meeting.room_name, "timestamp": 1780000000}  # fmt: skip
+        await daily.deliver("recording.error", error)
+        assert daily.deliveries == [("recording.error", 200)]
+        assert await recordings() == [{"platform_recording_id": first, "meeting_id": meeting.id, "status": "ignored"}]
+
+        await services.meetings.lifecycle.sweep(force=True)  # Alice is still in the call
+        [second] = [r for r in daily.recordings if r != first]
+        assert sorted(await recordings(), key=lambda r: r["platform_recording_id"] != first) == [
+            {"platform_recording_id": first, "meeting_id": meeting.id, "status": "ignored"},
+            {"platform_recording_id": second, "meeting_id": meeting.id, "status": "recording"},
+        ]

@@ -52,6 +52,15 @@ class RecordingReady(msgspec.Struct, frozen=True):
     started_at: datetime | None = None
 
 
+class RecordingFailed(msgspec.Struct, frozen=True):
+    """The platform could not record (Daily's `recording.error`): the recording started for `instance_id`
+    (a meeting's id, as the server starts them: recording_start.py) is no longer being made."""
+
+    instance_id: str
+    room_name: str = ""
+    reason: str = ""
+
+
 class ReceivedEvent(msgspec.Struct, frozen=True):
     """An authentic webhook: its id (or the body's hash), its type, the bytes as received, and what it means
     to us (None: a type we do not handle; `problem`: signed, but we could not read it)."""
@@ -60,7 +69,7 @@ class ReceivedEvent(msgspec.Struct, frozen=True):
     event_id: str
     event_type: str
     body: bytes
-    change: PresenceChange | RecordingReady | TrackEgress | RoomFinished | None = None
+    change: PresenceChange | RecordingReady | RecordingFailed | TrackEgress | RoomFinished | None = None
     problem: str | None = None
 
 
@@ -84,6 +93,8 @@ async def receive(event: ReceivedEvent, platforms: Mapping[str, VideoPlatform]) 
             outcome = await _presence(event.platform, event.change, platforms.get(event.platform))
         elif isinstance(event.change, RecordingReady):
             outcome = await _recording(event.platform, event.change)
+        elif isinstance(event.change, RecordingFailed):
+            outcome = await _recording_failed(event.platform, event.change)
         elif isinstance(event.change, TrackEgress | RoomFinished):
             outcome = await livekit_recordings.gather(event.platform, event.change)
         else:
@@ -127,3 +138,11 @@ async def _recording(platform: str, ready: RecordingReady) -> Outcome:
         return "unmatched"
     log.info("recording.ready", platform=platform, recording_id=ready.recording_id, meeting_id=meeting_id)
     return "processed"
+
+
+async def _recording_failed(platform: str, failed: RecordingFailed) -> Outcome:
+    """The meeting's recording being made is over: a new one may be started for it (a late ready webhook
+    of this one still lands on it)."""
+    stopped = await repo.recording_stopped(failed.instance_id)
+    log.warning("recording.error", platform=platform, meeting_id=failed.instance_id, reason=failed.reason, rows=stopped)
+    return "processed" if stopped else "unmatched"

@@ -8,7 +8,9 @@ then `pending`.
 One recording at a time per meeting: while one is `recording`, none is started. Daily ends a recording with
 its call's session; people back in the same meeting later (the join grace) start a new one, and each
 recording becomes its own transcript on the meeting. Daily's "already has an active stream" (a recording
-started elsewhere) starts nothing. Only raw tracks are recorded: they are what Reflector transcribes.
+started elsewhere) starts nothing. Daily's `recording.error` (which names the meeting by its instance id)
+ends the one being made, so the next sweep starts another while people are still in the call. Only raw
+tracks are recorded: they are what Reflector transcribes.
 """
 
 from typing import Protocol, runtime_checkable

@@ -251,7 +251,9 @@ async def save_recording(
         "ON CONFLICT (platform_recording_id) DO UPDATE SET "
         "object_key = EXCLUDED.object_key, track_keys = EXCLUDED.track_keys, bucket_name = EXCLUDED.bucket_name, "
         "meeting_id = COALESCE(recording.meeting_id, EXCLUDED.meeting_id), "
-        "status = CASE WHEN recording.status = 'recording' THEN 'pending' ELSE recording.status END "
+        "status = CASE WHEN recording.status = 'recording' OR (recording.status = 'ignored' "
+        "AND recording.transcript_id IS NULL AND EXCLUDED.track_keys IS NOT NULL) THEN 'pending' "
+        "ELSE recording.status END "
         "RETURNING meeting_id",
         new_id(),
         meeting_id,
@@ -273,6 +275,15 @@ async def recording_started(platform_recording_id: str, meeting_id: str) -> None
         meeting_id,
         platform_recording_id,
     )
+
+
+async def recording_stopped(meeting_id: str) -> int:
+    """The meeting's recordings being made, no longer (`ignored` until a ready webhook says otherwise); how many."""
+    rows = await Recording.raw(
+        "UPDATE recording SET status = 'ignored' WHERE meeting_id = {} AND status = 'recording' RETURNING id",
+        meeting_id,
+    )
+    return len(rows)
 
 
 async def recording_in_progress(meeting_id: str) -> bool:
