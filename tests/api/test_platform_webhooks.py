@@ -17,6 +17,7 @@ import pytest
 
 from reflector.bootstrap import Services, video_platforms
 from reflector.domain.ids import now
+from reflector.domain.rooms import livekit_recordings
 from reflector.domain.rooms import repository as rooms_table
 from reflector.domain.rooms.models import MeetingView, RoomSettings
 from reflector.domain.rooms.service import MeetingService
@@ -346,3 +347,29 @@ async def test_people_joining_and_leaving_on_the_fakes_are_counted(
             assert await counted("livekit") == 1
     finally:
         await close_platforms(bound)
+
+
+async def test_a_livekit_egress_whose_end_is_never_told_holds_its_recording_only_for_a_while(
+    hooks: tuple[Services, httpx.AsyncClient],
+) -> None:
+    _, client = hooks
+    meeting = await meeting_on("livekit")
+    ana = f"livekit/{meeting.room_name}/ana-1a2b3c-microphone-TR_a.ogg"
+    events = [
+        livekit_event("e1", "egress_started", meeting, egressInfo=egress(meeting, "EG_a")),
+        livekit_event("e2", "egress_started", meeting, egressInfo=egress(meeting, "EG_lost")),
+        livekit_event(
+            "e3", "egress_ended", meeting, egressInfo=egress(meeting, "EG_a", ana, 1_780_000_001_000_000_000)
+        ),
+        livekit_event("e4", "room_finished", meeting),
+    ]
+    for body in events:
+        assert (await deliver(client, "livekit", body, SIGN["livekit"](body, int(time.time())))).status_code == 200
+
+    assert await livekit_recordings.settle_overdue() == []  # the lost egress may still end: waited for
+    [gathering] = await Recording.select(Recording.status)
+    assert gathering == {"status": "recording"}
+
+    [settled] = await livekit_recordings.settle_overdue(wait_s=0)  # as the sweep finds it EGRESS_WAIT_S later
+    [row] = await Recording.select(Recording.id, Recording.status, Recording.track_keys).output(load_json=True)
+    assert row == {"id": settled, "status": "pending", "track_keys": [ana]}

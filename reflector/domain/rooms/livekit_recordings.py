@@ -11,9 +11,12 @@ It stays `recording` until the room has finished and every egress that started h
 `pending` with the files written as its tracks (recordings.py processes it as Daily's raw tracks, each
 track placed on the timeline by when it started), or `ignored` when nothing was written. Each event is
 applied under the row's lock, so events arriving together, or in any order, gather the same recording;
-one arriving after the recording is complete changes nothing more.
+one arriving after the recording is complete changes nothing more. An egress whose end is never told (its
+webhook lost, the egress dead) holds the recording for EGRESS_WAIT_S after the room finished at most: the
+workers' sweep then completes it with the files written (`settle_overdue`).
 """
 
+import time
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -24,6 +27,9 @@ from reflector.domain.rooms import repository as repo
 from reflector.domain.rooms.models import MeetingView
 
 log = structlog.get_logger(__name__)
+
+# How long after its room finished a recording waits for egresses whose end LiveKit has not told.
+EGRESS_WAIT_S = 15 * 60
 
 
 class TrackEgress(msgspec.Struct, frozen=True):
@@ -52,6 +58,7 @@ class LiveKitGathering(msgspec.Struct):
     egresses: dict[str, EgressFile] = {}
     names: dict[str, str] = {}  # identity -> name
     finished: bool = False
+    finished_ms: int = 0  # when we heard the room finished (unix ms)
 
     def complete(self) -> bool:
         return self.finished and all(egress.ended for egress in self.egresses.values())
@@ -94,9 +101,34 @@ async def gather(platform: str, change: TrackEgress | RoomFinished) -> Literal["
         if change.ended:
             egress.ended, egress.key, egress.started_ms = True, change.key, change.started_ms
     else:
-        state.finished = True
+        state.finished, state.finished_ms = True, state.finished_ms or int(time.time() * 1000)
+    await _save(row_id, state, complete=state.complete())
+    return "processed"
+
+
+async def settle_overdue(wait_s: float = EGRESS_WAIT_S) -> list[str]:
+    """Recordings whose room finished more than `wait_s` ago but an egress's end was never told: completed
+    with the files written (the workers' sweep). Their ids."""
+    settled = []
+    due_ms = (time.time() - wait_s) * 1000
+    for row_id, platform_id, meeting_id in await repo.recordings_being_made("livekit:"):
+        async with repo.transaction():
+            row = await repo.lock_recording(platform_id, meeting_id)
+            state = state_of(row["platform_state"])
+            if row["status"] != "recording" or not state.finished or state.finished_ms > due_ms:
+                continue
+            unended = [egress_id for egress_id, egress in state.egresses.items() if not egress.ended]
+            log.warning("recording.egress_lost", recording_id=row_id, egresses=unended)
+            await _save(row_id, state, complete=True)
+        settled.append(row_id)
+    return settled
+
+
+async def _save(row_id: str, state: LiveKitGathering, *, complete: bool) -> None:
+    """The gathered state kept; `complete`: the recording made `pending` with the files written as its tracks
+    (`ignored` when none was)."""
     values: dict[str, object] = {"platform_state": msgspec.to_builtins(state)}
-    if state.complete():
+    if complete:
         written = state.written()
         keys = sorted(written, key=lambda key: (written[key], key))
         values["status"] = "pending" if keys else "ignored"
@@ -104,9 +136,8 @@ async def gather(platform: str, change: TrackEgress | RoomFinished) -> Literal["
         if keys:
             values["object_key"] = keys[0].rpartition("/")[0]
             values["recorded_at"] = datetime.fromtimestamp(min(written.values()) / 1000, UTC)
-        log.info("recording.ready", platform=platform, recording_id=row_id, tracks=len(keys), meeting_id=meeting.id)
+        log.info("recording.ready", platform="livekit", recording_id=row_id, tracks=len(keys))
     await repo.update_recording(row_id, values)
-    return "processed"
 
 
 async def _locked(meeting: MeetingView) -> tuple[LiveKitGathering, str, str]:

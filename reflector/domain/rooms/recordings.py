@@ -136,6 +136,10 @@ class RecordingService:
         died, processed (what a periodic sweep calls); the transcripts made. A recording that fails again
         stays failed for the next sweep."""
         made = []
+        try:  # LiveKit recordings whose lost egress would otherwise hold them forever
+            await livekit_recordings.settle_overdue()
+        except Exception as exc:  # PostgreSQL away: settled next time
+            log.warning("recording.settle_failed", error=str(exc))
         waiting = [
             *await repo.recordings_with_status("pending"),
             *await repo.recordings_with_status("failed"),

@@ -286,12 +286,26 @@ async def recording_stopped(meeting_id: str) -> int:
     return len(rows)
 
 
+def transaction() -> Any:
+    """A transaction on the rooms' tables (what `lock_recording` holds its lock for)."""
+    return Recording._meta.db.transaction()
+
+
+async def recordings_being_made(platform_prefix: str) -> list[tuple[str, str, str | None]]:
+    """(id, platform's id, meeting id) of the recordings still being made whose platform id starts with
+    `platform_prefix`."""
+    rows = await Recording.select(Recording.id, Recording.platform_recording_id, Recording.meeting_id).where(
+        (Recording.status == "recording") & Recording.platform_recording_id.like(platform_prefix + "%")
+    )
+    return [(r["id"], r["platform_recording_id"], r["meeting_id"]) for r in rows]
+
+
 async def recording_in_progress(meeting_id: str) -> bool:
     """Whether a recording of the meeting is still being made."""
     return await Recording.exists().where((Recording.meeting_id == meeting_id) & (Recording.status == "recording"))
 
 
-async def lock_recording(platform_recording_id: str, meeting_id: str) -> dict[str, Any]:
+async def lock_recording(platform_recording_id: str, meeting_id: str | None) -> dict[str, Any]:
     """The recording the platform knows by `platform_recording_id`, made (`recording`, on the meeting) if
     new, its row locked until the transaction ends: its id, status and platform_state."""
     await Recording.raw(
