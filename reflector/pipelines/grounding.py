@@ -327,13 +327,30 @@ _THIRD_PERSON = r"(will|'ll|is going to|is gonna|can|needs to|has to|should|take
 # What a line that sets up a task says: a promise, a request, an obligation or a plan.
 _TASK_MARKERS = re.compile(
     r"\b(will|'ll|going to|gonna|i can|we can|can you|could you|would you|please|need to|needs to|have to|"
-    r"has to|should|let me|let's|lets|expect to|plan to|planning to|todo|to do|action item|make sure)\b"
+    r"has to|should|let me|let's|lets|expect to|plan to|planning to|todo|to do|action item|make sure|"
+    r"needs? \w+ing)\b"
+)
+
+
+# Asked to speak and answered on the spot ("Could you start by telling me about your role?", "Let me tell
+# you about us"): done in the meeting, not after it, unless a time to do it by is named.
+_SAID_NOW = re.compile(
+    r"\b(tell|telling|walk|show|remind) (me|us)\b|\bstart by\b|\blet me (tell|explain|ask|start|introduce|"
+    r"share|say|be honest|think)\b|\b(describe|explain) (your|the|what|how|why)\b"
+)
+_LATER = re.compile(
+    r"\b(by|before|until|after|tomorrow|tonight|next|later|this week|end of|monday|tuesday|wednesday|thursday|"
+    r"friday|saturday|sunday)\b"
 )
 
 
 def sets_a_task(quote: str) -> bool:
-    """Whether a quoted line can set up a task: "I finished X" or "Do you need Y?" cannot."""
-    return bool(_TASK_MARKERS.search(" ".join(quoted_words(quote))))
+    """Whether a quoted line can set up a task: "I finished X", "Do you need Y?" or "Tell me about your
+    role" cannot."""
+    said = " ".join(quoted_words(quote))
+    if _SAID_NOW.search(said) and not _LATER.search(_SAID_NOW.sub(" ", said)):
+        return False
+    return bool(_TASK_MARKERS.search(said))
 
 
 def _plain(text: str) -> list[str]:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title, split_sentences
+from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title, sets_a_task, split_sentences
 from reflector.pipelines.llm import LLMError, complete_json, json_schema_for, strip_code_fences
 from reflector.pipelines.protocols import ChatMessage
 from reflector.pipelines.summarize import OutcomesReply, summarize
@@ -305,3 +305,11 @@ def test_a_task_given_in_the_third_person_belongs_to_the_person_named() -> None:
     people = ["Maria", "Tom", "Priya"]
     assert attribute_owner("Priya will fix the export bug.", lines, people) == "Priya"
     assert attribute_owner("Tom: Priya will fix the export bug.", lines, people) == "Priya"
+
+
+def test_a_request_to_speak_answered_in_the_meeting_sets_no_task() -> None:
+    assert not sets_a_task("Could you start by telling me about your current role?")
+    assert not sets_a_task("Let me tell you a bit about us.")
+    assert sets_a_task("Can you tell us the final numbers by Friday?")
+    assert sets_a_task("Kenji, please sign the lease before the end of the month.")
+    assert sets_a_task("True, the docs need updating whenever we touch this.")  # a task without an owner
