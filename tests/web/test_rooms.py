@@ -8,11 +8,12 @@ import html
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from reflector.bootstrap import Services, video_platforms
 from reflector.domain.ids import now
@@ -137,11 +138,21 @@ async def test_join_decline_consent_and_see_the_meeting_and_past_transcripts(
     await no_serious_violations(page)
     await screenshots(page, "room-page")
 
+    async def daily_room_page(route: Route) -> None:  # Daily's own page for a room the fake has
+        name = urlsplit(route.request.url).path.strip("/")
+        known = name in daily.rooms and "t=" in route.request.url
+        body = f'<!doctype html><html lang="en"><title>Daily</title><main>Daily call in {name}</main></html>'
+        await route.fulfill(status=200 if known else 404, content_type="text/html", body=body)
+
+    await page.route("https://*.daily.co/**", daily_room_page)
     await page.get_by_role("button", name="Join now").click()
     consent = page.get_by_role("dialog", name="May this meeting be recorded?")
     await expect(consent).to_be_visible()
     [meeting] = await services.meetings.active(room)
     assert meeting.room_name in daily.rooms
+    # The platform's room framed on the page, under the person's token.
+    frame = page.frame_locator("iframe.meeting-frame")
+    await expect(frame.get_by_text(f"Daily call in {meeting.room_name}")).to_be_visible()
     link = page.get_by_role("link", name="Open the meeting")
     href = await link.get_attribute("href")
     assert href and href.startswith(meeting.room_url) and "t=" in href  # the local user's Daily token
