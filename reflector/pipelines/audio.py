@@ -158,3 +158,23 @@ def _transcode_file(path: Path, dest: Path, bitrate: int) -> None:
             for resampled in resampler.resample(None):
                 out.mux(stream.encode(resampled))
             out.mux(stream.encode(None))
+
+
+def audio_only(path: str | Path, dest: str | Path) -> Path:
+    """A recording's first audio stream copied, not re-encoded, into a Matroska audio file (`.mka`): a
+    composite video's sound without its picture."""
+    try:
+        source = av.open(str(path))
+    except av.error.FFmpegError as exc:
+        raise AudioError(UNREADABLE) from exc
+    with source:
+        if not source.streams.audio:
+            raise AudioError("This recording has no audio track, so there is nothing to transcribe.")
+        stream_in = source.streams.audio[0]
+        with av.open(str(dest), "w", format="matroska") as out:
+            stream = out.add_stream_from_template(stream_in)
+            for packet in source.demux(stream_in):
+                if packet.dts is not None:
+                    packet.stream = stream
+                    out.mux(packet)
+    return Path(dest)

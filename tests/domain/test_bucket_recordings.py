@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import av
 import boto3
 import pytest
 
@@ -73,6 +74,11 @@ class Bucket:
     def put(self, key: str, path: Path) -> None:
         boto3.client("s3", endpoint_url=self.endpoint, **CLIENT).upload_file(str(path), self.name, key)
 
+    async def exists(self, key: str) -> bool:
+        async with S3Storage(bucket=self.name, endpoint_url=self.endpoint, access_key_id="testing",
+                             secret_access_key="testing") as store:  # fmt: skip
+            return await store.exists(key)
+
     async def drain(self, within_s: float = 30) -> None:
         """Poll until no message is left on the queue, handed out or not."""
         deadline = time.monotonic() + within_s
@@ -88,12 +94,12 @@ async def bucket(clean: Services, s3_endpoint: str) -> AsyncIterator[Bucket]:  #
     await made.queue.close()
 
 
-async def whereby_meeting(services: Services, name: str) -> MeetingView:
-    room = await services.rooms.create("alice", RoomSettings(name=name, platform="whereby"))
+async def whereby_meeting(services: Services, name: str, *, store_video: bool = False) -> MeetingView:
+    room = await services.rooms.create("alice", RoomSettings(name=name, platform="whereby", store_video=store_video))
     return await rooms_table.insert_meeting({
         "room_id": room.id, "platform": "whereby", "room_name": f"/{room.name}-{ROOM_UUID}",
         "room_url": f"https://acme.whereby.com/{room.name}-{ROOM_UUID}", "host_room_url": "",
-        "platform_id": "80531", "end_date": now() + timedelta(hours=1),
+        "platform_id": "80531", "end_date": now() + timedelta(hours=1), "store_video": store_video,
     })  # fmt: skip
 
 
@@ -129,8 +135,14 @@ async def test_a_recording_the_bucket_announces_becomes_a_diarized_run_of_its_me
     assert (transcript.room_id, transcript.meeting_id, transcript.user_id) == (meeting.room_id, meeting.id, "alice")
     assert transcript.source_kind == "room" and transcript.status == "uploaded"
     assert transcript.name == "stand-up 2026-06-01 12:00 UTC"
-    assert await clean.transcripts.upload_of(transcript.id) == f"transcripts/{transcript.id}/upload.mp4"
-    assert 10_500 < transcript.duration < 11_500  # the MP4 was copied whole
+    # The room does not store video: its sound alone is kept (not re-encoded), the composite leaves the bucket.
+    upload = await clean.transcripts.upload_of(transcript.id)
+    assert upload == f"transcripts/{transcript.id}/upload.mka"
+    await clean.transcripts.storage.download(upload, tmp_path / "kept.mka")
+    with av.open(str(tmp_path / "kept.mka")) as kept:
+        assert [s.type for s in kept.streams] == ["audio"] and kept.streams.audio[0].codec_context.name == "aac"
+    assert 10_500 < transcript.duration < 11_500  # all of it
+    assert not await bucket.exists(record(meeting))
     [run] = await PipelineRun.select().where(PipelineRun.transcript_id == transcript.id).output(load_json=True)
     assert run["kind"] != "multitrack" and run["status"] == "queued"
     assert run["options"]["diarize"] is True  # the platform does not say who spoke
@@ -176,3 +188,20 @@ async def test_a_message_stays_on_the_queue_until_its_recording_is_kept(
 
     [row] = await Recording.select(Recording.meeting_id, Recording.status)
     assert row == {"meeting_id": meeting.id, "status": "completed"}
+
+
+async def test_a_room_that_stores_video_keeps_the_whole_recording(
+    clean: Services, bucket: Bucket, tmp_path: Path
+) -> None:
+    meeting = await whereby_meeting(clean, "Studio", store_video=True)
+    bucket.put(record(meeting), composite_mp4(REAL / "jfk.flac", tmp_path / "call.mp4"))
+    await bucket.drain()
+
+    [row] = await Recording.select(Recording.transcript_id, Recording.status)
+    assert row["status"] == "completed"
+    upload = await clean.transcripts.upload_of(row["transcript_id"])
+    assert upload.endswith("/upload.mp4")
+    await clean.transcripts.storage.download(upload, tmp_path / "kept.mp4")
+    with av.open(str(tmp_path / "kept.mp4")) as kept:
+        assert sorted(s.type for s in kept.streams) == ["audio", "video"]
+    assert await bucket.exists(record(meeting))

@@ -1,6 +1,7 @@
 """A Daily cloud (composite) recording, announced by Daily's signed `recording.ready-to-download`, becomes a
 diarized file run of its meeting's transcript: the MP4 Daily wrote to DAILYCO_STORAGE_AWS_BUCKET_NAME (the moto
-server) is copied into the transcript's upload, as a Whereby recording is; Daily does not say who spoke when."""
+server) is copied into the transcript's upload (its sound only, the room storing no video), as a Whereby recording
+is; Daily does not say who spoke when."""
 
 import dataclasses
 import uuid
@@ -87,7 +88,8 @@ async def test_a_daily_cloud_recording_becomes_a_diarized_run_of_its_meetings_tr
     assert row == [{"meeting_id": meeting.id, "object_key": key, "track_keys": None, "status": "completed"}]
     transcript = await services.transcripts.get(transcript_id)
     assert (transcript.room_id, transcript.meeting_id, transcript.status) == (room.id, meeting.id, "uploaded")
-    assert await services.transcripts.upload_of(transcript_id) == f"transcripts/{transcript_id}/upload.mp4"
+    assert await services.transcripts.upload_of(transcript_id) == f"transcripts/{transcript_id}/upload.mka"
     [run] = await PipelineRun.select().where(PipelineRun.transcript_id == transcript_id).output(load_json=True)
     assert run["kind"] != "multitrack" and run["options"]["diarize"] is True
-    assert await bucket.exists(key)  # Daily's copy stays, as the raw tracks do (consent decides otherwise)
+    # The room does not store video: the sound alone is kept, and the composite leaves Daily's bucket.
+    assert not await bucket.exists(key)

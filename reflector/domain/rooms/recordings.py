@@ -19,9 +19,12 @@ the run (they are never downloaded either way).
 
 A recording in one file (Whereby's composite MP4, announced by its bucket: bucket_recordings.py; a Daily
 cloud recording, in Daily's recordings bucket) is copied from its bucket into the transcript's upload and
-goes through the file pipeline, diarized: the platform does not say who spoke when.
+goes through the file pipeline, diarized: the platform does not say who spoke when. A meeting that does not
+store video keeps only the file's sound (its audio stream, not re-encoded) and the composite is deleted from
+the platform's bucket once that sound is in ours.
 """
 
+import asyncio
 import posixpath
 import tempfile
 from collections.abc import Callable, Mapping
@@ -44,6 +47,7 @@ from reflector.domain.transcripts.models import (
     TranscriptView,
 )
 from reflector.domain.transcripts.service import TranscriptService
+from reflector.pipelines import audio
 
 log = structlog.get_logger(__name__)
 
@@ -257,7 +261,14 @@ class RecordingService:
                 path = Path(folder) / f"recording{suffix}"
                 async with bucket:
                     await bucket.download(recording.object_key, path)
-                await self._transcripts.store_upload(transcript_id, path)
+                    if not meeting.store_video:
+                        # Its sound kept, its picture not: the composite leaves the platform's bucket once
+                        # the sound is in ours.
+                        path = await asyncio.to_thread(audio.audio_only, path, Path(folder) / "recording.mka")
+                    await self._transcripts.store_upload(transcript_id, path)
+                    if not meeting.store_video:
+                        await bucket.delete(recording.object_key)
+                        log.info("recording.video_deleted", recording_id=recording.id, key=recording.object_key)
         await self._runs.reprocess(transcript_id)
         log.info("recording.processing", recording_id=recording.id, transcript_id=transcript_id, kind="file")
         return transcript_id
