@@ -4,6 +4,7 @@ from typing import Any, Protocol
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from arq.constants import job_key_prefix
 
 
 class Job(Protocol):
@@ -35,6 +36,13 @@ class ArqJobQueue:
         await self._pool.enqueue_job(
             policy.name, *args, _job_id=job_id, _queue_name=policy.queue_name, _defer_by=defer_s or None
         )
+
+    async def holds(self, job_id_prefix: str) -> bool:
+        """Whether arq holds a job whose id starts with `job_id_prefix` (waiting, deferred or running: its
+        job key lives until the job is over)."""
+        async for _ in self._pool.scan_iter(match=f"{job_key_prefix}{job_id_prefix}*", count=1000):
+            return True
+        return False
 
     async def close(self) -> None:
         await self._pool.aclose()

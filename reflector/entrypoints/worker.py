@@ -7,6 +7,7 @@ import structlog
 from arq.worker import Worker, func
 
 from reflector.adapters.gate import MachineGate
+from reflector.adapters.outages import UNREACHABLE, is_outage
 from reflector.adapters.queue import redis_settings
 from reflector.bootstrap import ModelRegistry, recording_notices
 from reflector.domain.emails import jobs as email_jobs
@@ -77,9 +78,17 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
     async def reap() -> None:
         # What a dead predecessor on this host held (the supervisor restarts a killed worker) comes back
         # at once; what a silent worker anywhere held, once its heartbeat is stale.
-        await services.runs.requeue_dead_holders(job_services.holder)
+        try:
+            await services.runs.requeue_dead_holders(job_services.holder)
+        except Exception as exc:  # PostgreSQL or Redis away: their heartbeats go stale, taken back below
+            log.warning("runs.reap_failed", error=str(exc))
         while True:
-            await services.runs.requeue_stale()
+            # Runs whose worker went silent, and runs whose job Redis lost (restarted without its data).
+            try:
+                await services.runs.requeue_stale(job_services.holder)
+                await services.runs.requeue_lost()
+            except Exception as exc:  # PostgreSQL or Redis restarting: reaped again next time
+                log.warning("runs.reap_failed", error=str(exc))
             # Recordings the platforms announced become transcripts (each once, whichever worker sweeps).
             try:
                 await services.recordings.process_waiting()
@@ -118,7 +127,7 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
     polling = asyncio.create_task(notices.run(process.stopping)) if notices else None
     # Readiness counts a worker alive while its key lives: three missed beats and it is gone.
     process.announce([w.queue_name for w in workers])
-    running = [asyncio.create_task(w.async_run()) for w in workers]
+    running = [asyncio.create_task(_keep_polling(w)) for w in workers]
     waiter = asyncio.create_task(process.stopping.wait())
     try:
         if burst:
@@ -140,3 +149,17 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+async def _keep_polling(worker: Worker) -> None:
+    """arq's loop of `worker`, started again when Redis goes away under it (restarting): its running jobs
+    go on meanwhile, and once Redis answers it takes jobs again."""
+    while True:
+        try:
+            await worker.async_run()
+            return
+        except UNREACHABLE as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("worker.queue_unreachable", queue=worker.queue_name, error=str(exc) or type(exc).__name__)
+            await asyncio.sleep(1.0)

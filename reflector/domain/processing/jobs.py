@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import structlog
 
+from reflector.adapters.outages import UNREACHABLE, is_outage, through_outage
 from reflector.adapters.storage import Storage, StorageFull
 from reflector.domain.events import ProgressData, ProgressEvent
 from reflector.domain.processing import multitrack_runs
@@ -79,7 +80,7 @@ class RunObserver:
 
     async def started(self, step: str) -> None:
         self._running[step] = 0.0
-        await self._lifecycle.step_started(self._run.id, step)
+        await through_outage(lambda: self._lifecycle.step_started(self._run.id, step), what="step_started")
         await self._publish(step, 0.0)
 
     def progress(self, step: str, fraction: float) -> None:
@@ -92,8 +93,10 @@ class RunObserver:
     async def finished(self, step: str, seconds: float, output: Any) -> None:
         # The step's results are written before it is recorded as done: a worker killed in between
         # leaves it not done, and the next one writes them again from the checkpoint (`restored`).
-        await self._writer.write(step, output)
-        await self._lifecycle.step_finished(self._run.id, step, seconds)
+        # A server restarting meanwhile is waited for: the work is done, only its writing is left (each
+        # write is safe to repeat: a step written again replaces its events).
+        await through_outage(lambda: self._writer.write(step, output), what=f"{step} results")
+        await through_outage(lambda: self._lifecycle.step_finished(self._run.id, step, seconds), what="step_finished")
         self._running.pop(step, None)
         self._done += STEP_WEIGHTS[step]
         await self._publish(step, 1.0)
@@ -105,8 +108,8 @@ class RunObserver:
         if step in self._run.timings or step == "decode":
             return
         log.info("step.rewritten", step=step, reason="checkpoint saved, results not recorded")
-        await self._writer.write(step, output)
-        await self._lifecycle.step_finished(self._run.id, step, 0.0)
+        await through_outage(lambda: self._writer.write(step, output), what=f"{step} results")
+        await through_outage(lambda: self._lifecycle.step_finished(self._run.id, step, 0.0), what="step_finished")
         self._done += STEP_WEIGHTS[step]
 
     async def _publish(self, step: str, fraction: float) -> None:
@@ -116,9 +119,14 @@ class RunObserver:
         elapsed = time.monotonic() - self._began
         paced = overall - self._done_before
         eta = round(elapsed * (1 - overall) / paced, 1) if paced > 0.02 else None
-        await self._lifecycle.progressed(self._run.id, overall)
         data = ProgressData(step=step, fraction=round(fraction, 3), overall=round(overall, 3), eta_seconds=eta)
-        await self._services.transcripts.emit(self._transcript_id, ProgressEvent(data))
+        try:
+            await self._lifecycle.progressed(self._run.id, overall)
+            await self._services.transcripts.emit(self._transcript_id, ProgressEvent(data))
+        except UNREACHABLE as exc:  # the next progress says it again: no step waits for a server for this
+            if not is_outage(exc):
+                raise
+            log.warning("run.progress_not_recorded", step=step, error=str(exc) or type(exc).__name__)
 
 
 @contextlib.asynccontextmanager
@@ -166,7 +174,7 @@ JOBS = (SPEECH, SPEECH_LONG, MULTITRACK, ANALYSIS)
 
 async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
     lifecycle = services.runs.lifecycle
-    run = await lifecycle.claim(run_id, str(services.holder))
+    run = await through_outage(lambda: lifecycle.claim(run_id, str(services.holder)), what="claim")
     if run is None:
         log.info("run.skipped", run_id=run_id, reason="finished or held by a live worker")
         return "skipped"
@@ -212,6 +220,8 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
     except (AudioError, ModelUnavailable, StorageFull, NoUpload) as exc:
         return await _fail(lifecycle, run, str(exc))
     except Exception as exc:
+        if is_outage(exc):
+            return await _hand_back_after_outage(services, run_id, exc)
         log.exception("run.crashed")
         message = f"Processing failed unexpectedly ({type(exc).__name__}: {exc}). Retry, or report it."
         return await _fail(lifecycle, run, message)
@@ -219,11 +229,21 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
         structlog.contextvars.unbind_contextvars("transcript_id", "run_id")
 
     if steps == SPEECH_STEPS:
-        await services.runs.speech_done(run_id)
+        # The next job is queued even if Redis restarts now; if it stays away, the reaper queues it later.
+        await through_outage(lambda: services.runs.speech_done(run_id), what="analysis job")
         return "speech done"
-    await lifecycle.succeeded(run)
+    await through_outage(lambda: lifecycle.succeeded(run), what="run succeeded")
     log.info("run.succeeded", run_id=run_id, transcript_id=transcript_id)
     return "ended"
+
+
+async def _hand_back_after_outage(services: JobServices, run_id: str, exc: Exception) -> str:
+    """PostgreSQL or Redis went away where the run could not wait for it: not the run's fault, so no
+    crash is counted and no error shown. Once the server is back the run goes to the next worker, which
+    resumes it after its last finished step."""
+    log.warning("run.interrupted_by_outage", run_id=run_id, error=str(exc) or type(exc).__name__)
+    await through_outage(lambda: services.runs.hand_back(run_id, services.holder), what="hand back")
+    return "handed back"
 
 
 async def _fail(lifecycle: RunLifecycle, run: RunView, message: str) -> str:

@@ -66,9 +66,10 @@ class RunLifecycle:
         `holder` no longer runs it."""
         return await repository.take_back(run_id, holder, crashed=crashed)
 
-    async def take_back_stale(self) -> list[RunView]:
-        """The running runs whose worker went silent, queued again with one more crash counted."""
-        return await repository.take_back_stale(self.stale_after_s)
+    async def take_back_stale(self, spare: str = "") -> list[RunView]:
+        """The running runs whose worker went silent, queued again with one more crash counted; those the
+        worker `spare` holds (the one asking) are not."""
+        return await repository.take_back_stale(self.stale_after_s, spare)
 
     async def succeeded(self, run: RunView) -> None:
         await repository.update(run.id, {"status": "succeeded", "progress": 1.0, "step": ""})

@@ -4,6 +4,7 @@ from typing import Any
 
 import msgspec
 
+from reflector.domain.ids import now
 from reflector.domain.processing.models import RunView
 from reflector.domain.processing.tables import PipelineRun
 
@@ -62,20 +63,46 @@ async def claim(run_id: str, stale_after_s: float, holder: str) -> RunView | Non
     return await get(run_id) if rows else None
 
 
-async def take_back_stale(stale_after_s: float) -> list[RunView]:
-    """Running runs whose worker went silent, put back to `queued` with one more crash counted.
+async def take_back_stale(stale_after_s: float, spare: str = "") -> list[RunView]:
+    """Running runs whose worker went silent, put back to `queued` with one more crash counted; a run held
+    by `spare` (the asking worker, alive: its heartbeat only missed a database restart) is left alone.
 
     Atomic, so when several workers' reapers find the same run, one of them takes it back.
     """
     rows = await PipelineRun.raw(
         """
         UPDATE pipeline_run SET status = 'queued', crashes = crashes + 1, holder = '', updated_at = now()
-         WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => {})
+         WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => {}) AND holder <> {}
         RETURNING id
         """,
         stale_after_s,
+        spare,
     )
     return [run for row in rows if (run := await get(row["id"])) is not None]
+
+
+async def queued_since(seconds: float) -> list[RunView]:
+    """Queued runs that have not changed for `seconds`: each should have a job waiting on a queue."""
+    rows = await PipelineRun.raw(
+        "SELECT id FROM pipeline_run WHERE status = 'queued' AND updated_at < now() - make_interval(secs => {})",
+        seconds,
+    )
+    return [run for row in rows if (run := await get(row["id"])) is not None]
+
+
+async def take_lost(run_id: str, seconds: float) -> bool:
+    """Mark a queued run found without a job as being queued again; False when it changed meanwhile or
+    another worker's reaper took it first (atomic, so one job is queued)."""
+    rows = await PipelineRun.raw(
+        """
+        UPDATE pipeline_run SET updated_at = now()
+         WHERE id = {} AND status = 'queued' AND updated_at < now() - make_interval(secs => {})
+        RETURNING id
+        """,
+        run_id,
+        seconds,
+    )
+    return bool(rows)
 
 
 async def held_on(host_prefix: str) -> list[RunView]:
@@ -102,7 +129,8 @@ async def take_back(run_id: str, holder: str, *, crashed: bool) -> RunView | Non
 
 
 async def update(run_id: str, values: dict[str, Any]) -> None:
-    await PipelineRun.update({getattr(PipelineRun, k): v for k, v in values.items()}).where(PipelineRun.id == run_id)
+    changes = {getattr(PipelineRun, k): v for k, v in values.items()}
+    await PipelineRun.update({**changes, PipelineRun.updated_at: now()}).where(PipelineRun.id == run_id)
 
 
 async def heartbeat(run_id: str) -> None:

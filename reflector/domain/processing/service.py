@@ -1,5 +1,6 @@
 """Processing runs: ask for one, find the active one, re-queue the ones whose worker died."""
 
+import secrets
 from typing import Any, Protocol
 
 import msgspec
@@ -44,6 +45,10 @@ def options_for(transcript: TranscriptView) -> PipelineOptions:
 
 class JobQueue(Protocol):
     async def enqueue(self, policy: JobPolicy, *args: Any, job_id: str) -> None: ...
+
+    async def holds(self, job_id_prefix: str) -> bool:
+        """Whether a job whose id starts with `job_id_prefix` is waiting or running."""
+        ...
 
 
 class ProcessingService:
@@ -149,9 +154,24 @@ class ProcessingService:
     async def get(self, run_id: str) -> RunView | None:
         return await repository.get(run_id)
 
-    async def requeue_stale(self) -> list[str]:
-        """Runs left by a dead worker go back on their queue; they resume after the last checkpoint."""
-        return [run.id for run in await self.lifecycle.take_back_stale() if await self._resume(run)]
+    async def requeue_stale(self, me: Holder | None = None) -> list[str]:
+        """Runs left by a dead worker go back on their queue; they resume after the last checkpoint. The
+        asking worker's own runs are not taken back: it is alive, whatever its heartbeats missed."""
+        spare = str(me) if me is not None else ""
+        return [run.id for run in await self.lifecycle.take_back_stale(spare) if await self._resume(run)]
+
+    async def requeue_lost(self) -> list[str]:
+        """Runs queued for a while with no job behind them are queued again: Redis restarted without
+        keeping its data (or its data was lost), or it was away when the run's next job was to be queued.
+        PostgreSQL says what is left to do; the job only says which worker does it."""
+        lost = []
+        for run in await repository.queued_since(self.stale_after_s):
+            if await self._queue.holds(f"{run.id}:") or not await repository.take_lost(run.id, self.stale_after_s):
+                continue
+            await self.continue_run(run, f"{run.id}:requeued:{secrets.token_hex(4)}")
+            log.warning("run.job_lost", run_id=run.id, step=run.step, done=sorted(run.timings))
+            lost.append(run.id)
+        return lost
 
     async def requeue_dead_holders(self, me: Holder) -> list[str]:
         """Runs held by worker processes of this host that are gone (a restarted worker's predecessor):
