@@ -30,6 +30,7 @@ from reflector.domain.rooms.bucket_recordings import (
 from reflector.domain.rooms.models import MeetingView, RoomSettings
 from reflector.domain.rooms.recordings import RecordingService
 from reflector.domain.rooms.tables import Recording
+from reflector.domain.transcripts import repository as transcripts_table
 from tests.integration.test_storage import s3_endpoint  # noqa: F401 - fixture
 from tests.integration.whereby_meeting import CLIENT, composite_mp4, messages_left, notifying_bucket, send
 from tests.paths import REAL
@@ -205,3 +206,23 @@ async def test_a_room_that_stores_video_keeps_the_whole_recording(
     with av.open(str(tmp_path / "kept.mp4")) as kept:
         assert sorted(s.type for s in kept.streams) == ["audio", "video"]
     assert await bucket.exists(record(meeting))
+
+
+async def test_a_declined_consent_deletes_the_recording_from_the_bucket_whereby_wrote_it_to(
+    clean: Services, bucket: Bucket, tmp_path: Path
+) -> None:
+    meeting = await whereby_meeting(clean, "Studio", store_video=True)
+    await rooms_table.record_consent(meeting.id, "browser-1", None, False, now())
+    bucket.put(record(meeting), composite_mp4(REAL / "jfk.flac", tmp_path / "call.mp4"))
+    await bucket.drain()
+    [row] = await Recording.select(Recording.id, Recording.transcript_id)
+    assert await bucket.recordings.forget_declined(clean.storage) == []  # not processed yet: waits
+
+    await transcripts_table.update(row["transcript_id"], {"status": "ended"})  # its run ended
+    other_bucket = clean.storage  # the sweep's bucket (Daily's) is not where Whereby wrote it
+    assert await bucket.recordings.forget_declined(other_bucket) == [row["id"]]
+
+    assert not await bucket.exists(record(meeting))
+    transcript = await clean.transcripts.get(row["transcript_id"])
+    assert transcript.audio_deleted is True
+    assert await clean.transcripts.storage.list_keys(f"transcripts/{transcript.id}/upload") == []

@@ -164,9 +164,10 @@ class RecordingService:
     async def forget_declined(self, bucket: Storage) -> list[str]:
         """Every audio and video file of each meeting in which a participant declined to be recorded, deleted
         once its recording is processed (Reflector's rule: any declined answer, after processing): in the
-        platform's `bucket` every object of the recording (each participant's tracks, screen-share audio,
-        video, or the one file), and in our store the mp3, waveform and upload (`delete_audio`, which marks
-        the transcript so its page says why); its text, topics and summaries stay. A recording still being
+        platform's `bucket` (or the one the recording names) every object of the recording (each participant's
+        tracks, screen-share audio, video, or the one file), and in our store the mp3, waveform and upload
+        (`delete_audio`, which marks the transcript so its page says why); its text, topics and summaries
+        stay. A recording still being
         processed waits for the next sweep; one that failed keeps its media for a retry. The ids of the
         recordings whose media were deleted."""
         forgotten = []
@@ -174,7 +175,12 @@ class RecordingService:
             if not await self._processed(recording):
                 continue
             try:
-                objects = await _delete_media(bucket, recording)
+                named = self._buckets(recording.bucket_name) if recording.bucket_name and self._buckets else None
+                if named is not None:  # a file in the bucket the recording names (Whereby's)
+                    async with named:
+                        objects = await _delete_media(named, recording)
+                else:
+                    objects = await _delete_media(bucket, recording)
                 if await self._transcript(recording.transcript_id) is not None:
                     assert recording.transcript_id is not None
                     await self._transcripts.delete_audio(recording.transcript_id)
