@@ -12,9 +12,14 @@ R2  Malformed recordings (bench/bad_inputs.py) through `reflector process` and t
     still serves the next recording.
 R5  SIGTERM the worker in the middle of each step: the run must be handed back at once (target < 2 s,
     no wait for the stale-heartbeat timeout) and finished by the next worker.
+R6  --subscribers WebSocket subscribers (200) on --uploads transcripts (10) while their uploads run at
+    once (jfk.flac, with summaries), each joining at a random moment of the first two minutes: every one
+    must hear every stored event of its transcript once and in order; the web process (`reflector web`,
+    its own process) has its resident memory read before, during and after.
 
-Uses the PostgreSQL and Redis of the tests (TEST_ADMIN_DATABASE_URL, TEST_REDIS_URL) with a database
-of its own. Prints one line per case, then a table of each figure against its target.
+Uses the PostgreSQL of the tests (TEST_ADMIN_DATABASE_URL) with a database of its own, and Redis database
+14 (BENCH_REDIS_URL to choose another), which it empties. Prints one line per case, then a table of each
+figure against its target.
 """
 
 import argparse
@@ -27,6 +32,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import IO
 
 import httpx
 import msgspec
@@ -44,11 +50,13 @@ from reflector.pipelines.meeting import STEPS, PipelineOptions  # noqa: E402
 from reflector.settings import Settings  # noqa: E402
 from reflector.web.app import create_app  # noqa: E402
 from tests.conftest import ADMIN_URL  # noqa: E402
+from tests.integration.subscribers import difference, hear_until_ended  # noqa: E402
 from tests.integration.workers import WorkerProcess, submit, wait_for_status  # noqa: E402
-from tests.net import serve  # noqa: E402
+from tests.net import free_port, serve, until_serving  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+# Its own Redis database: it is emptied at the start.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 ONCE = ("DURATION", "WAVEFORM", "FINAL_TITLE", "FINAL_SHORT_SUMMARY", "FINAL_LONG_SUMMARY", "ACTION_ITEMS")
 
 
@@ -277,12 +285,97 @@ async def r5(services: Services, settings: Settings, log: Path, source: Path) ->
     return rows
 
 
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def r6(services: Services, settings: Settings, log: Path, subscribers: int, uploads: int) -> list[str]:
+    """Subscribers join each transcript's stream at random moments (before its upload, during its run,
+    after its end) while the uploads run at once; each must hear the stored log exactly."""
+    recording = (DATA / "real" / "jfk.flac").read_bytes()
+    worker = WorkerProcess(settings, log).start()
+    with tempfile.TemporaryFile() as stderr:
+        web = await asyncio.to_thread(_start_web, settings, stderr)
+        try:
+            url = f"http://127.0.0.1:{web.port}"
+            await until_serving(web.process, f"{url}/v1/transcripts", stderr, 120)
+            async with httpx.AsyncClient(base_url=url, timeout=600) as http:
+                ids = [
+                    (await http.post("/v1/transcripts", json={"name": f"R6 {i}"})).json()["id"] for i in range(uploads)
+                ]
+                await asyncio.sleep(2)
+                before = _rss_mb(web.process.pid)
+                rng = random.Random(6)
+                began = time.monotonic()
+                listening = [
+                    asyncio.create_task(hear_until_ended(url, ids[i % uploads], rng.uniform(0, 120), within_s=3600))
+                    for i in range(subscribers)
+                ]
+                peak = before
+                sent = asyncio.gather(*(_upload(http, t, [(0, recording)], 1, "jfk.flac") for t in ids))
+                while not all(task.done() for task in listening):
+                    peak = max(peak, _rss_mb(web.process.pid))
+                    await asyncio.sleep(0.5)
+                responses = await sent
+                heard = await asyncio.gather(*listening, return_exceptions=True)
+            await asyncio.sleep(2)
+            after = _rss_mb(web.process.pid)
+        finally:
+            web.process.terminate()
+            web.process.wait(30)
+            worker.stop()
+    exact = 0
+    for i, events in enumerate(heard):
+        if isinstance(events, BaseException):
+            print(f"R6 subscriber {i}: {type(events).__name__}: {events}")
+            continue
+        problem = difference(events, await services.transcripts.events(ids[i % uploads]))
+        exact += problem is None
+        if problem:
+            print(f"R6 subscriber {i} of {ids[i % uploads]}: {problem}")
+    ended = sum([(await services.transcripts.get(t)).status == "ended" for t in ids])
+    print(
+        f"R6 {subscribers} subscribers, {uploads} uploads ({sum(r.status_code == 200 for r in responses)} accepted, "
+        f"{ended} ended) in {time.monotonic() - began:.0f} s: {exact} heard every stored event once in order; "
+        f"web RSS {before:.0f} MB before, {peak:.0f} MB at most, {after:.0f} MB after"
+    )
+    return [
+        f"R6 | {subscribers} WebSocket subscribers on {uploads} transcripts, {uploads} uploads at once | "
+        f"{exact}/{subscribers} heard every stored event once and in order, {ended}/{uploads} ended; web RSS "
+        f"{before:.0f} → {peak:.0f} (peak) → {after:.0f} MB | {subscribers}/{subscribers}, bounded",
+    ]
+
+
+class _Web(msgspec.Struct):
+    process: subprocess.Popen[bytes]
+    port: int
+
+
+def _start_web(settings: Settings, stderr: IO[bytes]) -> _Web:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DATABASE_URL": settings.database.url or "",
+        "REDIS_URL": settings.redis.url or "",
+        "DATA_DIR": str(settings.data_dir),
+        "LOG_LEVEL": "warning",
+    }
+    port = free_port()
+    command = [sys.executable, "-m", "reflector", "web", "--port", str(port)]
+    return _Web(subprocess.Popen(command, cwd=REPO, env=env, stderr=stderr), port)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--file", type=Path, default=DATA / "synthetic" / "standup.wav")
-    parser.add_argument("--only", default="R1,R2,R5")
+    parser.add_argument("--only", default="R1,R2,R5,R6")
+    parser.add_argument("--subscribers", type=int, default=200, help="R6: WebSocket subscribers in all")
+    parser.add_argument("--uploads", type=int, default=10, help="R6: uploads at once, one transcript each")
     args = parser.parse_args()
     chosen = {name.strip().upper() for name in args.only.split(",")}
 
@@ -299,6 +392,8 @@ async def main() -> None:
                 rows += await r2(services, settings, log, Path(tmp))
             if "R5" in chosen:
                 rows += await r5(services, settings, log, args.file)
+            if "R6" in chosen:
+                rows += await r6(services, settings, log, args.subscribers, args.uploads)
         finally:
             await stop_services(services)
     print("\ncase | fault | result | target")
