@@ -111,6 +111,7 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
             # The trash older than TRASH_DAYS purged, audio past its room's limit deleted (once per period).
             try:
                 await services.retention.sweep()
+                await mark_run(services.redis, "retention")
             except Exception as exc:  # PostgreSQL or the store away: swept again next time
                 log.warning("retention.sweep_failed", error=str(exc))
             # Webhook attempts a dead worker held, or whose job Redis lost, are queued again.
@@ -124,7 +125,11 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
     # Recordings a bucket announces on its SQS queue (Whereby's MP4s): polled by every worker, SQS handing
     # each message to one of them at a time.
     notices = recording_notices(settings, services)
-    polling = asyncio.create_task(notices.run(process.stopping)) if notices else None
+    polling = (
+        asyncio.create_task(notices.run(process.stopping, ran=lambda: mark_run(services.redis, "recording_queue")))
+        if notices
+        else None
+    )
     # Readiness counts a worker alive while its key lives: three missed beats and it is gone.
     process.announce([w.queue_name for w in workers])
     running = [asyncio.create_task(_keep_polling(w)) for w in workers]

@@ -3,6 +3,7 @@ Redis: each becomes a diarized run on its meeting's transcript, matched by the r
 message is deleted only once its recording is kept; nothing a message says can stop the loop; a message
 delivered twice changes nothing."""
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -226,3 +227,22 @@ async def test_a_declined_consent_deletes_the_recording_from_the_bucket_whereby_
     transcript = await clean.transcripts.get(row["transcript_id"])
     assert transcript.audio_deleted is True
     assert await clean.transcripts.storage.list_keys(f"transcripts/{transcript.id}/upload") == []
+
+
+async def test_the_poller_marks_each_poll_for_the_metrics_last_run(clean: Services, bucket: Bucket) -> None:
+    from reflector.domain.rooms.figures import mark_run, room_figures
+
+    stopping = asyncio.Event()
+    polls = 0
+
+    async def ran() -> None:
+        nonlocal polls
+        polls += 1
+        await mark_run(clean.redis, "recording_queue")
+        if polls == 2:
+            stopping.set()
+
+    before = time.time()
+    await asyncio.wait_for(bucket.notices.run(stopping, ran=ran), 30)
+    assert polls == 2
+    assert before <= (await room_figures(clean.redis)).last_runs["recording_queue"] <= time.time()

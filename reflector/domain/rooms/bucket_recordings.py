@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import posixpath
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import unquote_plus
@@ -180,12 +181,17 @@ class RecordingNotices:
                 log.info("recording_queue.not_processed_now", recording_id=recording_id, error=str(exc))
         return kept
 
-    async def run(self, stopping: asyncio.Event | None = None) -> None:
-        """Poll until cancelled (or `stopping` is set); a queue that cannot be read is tried again shortly."""
+    async def run(
+        self, stopping: asyncio.Event | None = None, ran: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Poll until cancelled (or `stopping` is set); a queue that cannot be read is tried again shortly.
+        `ran` is told after each poll that went through (the last-run figure in /metrics)."""
         try:
             while stopping is None or not stopping.is_set():
                 try:
                     await self.poll()
+                    if ran is not None:
+                        await ran()
                 except Exception as exc:  # SQS or PostgreSQL away: the messages stay on the queue
                     log.warning("recording_queue.poll_failed", error=str(exc))
                     await asyncio.sleep(RETRY_S)

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from reflector.domain.rooms.tables import Meeting, Recording
 
-PERIODIC_JOBS = ("meetings", "calendars", "recordings")
+PERIODIC_JOBS = ("meetings", "calendars", "recordings", "retention", "recording_queue")
 
 
 def _key(job: str) -> str:
