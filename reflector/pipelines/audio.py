@@ -1,7 +1,10 @@
 """Audio in and out: any container PyAV reads -> 16 kHz mono float32, plus waveform and mp3 for playback."""
 
+import contextlib
 import math
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -134,15 +137,21 @@ def _encode_array(audio: np.ndarray, dest: Path, bitrate: int) -> None:
         out.mux(stream.encode(None))
 
 
-def _transcode_file(path: Path, dest: Path, bitrate: int) -> None:
+@contextlib.contextmanager
+def _audio_of(path: str | Path, no_audio: str) -> Iterator[tuple[Any, Any]]:
+    """The opened recording and its first audio stream; AudioError(`no_audio`) when it has none."""
     try:
         source = av.open(str(path))
     except av.error.FFmpegError as exc:
         raise AudioError(UNREADABLE) from exc
     with source:
         if not source.streams.audio:
-            raise AudioError("This file has no audio track, so there is nothing to play.")
-        stream_in = source.streams.audio[0]
+            raise AudioError(no_audio)
+        yield source, source.streams.audio[0]
+
+
+def _transcode_file(path: Path, dest: Path, bitrate: int) -> None:
+    with _audio_of(path, "This file has no audio track, so there is nothing to play.") as (source, stream_in):
         rate = stream_in.rate if stream_in.rate in MP3_RATES else 44100
         layout = "mono" if stream_in.channels == 1 else "stereo"
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
@@ -163,18 +172,11 @@ def _transcode_file(path: Path, dest: Path, bitrate: int) -> None:
 def audio_only(path: str | Path, dest: str | Path) -> Path:
     """A recording's first audio stream copied, not re-encoded, into a Matroska audio file (`.mka`): a
     composite video's sound without its picture."""
-    try:
-        source = av.open(str(path))
-    except av.error.FFmpegError as exc:
-        raise AudioError(UNREADABLE) from exc
-    with source:
-        if not source.streams.audio:
-            raise AudioError("This recording has no audio track, so there is nothing to transcribe.")
-        stream_in = source.streams.audio[0]
-        with av.open(str(dest), "w", format="matroska") as out:
-            stream = out.add_stream_from_template(stream_in)
-            for packet in source.demux(stream_in):
-                if packet.dts is not None:
-                    packet.stream = stream
-                    out.mux(packet)
+    no_audio = "This recording has no audio track, so there is nothing to transcribe."
+    with _audio_of(path, no_audio) as (source, stream_in), av.open(str(dest), "w", format="matroska") as out:
+        stream = out.add_stream_from_template(stream_in)
+        for packet in source.demux(stream_in):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
     return Path(dest)
