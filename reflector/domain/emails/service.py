@@ -32,7 +32,6 @@ from reflector.domain.emails.models import (
     checked_address,
 )
 from reflector.domain.errors import NotFound
-from reflector.domain.rooms.models import RoomView
 from reflector.domain.rooms.service import MeetingService, RoomService
 from reflector.domain.transcripts.access import can_read
 from reflector.domain.transcripts.models import TranscriptView
@@ -91,7 +90,7 @@ class EmailService:
         if not succeeded or self._mailer is None:
             return
         transcript = await self._transcripts.get(transcript_id)
-        room = await self._room_or_none(transcript.room_id)
+        room = await self._rooms.find(transcript.room_id)
         sent_to: set[str] = set()
         if room is not None and room.email_transcript_to:
             await self._queue_send(transcript_id, room.email_transcript_to, "room")
@@ -123,7 +122,7 @@ class EmailService:
             result = await meeting_result(self._transcripts, transcript_id, transcript=transcript)
             mail = messages.whole_transcript(transcript, result, to, link, self._settings.attachment_format)
         else:
-            room = await self._room_or_none(transcript.room_id)
+            room = await self._rooms.find(transcript.room_id)
             mail = messages.link_only(room.name if room else "", to, link)
         sent = await self._mailer.send(mail)
         fields = dict(
@@ -151,11 +150,3 @@ class EmailService:
         users = await self._auth.users_with_email(address)
         callers = [Caller(user_id=u.id, role=u.role, via="token") for u in users] or [ANONYMOUS]
         return any(can_read(caller, transcript) for caller in callers)
-
-    async def _room_or_none(self, room_id: str | None) -> RoomView | None:
-        if room_id is None:
-            return None
-        try:
-            return await self._rooms.get(room_id)
-        except NotFound:
-            return None

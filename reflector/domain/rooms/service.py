@@ -34,6 +34,7 @@ from reflector.domain.rooms.models import (
     MeetingNotFound,
     MeetingView,
     NoWebhookUrl,
+    PlatformMeeting,
     PlatformNotConfigured,
     RoomChanges,
     RoomNotFound,
@@ -76,6 +77,26 @@ MEETING_LENGTH = timedelta(hours=8)
 _SNAPSHOT = ("is_locked", "room_mode", "recording_type", "recording_trigger", "store_video", "platform")
 
 
+async def _open_meeting(
+    room: RoomView, opened: PlatformMeeting, at: datetime, end: datetime, **extra: Any
+) -> MeetingView:
+    """The meeting row of a room's call the platform just opened, with the room's settings as they are now."""
+    return await repo.insert_meeting(
+        {f: getattr(room, f) for f in _SNAPSHOT}
+        | {
+            "room_id": room.id,
+            "platform_id": opened.platform_id,
+            "room_name": opened.room_name,
+            "room_url": opened.room_url,
+            "host_room_url": opened.host_room_url,
+            "start_date": at,
+            "end_date": end,
+            "empty_since": at,
+        }
+        | extra
+    )
+
+
 def room_slug(name: str) -> str:
     """`Team Stand-up!` → `team-stand-up`: lower case ASCII letters, digits and single dashes."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
@@ -111,6 +132,15 @@ class RoomService:
         if room is None:
             raise RoomNotFound()
         return room
+
+    async def find(self, room_id: str | None) -> RoomView | None:
+        """The room, or None when there is none by that id (or no id): a transcript's room may be gone."""
+        if room_id is None:
+            return None
+        try:
+            return await self.get(room_id)
+        except RoomNotFound:
+            return None
 
     async def named(self, name: str) -> RoomView:
         room = await repo.room_named(name) if 0 < len(name) <= 255 else None
@@ -210,20 +240,7 @@ class MeetingService:
             if platform is None:
                 raise PlatformNotConfigured(room.platform)
             end = at + MEETING_LENGTH
-            opened = await platform.create_meeting(room, end)
-            meeting = await repo.insert_meeting(
-                {
-                    "room_id": room.id,
-                    "platform_id": opened.platform_id,
-                    "room_name": opened.room_name,
-                    "room_url": opened.room_url,
-                    "host_room_url": opened.host_room_url,
-                    "start_date": at,
-                    "end_date": end,
-                    "empty_since": at,
-                    **{f: getattr(room, f) for f in _SNAPSHOT},
-                }
-            )
+            meeting = await _open_meeting(room, await platform.create_meeting(room, end), at, end)
             log.info("meeting.created", room_id=room.id, meeting_id=meeting.id, platform=room.platform)
         finally:
             try:
@@ -283,21 +300,7 @@ class MeetingService:
             at = now()
             end = max(end, at + timedelta(minutes=15))
             opened = await platform.create_meeting(room, end)
-            values = {f: getattr(room, f) for f in _SNAPSHOT} | {"calendar_event_id": event_id}
-            meeting = await repo.insert_meeting(
-                values
-                | {
-                    "room_id": room.id,
-                    "platform_id": opened.platform_id,
-                    "room_name": opened.room_name,
-                    "room_url": opened.room_url,
-                    "host_room_url": opened.host_room_url,
-                    "start_date": at,
-                    "end_date": end,
-                    "empty_since": at,
-                    "calendar_metadata": metadata,
-                }
-            )
+            meeting = await _open_meeting(room, opened, at, end, calendar_event_id=event_id, calendar_metadata=metadata)
             log.info("meeting.created", room_id=room.id, meeting_id=meeting.id, calendar_event_id=event_id)
         finally:
             try:

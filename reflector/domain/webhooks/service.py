@@ -76,7 +76,7 @@ class WebhookService:
     async def run_finished(self, transcript_id: str, *, succeeded: bool, error: str) -> None:
         """A transcript's processing is over: its room (if any) hears `transcript.completed` or `.failed`."""
         transcript = await self._transcripts.get(transcript_id)
-        room = await self._room_or_none(transcript.room_id)
+        room = await self._rooms.find(transcript.room_id)
         if room is None:
             return
         if succeeded:
@@ -155,7 +155,7 @@ class WebhookService:
             log.info("webhook.attempt_skipped", delivery_id=delivery_id, attempt=attempt)
             return None
         delivery, in_series = claimed
-        room = await self._room_or_none(delivery.room_id)
+        room = await self._rooms.find(delivery.room_id)
         disabled = room is not None and room.webhook_disabled_at is not None and not even_disabled
         if room is None or not room.webhook_url or disabled:
             reason = (
@@ -321,14 +321,6 @@ class WebhookService:
         return statuses, outcomes
 
     # --- lookups -----------------------------------------------------------------------------------------
-
-    async def _room_or_none(self, room_id: str | None) -> RoomView | None:
-        if room_id is None:
-            return None
-        try:
-            return await self._rooms.get(room_id)
-        except NotFound:
-            return None
 
     async def _calendar_event_or_none(self, meeting: MeetingView | None) -> CalendarEventView | None:
         if meeting is None or meeting.calendar_event_id is None or self.calendars is None:
