@@ -42,10 +42,9 @@ RECAP_PROMPT = """Summarize this meeting.
   in sentence case: capitalize only the first word and names.
 - summary: two to four sentences: what was discussed, what was decided, and by whom."""
 
-_ACTION_RULES = """- decisions: only what the group settled in this meeting: a proposal accepted or refused
-  ("so we are agreed ...", "let's ...", "we will ...", "no ... this year"). Not facts, opinions,
-  proposals nobody settled, or decisions taken before this meeting. [] if none.
-  quote: the transcript sentence where it was settled. decision: it in one short sentence.
+_ACTION_RULES = """- decisions: what the group decided or agreed (a line like "Decision: ..." or "we agreed to ..."),
+  each decision once; [] if none. quote: the transcript sentence where it was agreed.
+  decision: it in one short sentence.
 - action_items: every task a person said they will do ("I will ...", "I can ...") or was asked
   to do ("Can you ...?"); not work already done, not questions. [] if none. The owner of an asked
   task is the person asked, not the one asking.
