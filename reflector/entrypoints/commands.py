@@ -170,6 +170,9 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
         observer = _StepProgress(progress)
         try:
             outputs = asyncio.run(MeetingPipeline(models, options, checkpoints, observer).run(args.file, SPEECH_STEPS))
+            # The speech models are not needed again here: the LLM stage does not carry them (on 3 hours,
+            # gigabytes the LLM would otherwise sit on top of).
+            models.release("transcriber", "diarizer")
             # Speakers the meeting names are named in the analysis too, as a worker's run does.
             names = {n.speaker: n.name for n in infer_speaker_names(outputs.words or [], options.participants)}
             analysis = MeetingPipeline(models, options, checkpoints, observer, speaker_names=names)
