@@ -119,6 +119,11 @@ async def test_upload_process_watch_read_correct_search_stream_delete(
         assert whole.content[100:1100] == part.content
         assert (await client.get(f"{base}/audio/mp3", headers={"Range": f"bytes={size}-"})).status_code == 416
 
+        # Deleted, it is in the trash: gone from the API, kept whole until it is purged.
         assert (await client.delete(base)).json() == {"status": "ok"}
         assert (await client.get(f"{base}/audio/mp3")).status_code == 404
+        assert f"transcripts/{transcript_id}/audio.mp3" in await clean.storage.list_keys(
+            f"transcripts/{transcript_id}/"
+        )
+        assert (await client.delete(f"/v1/transcripts/trash/{transcript_id}")).status_code < 300
         assert await clean.storage.list_keys(f"transcripts/{transcript_id}/") == []
