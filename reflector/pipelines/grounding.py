@@ -320,37 +320,18 @@ def clean_title(title: str, grounding: Grounding, *, max_words: int = 10) -> str
 
 _COMMITS = re.compile(r"\b(i will|i'll|i can|i am going to|i'm going to|i expect to|let me)\b")
 _ASKS = re.compile(r"\b(can you|could you|would you|will you|please)\b")
-# What follows a person's name when the task is theirs: "Priya will fix ...", "Tom is going to ...".
-_THIRD_PERSON = r"(will|'ll|is going to|is gonna|can|needs to|has to|should|takes|owns|is on)\b"
 
 
 # What a line that sets up a task says: a promise, a request, an obligation or a plan.
 _TASK_MARKERS = re.compile(
     r"\b(will|'ll|going to|gonna|i can|we can|can you|could you|would you|please|need to|needs to|have to|"
-    r"has to|should|let me|let's|lets|expect to|plan to|planning to|todo|to do|action item|make sure|"
-    r"needs? \w+ing)\b"
-)
-
-
-# Asked to speak and answered on the spot ("Could you start by telling me about your role?", "Let me tell
-# you about us"): done in the meeting, not after it, unless a time to do it by is named.
-_SAID_NOW = re.compile(
-    r"\b(tell|telling|walk|show|remind) (me|us)\b|\bstart by\b|\blet me (tell|explain|ask|start|introduce|"
-    r"share|say|be honest|think)\b|\b(describe|explain) (your|the|what|how|why)\b"
-)
-_LATER = re.compile(
-    r"\b(by|before|until|after|tomorrow|tonight|next|later|this week|end of|monday|tuesday|wednesday|thursday|"
-    r"friday|saturday|sunday)\b"
+    r"has to|should|let me|let's|lets|expect to|plan to|planning to|todo|to do|action item|make sure)\b"
 )
 
 
 def sets_a_task(quote: str) -> bool:
-    """Whether a quoted line can set up a task: "I finished X", "Do you need Y?" or "Tell me about your
-    role" cannot."""
-    said = " ".join(quoted_words(quote))
-    if _SAID_NOW.search(said) and not _LATER.search(_SAID_NOW.sub(" ", said)):
-        return False
-    return bool(_TASK_MARKERS.search(said))
+    """Whether a quoted line can set up a task: "I finished X" or "Do you need Y?" cannot."""
+    return bool(_TASK_MARKERS.search(" ".join(_quoted_words(quote))))
 
 
 def _plain(text: str) -> list[str]:
@@ -359,7 +340,7 @@ def _plain(text: str) -> list[str]:
 
 def quoted_line(quote: str, lines: list[tuple[str, str]]) -> int | None:
     """The index of the transcript line holding at least 60% of the quoted words, or None."""
-    quoted = quoted_words(quote)
+    quoted = _quoted_words(quote)
     if not quoted:
         return None
     best, best_overlap = None, 0.6
@@ -371,13 +352,8 @@ def quoted_line(quote: str, lines: list[tuple[str, str]]) -> int | None:
     return best
 
 
-# "Maria: ..." or "Speaker 2: ..." before a quote names who said it; "So we are agreed: ..." is the quote.
-_QUOTE_SPEAKER = re.compile(r"^\s*[A-Z][\w'-]*(?: [A-Z0-9][\w'-]*){0,2}:\s")
-
-
-def quoted_words(quote: str) -> list[str]:
-    """The words of a quote, without the "Name: " the model may put before it."""
-    return _plain(quote.split(":", 1)[1] if _QUOTE_SPEAKER.match(quote) else quote)
+def _quoted_words(quote: str) -> list[str]:
+    return _plain(quote.split(":", 1)[1] if re.match(r"^\s*[\w ]{1,30}:", quote) else quote)
 
 
 def attribute_owner(quote: str, lines: list[tuple[str, str]], people: Iterable[str]) -> str | None:
@@ -391,16 +367,12 @@ def attribute_owner(quote: str, lines: list[tuple[str, str]], people: Iterable[s
     if best is None:
         return None
     speaker, line = lines[best]
-    quoted = " ".join(quoted_words(quote))
+    quoted = " ".join(_quoted_words(quote))
     said = " ".join(_plain(line))
     # The model's quote is read against the line it matched: "I will take the interview" quoted
     # from "Bob, can you take the interview?" is Bob's task, not the asker's.
     if _COMMITS.search(quoted) and _COMMITS.search(said):
         return speaker
-    # "Priya will fix the export bug": a task given in the third person is the named person's.
-    for person in people:
-        if person and person != speaker and re.search(rf"\b{re.escape(person.lower())} {_THIRD_PERSON}", said):
-            return person
     if _ASKS.search(said):
         words = set(said.split())
         addressed = [p for p in people if p and p != speaker and set(_plain(p)) <= words]

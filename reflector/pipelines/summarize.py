@@ -8,13 +8,12 @@ checked against the transcript before it is returned.
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, TypeVar
 
 import msgspec
 import structlog
 
-from reflector.pipelines.decisions import DecisionReply, supported_decisions
 from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title, quoted_line, sets_a_task
 from reflector.pipelines.llm import LLMError, complete_json, llm_task
 from reflector.pipelines.protocols import LLM, ChatMessage
@@ -43,11 +42,10 @@ RECAP_PROMPT = """Summarize this meeting.
 - summary: two to four sentences: what was discussed, what was decided, and by whom."""
 
 _ACTION_RULES = """- decisions: what the group decided or agreed (a line like "Decision: ..." or "we agreed to ..."),
-  each decision once; [] if none. quote: the transcript sentence where it was agreed.
-  decision: it in one short sentence.
+  one short sentence each, each decision once; [] if none.
 - action_items: every task a person said they will do ("I will ...", "I can ...") or was asked
-  to do ("Can you ...?"); not work already done, not questions. [] if none. The owner of an asked
-  task is the person asked, not the one asking.
+  to do ("Can you ...?"); not work already done, not questions. The owner of an asked task is the
+  person asked, not the one asking.
   quote: the transcript sentence where the task is agreed. owner: that person's name.
   task: what they will do, starting with a verb.
   due: when, in the transcript's own words (like "Friday"), or null."""
@@ -89,13 +87,13 @@ class RecapReply(msgspec.Struct):
 # Decisions first: written after the action items, they came out empty (the model had listed
 # them as tasks). The caps keep a looping model from filling its whole reply with items.
 class OutcomesReply(msgspec.Struct):
-    decisions: Annotated[list[DecisionReply], msgspec.Meta(max_length=MAX_DECISIONS)]
+    decisions: Annotated[list[str], msgspec.Meta(max_length=MAX_DECISIONS)]
     action_items: Annotated[list[ActionItemReply], msgspec.Meta(max_length=MAX_ACTION_ITEMS)]
 
 
 class NotesReply(msgspec.Struct):
     summary: str
-    decisions: Annotated[list[DecisionReply], msgspec.Meta(max_length=MAX_DECISIONS)]
+    decisions: Annotated[list[str], msgspec.Meta(max_length=MAX_DECISIONS)]
     action_items: Annotated[list[ActionItemReply], msgspec.Meta(max_length=MAX_ACTION_ITEMS)]
 
 
@@ -244,8 +242,10 @@ def _grounded_summary(
     short_summary = grounding.keep_grounded_sentences(recap.summary.strip())
     if not short_summary and topics:
         short_summary = " ".join(t.summary for t in topics if t.summary)
+    # "I will ..." is somebody's task, not something the meeting decided.
+    decided = [d.strip() for d in outcomes.decisions if not _FIRST_PERSON.match(d.strip())]
+    decisions = _unique(grounding.keep_grounded_sentences(d) for d in decided)
     lines = [(name, text) for name, _, text in (line.partition(": ") for line in transcript.splitlines())]
-    decisions = supported_decisions(outcomes.decisions, lines, grounding)
     # Speakers, and people the transcript addresses by name ("Bob, can you ...?").
     people = list(dict.fromkeys([*speaker_names.values(), *grounding.people.values()]))
     action_items = _grounded_action_items(grounding, outcomes.action_items, lines, people)
@@ -278,34 +278,19 @@ def _grounded_action_items(
         task = task[:1].upper() + task[1:]
         # A task naming someone or a figure nobody said, or one whose quote is not in the
         # transcript, is dropped whole: a wrong task is worse than a missing one.
-        why = _unsupported_item(grounding, item, task, lines)
-        if why:
-            log.info("action_items.dropped", task=task, quote=item.quote, why=why)
+        if not task or task.endswith("?") or not grounding.is_grounded(task) or not grounding.is_on_topic(task):
+            continue
+        if quoted_line(item.quote, lines) is None or not sets_a_task(item.quote):
             continue
         owner = grounding.person(attribute_owner(item.quote, lines, people) or item.owner)
         # "Send the plan by Friday" and "Send the updated plan by Thursday" for one person are
         # one task: compare content words without the deadline.
         words = _content_words(task) - _content_words(item.due or "")
         if any(o == owner and (words <= w or w <= words) for o, w in seen):
-            log.info("action_items.dropped", task=task, quote=item.quote, why="same task twice")
             continue
         seen.append((owner, words))
         kept.append(ActionItem(task=task, owner=owner, due=grounding.due(item.due)))
     return kept
-
-
-def _unsupported_item(grounding: Grounding, item: ActionItemReply, task: str, lines: list[tuple[str, str]]) -> str:
-    if not task or task.endswith("?"):
-        return "no task"
-    if not grounding.is_grounded(task):
-        return "names a person or figure nobody said"
-    if not grounding.is_on_topic(task):
-        return "shares no word with the transcript"
-    if quoted_line(item.quote, lines) is None:
-        return "quote not in the transcript"
-    if not sets_a_task(item.quote):
-        return "quote sets no task"
-    return ""
 
 
 _FIRST_PERSON = re.compile(r"^(i will|i'll|i can|i am going to|i'm going to|i need to|i should)\s+", re.IGNORECASE)
@@ -315,3 +300,7 @@ _STOP = frozenset(["the", "a", "an", "to", "by", "on", "at", "in", "for", "of", 
 
 def _content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in _STOP}
+
+
+def _unique(texts: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(t for t in texts if t))
