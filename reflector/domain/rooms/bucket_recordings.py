@@ -28,6 +28,7 @@ from urllib.parse import unquote_plus
 import msgspec
 import structlog
 
+from reflector.domain.errors import DomainError
 from reflector.domain.rooms import repository as repo
 from reflector.domain.rooms.recordings import RecordingService
 
@@ -87,8 +88,8 @@ class _Notification(msgspec.Struct, frozen=True, rename={"records": "Records", "
     event: str | None = None  # "s3:TestEvent": S3 checking it can write to the queue
 
 
-class UnreadableNotification(ValueError):
-    """A message that is not an S3 event notification."""
+class UnreadableNotification(DomainError):
+    """A message that is not an S3 event notification (400: what sent it is wrong)."""
 
 
 def created_objects(body: bytes) -> list[CreatedObject]:
