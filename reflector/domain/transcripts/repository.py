@@ -174,11 +174,13 @@ async def events_of(transcript_id: str) -> list[TranscriptEventMessage]:
     return [TranscriptEventMessage(event=row["event"], data=row["data"], id=row["id"]) for row in rows]
 
 
-async def clear_events(transcript_id: str, event: str | None = None) -> None:
-    """Drop the transcript's stored events, or those of one kind."""
+async def clear_events(transcript_id: str, event: str | None = None, *, keep: tuple[str, ...] = ()) -> None:
+    """Drop the transcript's stored events, or those of one kind; never those of the kinds in `keep`."""
     query = TranscriptEvent.delete().where(TranscriptEvent.transcript_id == transcript_id)
     if event is not None:
         query = query.where(TranscriptEvent.event == event)
+    if keep:
+        query = query.where(TranscriptEvent.event.not_in(list(keep)))
     await query
 
 

@@ -11,12 +11,14 @@ import structlog
 from reflector.adapters.events import AccessChange, EventBus, TranscriptEventMessage, transcript_channel, user_channel
 from reflector.adapters.storage import Storage, StorageNotFound
 from reflector.domain.events import (
+    CaptionEvent,
     StatusData,
     StatusEvent,
     TranscriptCreatedEvent,
     TranscriptDeletedEvent,
     TranscriptEvent,
     TranscriptIdData,
+    TranslationEvent,
     UserEvent,
     WaveformEvent,
     name_of,
@@ -268,9 +270,11 @@ class TranscriptService:
         await repository.clear_events(transcript_id, name_of(kind))
 
     async def reset_results(self, transcript_id: str) -> None:
-        """Forget a previous run's outputs (not the title a person may have edited)."""
+        """Forget a previous run's outputs (not the title a person may have edited). The live captions and
+        their translations are no run's output but the recording's own record, which a late page replays:
+        they stay (a run queued as the recording stops would otherwise race the last of them)."""
         await repository.replace_topics(transcript_id, [])
-        await repository.clear_events(transcript_id)
+        await repository.clear_events(transcript_id, keep=(name_of(CaptionEvent), name_of(TranslationEvent)))
         await self.storage.delete_prefix(steps_prefix(transcript_id))
 
     async def delete_audio(self, transcript_id: str) -> int:
