@@ -15,7 +15,7 @@ from reflector import platform_binding
 from reflector.adapters.calendar_http import CalendarHttp
 from reflector.adapters.db import CONNECT_TIMEOUT_S, close_pool, configure_engine, start_pool
 from reflector.adapters.events import EventBus
-from reflector.adapters.queue import ArqJobQueue
+from reflector.adapters.queue import ArqJobQueue, QueueFigures
 from reflector.adapters.recording_queue import RecordingQueue
 from reflector.adapters.smtp import SmtpMailer
 from reflector.adapters.storage import S3Storage, Storage, build_storage
@@ -24,9 +24,11 @@ from reflector.adapters.zulip_http import ZulipHttp
 from reflector.domain.auth.oidc import OidcClient
 from reflector.domain.auth.service import AuthService
 from reflector.domain.auth.sessions import SessionStore
+from reflector.domain.emails import jobs as email_jobs
 from reflector.domain.emails.service import EmailService
 from reflector.domain.live.feed import LiveFeed
 from reflector.domain.live.recordings import LiveRecordingPolicy
+from reflector.domain.processing import jobs as processing_jobs
 from reflector.domain.processing.lifecycle import RunListeners
 from reflector.domain.processing.service import ProcessingService
 from reflector.domain.retention.service import RetentionService
@@ -40,7 +42,9 @@ from reflector.domain.tables import ALL_TABLES
 from reflector.domain.transcripts.editing import TranscriptEditor
 from reflector.domain.transcripts.service import TranscriptService
 from reflector.domain.transcripts.uploads import ChunkedUploads, UploadLimits
+from reflector.domain.webhooks import jobs as webhook_jobs
 from reflector.domain.webhooks.service import WebhookService
+from reflector.domain.zulip import jobs as zulip_jobs
 from reflector.domain.zulip.service import ZulipService
 from reflector.pipelines.protocols import LLM, Diarizer, ModelUnavailable, Transcriber
 from reflector.settings import Settings
@@ -49,6 +53,10 @@ if TYPE_CHECKING:
     from reflector.pipelines.transcribe import FasterWhisperTranscriber
 
 log = structlog.get_logger(__name__)
+
+# Every job a worker can serve: processing's, and the deliveries to outside servers (webhooks, e-mails, Zulip
+# posts) on their own queue.
+ALL_JOBS = (*processing_jobs.JOBS, *webhook_jobs.JOBS, *email_jobs.JOBS, *zulip_jobs.JOBS)
 
 
 def _cuda_available() -> bool:
@@ -194,6 +202,11 @@ class Services:
     sessions: SessionStore | None = None
     # The bucket the video platforms write recordings to, when it is not the transcript store.
     recordings_bucket: Storage | None = None
+
+
+async def queue_figures(services: Services) -> list[QueueFigures]:
+    """Every job queue's figures (waiting, running, deferred, the oldest's wait, jobs finished), for `/metrics`."""
+    return await services.queue.figures(sorted({job.queue_name for job in ALL_JOBS}))
 
 
 async def start_services(settings: Settings) -> Services:

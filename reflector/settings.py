@@ -13,6 +13,14 @@ import msgspec
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity: a container's cpuset, `taskset`)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 class ServerSettings(msgspec.Struct, frozen=True):
     host: str = "127.0.0.1"
     port: int = 1250
@@ -38,8 +46,9 @@ class ServerSettings(msgspec.Struct, frozen=True):
     # Without accounts (AUTH_BACKEND=none) anyone who reaches the port owns every transcript, so the web
     # process listens only on a loopback address unless this says the network in between is trusted.
     allow_unauthenticated_network: bool = False
-    # Web processes behind the one port (Heroku-style platforms set WEB_CONCURRENCY themselves).
-    web_concurrency: int = 1
+    # Web processes behind the one port (Heroku-style platforms set WEB_CONCURRENCY themselves): by default
+    # one per core this process may use, as a request is Python on one core from start to end.
+    web_concurrency: int = msgspec.field(default_factory=usable_cores)
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -2,9 +2,11 @@
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
-from collections.abc import Coroutine
+import tempfile
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,7 +70,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def _web(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from reflector.web.app import APP_FACTORY, create_app
     from reflector.web.proxies import InvalidProxyList, uvicorn_proxy_options
 
     settings = _exposed_safely(_with_server(_require_urls(settings), args))
@@ -79,12 +80,38 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
     server = settings.server
     options: dict[str, Any] = {"host": server.host, "port": server.port, "log_level": "warning", **proxies}
     if server.web_concurrency <= 1:
+        from reflector.web.app import create_app
+
         uvicorn.run(create_app(settings), workers=1, **options)
-    else:
-        # Several processes need the app by name: each builds its own from the same environment.
-        os.environ.update({"HOST": server.host, "PORT": str(server.port)})
+        return 0
+    # Several processes need the app by name: each builds its own from the same environment. This one only
+    # starts and watches them, so it leaves the app unimported (a web process's memory, for nothing).
+    os.environ.update({"HOST": server.host, "PORT": str(server.port)})
+    with _shared_metrics_dir():
         uvicorn.run(APP_FACTORY, factory=True, workers=server.web_concurrency, **options)
     return 0
+
+
+# What uvicorn imports in each of several web processes.
+APP_FACTORY = "reflector.web.app:app_from_environment"
+# prometheus_client's multiprocess directory, which `reflector.web.observability` reads too.
+_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextlib.contextmanager
+def _shared_metrics_dir() -> Iterator[None]:
+    """Several web processes write their request figures to files in one directory that `/metrics` adds up
+    (prometheus_client's multiprocess mode), whichever process a scrape reaches; a fresh one per start, so
+    counts of an earlier run never join in. A directory the environment names already is used as it is."""
+    if _METRICS_DIR in os.environ:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="reflector-metrics-") as directory:
+        os.environ[_METRICS_DIR] = directory
+        try:
+            yield
+        finally:
+            del os.environ[_METRICS_DIR]
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,29 +2,24 @@
 
 import asyncio
 import contextlib
+import functools
+from typing import Any
 
 import structlog
 from arq.worker import Worker, func
 
 from reflector.adapters.gate import MachineGate
 from reflector.adapters.outages import UNREACHABLE, is_outage
-from reflector.adapters.queue import redis_settings
-from reflector.bootstrap import ModelRegistry, recording_notices
-from reflector.domain.emails import jobs as email_jobs
+from reflector.adapters.queue import count_finished, redis_settings
+from reflector.bootstrap import ALL_JOBS, ModelRegistry, recording_notices
 from reflector.domain.processing import jobs
 from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.models import queue_name
 from reflector.domain.rooms.figures import mark_run
-from reflector.domain.webhooks import jobs as webhook_jobs
-from reflector.domain.zulip import jobs as zulip_jobs
 from reflector.entrypoints.process_lifecycle import WorkerProcess, worker_process
 from reflector.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-# Every job a worker can serve, by queue: processing's, and the deliveries to outside servers (webhooks,
-# e-mails, Zulip posts) on their own queue.
-ALL_JOBS = (*jobs.JOBS, *webhook_jobs.JOBS, *email_jobs.JOBS, *zulip_jobs.JOBS)
 
 
 async def run_worker(settings: Settings, queues: list[str], *, burst: bool = False) -> None:
@@ -70,6 +65,7 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
             handle_signals=False,
             max_jobs=max(j.concurrency for j in ALL_JOBS if j.queue == queue),
             poll_delay=0.2,
+            after_job_end=functools.partial(_job_ended, queue_name(queue)),
         )
         for queue in queues
     ]
@@ -154,6 +150,14 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+async def _job_ended(queue: str, ctx: dict[str, Any]) -> None:
+    # Each queue's throughput for `/metrics`, whichever worker ran the job.
+    try:
+        await count_finished(ctx["redis"], queue, ctx["job_id"])
+    except UNREACHABLE as exc:  # Redis restarting: one job uncounted, the job itself is done
+        log.warning("worker.count_failed", queue=queue, error=str(exc) or type(exc).__name__)
 
 
 async def _keep_polling(worker: Worker) -> None:

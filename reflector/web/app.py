@@ -52,12 +52,9 @@ def _template_globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["caller_of"] = lambda request: provide_caller(request.scope)
 
 
-# What uvicorn imports in each of several web processes (WEB_CONCURRENCY > 1).
-APP_FACTORY = "reflector.web.app:app_from_environment"
-
-
 def app_from_environment() -> Litestar:
-    """The app of one of several web processes: its settings from the environment, as `reflector web` read them."""
+    """The app of one of several web processes (`reflector web` names it to uvicorn, WEB_CONCURRENCY > 1): its
+    settings from the environment, as `reflector web` read them."""
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     return create_app(settings)

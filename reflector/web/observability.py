@@ -4,6 +4,7 @@ Request latency is measured here; processing figures are read from Redis and Pos
 time, since the workers that produce them are other processes.
 """
 
+import os
 import time
 from typing import Any
 
@@ -15,13 +16,18 @@ from litestar.plugins import InitPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from reflector.adapters.error_tracking import init_error_tracking
-from reflector.bootstrap import Services
+from reflector.bootstrap import QueueFigures, Services, queue_figures
 from reflector.domain.processing.figures import STEP_BUCKETS_S, ProcessingFigures, processing_figures
 from reflector.domain.rooms.figures import RoomFigures, room_figures
 from reflector.settings import Settings
+
+# Set (by `reflector web` with several processes) before prometheus_client is imported, prometheus_client's
+# variable makes each process keep its request figures in a file there, and `/metrics` adds up every process's.
+_MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -54,6 +60,37 @@ class _RequestTimer(ASGIMiddleware):
             self._latency.labels(scope["method"], route, str(status)).observe(time.perf_counter() - started)
 
 
+class _QueueCollector(Collector):
+    """Each job queue as an autoscaler reads it: jobs by state, the oldest waiting job's age, jobs finished."""
+
+    def __init__(self, figures: list[QueueFigures]) -> None:
+        self._figures = figures
+
+    def collect(self) -> Any:
+        jobs = GaugeMetricFamily(
+            "reflector_queue_jobs",
+            "Jobs in each queue: waiting (due, no worker has it), running, deferred (due later)",
+            labels=["queue", "state"],
+        )
+        oldest = GaugeMetricFamily(
+            "reflector_queue_oldest_job_age_seconds",
+            "How long the oldest waiting job of each queue has been due; 0 when none waits",
+            labels=["queue"],
+        )
+        finished = CounterMetricFamily(
+            "reflector_queue_jobs_finished",
+            "Jobs the workers ended on each queue, succeeded or failed",
+            labels=["queue"],
+        )
+        for queue in self._figures:
+            for state, count in (("waiting", queue.waiting), ("running", queue.running), ("deferred", queue.deferred)):
+                jobs.add_metric([queue.queue, state], count)
+            oldest.add_metric([queue.queue], queue.oldest_wait_s)
+            finished.add_metric([queue.queue], queue.finished)
+        metrics: list[Metric] = [jobs, oldest, finished]
+        yield from metrics
+
+
 class _ProcessingCollector(Collector):
     """One scrape's processing figures as Prometheus metric families."""
 
@@ -62,9 +99,6 @@ class _ProcessingCollector(Collector):
 
     def collect(self) -> Any:
         figures = self._figures
-        queued = GaugeMetricFamily("reflector_queue_jobs", "Jobs waiting in each queue", labels=["queue"])
-        for queue, length in figures.queued_jobs.items():
-            queued.add_metric([queue], length)
         runs = GaugeMetricFamily("reflector_pipeline_runs", "Processing runs by status", labels=["status"])
         for status, count in figures.runs.items():
             runs.add_metric([status], count)
@@ -81,7 +115,7 @@ class _ProcessingCollector(Collector):
                 rtf.add_metric([step.step], step.real_time_factor)
         hours = CounterMetricFamily("reflector_audio_processed_hours", "Hours of audio processed successfully")
         hours.add_metric([], figures.audio_seconds_processed / 3600)
-        metrics: list[Metric] = [queued, runs, steps, rtf, hours]
+        metrics: list[Metric] = [runs, steps, rtf, hours]
         yield from metrics
 
 
@@ -137,7 +171,8 @@ class _RoomsCollector(Collector):
 
 
 class Observability(InitPlugin):
-    """Adds the request timer and `/metrics` to an app; each app has its own registry."""
+    """Adds the request timer and `/metrics` to an app; each app has its own registry (several web processes:
+    their shared files)."""
 
     def __init__(self) -> None:
         self._registry = CollectorRegistry()
@@ -151,11 +186,15 @@ class Observability(InitPlugin):
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         registry = self._registry
+        if _MULTIPROCESS_DIR in os.environ:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
 
         @get("/metrics", include_in_schema=False, media_type=CONTENT_TYPE_LATEST, opt={"access": "open"})
         async def metrics(services: Services) -> Response[bytes]:
             scrape = CollectorRegistry(auto_describe=False)
-            scrape.register(_ProcessingCollector(await processing_figures(services.redis)))
+            scrape.register(_QueueCollector(await queue_figures(services)))
+            scrape.register(_ProcessingCollector(await processing_figures()))
             scrape.register(_RoomsCollector(await room_figures(services.redis)))
             scrape.register(_WebhookCollector(*await services.webhooks.figures()))
             return Response(generate_latest(registry) + generate_latest(scrape), media_type=CONTENT_TYPE_LATEST)

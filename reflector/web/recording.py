@@ -3,7 +3,8 @@ microphone reaches this process through aiortc and is written to disk as it arri
 peer goes away, the recording is stored as the transcript's upload and the file pipeline runs on it.
 
 This module is the transport: the peer connection, its audio track and data channel, the file written as
-audio arrives, and a browser coming back after a dropped connection. Which transcript may be recorded into,
+audio arrives, and a browser coming back after a dropped connection (to this process, or to another web
+process, which relays its offer here: `recording_relay`). Which transcript may be recorded into,
 the lock that makes one recording per transcript across every web process, and what becomes of a finished
 recording are the domain's (`reflector.domain.live.recordings`).
 """
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,9 +28,11 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from reflector.bootstrap import Services
-from reflector.domain.live.recordings import LOCK_REFRESH_S
+from reflector.domain.live.recordings import LOCK_REFRESH_S, RecordingInProgress
+from reflector.domain.transcripts.models import TranscriptLocked
 from reflector.pipelines.audio import SAMPLE_RATE
 from reflector.pipelines.wav_writer import GrowingWav
+from reflector.web.recording_relay import RelayedAnswer, RelayedOffer, relay, serve_relayed
 from reflector.web.webrtc_network import advertised, ice_ports
 
 log = structlog.get_logger(__name__)
@@ -46,6 +50,7 @@ class InvalidOffer(Exception):
     """The SDP offer cannot be answered: the transport's failure, not the domain's (answered 400)."""
 
     def __init__(self, why: str) -> None:
+        self.why = why
         super().__init__(f"Not a usable WebRTC offer: {why}")
 
 
@@ -195,15 +200,22 @@ class LiveRecordings:
     def __init__(self, services: Services) -> None:
         self._services = services
         self._live: dict[str, Recording] = {}
+        # This process as the other web processes reach it: the recordings it holds are locked in its name.
+        self.process_id = uuid.uuid4().hex
 
     async def start(self, transcript_id: str, sdp: str, kind: str) -> RTCSessionDescription:
-        """Answer a browser's offer: a new recording of the transcript, or the one it was making going on."""
+        """Answer a browser's offer: a new recording of the transcript, or the one it was making going on
+        (in this process, or relayed to the web process receiving it)."""
         policy = self._services.recording_policy
         current = self._live.get(transcript_id)
         if current is not None and current.interrupted:
-            await policy.may_record(transcript_id)
-            return await current.resume(sdp, kind)
-        path = await policy.begin(transcript_id)
+            return await self._resume(current, sdp, kind)
+        holder = await policy.holder(transcript_id) if current is None else None
+        if holder is not None and holder != self.process_id:
+            relayed = await relay(self._services.redis, holder, transcript_id, sdp, kind)
+            if relayed is not None and relayed.outcome != "gone":
+                return _answer_of(relayed)
+        path = await policy.begin(transcript_id, self.process_id)
         recording = Recording(self._services, transcript_id, path)
         try:
             answer = await recording.answer(sdp, kind)
@@ -217,6 +229,25 @@ class LiveRecordings:
         task.add_done_callback(lambda _: self._live.pop(transcript_id, None))
         return answer
 
+    async def _resume(self, current: Recording, sdp: str, kind: str) -> RTCSessionDescription:
+        await self._services.recording_policy.may_record(current.transcript_id)
+        return await current.resume(sdp, kind)
+
+    async def answer_relayed(self, offer: RelayedOffer) -> RelayedAnswer:
+        """Another web process's browser offer for a recording this one may hold."""
+        current = self._live.get(offer.transcript_id)
+        if current is None:
+            return RelayedAnswer(outcome="gone")
+        if not current.interrupted:
+            return RelayedAnswer(outcome="in_progress")
+        try:
+            answer = await self._resume(current, offer.sdp, offer.type)
+        except TranscriptLocked as exc:
+            return RelayedAnswer(outcome="locked", detail=str(exc))
+        except InvalidOffer as exc:
+            return RelayedAnswer(outcome="invalid", detail=exc.why)
+        return RelayedAnswer(outcome="answer", sdp=answer.sdp, type=answer.type)
+
     async def recover(self) -> list[str]:
         """At start-up: what a process that died mid-recording had written is kept and queued."""
         return await self._services.recording_policy.recover(held=self._live)
@@ -226,14 +257,34 @@ class LiveRecordings:
         await asyncio.gather(*(r.finish("shutdown") for r in list(self._live.values())), return_exceptions=True)
 
 
+def _answer_of(relayed: RelayedAnswer) -> RTCSessionDescription:
+    """The holder's answer as this process gives it to the browser, or its refusal as this process's own."""
+    if relayed.outcome == "answer":
+        return RTCSessionDescription(sdp=relayed.sdp, type=relayed.type)
+    if relayed.outcome == "locked":
+        raise TranscriptLocked(relayed.detail)
+    if relayed.outcome == "invalid":
+        raise InvalidOffer(relayed.detail)
+    raise RecordingInProgress()
+
+
 @asynccontextmanager
 async def recordings_lifespan(app: Litestar) -> AsyncIterator[None]:
+    relaying = None
     if "services" in app.state:
-        await provide_recordings(app.state).recover()
+        recordings = provide_recordings(app.state)
+        await recordings.recover()
+        relaying = asyncio.create_task(
+            serve_relayed(app.state.services.redis, recordings.process_id, recordings.answer_relayed)
+        )
     try:
         async with ice_ports(app.state.settings.server.webrtc_ports):
             yield
     finally:
+        if relaying is not None:
+            relaying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relaying
         if "recordings" in app.state:
             await app.state.recordings.close_all()
 

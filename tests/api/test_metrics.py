@@ -1,11 +1,17 @@
-"""GET /metrics: request latency by route template, and processing figures read at scrape time."""
+"""GET /metrics: request latency by route template, and processing and queue figures read at scrape time."""
 
+import time
+
+from arq.constants import in_progress_key_prefix
 from httpx import AsyncClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from reflector.adapters.queue import count_finished
 from reflector.bootstrap import Services
 from reflector.domain.processing import repository as runs
+from reflector.domain.processing.jobs import SPEECH
 from reflector.domain.transcripts.models import NewTranscript, TranscriptChanges
+from reflector.domain.webhooks.jobs import DELIVER
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -46,12 +52,9 @@ async def test_processing_figures_come_from_stored_runs_and_queues(clean: Servic
     await runs.update(failed.id, {"status": "failed"})
     await runs.record_step(failed.id, "transcribe", 60.0)
     await runs.insert(hour_long.id, {})  # still queued
-    await clean.redis.zadd("reflector:speech", {"job-1": 1, "job-2": 2})
 
     samples = _samples((await api.get("/metrics")).text)
 
-    assert samples[("reflector_queue_jobs", (("queue", "reflector:speech"),))] == 2
-    assert samples[("reflector_queue_jobs", (("queue", "reflector:llm"),))] == 0
     runs_by_status = {status: samples[("reflector_pipeline_runs", (("status", status),))] for status in
                       ("queued", "running", "succeeded", "failed")}  # fmt: skip
     assert runs_by_status == {"queued": 1, "running": 0, "succeeded": 1, "failed": 1}
@@ -86,3 +89,31 @@ async def test_room_figures_and_the_periodic_jobs_last_runs(clean: Services, api
     last = samples[("reflector_periodic_job_last_run_timestamp_seconds", (("job", "meetings"),))]
     assert before - 1 <= last <= before + 60
     assert ("reflector_periodic_job_last_run_timestamp_seconds", (("job", "calendars"),)) not in samples
+
+
+async def test_queue_figures_for_an_autoscaler(clean: Services, api: AsyncClient) -> None:
+    now = time.time()
+    # Three speech jobs queued 30, 20 and 10 s ago, the oldest taken by a worker; one deferred to a minute on.
+    for job_id, enqueued in (("a", now - 30), ("b", now - 20), ("c", now - 10)):
+        await clean.queue.enqueue(SPEECH, job_id, job_id=job_id)
+        await clean.redis.zadd("reflector:speech", {job_id: enqueued * 1000})
+    await clean.redis.set(f"{in_progress_key_prefix}a", b"1")
+    await clean.queue.enqueue(DELIVER, "d", 1, job_id="d", defer_s=60)
+    for job_id in ("e", "f", "g"):  # ended, so no longer queued
+        await count_finished(clean.redis, "reflector:speech", job_id)
+    await count_finished(clean.redis, "reflector:speech", "b")  # still queued: handed back to be tried again
+
+    samples = _samples((await api.get("/metrics")).text)
+
+    def jobs(queue: str, state: str) -> float:
+        return samples[("reflector_queue_jobs", (("queue", f"reflector:{queue}"), ("state", state)))]
+
+    assert (jobs("speech", "waiting"), jobs("speech", "running"), jobs("speech", "deferred")) == (2, 1, 0)
+    assert (jobs("webhooks", "waiting"), jobs("webhooks", "running"), jobs("webhooks", "deferred")) == (0, 0, 1)
+    assert jobs("llm", "waiting") == 0
+    # The oldest job no worker has: b, queued 20 s before the scrape (which took at most a few seconds).
+    age = samples[("reflector_queue_oldest_job_age_seconds", (("queue", "reflector:speech"),))]
+    assert 19 <= age <= 20 + (time.time() - now)
+    assert samples[("reflector_queue_oldest_job_age_seconds", (("queue", "reflector:webhooks"),))] == 0
+    assert samples[("reflector_queue_jobs_finished_total", (("queue", "reflector:speech"),))] == 3
+    assert samples[("reflector_queue_jobs_finished_total", (("queue", "reflector:llm"),))] == 0

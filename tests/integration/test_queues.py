@@ -1,14 +1,19 @@
-"""Which queue a recording goes to, decided before anything is decoded."""
+"""Which queue a recording goes to, decided before anything is decoded; what workers count of each queue."""
 
+import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import av
 import numpy as np
 
-from reflector.bootstrap import Services
+from reflector.bootstrap import Services, queue_figures
 from reflector.domain.processing.service import LONG_RECORDING_S
+from reflector.domain.webhooks.jobs import DELIVER
 from reflector.pipelines.meeting import PipelineOptions
-from tests.integration.workers import submit
+from reflector.settings import Settings
+from tests.integration.workers import submit, worker_env
 from tests.paths import REAL
 
 
@@ -48,3 +53,20 @@ async def test_processing_twice_while_queued_queues_once(clean: Services) -> Non
 
     assert not created and run.status == "queued"
     assert await _queued(clean, "speech") == 1
+
+
+async def test_workers_count_the_jobs_they_end_on_each_queue(clean: Services, settings: Settings) -> None:
+    # Attempts at deliveries that do not exist: each job ends at once, which is all this counts.
+    for n in range(3):
+        await clean.queue.enqueue(DELIVER, f"no-such-delivery-{n}", 1, job_id=f"gone-{n}")
+    command = [sys.executable, "-m", "reflector", "worker", "--queues", "webhooks", "--burst"]
+    ended = await asyncio.to_thread(
+        subprocess.run, command, env=worker_env(settings), capture_output=True, text=True, timeout=300
+    )
+    assert ended.returncode == 0, ended.stderr[-3000:]
+
+    figures = {queue.queue: queue for queue in await queue_figures(clean)}
+
+    webhooks = figures["reflector:webhooks"]
+    assert (webhooks.finished, webhooks.waiting, webhooks.running) == (3, 0, 0)
+    assert figures["reflector:speech"].finished == 0

@@ -74,18 +74,24 @@ class LiveRecordingPolicy:
             raise TranscriptLocked()
         return transcript
 
-    async def begin(self, transcript_id: str) -> Path:
-        """Take the transcript for a new recording (its lock held from now on), or refuse it; the path to
-        write its audio to. Only a transcript without audio is recorded into: a page offering again after
-        its recording was stored (the server restarted, the browser did not come back) must not replace it."""
+    async def begin(self, transcript_id: str, holder: str) -> Path:
+        """Take the transcript for a new recording (its lock held from now on by `holder`, the web process
+        receiving it), or refuse it; the path to write its audio to. Only a transcript without audio is
+        recorded into: a page offering again after its recording was stored (the server restarted, the
+        browser did not come back) must not replace it."""
         status = (await self.may_record(transcript_id)).status
         if status == "recording":
             raise RecordingInProgress()
         if status != "idle":
             raise AlreadyRecorded(status)
-        if not await self._redis.set(recording_lock(transcript_id), "1", nx=True, ex=LOCK_TTL_S):
+        if not await self._redis.set(recording_lock(transcript_id), holder, nx=True, ex=LOCK_TTL_S):
             raise RecordingInProgress()
         return self.path_of(transcript_id)
+
+    async def holder(self, transcript_id: str) -> str | None:
+        """The web process receiving the transcript's recording, while one does."""
+        held = await self._redis.get(recording_lock(transcript_id))
+        return held.decode() if held is not None else None
 
     async def started(self, transcript_id: str) -> None:
         """The recording's audio flows: captions may follow, and the transcript shows it is being recorded."""
@@ -117,19 +123,30 @@ class LiveRecordingPolicy:
         recovered = []
         for path in sorted(self._live_dir.glob("*.wav")):
             transcript_id = path.stem
-            if transcript_id in held or await self._redis.exists(recording_lock(transcript_id)):
+            # Taking the lock claims the file: of several web processes starting together, one recovers it.
+            if transcript_id in held or not await self._redis.set(
+                recording_lock(transcript_id), "recovering", nx=True, ex=LOCK_TTL_S
+            ):
                 continue
             try:
-                transcript = await self._transcripts.get(transcript_id)
-            except TranscriptNotFound:
-                path.unlink(missing_ok=True)  # deleted while it was being recorded
-                continue
-            if transcript.status != "recording":
-                continue
-            await self._store(transcript_id, path, seconds=seconds_written(path, SAMPLE_RATE))
-            log.info("recording.recovered", transcript_id=transcript_id)
-            recovered.append(transcript_id)
+                if await self._recover(transcript_id, path):
+                    recovered.append(transcript_id)
+            finally:
+                await self._redis.delete(recording_lock(transcript_id))
         return recovered
+
+    async def _recover(self, transcript_id: str, path: Path) -> bool:
+        try:
+            transcript = await self._transcripts.get(transcript_id)
+        except TranscriptNotFound:
+            await asyncio.to_thread(path.unlink, missing_ok=True)  # deleted while it was being recorded
+            return False
+        # Another process may have kept it between the listing and the lock (its file gone with it).
+        if transcript.status != "recording" or not await asyncio.to_thread(path.exists):
+            return False
+        await self._store(transcript_id, path, seconds=seconds_written(path, SAMPLE_RATE))
+        log.info("recording.recovered", transcript_id=transcript_id)
+        return True
 
     async def _store(self, transcript_id: str, path: Path, seconds: float) -> None:
         """What was received becomes the transcript's recording, queued for the file pipeline; nothing, idle."""

@@ -1,13 +1,12 @@
-"""Figures about processing for monitoring: queue lengths, runs by status, step times, audio done.
+"""Figures about processing for monitoring: runs by status, step times, audio done.
 
-Read at scrape time from what the workers already store (Redis queues, `pipeline_run` rows), because
-workers are separate processes whose in-memory counters a web process cannot see.
+Read at scrape time from what the workers already store (`pipeline_run` rows), because workers are
+separate processes whose in-memory counters a web process cannot see. The queues' figures are the queue
+adapter's (`ArqJobQueue.figures`).
 """
 
 import msgspec
-from redis.asyncio import Redis
 
-from reflector.domain.processing.jobs import JOBS
 from reflector.domain.processing.tables import PipelineRun
 
 # Upper bounds (seconds) of the step-duration histogram: sub-second steps up to hour-long transcriptions.
@@ -30,7 +29,6 @@ class StepFigures(msgspec.Struct, frozen=True):
 
 
 class ProcessingFigures(msgspec.Struct, frozen=True):
-    queued_jobs: dict[str, int]  # by queue name
     runs: dict[str, int]  # by status
     steps: list[StepFigures]
     audio_seconds_processed: float  # audio of succeeded runs
@@ -39,13 +37,7 @@ class ProcessingFigures(msgspec.Struct, frozen=True):
 _BUCKET_COLUMNS = ", ".join(f"count(*) FILTER (WHERE t.value::float <= {bound})" for bound in STEP_BUCKETS_S)
 
 
-async def processing_figures(redis: Redis) -> ProcessingFigures:
-    # arq keeps each queue as a sorted set of job ids named after the queue.
-    queue_names = sorted({job.queue_name for job in JOBS})
-    async with redis.pipeline(transaction=False) as pipe:
-        for name in queue_names:
-            pipe.zcard(name)
-        lengths = await pipe.execute()
+async def processing_figures() -> ProcessingFigures:
     # Two aggregate scans over the run rows (one per run, a handful of steps each): cheap at
     # scrape intervals for the hundreds of thousands of runs a deployment accumulates.
     by_status = await PipelineRun.raw(
@@ -72,7 +64,6 @@ async def processing_figures(redis: Redis) -> ProcessingFigures:
     runs.update({row["status"]: row["runs"] for row in by_status})
     processed = next((float(row["audio_seconds"]) for row in by_status if row["status"] == "succeeded"), 0.0)
     return ProcessingFigures(
-        queued_jobs=dict(zip(queue_names, lengths, strict=True)),
         runs=runs,
         steps=[msgspec.convert(dict(row), StepFigures, strict=False) for row in by_step],
         audio_seconds_processed=processed,
