@@ -73,9 +73,11 @@ class WorkerProcess:
         return self._log_path.read_text(errors="replace")
 
     async def serving(self, services: Services, queue: str, within_s: float = 120) -> None:
-        """Wait until a worker serving `queue` has announced itself (its heartbeat in Redis), this one alive."""
+        """Wait until this worker has announced itself serving `queue` (its heartbeat in Redis), alive."""
+        assert self.process is not None
+        pid = self.process.pid
         deadline = time.monotonic() + within_s
-        while not any(queue in beat.queues for beat in await announced_workers(services.redis)):
+        while not any(queue in beat.queues and beat.pid == pid for beat in await announced_workers(services.redis)):
             assert self.process is not None and self.process.poll() is None, self.log()[-3000:]
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no worker announced itself for {queue!r}: {self.log()[-3000:]}")
