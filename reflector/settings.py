@@ -3,6 +3,7 @@
 import base64
 import binascii
 import ipaddress
+import math
 import os
 from pathlib import Path
 from typing import Literal
@@ -13,12 +14,28 @@ import msgspec
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity: a container's cpuset, `taskset`)."""
+def usable_cores(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """The cores this process may use: those it may run on (its CPU affinity: a cpuset, `taskset`), fewer
+    under a CPU quota (cgroup v2's `cpu.max`, which `docker --cpus` and Kubernetes CPU limits set), which
+    the affinity does not show."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = (cgroup / "cpu.max").read_text().split()
+        return max(1, min(cores, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):  # no cgroup v2, or no quota ("max")
+        return cores
+
+
+# Each web process holds about 145 MB: past this many, more would cost memory the workers' models need,
+# for a web tier that is rarely the bottleneck of a machine that also transcribes.
+DEFAULT_WEB_PROCESSES_MAX = 8
+
+
+def _default_web_processes() -> int:
+    return min(usable_cores(), DEFAULT_WEB_PROCESSES_MAX)
 
 
 class ServerSettings(msgspec.Struct, frozen=True):
@@ -48,7 +65,7 @@ class ServerSettings(msgspec.Struct, frozen=True):
     allow_unauthenticated_network: bool = False
     # Web processes behind the one port (Heroku-style platforms set WEB_CONCURRENCY themselves): by default
     # one per core this process may use, as a request is Python on one core from start to end.
-    web_concurrency: int = msgspec.field(default_factory=usable_cores)
+    web_concurrency: int = msgspec.field(default_factory=_default_web_processes)
 
     @property
     def cors_origin_list(self) -> list[str]:

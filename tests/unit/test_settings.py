@@ -3,7 +3,13 @@ from pathlib import Path
 import pytest
 
 from reflector.entrypoints.supervisor import PROCESSES
-from reflector.settings import SettingsError, exposure_refusal, load_settings
+from reflector.settings import (
+    DEFAULT_WEB_PROCESSES_MAX,
+    SettingsError,
+    exposure_refusal,
+    load_settings,
+    usable_cores,
+)
 from tests.paths import REPO
 
 
@@ -97,3 +103,18 @@ def test_a_platform_setting_that_could_only_fail_later_is_refused_now() -> None:
         load_settings({"LIVEKIT_URL": "ws://127.0.0.1:7880", "LIVEKIT_API_KEY": "k"}, dotenv=Path("/nonexistent"))
     with pytest.raises(SettingsError, match=r"WHEREBY_API_URL='api\.whereby\.dev': expected an http"):
         load_settings({"WHEREBY_API_URL": "api.whereby.dev"}, dotenv=Path("/nonexistent"))
+
+
+def test_web_processes_default_to_the_cores_a_cpu_quota_leaves(tmp_path: Path) -> None:
+    on_affinity = usable_cores(tmp_path / "no-cgroup")
+    assert on_affinity >= 1
+    (tmp_path / "cpu.max").write_text("max 100000\n")  # no quota
+    assert usable_cores(tmp_path) == on_affinity
+    (tmp_path / "cpu.max").write_text("50000 100000\n")  # half a core (docker --cpus=0.5)
+    assert usable_cores(tmp_path) == 1
+    (tmp_path / "cpu.max").write_text(f"{150000 * on_affinity} 100000\n")  # more than the cores there are
+    assert usable_cores(tmp_path) == on_affinity
+    # At most DEFAULT_WEB_PROCESSES_MAX web processes unless WEB_CONCURRENCY says otherwise.
+    default = load_settings({}, dotenv=tmp_path / ".env").server.web_concurrency
+    assert default == min(usable_cores(), DEFAULT_WEB_PROCESSES_MAX)
+    assert load_settings({"WEB_CONCURRENCY": "12"}, dotenv=tmp_path / ".env").server.web_concurrency == 12
