@@ -19,6 +19,12 @@ from reflector.pipelines.types import Word
 # A name stands in for a mis-heard stretch this long at most ("can you" for "Kenji", "previous figs"
 # for "Priya's fix"); longer disagreements are the two decodings differing about something else.
 MAX_STRETCH = 3
+# A long name is heard as more, shorter words ("all the way sun" for "Oluwaseun"): a longer stretch
+# still counts as the same sound when it has about the name's letters.
+MAX_LETTERS_RATIO = 1.5
+# Where the decodings disagree about more than the name, the first's words heard within this much of the
+# name's own time are what it replaces (word times of tiny.en are good to about a tenth of a second).
+NAME_TIME_SLACK_S = 0.2
 
 _NOT_LETTERS = re.compile(r"[^\w]+")
 
@@ -49,16 +55,69 @@ def adopt_names(first: list[Word], hinted: list[Word], names: Sequence[str]) -> 
     keys = name_keys(names)
     if not keys or not hinted:
         return first
-    a = [name_key(w.text) for w in first]
-    b = [name_key(w.text) for w in hinted]
+    a, b = _keys(first), _keys(hinted)
     merged: list[Word] = []
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         names_there = any(k in keys for k in b[j1:j2]) and not any(k in keys for k in a[i1:i2])
-        if op in ("replace", "insert") and names_there and i2 - i1 <= MAX_STRETCH and j2 - j1 <= MAX_STRETCH:
+        if op in ("replace", "insert") and names_there and _same_stretch(a[i1:i2], b[j1:j2]):
             # The first decoding's speaker (assigned later) and times are not known yet: the hinted
             # words bring their own times, which lie where the stretch they replace was heard.
             merged.extend(hinted[j1:j2])
+        elif op == "replace" and names_there:
+            merged.extend(_names_by_time(first[i1:i2], hinted[j1:j2], keys, after=i1 > 0, before=i2 < len(a)))
         else:
             merged.extend(first[i1:i2])
     return merged
+
+
+def _same_stretch(heard: list[str], named: list[str]) -> bool:
+    """Whether `heard` (first decoding) can be the stretch the hinted decoding wrote as `named`."""
+    if len(named) > MAX_STRETCH or len(heard) > 2 * MAX_STRETCH:
+        return False
+    letters = sum(map(len, heard))
+    return len(heard) <= MAX_STRETCH or letters <= MAX_LETTERS_RATIO * sum(map(len, named)) + MAX_STRETCH
+
+
+def _names_by_time(heard: list[Word], hinted: list[Word], keys: set[str], *, after: bool, before: bool) -> list[Word]:
+    """`heard` with a name at an edge of `hinted` in place of the words heard at the name's time ("Thanks,
+    Chivon. I will today" against "Thanks Siobhan. I'll be able to be": only "Chivon" becomes "Siobhan").
+
+    Only at an edge where the decodings agree again (`after`: words both heard come just before, `before`:
+    just after), and only over the heard words at that same edge: inside a long disagreement nothing
+    tells which of the first decoding's words the name would be."""
+    runs = _name_runs(hinted, keys)
+    start, end = 0, len(heard)
+    head: list[Word] = []
+    rest: list[Word] = []
+    if after and runs and runs[0][0] is hinted[0]:
+        at = _heard_at(heard, runs[0])
+        if at and at[0] == 0 and _same_stretch(_keys(heard[: at[-1] + 1]), _keys(runs[0])):
+            head, start = runs[0], at[-1] + 1
+    if before and runs and runs[-1][-1] is hinted[-1] and runs[-1] is not head:
+        at = _heard_at(heard, runs[-1])
+        if at and at[-1] == end - 1 and at[0] >= start and _same_stretch(_keys(heard[at[0] :]), _keys(runs[-1])):
+            rest, end = runs[-1], at[0]
+    return [*head, *heard[start:end], *rest]
+
+
+def _heard_at(heard: list[Word], run: list[Word]) -> list[int]:
+    lo, hi = run[0].start - NAME_TIME_SLACK_S, run[-1].end + NAME_TIME_SLACK_S
+    return [k for k, w in enumerate(heard) if lo <= (w.start + w.end) / 2 <= hi]
+
+
+def _keys(words: list[Word]) -> list[str]:
+    return [name_key(w.text) for w in words]
+
+
+def _name_runs(words: list[Word], keys: set[str]) -> list[list[Word]]:
+    """The stretches of consecutive words that are names ("Kenji Sato" is one)."""
+    runs: list[list[Word]] = []
+    for before, word in zip([None, *words], words, strict=False):
+        if name_key(word.text) not in keys:
+            continue
+        if before is not None and runs and runs[-1][-1] is before:
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    return runs

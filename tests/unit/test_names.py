@@ -20,6 +20,26 @@ def test_a_name_heard_as_other_words_is_taken_from_the_hinted_decoding() -> None
     assert merged[1] is hinted[1]  # the name keeps the time the hinted decoding gave it
 
 
+def test_a_long_name_heard_as_several_short_words_is_taken_whole() -> None:
+    first = _words("Hello all the way sun. Thank you for joining. How did you handle that all the way sun?")
+    hinted = _words("Hello, Oluwaseun. Thank you for joining. How did you handle that, Oluwaseun?")
+    merged = adopt_names(first, hinted, ["Siobhan", "Oluwaseun"])
+    assert _text(merged) == "Hello Oluwaseun. Thank you for joining. How did you handle that Oluwaseun?"
+
+
+def test_where_the_decodings_differ_around_a_name_only_the_words_heard_at_its_time_change() -> None:
+    first = _words("Could you tell me? Thanks, Chivon. I will today the pipeline")
+    hinted = _words("Could you tell me? Thanks Siobhan. I'll be able to be the pipeline")
+    merged = adopt_names(first, hinted, ["Siobhan"])
+    assert _text(merged) == "Could you tell me? Thanks, Siobhan. I will today the pipeline"
+
+
+def test_a_name_does_not_replace_a_much_longer_stretch() -> None:
+    first = _words("Hello to all the wonderful new colleagues today")
+    hinted = [*_words("Hello"), Word(text="Tom", start=3.0, end=3.5), *_words("today", start=8.0)]
+    assert adopt_names(first, hinted, ["Tom"]) == first
+
+
 def test_words_the_hinted_decoding_changed_elsewhere_stay_as_first_heard() -> None:
     first = _words("I built a data pipeline in Lagos thanks chivon")
     hinted = _words("I will today the pipeline in Vegas thanks Siobhan")
