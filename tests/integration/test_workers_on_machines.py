@@ -35,10 +35,13 @@ LONG = SYNTHETIC / "standup.wav"
 LONG_OPTIONS = PipelineOptions(summarize=False, diarize=False)
 
 
-def _machine(data_dir: Path, storage: S3Storage, endpoint: str) -> dict[str, str]:
-    """A worker machine's settings: its own data directory; the transcripts' files in the shared bucket."""
+def _machine(root: Path, storage: S3Storage, endpoint: str) -> dict[str, str]:
+    """A worker machine's settings: a data directory and a temporary directory of its own under `root`; the
+    transcripts' files in the shared bucket."""
+    (root / "tmp").mkdir(parents=True)
     return {
-        "DATA_DIR": str(data_dir),
+        "DATA_DIR": str(root / "data"),
+        "TMPDIR": str(root / "tmp"),
         "TRANSCRIPT_STORAGE_BACKEND": "aws",
         "TRANSCRIPT_STORAGE_AWS_BUCKET_NAME": storage.bucket,
         "TRANSCRIPT_STORAGE_AWS_ENDPOINT_URL": endpoint,
@@ -99,15 +102,16 @@ async def test_ten_recordings_spread_over_two_machines_and_a_killed_ones_run_goe
     services, _ = s3_api
     assert isinstance(services.storage, S3Storage)
     bucket = services.storage.bucket
-    workers = [
-        WorkerProcess(
+    machines = {
+        name: WorkerProcess(
             settings,
             tmp_path / f"{name}.log",
             "speech,llm",
-            env=_machine(tmp_path / f"data-{name}", services.storage, s3_endpoint),
+            env=_machine(tmp_path / name, services.storage, s3_endpoint),
         ).start()
         for name in ("a", "b")
-    ]
+    }
+    workers = list(machines.values())
     try:
         for worker in workers:
             await worker.serving(services, "reflector:speech")
@@ -128,9 +132,10 @@ async def test_ten_recordings_spread_over_two_machines_and_a_killed_ones_run_goe
 
         await watch.until(half_way, 420, f"the long recording never got half-way: {watch.runs.get(long)}")
         before = watch.runs[long]
-        victim = next(w for w in workers if w.process is not None and w.process.pid == _pid_of(before.holder))
-        survivor = next(w for w in workers if w is not victim)
-        victim.kill()
+        victim = next(n for n, w in machines.items() if w.process and w.process.pid == _pid_of(before.holder))
+        survivor_name = next(n for n in machines if n != victim)
+        survivor = machines[survivor_name]
+        machines[victim].kill()
         killed_at = time.monotonic()
         checkpoint = f"{steps_prefix(long)}diarize.json"
         saved_at = _modified(s3_endpoint, bucket, checkpoint)
@@ -174,7 +179,10 @@ async def test_ten_recordings_spread_over_two_machines_and_a_killed_ones_run_goe
     keys = [(w.start, w.text) for w in result.words]
     assert len(result.words) > 50 and len(keys) == len(set(keys)), "duplicated or missing words"
 
-    # Nothing of any transcript was written to either machine's data directory: it needs only its models.
-    for name in ("a", "b"):
-        local = [p.relative_to(tmp_path) for p in (tmp_path / f"data-{name}").rglob("*")]
+    # Nothing of any transcript was written to either machine's data directory: it needs only its models
+    # (and caches). The survivor's temporary copies of the recordings went with each job; the killed
+    # worker's is left in its TMPDIR, as a SIGKILL leaves any temporary file.
+    for name in machines:
+        local = [p.relative_to(tmp_path / name) for p in (tmp_path / name / "data").rglob("*")]
         assert not [p for p in local if p.parts[1] == "storage" or any(t in str(p) for t in [*shorts, long])], local
+    assert not list((tmp_path / survivor_name / "tmp").glob("reflector-*"))
