@@ -27,19 +27,18 @@ async def insert(values: dict[str, Any]) -> TranscriptView:
 
 async def get(transcript_id: str) -> TranscriptView | None:
     """The transcript, unless it is in the trash (then it is as good as deleted)."""
-    row = (
-        await Transcript.select(*_VIEW_COLUMNS)
-        .where((Transcript.id == transcript_id) & Transcript.deleted_at.is_null())
-        .output(load_json=True)
-        .first()
-    )
-    return _view(row) if row else None
+    return await _one(transcript_id, trashed=False)
 
 
 async def get_trashed(transcript_id: str) -> TranscriptView | None:
+    return await _one(transcript_id, trashed=True)
+
+
+async def _one(transcript_id: str, *, trashed: bool) -> TranscriptView | None:
+    in_trash = Transcript.deleted_at.is_not_null() if trashed else Transcript.deleted_at.is_null()
     row = (
         await Transcript.select(*_VIEW_COLUMNS)
-        .where((Transcript.id == transcript_id) & Transcript.deleted_at.is_not_null())
+        .where((Transcript.id == transcript_id) & in_trash)
         .output(load_json=True)
         .first()
     )
