@@ -10,10 +10,11 @@ then full-text search. Prints requests/s, p50/p95/p99 per kind and errors agains
 (list/get p99 ≤ 25 ms, search p95 ≤ 50 ms). Not a test: figures depend on the machine.
 
 --open-loop measures what closed-loop clients hide: for each web-process count in --processes (started
-with WEB_CONCURRENCY=N, in one run), the saturation throughput of list + get (closed loop, --clients),
-then a fixed request rate of half of it for --seconds, each request sent on its schedule whether or not
-the earlier ones were answered, and latency counted from that scheduled moment (no coordinated
-omission): p50/p99 at 50 % load, as a user meets them.
+with WEB_CONCURRENCY=N, in one run), and for list + get, then search, the saturation throughput (closed
+loop, --clients), then a fixed request rate of half of it for --seconds, each request sent on its
+schedule whether or not the earlier ones were answered, and latency counted from that scheduled moment
+(no coordinated omission): p50/p95/p99 at 50 % load, as a user meets them, against the targets; and the
+CPU time the web processes spent per request meanwhile, which other work on the machine does not inflate.
 """
 
 import argparse
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -301,7 +303,7 @@ async def main() -> None:
         return "search", f"/v1/transcripts/search?q={rng.choice(SUBJECTS)}"
 
     if args.open_loop:
-        await open_loop(args, url, list_or_get)
+        await open_loop(args, url, list_or_get, search)
         return
     print(f"{os.cpu_count()} CPU cores shared by the clients, the web process, PostgreSQL and Redis: "
           f"{args.clients} closed-loop clients, so latency ≈ clients / throughput once the server is busy")  # fmt: skip
@@ -317,30 +319,62 @@ async def main() -> None:
 
 
 async def open_loop(
-    args: argparse.Namespace, url: str, list_or_get: Callable[[random.Random], tuple[str, str]]
+    args: argparse.Namespace,
+    url: str,
+    list_or_get: Callable[[random.Random], tuple[str, str]],
+    search: Callable[[random.Random], tuple[str, str]],
 ) -> None:
-    rows = []
+    rows, memory = [], {}
     for processes in (int(n) for n in args.processes.split(",")):
         with tempfile.TemporaryDirectory() as data_dir:
             process, base = await start_web(url, args.redis_url, data_dir, processes)
             try:
                 await run_phase(base, 4, 1.0, list_or_get)
-                saturated, elapsed = await run_phase(base, args.clients, args.seconds, list_or_get)
-                saturation = _throughput(saturated, elapsed)
-                half, _ = await run_open_loop(base, saturation / 2, args.seconds, list_or_get)
+                for mix, target in (("list + get", list_or_get), ("search", search)):
+                    saturated, elapsed = await run_phase(base, args.clients, args.seconds, target)
+                    saturation = _throughput(saturated, elapsed)
+                    cpu_before = _cpu_seconds(process.pid)
+                    half, _ = await run_open_loop(base, saturation / 2, args.seconds, target)
+                    answered = sum(len(v) for v in half.latencies.values()) + sum(half.errors.values())
+                    cpu_ms = (_cpu_seconds(process.pid) - cpu_before) * 1000 / max(1, answered)
+                    rows.append((processes, mix, saturation, half, sum(saturated.errors.values()), cpu_ms))
+                memory[processes] = _web_memory_mb(process.pid)
             finally:
                 process.terminate()
                 await asyncio.wait_for(process.wait(), timeout=10)
+    load = " / ".join(f"{n:.1f}" for n in os.getloadavg())
+    print(f"\n{os.cpu_count()} CPU cores shared by the clients, the web processes, PostgreSQL and Redis "
+          f"(load average at the end {load})")  # fmt: skip
+    print("web processes | requests | saturation (closed loop) | open loop at 50 % | p50 | p95 | p99 | target | errors"
+          " | web CPU per request")  # fmt: skip
+    print("--- | --- | --- | --- | --- | --- | --- | --- | --- | ---")
+    for processes, mix, saturation, half, saturated_errors, cpu_ms in rows:
         values = [v for kind in half.latencies.values() for v in kind]
-        errors = sum(half.errors.values()) + sum(saturated.errors.values())
-        rows.append(
-            (processes, saturation, saturation / 2, _percentile(values, 0.5), _percentile(values, 0.99), errors)
-        )
-    print(f"\n{os.cpu_count()} CPU cores shared by the clients, the web processes, PostgreSQL and Redis; list + get")
-    print("web processes | saturation (closed loop) | open loop at 50 % | p50 | p99 | errors")
-    print("--- | --- | --- | --- | --- | ---")
-    for processes, saturation, rate, p50, p99, errors in rows:
-        print(f"{processes} | {saturation:.0f} req/s | {rate:.0f} req/s | {p50:.1f} ms | {p99:.1f} ms | {errors}")
+        p50, p95, p99 = (_percentile(values, q) for q in (0.50, 0.95, 0.99))
+        which, limit = TARGETS["search" if mix == "search" else "get"]
+        errors = saturated_errors + sum(half.errors.values())
+        verdict = "met" if {"p95": p95, "p99": p99}[which] <= limit and not errors else "NOT met"
+        print(f"{processes} | {mix} | {saturation:.0f} req/s | {saturation / 2:.0f} req/s | {p50:.1f} ms | "
+              f"{p95:.1f} ms | {p99:.1f} ms | {which} ≤ {limit:.0f} ms: {verdict} | {errors} | "
+              f"{cpu_ms:.2f} ms")  # fmt: skip
+    for processes, (total, each) in memory.items():
+        each_mb = ", ".join(f"{mb:.0f}" for mb in each)
+        print(f"{processes} web process(es) after the run: {total:.0f} MB in all (parent included), each {each_mb} MB")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time the web process tree has used so far: what a request costs, whatever else shares the cores."""
+    tree = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    return sum(sum(p.cpu_times()[:2]) for p in tree)
+
+
+def _web_memory_mb(pid: int) -> tuple[float, list[float]]:
+    """RSS of `reflector web`'s process tree, and of each process serving requests (the one process, or the
+    workers uvicorn spawned beside its resource tracker)."""
+    tree = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    rss = {p.pid: p.memory_info().rss / 2**20 for p in tree}
+    serving = [p.pid for p in tree if "spawn_main" in " ".join(p.cmdline())] or [pid]
+    return sum(rss.values()), [rss[p] for p in serving]
 
 
 if __name__ == "__main__":
