@@ -15,6 +15,7 @@ from reflector.bootstrap import ALL_JOBS, ModelRegistry, recording_notices
 from reflector.domain.processing import jobs
 from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.models import queue_name
+from reflector.domain.processing.scratch import remove_orphaned_scratch
 from reflector.domain.rooms.figures import mark_run
 from reflector.entrypoints.process_lifecycle import WorkerProcess, worker_process
 from reflector.settings import Settings
@@ -70,6 +71,8 @@ async def _serve(process: WorkerProcess, settings: Settings, queues: list[str], 
         for queue in queues
     ]
     log.info("worker.started", queues=[w.queue_name for w in workers])
+    for path in remove_orphaned_scratch():
+        log.info("worker.scratch_removed", path=str(path), reason="its worker process is gone")
 
     async def reap() -> None:
         # What a dead predecessor on this host held (the supervisor restarts a killed worker) comes back

@@ -38,7 +38,7 @@ LONG_OPTIONS = PipelineOptions(summarize=False, diarize=False)
 def _machine(root: Path, storage: S3Storage, endpoint: str) -> dict[str, str]:
     """A worker machine's settings: a data directory and a temporary directory of its own under `root`; the
     transcripts' files in the shared bucket."""
-    (root / "tmp").mkdir(parents=True)
+    (root / "tmp").mkdir(parents=True, exist_ok=True)
     return {
         "DATA_DIR": str(root / "data"),
         "TMPDIR": str(root / "tmp"),
@@ -102,15 +102,12 @@ async def test_ten_recordings_spread_over_two_machines_and_a_killed_ones_run_goe
     services, _ = s3_api
     assert isinstance(services.storage, S3Storage)
     bucket = services.storage.bucket
-    machines = {
-        name: WorkerProcess(
-            settings,
-            tmp_path / f"{name}.log",
-            "speech,llm",
-            env=_machine(tmp_path / name, services.storage, s3_endpoint),
-        ).start()
-        for name in ("a", "b")
-    }
+
+    def worker_on(name: str) -> WorkerProcess:
+        env = _machine(tmp_path / name, services.storage, s3_endpoint)
+        return WorkerProcess(settings, tmp_path / f"{name}.log", "speech,llm", env=env).start()
+
+    machines = {name: worker_on(name) for name in ("a", "b")}
     workers = list(machines.values())
     try:
         for worker in workers:
@@ -180,9 +177,16 @@ async def test_ten_recordings_spread_over_two_machines_and_a_killed_ones_run_goe
     assert len(result.words) > 50 and len(keys) == len(set(keys)), "duplicated or missing words"
 
     # Nothing of any transcript was written to either machine's data directory: it needs only its models
-    # (and caches). The survivor's temporary copies of the recordings went with each job; the killed
-    # worker's is left in its TMPDIR, as a SIGKILL leaves any temporary file.
+    # (and caches). The survivor's scratch copies of the recordings went with each job; the killed worker's
+    # is left in its TMPDIR until the next worker starts on its machine.
     for name in machines:
         local = [p.relative_to(tmp_path / name) for p in (tmp_path / name / "data").rglob("*")]
         assert not [p for p in local if p.parts[1] == "storage" or any(t in str(p) for t in [*shorts, long])], local
-    assert not list((tmp_path / survivor_name / "tmp").glob("reflector-*"))
+    assert not list((tmp_path / survivor_name / "tmp").glob("reflector-job-*"))
+    assert list((tmp_path / victim / "tmp").glob("reflector-job-*/*"))
+    restarted = worker_on(victim)
+    try:
+        await restarted.serving(services, "reflector:speech")
+    finally:
+        restarted.stop()
+    assert not list((tmp_path / victim / "tmp").glob("reflector-job-*"))

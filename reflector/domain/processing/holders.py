@@ -43,10 +43,15 @@ class Holder:
             return False
         if pid == self.pid:
             return token != self.token
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:  # alive, under another user
-            pass
+        return not process_alive(pid)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` of this machine (and pid namespace) runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
+    except PermissionError:  # alive, under another user
+        pass
+    return True

@@ -6,7 +6,6 @@ separate queues, so an LLM never runs beside a transcription and short work pass
 
 import asyncio
 import contextlib
-import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from reflector.domain.processing import multitrack_runs
 from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.lifecycle import RunLifecycle
 from reflector.domain.processing.models import JobPolicy, RunView
+from reflector.domain.processing.scratch import scratch_dir
 from reflector.domain.processing.steps import StepWriter
 from reflector.domain.transcripts.models import NoUpload
 from reflector.domain.transcripts.service import StorageCheckpoints, TranscriptService
@@ -189,7 +189,7 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
         # Participants added before processing (no speaker yet) are people whose names may be heard.
         known = tuple(dict.fromkeys([*options.participants, *(p.name for p in participants if p.name)]))
         options = msgspec.structs.replace(options, participants=known)
-        with tempfile.TemporaryDirectory(prefix="reflector-") as tmp:
+        with scratch_dir(services.holder.pid) as tmp:
             checkpoints = StorageCheckpoints(services.storage, transcript_id)
             observer = RunObserver(services, run, transcript_id, transcript.user_id)
             pipeline = MeetingPipeline(
