@@ -1,11 +1,13 @@
 """Several web processes behind one port (`WEB_CONCURRENCY`, which Heroku-style platforms set by themselves):
 `reflector web` starts that many, and what one process does the others see, through Redis and PostgreSQL or
-files they share. It used to make uvicorn refuse the app object and `reflector web` exit."""
+files they share: events, request figures, a live recording, the sign-in allowance. It used to make uvicorn
+refuse the app object and `reflector web` exit."""
 
 import asyncio
 import http.client
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -20,11 +22,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 
 from reflector.bootstrap import Services
+from reflector.domain.auth.limits import SIGN_IN
 from reflector.pipelines import audio
 from reflector.settings import Settings
 from reflector.web.recording import STALLED_S
+from tests.auth.conftest import provider, web_port  # noqa: F401 - fixtures
 from tests.live_client import PacedRecording, live_recording
 from tests.net import free_port, until_serving
+from tests.oidc.process import Provider
 from tests.paths import REAL, REPO
 
 START_TIMEOUT = 120.0
@@ -64,9 +69,10 @@ class WebProcesses:
 
 
 @asynccontextmanager
-async def web_processes(settings: Settings, count: int) -> AsyncIterator[WebProcesses]:
+async def web_processes(settings: Settings, count: int, **extra: str) -> AsyncIterator[WebProcesses]:
     port = free_port()
     env = {
+        **extra,
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "DATABASE_URL": str(settings.database.url),
         "REDIS_URL": str(settings.redis.url),
@@ -79,7 +85,7 @@ async def web_processes(settings: Settings, count: int) -> AsyncIterator[WebProc
         process = await asyncio.to_thread(subprocess.Popen, command, cwd=REPO, env=env, stderr=stderr)
         web = WebProcesses(process, port)
         try:
-            await until_serving(process, f"{web.base}/v1/transcripts", stderr, START_TIMEOUT)
+            await until_serving(process, f"{web.base}/health", stderr, START_TIMEOUT)
             deadline = time.monotonic() + START_TIMEOUT
             while len(web.pids()) < count:
                 assert time.monotonic() < deadline, f"reflector web did not start {count} processes"
@@ -227,3 +233,25 @@ async def test_a_browser_coming_back_through_the_other_process_goes_on_with_its_
     assert transcript.status in ("uploaded", "processing"), transcript.status
     assert 9_500 <= transcript.duration <= 12_500, transcript.duration
     assert await clean.runs.active_run(transcript_id) is not None
+
+
+async def test_the_sign_in_allowance_is_one_across_processes(
+    clean: Services,
+    settings: Settings,
+    provider: Provider,  # noqa: F811 - the imported fixture
+) -> None:
+    accounts = {
+        "AUTH_BACKEND": "oidc",
+        "SECRET_KEY": secrets.token_hex(32),
+        "OIDC_ISSUER": provider.issuer,
+        "OIDC_CLIENT_ID": provider.client_id,
+        "OIDC_CLIENT_SECRET": provider.client_secret,
+    }
+    async with web_processes(settings, 2, **accounts) as web:
+        first, first_process = await _client_on_a_process(web)
+        second, _ = await _client_on_a_process(web, other_than=first_process)
+        # The one client address starts sign-ins through both processes in turn (neither connection idles).
+        statuses = [(await (first, second)[n % 2].get("/login")).status_code for n in range(SIGN_IN.allowance)]
+        assert statuses == [303] * SIGN_IN.allowance
+        assert [(await client.get("/login")).status_code for client in (first, second)] == [429, 429]
+        await asyncio.gather(first.aclose(), second.aclose())
