@@ -69,9 +69,9 @@ class Watch:
         self.runs: dict[str, RunView] = {}  # by transcript id, as last seen
 
     async def until(self, done: Callable[[], bool], within_s: float, why: str) -> None:
+        """Poll until `done` says so of what was just seen."""
         deadline = time.monotonic() + within_s
-        while not done():
-            assert time.monotonic() < deadline, why
+        while True:
             for transcript_id in self._transcript_ids:
                 run = await self._services.runs.latest(transcript_id)
                 assert run is not None
@@ -79,6 +79,9 @@ class Watch:
                 if run.status == "running":
                     self.holders[(run.id, run.attempts)] = _pid_of(run.holder)
                     self.seen_at.setdefault((run.id, run.attempts), time.monotonic())
+            if done():
+                return
+            assert time.monotonic() < deadline, why
             await asyncio.sleep(0.1)
 
 
@@ -118,18 +121,17 @@ async def test_ten_recordings_spread_over_two_machines_and_a_killed_ones_run_goe
         watch = Watch(services, [*shorts, long])
 
         # The worker that runs the long recording dies (SIGKILL, as an OOM kill or a lost machine) while
-        # it transcribes, its speaker detection saved, and no other run in its hands (its analysis queue
-        # takes short ones' last jobs meanwhile).
+        # it transcribes, its speaker detection saved.
         def half_way() -> bool:
             run = watch.runs.get(long)
             if run is None or run.status != "running" or set(run.timings) & {"transcribe", "assemble"}:
                 return False
-            held = [r for r in watch.runs.values() if r.status == "running" and r.holder == run.holder]
-            return "diarize" in run.timings and len(held) == 1
+            return "diarize" in run.timings
 
         await watch.until(half_way, 420, f"the long recording never got half-way: {watch.runs.get(long)}")
         before = watch.runs[long]
-        victim = next(n for n, w in machines.items() if w.process and w.process.pid == _pid_of(before.holder))
+        victim_pid = _pid_of(before.holder)
+        victim = next(n for n, w in machines.items() if w.process and w.process.pid == victim_pid)
         survivor_name = next(n for n in machines if n != victim)
         survivor = machines[survivor_name]
         machines[victim].kill()
@@ -145,13 +147,15 @@ async def test_ten_recordings_spread_over_two_machines_and_a_killed_ones_run_goe
         for worker in workers:
             worker.stop()
 
-    # Every recording ended, each short one in exactly one speech and one analysis job, none crashed.
+    # Every recording ended, each job of each short one run to its end exactly once: claimed once, or, for
+    # a short one's analysis the killed worker had in hand (its second queue), taken back once from it.
     for transcript_id in [*shorts, long]:
         transcript = await wait_for_status(services, transcript_id, within_s=1)
         assert transcript.status == "ended", (transcript.error, survivor.log()[-3000:])
     for transcript_id in shorts:
         run = watch.runs[transcript_id]
-        assert (run.status, run.attempts, run.crashes) == ("succeeded", 2, 0), run
+        assert (run.status, run.attempts - run.crashes) == ("succeeded", 2), run
+        assert run.crashes == 0 or (run.crashes == 1 and watch.holders[(run.id, 2)] == victim_pid), run
 
     # Spread: each machine ran the speech job of some of the short ones.
     short_runs = {watch.runs[t].id for t in shorts}
