@@ -194,3 +194,20 @@ async def test_ten_recordings_spread_over_two_machines_and_a_killed_ones_run_goe
     finally:
         restarted.stop()
     assert not list((tmp_path / victim / "tmp").glob("reflector-job-*"))
+
+
+async def test_a_worker_elsewhere_fails_a_run_on_local_storage_with_a_sentence_naming_the_setting(
+    clean: Services, settings: Settings, tmp_path: Path
+) -> None:
+    """TRANSCRIPT_STORAGE_BACKEND=local keeps the recording on the machine that received it: a worker with
+    another data directory (another machine) cannot read it, and says what to change."""
+    elsewhere = {"DATA_DIR": str(tmp_path / "elsewhere"), "MODEL_THREADS": "1"}
+    worker = WorkerProcess(settings, tmp_path / "elsewhere.log", "speech,llm", env=elsewhere).start()
+    try:
+        await worker.serving(clean, "reflector:speech")
+        transcript = await wait_for_status(clean, await submit(clean, SHORT, OPTIONS), within_s=300)
+    finally:
+        worker.stop()
+    assert transcript.status == "error"
+    assert "TRANSCRIPT_STORAGE_BACKEND=aws" in transcript.error, transcript.error
+    print(f"\n{transcript.error}")

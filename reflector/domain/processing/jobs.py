@@ -23,7 +23,7 @@ from reflector.domain.processing.lifecycle import RunLifecycle
 from reflector.domain.processing.models import JobPolicy, RunView
 from reflector.domain.processing.scratch import scratch_dir
 from reflector.domain.processing.steps import StepWriter
-from reflector.domain.transcripts.models import NoUpload
+from reflector.domain.transcripts.models import AudioDeleted, NoUpload
 from reflector.domain.transcripts.service import StorageCheckpoints, TranscriptService
 from reflector.pipelines.meeting import (
     ANALYSIS_STEPS,
@@ -42,6 +42,12 @@ if TYPE_CHECKING:
     from reflector.domain.processing.service import ProcessingService
 
 log = structlog.get_logger(__name__)
+
+NOT_IN_THIS_STORAGE = (
+    "The worker cannot find the recording in its storage, though the server that received it has it: with "
+    "TRANSCRIPT_STORAGE_BACKEND=local each machine keeps its own files, so workers on other machines need "
+    "TRANSCRIPT_STORAGE_BACKEND=aws (S3 storage shared by all). Retry once they share it."
+)
 
 
 class JobServices(msgspec.Struct):
@@ -205,7 +211,7 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
                     )
                     await pipeline.run(None, steps)
                 elif steps == SPEECH_STEPS:
-                    key = await transcripts.upload_of(transcript_id)
+                    key = await _upload_in_reach(transcripts, transcript_id)
                     source = Path(tmp) / Path(key).name
                     await services.storage.download(key, source)
                     await pipeline.run(source, steps)
@@ -216,7 +222,8 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
             # SIGTERM, a deploy: the next worker resumes the run now, not once the heartbeat is stale.
             await asyncio.shield(services.runs.hand_back(run_id, services.holder))
         raise
-    # NoUpload: the recording was deleted after this run was queued; its message says so.
+    # NoUpload: the recording was deleted after this run was queued, or this worker's storage lacks it; its
+    # message says which.
     except (AudioError, ModelUnavailable, StorageFull, NoUpload) as exc:
         return await _fail(lifecycle, run, str(exc))
     except Exception as exc:
@@ -235,6 +242,18 @@ async def _run(services: JobServices, run_id: str, steps: Sequence[str]) -> str:
     await through_outage(lambda: lifecycle.succeeded(run), what="run succeeded")
     log.info("run.succeeded", run_id=run_id, transcript_id=transcript_id)
     return "ended"
+
+
+async def _upload_in_reach(transcripts: TranscriptService, transcript_id: str) -> str:
+    """The key of the transcript's recording in this worker's storage. The run was queued because the
+    storage of the process that queued it holds the recording: unless it was deleted since, this worker reads
+    another storage (local storage on another machine), and the sentence says what to change."""
+    try:
+        return await transcripts.upload_of(transcript_id)
+    except AudioDeleted:
+        raise
+    except NoUpload as exc:
+        raise NoUpload(NOT_IN_THIS_STORAGE) from exc
 
 
 async def _hand_back_after_outage(services: JobServices, run_id: str, exc: Exception) -> str:
