@@ -1,7 +1,8 @@
 """Workers on several machines: two `reflector worker` processes that share only PostgreSQL, Redis and an S3
 bucket (moto's real server), each with a data directory of its own as two machines have. Ten recordings are
 spread over both and each is processed once; the worker killed in the middle of one leaves it to the other,
-which resumes it from the last step the bucket holds, not from the start."""
+which resumes it from the last step the bucket holds, not from the start. Without a shared bucket (local
+storage), a worker on another machine fails the run with a sentence naming the setting to change."""
 
 import asyncio
 import time
