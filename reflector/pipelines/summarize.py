@@ -14,6 +14,7 @@ from typing import Annotated, TypeVar
 import msgspec
 import structlog
 
+from reflector.pipelines.decisions import settled_decisions
 from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title, quoted_line, sets_a_task
 from reflector.pipelines.llm import LLMError, complete_json, llm_task
 from reflector.pipelines.protocols import LLM, ChatMessage
@@ -242,10 +243,9 @@ def _grounded_summary(
     short_summary = grounding.keep_grounded_sentences(recap.summary.strip())
     if not short_summary and topics:
         short_summary = " ".join(t.summary for t in topics if t.summary)
-    # "I will ..." is somebody's task, not something the meeting decided.
-    decided = [d.strip() for d in outcomes.decisions if not _FIRST_PERSON.match(d.strip())]
-    decisions = _unique(grounding.keep_grounded_sentences(d) for d in decided)
     lines = [(name, text) for name, _, text in (line.partition(": ") for line in transcript.splitlines())]
+    decided = settled_decisions([d.strip() for d in outcomes.decisions], lines)
+    decisions = _unique(grounding.keep_grounded_sentences(d) for d in decided)
     # Speakers, and people the transcript addresses by name ("Bob, can you ...?").
     people = list(dict.fromkeys([*speaker_names.values(), *grounding.people.values()]))
     action_items = _grounded_action_items(grounding, outcomes.action_items, lines, people)
