@@ -5,10 +5,9 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote
 
-import httpx
 import msgspec
 
-from reflector.adapters.platforms.transport import TIMEOUT_S, PlatformError, PlatformHttp
+from reflector.adapters.platforms.transport import BearerPlatformHttp, PlatformError
 from reflector.settings import PlatformSettings
 
 DEFAULT_API_URL = "https://api.daily.co/v1"
@@ -182,18 +181,9 @@ def daily_room_name(room_name: str, now: datetime) -> str:
     return f"{room_name}-{now.astimezone(UTC):%Y%m%d%H%M%S}"
 
 
-class DailyClient(PlatformHttp):
-    def __init__(
-        self,
-        api_key: str,
-        base_url: str = DEFAULT_API_URL,
-        *,
-        timeout: float = TIMEOUT_S,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(
-            PLATFORM, base_url, {"Authorization": f"Bearer {api_key}"}, timeout=timeout, transport=transport
-        )
+class DailyClient(BearerPlatformHttp):
+    platform_name = PLATFORM
+    default_api_url = DEFAULT_API_URL
 
     @classmethod
     def from_settings(cls, platforms: PlatformSettings) -> "DailyClient":

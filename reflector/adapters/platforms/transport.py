@@ -2,7 +2,7 @@
 Structs, and one error that names the platform and what it answered."""
 
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import httpx
 import msgspec
@@ -86,3 +86,26 @@ class PlatformHttp:
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+class BearerPlatformHttp(PlatformHttp):
+    """A platform whose API takes its key as a bearer token (Daily, Whereby)."""
+
+    platform_name: ClassVar[str]
+    default_api_url: ClassVar[str]
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str | None = None,
+        *,
+        timeout: float = TIMEOUT_S,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            self.platform_name,
+            base_url or self.default_api_url,
+            {"Authorization": f"Bearer {api_key}"},
+            timeout=timeout,
+            transport=transport,
+        )

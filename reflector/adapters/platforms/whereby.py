@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote
 
-import httpx
 import msgspec
 
-from reflector.adapters.platforms.transport import TIMEOUT_S, PlatformError, PlatformHttp
+from reflector.adapters.platforms.transport import BearerPlatformHttp, PlatformError
 from reflector.settings import PlatformSettings
 
 DEFAULT_API_URL = "https://api.whereby.dev/v1"
@@ -63,18 +62,9 @@ class RoomSessions(msgspec.Struct, frozen=True):
     cursor: str | None = None
 
 
-class WherebyClient(PlatformHttp):
-    def __init__(
-        self,
-        api_key: str,
-        base_url: str = DEFAULT_API_URL,
-        *,
-        timeout: float = TIMEOUT_S,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(
-            PLATFORM, base_url, {"Authorization": f"Bearer {api_key}"}, timeout=timeout, transport=transport
-        )
+class WherebyClient(BearerPlatformHttp):
+    platform_name = PLATFORM
+    default_api_url = DEFAULT_API_URL
 
     @classmethod
     def from_settings(cls, platforms: PlatformSettings) -> "WherebyClient":
