@@ -276,21 +276,35 @@ def _grounded_action_items(
     for item in items:
         task = _FIRST_PERSON.sub("", item.task.strip().rstrip("."))
         task = task[:1].upper() + task[1:]
-        # A task naming someone or a figure nobody said, or one whose quote is not in the
-        # transcript, is dropped whole: a wrong task is worse than a missing one.
-        if not task or task.endswith("?") or not grounding.is_grounded(task) or not grounding.is_on_topic(task):
-            continue
-        if quoted_line(item.quote, lines) is None or not sets_a_task(item.quote):
+        why = _unsupported_task(task, item.quote, grounding, lines)
+        if why:
+            log.info("action_items.dropped", task=item.task, quote=item.quote, why=why)
             continue
         owner = grounding.person(attribute_owner(item.quote, lines, people) or item.owner)
         # "Send the plan by Friday" and "Send the updated plan by Thursday" for one person are
         # one task: compare content words without the deadline.
         words = _content_words(task) - _content_words(item.due or "")
         if any(o == owner and (words <= w or w <= words) for o, w in seen):
+            log.info("action_items.dropped", task=item.task, why="the same task again")
             continue
         seen.append((owner, words))
         kept.append(ActionItem(task=task, owner=owner, due=grounding.due(item.due)))
     return kept
+
+
+def _unsupported_task(task: str, quote: str, grounding: Grounding, lines: list[tuple[str, str]]) -> str:
+    """Why an action item is dropped whole (a wrong task is worse than a missing one), or ""."""
+    if not task or task.endswith("?"):
+        return "not a task"
+    if not grounding.is_grounded(task):
+        return "names someone or a figure nobody said"
+    if not grounding.is_on_topic(task):
+        return "about nothing the meeting spoke of"
+    if quoted_line(quote, lines) is None:
+        return "its quote is not in the transcript"
+    if not sets_a_task(quote):
+        return "its quote sets nobody a task"
+    return ""
 
 
 _FIRST_PERSON = re.compile(r"^(i will|i'll|i can|i am going to|i'm going to|i need to|i should)\s+", re.IGNORECASE)

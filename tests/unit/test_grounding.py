@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from structlog.testing import capture_logs
 
 from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title, split_sentences
 from reflector.pipelines.llm import LLMError, complete_json, json_schema_for, strip_code_fences
@@ -192,7 +193,11 @@ def test_schema_is_inlined_and_keeps_a_field_called_title() -> None:
 
 
 def _segments() -> list[Segment]:
-    lines = [(0, "Can you send the updated plan to finance by Friday?"), (1, "I will send it on Thursday.")]
+    lines = [
+        (0, "Can you send the updated plan to finance by Friday?"),
+        (1, "I will send it on Thursday."),
+        (0, "Agreed, finance gets the plan this week."),
+    ]
     return [Segment(speaker, i * 5.0, i * 5.0 + 4, text) for i, (speaker, text) in enumerate(lines)]
 
 
@@ -212,7 +217,15 @@ def test_summary_fields_are_grounded_after_generation() -> None:
     names = {0: "Dana", 1: "Evan"}
     words = [Word(w, 0, 1, s.speaker) for s in _segments() for w in s.text.split()]
     topics = detect_topics(llm, words, names)
-    summary = summarize(llm, _segments(), topics, names)
+    with capture_logs() as logs:
+        summary = summarize(llm, _segments(), topics, names)
+    dropped = {(e["event"], e.get("decision") or e.get("task"), e["why"]) for e in logs if "why" in e}
+    assert dropped == {
+        ("action_items.dropped", "Send the updated plan to finance", "its quote is not in the transcript"),
+        ("action_items.dropped", "Pay Acme $9,000", "names someone or a figure nobody said"),
+        ("action_items.dropped", "Send the plan to finance", "the same task again"),
+        ("decisions.dropped", "Budget is $9,000.", "no line of the transcript says it"),
+    }
     assert summary.title == "Plan for Finance"  # the generic title gave way to the topic's
     assert summary.short_summary == "Evan will send the plan."
     assert summary.decisions == ["Finance gets the plan."]
@@ -237,7 +250,8 @@ def test_long_transcript_goes_map_reduce() -> None:
     recap = {"title": "Finance Plan", "summary": "Evan will send the plan."}
     llm = ScriptedLLM(*[json.dumps(notes)] * 5, json.dumps(recap))
     llm.context_window = 1300  # ~200 tokens of transcript per call: 5 chunks
-    segments = [Segment(i % 2, i, i + 1, "Can you send the plan to finance? I will send it.") for i in range(60)]
+    said = "Can you send it? We agreed finance gets the plan."  # as long as before: five chunks
+    segments = [Segment(i % 2, i, i + 1, said) for i in range(60)]
     summary = summarize(llm, segments, [], {0: "Dana", 1: "Evan"})
     assert len(llm.calls) == 6
     assert llm.calls[-1][-1].content.startswith("Notes on consecutive parts")
