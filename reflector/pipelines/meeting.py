@@ -17,6 +17,7 @@ import structlog
 
 from reflector.encoding import encode
 from reflector.pipelines.protocols import LLM, Diarizer, Transcriber
+from reflector.pipelines.speech import VoiceActivity
 from reflector.pipelines.types import (
     MeetingResult,
     SpeakerTurn,
@@ -194,11 +195,13 @@ class MeetingPipeline:
             audio, duration = decoded.samples, decoded.duration
         self.outputs.duration = duration
 
+        # Where the recording has speech: computed once, by whichever of the two asks first.
+        activity = VoiceActivity(audio)
         jobs = []
         if transcription is None:
-            jobs.append(self._step("transcribe", lambda p: self._transcribe(audio, p), kind="speech"))
+            jobs.append(self._step("transcribe", lambda p: self._transcribe(audio, activity, p), kind="speech"))
         if turns is None:
-            jobs.append(self._step("diarize", lambda p: self._diarize(audio, p), kind="speech"))
+            jobs.append(self._step("diarize", lambda p: self._diarize(audio, activity, p), kind="speech"))
         for result in await asyncio.gather(*jobs):
             if isinstance(result, Transcription):
                 transcription = result
@@ -239,18 +242,24 @@ class MeetingPipeline:
             mp3 = audio_mod.encode_mp3(samples, self._playback_dir / "audio.mp3")
         return DecodedAudio(samples, float(audio_mod.duration_of(samples)), audio_mod.waveform(samples), mp3)
 
-    def _transcribe(self, audio: np.ndarray, progress: Callable[[float], None]) -> Transcription:
+    def _transcribe(
+        self, audio: np.ndarray, activity: VoiceActivity, progress: Callable[[float], None]
+    ) -> Transcription:
         return self._models.transcriber().transcribe(
-            audio, language=self._options.language, progress=progress, names=self._known_names()
+            audio, language=self._options.language, progress=progress, names=self._known_names(), activity=activity
         )
 
     def _known_names(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys([*self._options.participants, *(n for n in self._names.values() if n)]))
 
-    def _diarize(self, audio: np.ndarray, progress: Callable[[float], None]) -> list[SpeakerTurn]:
+    def _diarize(
+        self, audio: np.ndarray, activity: VoiceActivity, progress: Callable[[float], None]
+    ) -> list[SpeakerTurn]:
         if not self._options.diarize:
             return []
-        return self._models.diarizer().diarize(audio, num_speakers=self._options.num_speakers, progress=progress)
+        return self._models.diarizer().diarize(
+            audio, num_speakers=self._options.num_speakers, progress=progress, activity=activity
+        )
 
     async def _topics(self) -> None:
         from reflector.pipelines.topics import detect_topics

@@ -4,19 +4,29 @@ Audio everywhere is 16 kHz mono float32 in [-1, 1] (see `audio.SAMPLE_RATE`).
 """
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 import numpy as np
 
 from reflector.pipelines.types import ProgressFn, SpeakerTurn, Transcription, Word
 
+if TYPE_CHECKING:  # speech.py reads audio.py, which raises this module's AudioError
+    from reflector.pipelines.speech import VoiceActivity
+
 
 class Transcriber(Protocol):
     def transcribe(
-        self, audio: np.ndarray, *, language: str | None, progress: ProgressFn, names: Sequence[str] = ()
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None,
+        progress: ProgressFn,
+        names: Sequence[str] = (),
+        activity: "VoiceActivity | None" = None,
     ) -> Transcription:
-        """Words with start/end times; `language` None means detect it; `names`: people who may be named."""
+        """Words with start/end times; `language` None means detect it; `names`: people who may be named;
+        `activity`: the recording's speech, shared with the diarizer (computed here when not given)."""
         ...
 
     def second_hearing(self, audio: np.ndarray, spans: Sequence[tuple[float, float]], *, language: str) -> list[Word]:
@@ -25,8 +35,16 @@ class Transcriber(Protocol):
 
 
 class Diarizer(Protocol):
-    def diarize(self, audio: np.ndarray, *, num_speakers: int | None, progress: ProgressFn) -> list[SpeakerTurn]:
-        """Speaker turns sorted by start, speakers numbered 0.. in order of first appearance."""
+    def diarize(
+        self,
+        audio: np.ndarray,
+        *,
+        num_speakers: int | None,
+        progress: ProgressFn,
+        activity: "VoiceActivity | None" = None,
+    ) -> list[SpeakerTurn]:
+        """Speaker turns sorted by start, speakers numbered 0.. in order of first appearance; `activity` as for
+        the transcriber."""
         ...
 
 

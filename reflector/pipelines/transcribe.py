@@ -7,7 +7,8 @@ import functools
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import structlog
 from reflector.pipelines.audio import SAMPLE_RATE
 from reflector.pipelines.names import adopt_names, hint_text, name_keys
 from reflector.pipelines.protocols import ModelUnavailable, UnsupportedLanguage
+from reflector.pipelines.speech import SpeechOptions, VoiceActivity
 from reflector.pipelines.types import ProgressFn, Transcription, Word
 
 log = structlog.get_logger(__name__)
@@ -37,6 +39,13 @@ SILENT_PEAK = 1e-3
 # A phrase said this many times in a row and nothing else is Whisper looping ("No, no, no." is speech).
 LOOP_REPEATS = 4
 SIZE_NAME = re.compile(r"^(tiny|base|small|medium|large|distil|turbo)[\w.-]*$")
+# Speech as the batched pipeline cuts it into windows (its own VAD settings): pauses of 160 ms part regions,
+# each padded by 0.4 s and cut below 29 s so that, padded, it fits Whisper's 30 s window.
+WINDOW_S = 30
+BATCHING_SPEECH = SpeechOptions("faster-whisper", threshold=0.5, min_silence_ms=160, pad_ms=400, max_speech_s=29.0)
+# Windows decoded per call of the batched pipeline, which computes every window's features before
+# decoding the first (a 3-hour recording's would be 0.7 GB).
+WINDOWS_PER_CALL = 32
 
 
 def available_cores() -> int:
@@ -66,46 +75,64 @@ class FasterWhisperTranscriber:
         compute_type: str | None = None,
         cpu_threads: int = 0,
         batched: bool = True,
-        batch_size: int = 8,
+        batch_size: int = 0,
         allow_download: bool = False,
     ) -> None:
         from faster_whisper import BatchedInferencePipeline, WhisperModel  # heavy: lazy by design
 
         device = _resolve_device(device)
         self.name = model or "tiny.en"
+        threads = cpu_threads or available_cores()
         self._model = _trimmable(WhisperModel)(
             _model_location(model, allow_download),
             device=device,
             compute_type=compute_type or ("int8" if device == "cpu" else "float16"),
-            cpu_threads=cpu_threads or available_cores(),
+            cpu_threads=threads,
             local_files_only=not allow_download,
         )
         # Measured on physicsworks.wav (203 s, 2 cores): batched RTF ~0.015 against ~0.036 plain,
         # with the same WER against the reference (3.1% vs 3.8%).
         self._pipeline = BatchedInferencePipeline(self._model) if batched else None
-        self._batch_size = batch_size
+        # Each window in a batch holds its beams' copies of the encoder output (~60 MiB with tiny.en), and
+        # a few threads decode 1 to 4 windows at a time as fast as 8 (10 minutes on one thread: 21-23 CPU
+        # seconds for batches of 1, 2 and 4, 22 for 8, 24 for 16; +173, +299, +421, +704, +1142 MiB).
+        self._batch_size = batch_size or 2 * threads
         self._decoding = threading.Lock()
         self.multilingual = bool(self._model.model.is_multilingual)
         log.info("transcriber.loaded", model=self.name, device=device, batched=batched)
 
     def transcribe(
-        self, audio: np.ndarray, *, language: str | None, progress: ProgressFn, names: Sequence[str] = ()
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None,
+        progress: ProgressFn,
+        names: Sequence[str] = (),
+        activity: VoiceActivity | None = None,
     ) -> Transcription:
         if not self.multilingual:
             language = _english_only_language(language)
+        activity = activity or VoiceActivity(audio)
         hints = hint_text(names)
         # With names to listen for, a second decoding follows the first: each gets half the progress bar.
         first_progress = (lambda f: progress(f / 2)) if hints else progress
-        transcription = self._transcribe(audio, language, first_progress)
+        transcription = self._transcribe(audio, activity, language, first_progress)
         if not hints:
             return transcription
-        hinted = self._transcribe(audio, transcription.language, lambda f: progress(0.5 + f / 2), hotwords=hints)
+        hinted = self._transcribe(
+            audio, activity, transcription.language, lambda f: progress(0.5 + f / 2), hotwords=hints
+        )
         words = adopt_names(transcription.words, hinted.words, names)
         log.info("transcriber.names", names=len(name_keys(names)), changed=len(set(words) - set(transcription.words)))
         return Transcription(language=transcription.language, words=words)
 
     def _transcribe(
-        self, audio: np.ndarray, language: str | None, progress: ProgressFn, hotwords: str | None = None
+        self,
+        audio: np.ndarray,
+        activity: VoiceActivity,
+        language: str | None,
+        progress: ProgressFn,
+        hotwords: str | None = None,
     ) -> Transcription:
         duration = len(audio) / SAMPLE_RATE
         options: dict[str, Any] = {"language": language, "vad_filter": True, "word_timestamps": True}
@@ -113,11 +140,13 @@ class FasterWhisperTranscriber:
             # The hinted decoding only lends names: one greedy pass, no hotter retries, whose sampling
             # would make which names are heard change from run to run.
             options.update(hotwords=hotwords, temperature=0.0)
+        heard = language
         if self._pipeline is not None:
-            segments, info = self._pipeline.transcribe(audio, batch_size=self._batch_size, **options)
+            segments = self._decode_speech(audio, activity.regions(BATCHING_SPEECH), options)
         else:
             # Each window decoded on its own: a hallucination cannot seed the next window.
             segments, info = self._model.transcribe(audio, condition_on_previous_text=False, **options)
+            heard = info.language
         words: list[Word] = []
         dropped = 0
         decoded: list[tuple[float, float]] = []
@@ -131,7 +160,8 @@ class FasterWhisperTranscriber:
             progress(min(1.0, segment.end / duration) if duration else 1.0)
         recovered = 0
         if self._pipeline is not None:
-            for start, end in unheard_speech(audio, decoded):
+            heard = options["language"] or "en"  # set by the first call when it had to detect it
+            for start, end in unheard_speech(activity, decoded):
                 # The batched pipeline decodes each window once: when Whisper ends a window early, the rest
                 # of its speech is lost. Decoded on its own, seeking as plain Whisper does, it comes back.
                 piece = audio[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)]
@@ -148,10 +178,33 @@ class FasterWhisperTranscriber:
             words=len(words),
             dropped_segments=dropped,
             recovered_words=recovered,
-            language=info.language,
+            language=heard,
             hinted=bool(hotwords),
         )
-        return Transcription(language=info.language, words=words)
+        return Transcription(language=heard, words=words)
+
+    def _decode_speech(
+        self, audio: np.ndarray, regions: list[tuple[int, int]], options: dict[str, Any]
+    ) -> Iterator[Any]:
+        """The batched pipeline's segments for the speech `regions`, as its own VAD would have fed it: the
+        regions joined into windows with the pauses cut out, times mapped back to the recording. It is given
+        WINDOWS_PER_CALL windows at a time, so only theirs are copied and turned into features; the first
+        call detects the language where none was given and `options` keeps it for the next ones."""
+        from faster_whisper.transcribe import restore_speech_timestamps
+        from faster_whisper.vad import collect_chunks
+
+        windows = speech_windows(regions)
+        for first in range(0, len(windows), WINDOWS_PER_CALL):
+            speech = [{"start": a, "end": b} for window in windows[first : first + WINDOWS_PER_CALL] for a, b in window]
+            pieces, _ = collect_chunks(audio, speech, max_duration=WINDOW_S)
+            bounds = np.cumsum([0, *(len(piece) for piece in pieces)])
+            # Half a sample in: the pipeline rounds a clip's seconds down to a sample.
+            clips = [{"start": (a + 0.5) / SAMPLE_RATE, "end": (b + 0.5) / SAMPLE_RATE} for a, b in pairwise(bounds)]
+            segments, info = self._pipeline.transcribe(
+                np.concatenate(pieces), batch_size=self._batch_size, clip_timestamps=clips, **options
+            )
+            options["language"] = info.language
+            yield from restore_speech_timestamps(segments, speech, SAMPLE_RATE)
 
     def second_hearing(self, audio: np.ndarray, spans: Sequence[tuple[float, float]], *, language: str) -> list[Word]:
         """Words for stretches where the diarizer heard a voice and the first decoding wrote nothing (far-field
@@ -243,19 +296,33 @@ MIN_UNHEARD_S = 2.0
 JOIN_PAUSE_S = 0.5
 
 
-def unheard_speech(audio: np.ndarray, decoded: list[tuple[float, float]]) -> list[tuple[float, float]]:
+def speech_windows(regions: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Speech regions gathered, in order, into the windows faster-whisper's batched pipeline makes of them:
+    a window takes the next region while their speech stays within WINDOW_S."""
+    longest = WINDOW_S * SAMPLE_RATE
+    windows: list[list[tuple[int, int]]] = []
+    held = 0
+    for start, end in regions:
+        if windows and held + end - start <= longest:
+            windows[-1].append((start, end))
+            held += end - start
+        else:
+            windows.append([(start, end)])
+            held = end - start
+    return windows
+
+
+def unheard_speech(activity: VoiceActivity, decoded: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """The stretches of VAD speech, MIN_UNHEARD_S or longer, that no decoded segment covers (seconds).
 
     Uncovered speech is joined across the pauses between VAD regions, so a lost tail of short sentences
     comes back as one piece.
     """
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
     spans = sorted(decoded)
     pieces: list[tuple[float, float]] = []
-    # The batched pipeline's own VAD settings: speech as it was cut into windows, pauses left out.
-    for region in get_speech_timestamps(audio, VadOptions(max_speech_duration_s=30, min_silence_duration_ms=160)):
-        cursor, end = region["start"] / SAMPLE_RATE, region["end"] / SAMPLE_RATE
+    # Speech as it was cut into windows, pauses left out.
+    for region_start, region_end in activity.regions(BATCHING_SPEECH):
+        cursor, end = region_start / SAMPLE_RATE, region_end / SAMPLE_RATE
         for span_start, span_end in spans:
             if span_end <= cursor or span_start >= end:
                 continue
@@ -377,8 +444,15 @@ class WhisperXTranscriber:
         return []
 
     def transcribe(
-        self, audio: np.ndarray, *, language: str | None, progress: ProgressFn, names: Sequence[str] = ()
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None,
+        progress: ProgressFn,
+        names: Sequence[str] = (),
+        activity: VoiceActivity | None = None,
     ) -> Transcription:
+        # WhisperX cuts the audio with a VAD of its own, so `activity` is not read.
         # Names are not passed on: large-v3-turbo hears names far better than tiny.en, and WhisperX keeps
         # its decoding options on the loaded model, not per call; the analysis still gets them.
         result = self._model.transcribe(audio, batch_size=self._batch_size, language=language)

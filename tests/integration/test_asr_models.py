@@ -17,6 +17,7 @@ from reflector.pipelines import audio
 from reflector.pipelines.assemble import assign_speakers, segments_from_words
 from reflector.pipelines.diarize import NoDiarizer, SenkoDiarizer
 from reflector.pipelines.protocols import ModelUnavailable, UnsupportedLanguage
+from reflector.pipelines.speech import VoiceActivity
 from reflector.pipelines.transcribe import FasterWhisperTranscriber, unheard_speech
 from reflector.pipelines.types import SpeakerTurn, Word, no_progress
 from tests.paths import AMI, REAL, SYNTHETIC
@@ -224,12 +225,12 @@ def test_no_diarizer_puts_everyone_on_speaker_zero(transcriber: FasterWhisperTra
 
 def test_speech_no_window_decoded_is_found_whole() -> None:
     """What the batched pipeline loses when Whisper ends a window early: here, the meeting's last 10 s."""
-    samples = audio.decode(SYNTHETIC / "standup.wav")
-    assert unheard_speech(samples, [(0.0, 70.6)]) == []
-    [(start, end)] = unheard_speech(samples, [(0.0, 59.8)])
+    speech = VoiceActivity(audio.decode(SYNTHETIC / "standup.wav"))
+    assert unheard_speech(speech, [(0.0, 70.6)]) == []
+    [(start, end)] = unheard_speech(speech, [(0.0, 59.8)])
     assert 59.8 <= start < 60.5 and end > 69.5
     # Short pauses between decoded segments are not lost speech.
-    assert unheard_speech(samples, [(0.0, 30.0), (30.4, 70.6)]) == []
+    assert unheard_speech(speech, [(0.0, 30.0), (30.4, 70.6)]) == []
 
 
 def test_whisper_base_is_assembled_from_its_packages_and_hears_any_language(tmp_path: Path) -> None:
