@@ -95,8 +95,9 @@ class FasterWhisperTranscriber:
         self._pipeline = BatchedInferencePipeline(self._model) if batched else None
         # Each window in a batch holds its beams' copies of the encoder output (~60 MiB with tiny.en), and
         # a few threads decode 1 to 4 windows at a time as fast as 8 (10 minutes on one thread: 21-23 CPU
-        # seconds for batches of 1, 2 and 4, 22 for 8, 24 for 16; +173, +299, +421, +704, +1142 MiB).
-        self._batch_size = batch_size or 2 * threads
+        # seconds for batches of 1, 2 and 4, 22 for 8, 24 for 16; +173, +299, +421, +704, +1142 MiB): one
+        # window per thread.
+        self._batch_size = batch_size or threads
         self._decoding = threading.Lock()
         self.multilingual = bool(self._model.model.is_multilingual)
         log.info("transcriber.loaded", model=self.name, device=device, batched=batched)
