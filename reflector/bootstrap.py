@@ -47,7 +47,7 @@ from reflector.domain.webhooks.service import WebhookService
 from reflector.domain.zulip import jobs as zulip_jobs
 from reflector.domain.zulip.service import ZulipService
 from reflector.pipelines.protocols import LLM, Diarizer, ModelUnavailable, Transcriber
-from reflector.settings import Settings
+from reflector.settings import Settings, usable_cores
 
 if TYPE_CHECKING:
     from reflector.pipelines.transcribe import FasterWhisperTranscriber
@@ -158,12 +158,10 @@ class ModelRegistry:
         run side by side, each its half of the cores (the transcriber the larger half), because OpenMP threads
         that outnumber the cores wait on each other (CAM++ on 2 cores beside other work: 85 CPU seconds with
         2 threads, 15 with 1); else 0, every core."""
-        from reflector.pipelines.transcribe import available_cores
-
         m = self._settings.models
         if m.threads or self.use_gpu or self._diarizer_kind() != "embedded":
             return m.threads
-        cores = available_cores()
+        cores = usable_cores()
         return max(1, (cores + 1) // 2 if model == "transcriber" else cores // 2)
 
     def _whisper_model(self) -> str:

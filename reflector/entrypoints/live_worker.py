@@ -7,15 +7,14 @@ from reflector.bootstrap import ModelRegistry
 from reflector.domain.health import LIVE
 from reflector.domain.live.captioning import Captioner
 from reflector.entrypoints.process_lifecycle import worker_process
-from reflector.pipelines.transcribe import available_cores
-from reflector.settings import Settings
+from reflector.settings import Settings, usable_cores
 
 
 def live_settings(settings: Settings) -> Settings:
     """The embedded LLM shares the machine with the captions: all cores but one, unless set."""
     if settings.llm.threads:
         return settings
-    llm = msgspec.structs.replace(settings.llm, threads=max(1, available_cores() - 1))
+    llm = msgspec.structs.replace(settings.llm, threads=max(1, usable_cores() - 1))
     return msgspec.structs.replace(settings, llm=llm)
 
 

@@ -6,7 +6,6 @@ output: schema-constrained, validated with msgspec, retried once with the valida
 
 import contextlib
 import contextvars
-import os
 import re
 import threading
 import time
@@ -20,7 +19,7 @@ import structlog
 
 from reflector.pipelines.model_files import resolve_llm_model_path
 from reflector.pipelines.protocols import LLM, ChatMessage, ModelUnavailable
-from reflector.settings import LLMSettings
+from reflector.settings import LLMSettings, usable_cores
 
 log = structlog.get_logger(__name__)
 
@@ -63,10 +62,10 @@ class EmbeddedLLM:
         self.context_window = context_window
         self._lock = threading.Lock()
         started = time.monotonic()
-        # llama-cpp-python's own default is half the cores; 0 here means all this process may run on
-        # (a container or `taskset` may allow fewer than the machine has). Reading the prompt and writing
-        # the reply both use them all: one call runs at a time.
-        self.threads = threads or len(os.sched_getaffinity(0)) or 1
+        # llama-cpp-python's own default is half the cores; 0 here means all this process may use (a
+        # container's CPU limit or `taskset` may allow fewer than the machine has). Reading the prompt and
+        # writing the reply both use them all: one call runs at a time.
+        self.threads = threads or usable_cores()
         try:
             self._llama = llama_cpp.Llama(
                 model_path=str(model_path),

@@ -4,7 +4,6 @@ Both import their engines lazily so the web process never loads torch or CTransl
 """
 
 import functools
-import os
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,7 @@ from reflector.pipelines.names import adopt_names, hint_text, name_keys
 from reflector.pipelines.protocols import ModelUnavailable, UnsupportedLanguage
 from reflector.pipelines.speech import SpeechOptions, VoiceActivity
 from reflector.pipelines.types import ProgressFn, Transcription, Word
+from reflector.settings import usable_cores
 
 log = structlog.get_logger(__name__)
 
@@ -46,13 +46,6 @@ BATCHING_SPEECH = SpeechOptions("faster-whisper", threshold=0.5, min_silence_ms=
 # Windows decoded per call of the batched pipeline, which computes every window's features before
 # decoding the first (a 3-hour recording's would be 0.7 GB).
 WINDOWS_PER_CALL = 32
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def _english_only_language(language: str | None) -> str:
@@ -82,7 +75,7 @@ class FasterWhisperTranscriber:
 
         device = _resolve_device(device)
         self.name = model or "tiny.en"
-        threads = cpu_threads or available_cores()
+        threads = cpu_threads or usable_cores()
         self._model = _trimmable(WhisperModel)(
             _model_location(model, allow_download),
             device=device,
