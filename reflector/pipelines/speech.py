@@ -59,6 +59,7 @@ class VoiceActivity:
     def __init__(self, audio: np.ndarray) -> None:
         self._audio = audio
         self._probabilities: dict[str, np.ndarray] = {}
+        self._regions: dict[SpeechOptions, list[tuple[int, int]]] = {}
         self._locks = {model: threading.Lock() for model in MODELS}
 
     def probabilities(self, model: str) -> np.ndarray:
@@ -68,11 +69,14 @@ class VoiceActivity:
             return self._probabilities[model]
 
     def regions(self, options: SpeechOptions) -> list[tuple[int, int]]:
-        """Speech as (start, end) sample offsets, in order."""
-        probabilities = self.probabilities(options.model)
-        runs = _speech_runs(probabilities, options)
-        runs = [cut for run in runs for cut in _cut_long(probabilities, run, options.max_speech_s)]
-        return _padded(runs, len(self._audio), options.pad_ms * SAMPLE_RATE // 1000)
+        """Speech as (start, end) sample offsets, in order; worked out once per options (a decoding and its
+        lost-speech check, and the hinted decoding for names, all read the same)."""
+        if options not in self._regions:
+            probabilities = self.probabilities(options.model)
+            runs = _speech_runs(probabilities, options)
+            runs = [cut for run in runs for cut in _cut_long(probabilities, run, options.max_speech_s)]
+            self._regions[options] = _padded(runs, len(self._audio), options.pad_ms * SAMPLE_RATE // 1000)
+        return self._regions[options]
 
 
 @functools.cache
