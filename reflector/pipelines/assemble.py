@@ -44,18 +44,24 @@ def segments_from_words(words: list[Word]) -> list[Segment]:
     """A new segment on each speaker change, and after sentence punctuation once past ~120 characters."""
     segments: list[Segment] = []
     current: list[Word] = []
+    # The current segment's length (each word and a space), kept as words come: summing it again at each
+    # punctuation mark made this quadratic, and it runs on every read of a transcript.
+    length = 0
 
     def close() -> None:
+        nonlocal length
         if current:
-            text = " ".join(w.text for w in current)
+            text = " ".join([w.text for w in current])
             segments.append(Segment(current[0].speaker, current[0].start, current[-1].end, text))
             current.clear()
+            length = 0
 
     for word in words:
         if current and word.speaker != current[0].speaker:
             close()
         current.append(word)
-        if word.text.endswith(SEGMENT_END) and sum(len(w.text) + 1 for w in current) > SEGMENT_CHARS:
+        length += len(word.text) + 1
+        if length > SEGMENT_CHARS and word.text.endswith(SEGMENT_END):
             close()
     close()
     return segments
