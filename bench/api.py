@@ -111,6 +111,8 @@ async def prepare_database(admin_url: str, name: str, redis_url: str, count: int
                 await conn.close()
             if have == count:
                 print(f"database {name}: reusing {have} transcripts (--reseed to rebuild)")
+                # Seeded by an earlier version: the queries measured may need an index added since.
+                await migrate(load_settings({"DATABASE_URL": url, "REDIS_URL": redis_url}, dotenv=Path("/nonexistent")))
                 return url
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{name}"')

@@ -25,10 +25,12 @@ from litestar import Litestar
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+from litestar.types import Scope
 
 from reflector.domain.auth.models import Caller
 from reflector.domain.rooms import access as rooms_access
 from reflector.domain.transcripts.access import check_read, check_write
+from reflector.domain.transcripts.models import TranscriptView
 from reflector.settings import Settings
 
 Access = Literal["open", "member", "listing", "read", "write", "room", "room_owner", "admin"]
@@ -39,6 +41,8 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Credentials a browser attaches by itself, which another site's page could therefore use: a session
 # cookie, and the local user that every caller is without accounts. Keys and tokens are never ambient.
 _AMBIENT = frozenset({"session", "local"})
+# Where `authorize` leaves the transcript a `read` or `write` rule checked, for the handler to use.
+_CHECKED_TRANSCRIPT = "reflector.checked_transcript"
 
 
 def rule_of(handler: BaseRouteHandler, path: str) -> str | None:
@@ -104,6 +108,12 @@ def _own_origins(connection: ASGIConnection[Any, Any, Any, Any], settings: Setti
     return own
 
 
+def provide_transcript(scope: Scope) -> TranscriptView:
+    """The transcript of the path, as the access check of a `read` or `write` route read it just before the
+    handler: a handler that shows it need not read it again. A handler that changes it reads it anew after."""
+    return scope["state"][_CHECKED_TRANSCRIPT]
+
+
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler, caller: Caller) -> None:
     settings: Settings = connection.app.state.settings
     if caller.via in _AMBIENT:
@@ -129,6 +139,7 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     if rule in ("read", "write"):
         transcript = await connection.app.state.services.transcripts.get(connection.path_params["transcript_id"])
         (check_read if rule == "read" else check_write)(caller, transcript)
+        connection.scope.setdefault("state", {})[_CHECKED_TRANSCRIPT] = transcript
         return
     if rule in ("room", "room_owner"):
         services = connection.app.state.services

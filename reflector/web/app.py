@@ -20,7 +20,7 @@ from reflector.adapters.logging import configure_logging
 from reflector.bootstrap import Services, start_services, stop_services
 from reflector.domain.auth.models import Caller
 from reflector.settings import Settings, load_settings
-from reflector.web.access import check_rules
+from reflector.web.access import check_rules, provide_transcript
 from reflector.web.api import ROUTES
 from reflector.web.deps import authenticate, provide_caller, provide_services, provide_user_id
 from reflector.web.errors import EXCEPTION_HANDLERS
@@ -104,6 +104,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "caller": Provide(provide_caller, sync_to_thread=False),
             "recordings": Provide(provide_recordings, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),
+            "transcript": Provide(provide_transcript, sync_to_thread=False),
         },
         guards=[authenticate],
         exception_handlers=EXCEPTION_HANDLERS,

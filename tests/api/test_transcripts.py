@@ -50,6 +50,16 @@ async def test_create_then_list_with_paging_and_filters(api: AsyncClient) -> Non
     assert (await api.get("/v1/transcripts", params={"size": 101})).status_code == 422
 
 
+async def test_a_page_past_the_last_still_counts_and_the_trash_is_neither_listed_nor_counted(api: AsyncClient) -> None:
+    ids = [(await api.post("/v1/transcripts", json={"name": f"Meeting {i}"})).json()["id"] for i in range(3)]
+    await api.delete(f"/v1/transcripts/{ids[1]}")
+
+    listed = (await api.get("/v1/transcripts")).json()
+    assert ([item["id"] for item in listed["items"]], listed["total"]) == ([ids[2], ids[0]], 2)
+    past = (await api.get("/v1/transcripts", params={"page": 5, "size": 2})).json()
+    assert (past["items"], past["total"], past["pages"]) == ([], 2, 1)
+
+
 async def test_created_transcript_has_reflector_fields(api: AsyncClient) -> None:
     response = await api.post("/v1/transcripts", json={"name": "Kick-off", "source_language": "en"})
     assert response.status_code == 200

@@ -60,6 +60,30 @@ class TranscriptView(msgspec.Struct, frozen=True):
     deleted_at: datetime | None = None  # in the trash since then
 
 
+class ListedTranscript(msgspec.Struct, frozen=True):
+    """A transcript as a list shows it: no speech, action items or error, which a list never returns."""
+
+    id: str
+    user_id: str | None
+    name: str
+    title: str
+    status: Status
+    locked: bool
+    reviewed: bool
+    share_mode: ShareMode
+    source_kind: SourceKind
+    source_language: str
+    target_language: str
+    duration: float  # milliseconds, as Reflector
+    short_summary: str
+    long_summary: str
+    room_id: str | None
+    meeting_id: str | None
+    audio_deleted: bool
+    change_seq: int
+    created_at: datetime
+
+
 class NewTranscript(msgspec.Struct, frozen=True):
     name: str = ""
     source_kind: SourceKind = "file"

@@ -28,6 +28,7 @@ from reflector.domain.transcripts import repository
 from reflector.domain.transcripts.models import (
     AudioDeleted,
     AudioNotFound,
+    ListedTranscript,
     NewTranscript,
     NoUpload,
     ParticipantView,
@@ -41,7 +42,7 @@ from reflector.domain.transcripts.models import (
 )
 from reflector.encoding import to_builtins
 from reflector.pipelines import audio
-from reflector.pipelines.types import Word
+from reflector.pipelines.types import Topic, Word
 
 if TYPE_CHECKING:
     from reflector.pipelines.types import MeetingResult
@@ -119,7 +120,7 @@ class TranscriptService:
     async def list_recent(self, limit: int = 50) -> list[TranscriptView]:
         return await repository.list_recent(limit)
 
-    async def page(self, *, page: int, size: int, **filters: Any) -> tuple[list[TranscriptView], int]:
+    async def page(self, *, page: int, size: int, **filters: Any) -> tuple[list[ListedTranscript], int]:
         """One page of transcripts, newest first (or by change_seq), and how many match in all."""
         return await repository.page(offset=(page - 1) * size, limit=size, **filters)
 
@@ -128,6 +129,11 @@ class TranscriptService:
 
     async def participants(self, transcript_id: str) -> list[ParticipantView]:
         return await repository.participants_of(transcript_id)
+
+    async def speakers_and_topics(self, transcript_id: str) -> tuple[list[ParticipantView], list[Topic]]:
+        """Its participants and its topics with their words, read together: what showing it needs beside
+        the transcript itself."""
+        return await repository.speakers_and_topics(transcript_id)
 
     async def name_speakers(self, transcript_id: str, names: dict[int, str]) -> None:
         """The transcript's participants become these, speaker number -> name (a recording whose platform
@@ -361,28 +367,19 @@ async def meeting_result(
     transcript_id: str,
     *,
     transcript: TranscriptView | None = None,
-    participants: list[ParticipantView] | None = None,
+    speakers_and_topics: tuple[list[ParticipantView], list[Topic]] | None = None,
 ) -> "MeetingResult":
     """A stored transcript in the shape `reflector process` prints, built as a run builds it (`build_result`):
     from what the transcript holds (a person's corrections with it), and from the run's checkpoints for the
     words where no topic holds them. Pass what the caller already read."""
     from reflector.pipelines.meeting import StepOutputs, build_result, restore
-    from reflector.pipelines.types import ActionItem, Summary, Topic
+    from reflector.pipelines.types import ActionItem, Summary
 
     if transcript is None:
         transcript = await service.get(transcript_id)
-    if participants is None:
-        participants = await service.participants(transcript_id)
-    topics = [
-        Topic(
-            title=t.title,
-            summary=t.summary,
-            start=t.timestamp,
-            end=t.timestamp + t.duration,
-            words=msgspec.convert(t.words, list[Word]),
-        )
-        for t in await service.topics(transcript_id)
-    ]
+    if speakers_and_topics is None:
+        speakers_and_topics = await service.speakers_and_topics(transcript_id)
+    participants, topics = speakers_and_topics
     words = [word for topic in topics for word in topic.words]
     if not words:
         words = (await restore(StorageCheckpoints(service.storage, transcript_id), ["assemble"])).words or []

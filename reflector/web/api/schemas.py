@@ -7,7 +7,14 @@ import msgspec
 
 from reflector.domain.events import Decision, NextStep, TopicData
 from reflector.domain.transcripts.editing import NAME_MAX
-from reflector.domain.transcripts.models import ParticipantView, ShareMode, SourceKind, Status, TranscriptView
+from reflector.domain.transcripts.models import (
+    ListedTranscript,
+    ParticipantView,
+    ShareMode,
+    SourceKind,
+    Status,
+    TranscriptView,
+)
 from reflector.word_text import on_the_wire
 
 TranscriptFormat = Literal["text", "text-timestamped", "webvtt-named", "json"]
@@ -167,7 +174,7 @@ class GetTranscriptTopicWithWordsPerSpeaker(GetTranscriptTopic):
     words_per_speaker: list[SpeakerWords]
 
 
-def minimal(view: TranscriptView, cls: type = GetTranscriptMinimal, **extra: Any) -> Any:
+def minimal(view: TranscriptView | ListedTranscript, cls: type = GetTranscriptMinimal, **extra: Any) -> Any:
     return cls(
         id=view.id,
         user_id=view.user_id,

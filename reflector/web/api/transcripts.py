@@ -11,7 +11,13 @@ from reflector.bootstrap import Services
 from reflector.domain.auth.models import Caller
 from reflector.domain.events import TopicSegment
 from reflector.domain.transcripts.access import listing_for
-from reflector.domain.transcripts.models import NewTranscript, TopicNotFound, TopicView, TranscriptChanges
+from reflector.domain.transcripts.models import (
+    NewTranscript,
+    TopicNotFound,
+    TopicView,
+    TranscriptChanges,
+    TranscriptView,
+)
 from reflector.domain.transcripts.service import meeting_result
 from reflector.pipelines.assemble import segments_from_words
 from reflector.pipelines.formats import segment_lines, speaker_name, to_vtt
@@ -67,11 +73,17 @@ class TranscriptsController(Controller):
 
     @get("/{transcript_id:str}", opt={"access": "read"})
     async def transcript_get(
-        self, services: Services, transcript_id: str, transcript_format: FromQuery[s.TranscriptFormat] = "text"
+        self,
+        services: Services,
+        transcript: TranscriptView,
+        transcript_id: str,
+        transcript_format: FromQuery[s.TranscriptFormat] = "text",
     ) -> s.GetTranscript:
-        view = await services.transcripts.get(transcript_id)
-        people = await services.transcripts.participants(transcript_id)
-        result = await meeting_result(services.transcripts, transcript_id, transcript=view, participants=people)
+        # The access check read the transcript; its participants and topics come in one more query.
+        people, topics = await services.transcripts.speakers_and_topics(transcript_id)
+        result = await meeting_result(
+            services.transcripts, transcript_id, transcript=transcript, speakers_and_topics=(people, topics)
+        )
         body: Any
         if transcript_format == "json":
             body = [
@@ -88,16 +100,16 @@ class TranscriptsController(Controller):
             body = to_vtt(result)
         else:
             body = segment_lines(result, timestamped=transcript_format == "text-timestamped")
-        items = view.action_items or {}
+        items = transcript.action_items or {}
         return s.minimal(
-            view,
+            transcript,
             s.GetTranscript,
             participants=s.participants_of(people),
             transcript_format=transcript_format,
             transcript=body,
             action_items=msgspec.convert(items.get("next_steps", []), list[s.NextStep]),
             decisions=msgspec.convert(items.get("decisions", []), list[s.Decision]),
-            error=view.error,
+            error=transcript.error,
         )
 
     @patch("/{transcript_id:str}", opt={"access": "write"})

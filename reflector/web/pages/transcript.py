@@ -133,8 +133,10 @@ async def page_context(request: Request, services: Services, transcript_id: str,
     can_edit = can_write(provide_caller(request.scope), transcript)
     if not can_edit:
         state = {**state, "editing": None, "confirm": None}
-    people = await services.transcripts.participants(transcript_id)
-    result = await meeting_result(services.transcripts, transcript_id, transcript=transcript, participants=people)
+    people, topics = await services.transcripts.speakers_and_topics(transcript_id)
+    result = await meeting_result(
+        services.transcripts, transcript_id, transcript=transcript, speakers_and_topics=(people, topics)
+    )
     texts = topic_texts(result)
     seconds = result.duration or max((w.end for w in result.words), default=0.0)
     spoken = sorted({s.speaker for t in texts for s in t.speech})
