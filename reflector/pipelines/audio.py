@@ -2,6 +2,9 @@
 
 import contextlib
 import math
+import mmap
+import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +26,13 @@ MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 UNREADABLE = "This is not an audio or video file we can read. Upload a recording such as mp3, wav, m4a or webm."
 
 
-def decode(path: str | Path) -> np.ndarray:
-    """The first audio stream of `path` as 16 kHz mono float32 in [-1, 1]; AudioError with a sentence if not."""
+def decode(path: str | Path, *, mapped: bool = False) -> np.ndarray:
+    """The first audio stream of `path` as 16 kHz mono float32 in [-1, 1]; AudioError with a sentence if not.
+
+    `mapped`: the samples are written, as they decode, to an unnamed file in TMPDIR and the array reads
+    them from there (read-only), so a long recording is never held whole in memory (3 hours are 0.69 GB
+    of float32): the pages read stay in the kernel's page cache, which it can drop, and `paged_out`
+    takes them out of the process while the models read it. The file is gone when the array is."""
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"The file {path.name} does not exist.")
@@ -38,15 +46,62 @@ def decode(path: str | Path) -> np.ndarray:
     with container:
         if not container.streams.audio:
             raise AudioError("This file has no audio track, so there is nothing to transcribe.")
-        chunks = _decode_stream(container, container.streams.audio[0], path)
-    audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    # The resampler's downmix of loud stereo can exceed full scale; models expect [-1, 1].
-    np.clip(audio, -1.0, 1.0, out=audio)
+        blocks = _decoded_blocks(container, container.streams.audio[0], path)
+        audio = _into_file(blocks) if mapped else _joined(blocks)
     if duration_of(audio) < MIN_DURATION:
         raise AudioError(
             f"The recording is too short ({duration_of(audio):.1f} s): it needs at least {MIN_DURATION} s of audio."
         )
     return audio
+
+
+def _joined(blocks: Iterator[np.ndarray]) -> np.ndarray:
+    chunks = list(blocks)
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+
+
+def _into_file(blocks: Iterator[np.ndarray]) -> np.ndarray:
+    # O_TMPFILE where the system has it: no name, so nothing is left behind by a killed process, and the
+    # mapping keeps the file until the last array reading it is gone.
+    with tempfile.TemporaryFile(prefix="reflector-samples-") as file:
+        for block in blocks:
+            file.write(block.tobytes())
+        size = file.tell()
+        if size == 0:
+            return np.zeros(0, dtype=np.float32)
+        file.flush()
+        mapping = mmap.mmap(file.fileno(), size, access=mmap.ACCESS_READ)
+    return np.frombuffer(mapping, dtype=np.float32)
+
+
+@contextlib.contextmanager
+def paged_out(samples: np.ndarray, every_s: float = 1.0) -> Iterator[None]:
+    """While the block runs, hand the pages of `mapped` samples read so far back to the page cache every
+    `every_s` (a read-only file mapping loses nothing by it: a page read again is mapped again from the
+    cache, or from the file if the kernel dropped it). Without it every page the VAD, the transcriber and
+    the diarizer have read stays resident in the process until the recording is done. In-memory samples:
+    nothing to do."""
+    mapping = samples.base
+    while isinstance(mapping, np.ndarray):
+        mapping = mapping.base
+    mapping = mapping.obj if isinstance(mapping, memoryview) else mapping  # np.frombuffer's view of the map
+    if not isinstance(mapping, mmap.mmap):
+        yield
+        return
+    done = threading.Event()
+
+    def page_out() -> None:
+        while not done.wait(every_s):
+            mapping.madvise(mmap.MADV_DONTNEED)
+
+    pager = threading.Thread(target=page_out, name="samples-pager", daemon=True)
+    pager.start()
+    try:
+        yield
+    finally:
+        done.set()
+        pager.join()
+        mapping.madvise(mmap.MADV_DONTNEED)
 
 
 def probe_duration(path: str | Path) -> float | None:
@@ -65,27 +120,30 @@ def probe_duration(path: str | Path) -> float | None:
     return None
 
 
-def _decode_stream(container: av.container.InputContainer, stream: av.AudioStream, path: Path) -> list:
-    """Decoded, resampled frames; a file cut short keeps what decoded before the damage."""
+def _decoded_blocks(container: av.container.InputContainer, stream: av.AudioStream, path: Path) -> Iterator[np.ndarray]:
+    """Decoded, resampled frames in [-1, 1]; a file cut short keeps what decoded before the damage."""
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
+    decoded = 0
     try:
         for packet in container.demux(stream):
             for frame in packet.decode():
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray()[0])
+                    block = _clipped(out)
+                    decoded += len(block)
+                    yield block
     except (av.error.FFmpegError, ValueError) as exc:
-        if not chunks:
+        if not decoded:
             log.info("audio.decode_failed", path=str(path), error=str(exc))
             raise AudioError("The audio in this file could not be decoded: it may be damaged or cut short.") from exc
-        log.warning("audio.truncated", path=str(path), error=str(exc), decoded_s=_seconds(chunks))
+        log.warning("audio.truncated", path=str(path), error=str(exc), decoded_s=round(decoded / SAMPLE_RATE, 2))
     for out in resampler.resample(None):
-        chunks.append(out.to_ndarray()[0])
-    return chunks
+        yield _clipped(out)
 
 
-def _seconds(chunks: list[np.ndarray]) -> float:
-    return round(sum(len(c) for c in chunks) / SAMPLE_RATE, 2)
+def _clipped(frame: av.AudioFrame) -> np.ndarray:
+    # The resampler's downmix of loud stereo can exceed full scale; models expect [-1, 1].
+    samples = frame.to_ndarray()[0]
+    return np.clip(samples, -1.0, 1.0, out=samples)
 
 
 def duration_of(audio: np.ndarray) -> float:
@@ -104,7 +162,8 @@ def waveform(audio: np.ndarray, peaks: int | None = None) -> list[float]:
         return [0.0] * count
     bounds = np.linspace(0, len(audio), count + 1).astype(np.int64)
     starts = np.minimum(bounds[:-1], len(audio) - 1)
-    levels = np.maximum.reduceat(np.abs(audio), starts)
+    # One chunk at a time: a whole-array abs() would copy a long recording (0.69 GB on 3 hours).
+    levels = np.array([np.abs(audio[a : max(b, a + 1)]).max() for a, b in zip(starts, bounds[1:], strict=True)])
     top = float(levels.max())
     if top == 0.0:
         return [0.0] * count
@@ -126,11 +185,9 @@ def _encode_array(audio: np.ndarray, dest: Path, bitrate: int) -> None:
         stream = out.add_stream("libmp3lame", rate=SAMPLE_RATE, layout="mono")
         stream.bit_rate = bitrate
         block = SAMPLE_RATE  # one second per frame keeps Python overhead negligible
-        samples = np.clip(audio, -1.0, 1.0).astype(np.float32)
-        for offset in range(0, len(samples), block):
-            frame = av.AudioFrame.from_ndarray(
-                samples[offset : offset + block].reshape(1, -1), format="fltp", layout="mono"
-            )
+        for offset in range(0, len(audio), block):
+            samples = np.clip(audio[offset : offset + block], -1.0, 1.0).astype(np.float32)
+            frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="fltp", layout="mono")
             frame.sample_rate = SAMPLE_RATE
             frame.pts = offset
             out.mux(stream.encode(frame))

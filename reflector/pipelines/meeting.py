@@ -16,6 +16,7 @@ import numpy as np
 import structlog
 
 from reflector.encoding import encode
+from reflector.pipelines import audio as audio_mod
 from reflector.pipelines.protocols import LLM, Diarizer, Transcriber
 from reflector.pipelines.speech import VoiceActivity
 from reflector.pipelines.types import (
@@ -197,36 +198,36 @@ class MeetingPipeline:
 
         # Where the recording has speech: computed once, by whichever of the two asks first.
         activity = VoiceActivity(audio)
-        jobs = []
-        if transcription is None:
-            jobs.append(self._step("transcribe", lambda p: self._transcribe(audio, activity, p), kind="speech"))
-        if turns is None:
-            jobs.append(self._step("diarize", lambda p: self._diarize(audio, activity, p), kind="speech"))
-        for result in await asyncio.gather(*jobs):
-            if isinstance(result, Transcription):
-                transcription = result
-            else:
-                turns = result
-        assert transcription is not None and turns is not None
-        self.outputs.transcription, self.outputs.turns = transcription, turns
-        if words is None:
-            words = await self._step(
-                "assemble", lambda _p: self._assemble(source, audio, transcription, turns), kind="speech"
-            )
+        with audio_mod.paged_out(audio):
+            jobs = []
+            if transcription is None:
+                jobs.append(self._step("transcribe", lambda p: self._transcribe(audio, activity, p), kind="speech"))
+            if turns is None:
+                jobs.append(self._step("diarize", lambda p: self._diarize(audio, activity, p), kind="speech"))
+            for result in await asyncio.gather(*jobs):
+                if isinstance(result, Transcription):
+                    transcription = result
+                else:
+                    turns = result
+            assert transcription is not None and turns is not None
+            self.outputs.transcription, self.outputs.turns = transcription, turns
+            if words is None:
+                words = await self._step(
+                    "assemble", lambda _p: self._assemble(source, audio, transcription, turns), kind="speech"
+                )
         self.outputs.words = words
 
     def _assemble(
         self, source: Path, audio: np.ndarray, transcription: Transcription, turns: list[SpeakerTurn]
     ) -> list[Word]:
         """The words with their speakers, after a second hearing of the turns no word fell in."""
-        from reflector.pipelines import audio as audio_mod
         from reflector.pipelines.assemble import assign_speakers, wordless_turns
 
         words = transcription.words
         unheard = wordless_turns([(w.start, w.end) for w in words], turns)
         if unheard:
             if audio.size == 0:  # resumed after both transcription and diarization were saved
-                audio = audio_mod.decode(source)
+                audio = audio_mod.decode(source, mapped=True)
             heard = self._models.transcriber().second_hearing(
                 audio, [(t.start, t.end) for t in unheard], language=transcription.language
             )
@@ -234,13 +235,13 @@ class MeetingPipeline:
         return assign_speakers(words, turns)
 
     def _decode(self, source: Path) -> DecodedAudio:
-        from reflector.pipelines import audio as audio_mod
-
-        samples = audio_mod.decode(source)
+        samples = audio_mod.decode(source, mapped=True)
         mp3 = None
-        if self._playback_dir is not None:
-            mp3 = audio_mod.encode_mp3(samples, self._playback_dir / "audio.mp3")
-        return DecodedAudio(samples, float(audio_mod.duration_of(samples)), audio_mod.waveform(samples), mp3)
+        with audio_mod.paged_out(samples):
+            if self._playback_dir is not None:
+                mp3 = audio_mod.encode_mp3(samples, self._playback_dir / "audio.mp3")
+            peaks = audio_mod.waveform(samples)
+        return DecodedAudio(samples, float(audio_mod.duration_of(samples)), peaks, mp3)
 
     def _transcribe(
         self, audio: np.ndarray, activity: VoiceActivity, progress: Callable[[float], None]

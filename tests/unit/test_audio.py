@@ -202,3 +202,38 @@ def test_encode_mp3_from_array_and_from_file(tmp_path: Path) -> None:
     with av.open(str(tmp_path / "b.mp3")) as container:
         assert container.format.name == "mp3"
         assert container.streams.audio[0].rate == 44100
+
+
+def _resident_kb(samples: np.ndarray) -> int:
+    """Resident kB of the mapping that holds `samples`, from /proc/self/smaps."""
+    address = samples.__array_interface__["data"][0]
+    lines = Path("/proc/self/smaps").read_text().splitlines()
+    for i, line in enumerate(lines):
+        start, _, end = line.split(" ", 1)[0].partition("-")
+        if end and int(start, 16) <= address < int(end, 16):
+            rss = next(entry for entry in lines[i + 1 :] if entry.startswith("Rss:"))
+            return int(rss.split()[1])
+    raise AssertionError("the samples are not in a mapping of their own")
+
+
+def test_mapped_decode_reads_the_same_samples_from_a_file_that_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    in_memory = audio.decode(REAL / "two_speakers_sample.wav")
+    mapped = audio.decode(REAL / "two_speakers_sample.wav", mapped=True)
+    np.testing.assert_array_equal(mapped, in_memory)
+    assert not mapped.flags.writeable  # the models read it; nobody may change the recording under them
+    assert list(tmp_path.iterdir()) == []  # an unnamed file: a killed worker leaves nothing behind
+
+
+def test_paged_out_keeps_only_what_is_being_read_resident() -> None:
+    samples = audio.decode(REAL / "two_speakers_sample.wav", mapped=True)
+    size_kb = samples.nbytes // 1024
+    total = float(samples.sum())
+    assert _resident_kb(samples) > size_kb * 0.9  # read whole: every page mapped in
+    with audio.paged_out(samples, every_s=0.05):
+        time.sleep(0.3)
+        assert _resident_kb(samples) < size_kb * 0.1
+        assert float(samples.sum()) == total  # read again from the page cache, unchanged
+    assert _resident_kb(samples) < size_kb * 0.1
