@@ -72,6 +72,11 @@ class EmbeddedLLM:
                 n_ctx=context_window,
                 n_threads=self.threads,
                 n_threads_batch=self.threads,
+                # Read, not mapped: llama.cpp repacks most weights into a layout of its own for the CPU
+                # (0.6 GB for Qwen2.5 1.5B), and a mapped file kept all 1.06 GB of the originals resident
+                # beside them. Read, only the weights it does not repack stay: 1.43 GB peak instead of
+                # 2.04 GB after loading, in the same load time.
+                use_mmap=False,
                 verbose=False,
             )
         except ValueError as exc:  # llama_cpp reports an unreadable GGUF as ValueError
