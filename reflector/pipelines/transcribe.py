@@ -213,10 +213,13 @@ class FasterWhisperTranscriber:
                 continue
             louder = (piece * min(HEARING_MAX_GAIN, HEARING_PEAK / peak)).astype(np.float32)
             offset = first / SAMPLE_RATE
-            words.extend(
+            heard = [
                 Word(text=w.text, start=round(w.start + offset, 3), end=round(w.end + offset, 3))
                 for w in unlooped(self.decode(louder, "", language=language))
-            )
+            ]
+            # The padding lets a word at a loose turn edge decode whole; a word that lies mostly in it is one
+            # Whisper wrote for the silence there ("Thank you." after the last word, on some CPUs' kernels).
+            words.extend(w for w in heard if start <= (w.start + w.end) / 2 <= end)
         log.info("transcriber.second_hearing", stretches=len(spans), words=len(words))
         return words
 

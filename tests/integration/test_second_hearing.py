@@ -14,7 +14,7 @@ from reflector.encoding import encode
 from reflector.pipelines import audio
 from reflector.pipelines.meeting import SPEECH_STEPS, MeetingPipeline, MemoryCheckpoints, PipelineOptions
 from reflector.pipelines.transcribe import FasterWhisperTranscriber
-from reflector.pipelines.types import SpeakerTurn, Transcription
+from reflector.pipelines.types import SpeakerTurn, Transcription, Word
 from tests.media import wav
 from tests.paths import REAL
 from tests.references import normalise
@@ -102,3 +102,16 @@ async def test_a_turn_over_no_speech_stays_without_words(models: Models, tmp_pat
         silence, SPEECH_STEPS
     )
     assert outputs.words == []
+
+
+def test_words_written_for_the_padding_around_a_turn_are_not_kept(
+    models: Models, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What tiny.en writes on AVX2 kernels for JFK's last turn: the last word, then "Thank you." in the
+    # silence the padding adds after it (times from the start of the padded piece).
+    written = [Word("country.", 0.2, 0.8), Word("Thank", 1.27, 1.39), Word("you.", 1.39, 1.39)]
+    transcriber = models.transcriber()
+    monkeypatch.setattr(transcriber, "decode", lambda piece, prompt, *, language: written)
+    speech = np.random.default_rng(0).uniform(-0.5, 0.5, 3 * audio.SAMPLE_RATE).astype(np.float32)
+    heard = transcriber.second_hearing(speech, [(1.0, 2.0)], language="en")  # the piece starts at 0.75 s
+    assert [(w.text, w.start, w.end) for w in heard] == [("country.", 0.95, 1.55)]
