@@ -54,8 +54,11 @@ async def transcript_completed(
     base_url: str,
     calendar: CalendarEventView | None = None,
 ) -> TranscriptCompleted:
-    people = await transcripts.participants(transcript.id)
-    result = await meeting_result(transcripts, transcript.id, transcript=transcript, participants=people)
+    speakers_and_topics = await transcripts.speakers_and_topics(transcript.id)
+    people = speakers_and_topics[0]
+    result = await meeting_result(
+        transcripts, transcript.id, transcript=transcript, speakers_and_topics=speakers_and_topics
+    )
     topics = [
         TopicPayload(
             title=topic.title,
