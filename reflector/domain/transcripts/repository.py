@@ -1,5 +1,6 @@
 """SQL for the transcripts module (piccolo). Returns Structs, takes plain values."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -277,13 +278,17 @@ async def page(
         offset,
         *args,
     )
-    if rows:
-        total = rows[0]["total"]
-    elif offset == 0:
-        total = 0
-    else:  # past the last page: no row carried the count
-        total = (await Transcript.raw(f"SELECT count(*) AS n FROM transcript WHERE {where}", *args))[0]["n"]
+    total = await _total(rows, offset, f"SELECT count(*) AS n FROM transcript WHERE {where}", args)
     return msgspec.convert(rows, list[ListedTranscript]), total
+
+
+async def _total(rows: list[dict[str, Any]], offset: int, count_sql: str, args: Sequence[Any]) -> int:
+    """The count a page's rows carry; past the last page no row carries it, so it is counted on its own."""
+    if rows:
+        return rows[0]["total"]
+    if offset == 0:
+        return 0
+    return (await Transcript.raw(count_sql, *args))[0]["n"]
 
 
 def _escape_like(text: str) -> str:
@@ -409,12 +414,7 @@ async def search_page(terms: str, filters: SearchFilters, *, offset: int, limit:
         limit,
         offset,
     )
-    if rows:
-        total = rows[0]["total"]
-    elif offset == 0:
-        total = 0
-    else:  # past the last page: the window had no row to carry the count
-        total = (await Transcript.raw(f"SELECT count(*) AS n FROM {source}", *args))[0]["n"]
+    total = await _total(rows, offset, f"SELECT count(*) AS n FROM {source}", args)
     return [msgspec.convert(row, SearchRow) for row in rows], total
 
 
