@@ -20,6 +20,8 @@ _VIEW_SQL = ", ".join(TranscriptView.__struct_fields__)
 _LISTED_SQL = ", ".join(f"t.{name}" for name in ListedTranscript.__struct_fields__)
 _WORDS = msgspec.json.Decoder(list[Word])
 _PARTICIPANTS = msgspec.json.Decoder(list[ParticipantView])
+# A participant as a JSON object with ParticipantView's fields, so the one-query read cannot miss a field added.
+_PARTICIPANT_JSON = ", ".join(f"'{name}', {name}" for name in ParticipantView.__struct_fields__)
 
 
 def _view(row: dict[str, Any]) -> TranscriptView:
@@ -160,13 +162,12 @@ async def speakers_and_topics(transcript_id: str) -> tuple[list[ParticipantView]
     topic, each carrying the participants as JSON (one row of nulls without topics). The topics' times
     stay binary floats; the words are decoded straight from their JSON into Structs."""
     rows = await Transcript.raw(
-        """
+        f"""
         SELECT people.participants, topic.title, topic.summary, topic.timestamp, topic.duration, topic.words
-          FROM (SELECT coalesce(json_agg(json_build_object('id', id, 'speaker', speaker, 'name', name,
-                                                           'user_id', user_id, 'evidence', evidence)
-                                         ORDER BY speaker), '[]') AS participants
-                  FROM participant WHERE transcript_id = {}) AS people
-          LEFT JOIN topic ON topic.transcript_id = {}
+          FROM (SELECT coalesce(json_agg(json_build_object({_PARTICIPANT_JSON}) ORDER BY speaker), '[]')
+                       AS participants
+                  FROM participant WHERE transcript_id = {{}}) AS people
+          LEFT JOIN topic ON topic.transcript_id = {{}}
          ORDER BY topic.position
         """,
         transcript_id,
