@@ -1,7 +1,5 @@
 """The composition root: the web app, the workers and the CLI all build their services here."""
 
-import ctypes
-import gc
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,17 +72,6 @@ def _whisperx_installed() -> bool:
     return importlib.util.find_spec("whisperx") is not None
 
 
-def _return_freed_memory() -> None:
-    """glibc keeps freed memory of many mid-sized blocks (a model's arrays) for reuse: hand it back now. Other
-    C libraries have no such call and need none."""
-    try:
-        libc = ctypes.CDLL(None)
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return
-    trim(0)
-
-
 class ModelRegistry:
     """Builds each model on first use and keeps it for the life of the process."""
 
@@ -99,16 +86,6 @@ class ModelRegistry:
                 log.info("model.loading", model=name)
                 self._built[name] = build()
             return self._built[name]
-
-    def release(self, *names: str) -> None:
-        """Forget the models `names` (built again on next use) and give their memory back to the system:
-        `reflector process` drops the speech models before its LLM stage."""
-        with self._lock:
-            dropped = [name for name in names if self._built.pop(name, None) is not None]
-        if dropped:
-            gc.collect()
-            _return_freed_memory()
-            log.info("model.released", models=dropped)
 
     @property
     def use_gpu(self) -> bool:

@@ -5,8 +5,17 @@ import sys
 
 import structlog
 
+# What the last configure_logging was given: a child process is set up the same way.
+_configured: tuple[str, str] = ("console", "info")
+
+
+def logging_setup() -> tuple[str, str]:
+    return _configured
+
 
 def configure_logging(fmt: str = "console", level: str = "info") -> None:
+    global _configured
+    _configured = (fmt, level)
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()

@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         # Libraries' warnings (piccolo's about a table name, its failed connection) are not for the
         # person at the prompt: what went wrong is said once, as a sentence.
         warnings.filterwarnings("ignore")
+        os.environ["PYTHONWARNINGS"] = "ignore"  # and so are a child process's (the speech stage's)
     configure_logging(settings.log_format, level)
     from reflector.entrypoints import commands
 

@@ -15,7 +15,7 @@ import structlog
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from reflector.pipelines.meeting import ANALYSIS_STEPS, SPEECH_STEPS, PipelineOptions
+from reflector.pipelines.meeting import ANALYSIS_STEPS, PipelineOptions
 from reflector.pipelines.names import parse_names
 from reflector.settings import Settings, exposure_refusal, is_loopback
 from reflector.user_error import UserError
@@ -183,6 +183,7 @@ class _StepProgress:
 
 def _process(args: argparse.Namespace, settings: Settings) -> int:
     from reflector.bootstrap import ModelRegistry
+    from reflector.entrypoints.speech_process import SpeechStageDied, run_speech_stage
     from reflector.pipelines.formats import render
     from reflector.pipelines.meeting import MeetingPipeline, MemoryCheckpoints, build_result
     from reflector.pipelines.protocols import AudioError, ModelUnavailable
@@ -192,21 +193,19 @@ def _process(args: argparse.Namespace, settings: Settings) -> int:
         raise UserError(f"{args.file}: no such file")
     options = _options(args)
     columns = (TextColumn("{task.description:<22}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
-    models, checkpoints = ModelRegistry(settings), MemoryCheckpoints()
+    checkpoints = MemoryCheckpoints()
     with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as progress:
         observer = _StepProgress(progress)
         try:
-            outputs = asyncio.run(MeetingPipeline(models, options, checkpoints, observer).run(args.file, SPEECH_STEPS))
-            # The speech models are not needed again here: the LLM stage does not carry them (on 3 hours,
-            # gigabytes the LLM would otherwise sit on top of).
-            models.release("transcriber", "diarizer")
+            # In a child process: what the speech models leave behind does not sit under the LLM stage.
+            outputs = asyncio.run(run_speech_stage(settings, options, args.file, checkpoints, observer))
             # Speakers the meeting names are named in the analysis too, as a worker's run does.
             names = {n.speaker: n.name for n in infer_speaker_names(outputs.words or [], options.participants)}
-            analysis = MeetingPipeline(models, options, checkpoints, observer, speaker_names=names)
+            analysis = MeetingPipeline(ModelRegistry(settings), options, checkpoints, observer, speaker_names=names)
             turns = outputs.turns
             outputs = asyncio.run(analysis.run(None, ANALYSIS_STEPS))
             outputs.turns = turns  # who spoke when, for the result's timeline (overlaps, wordless speech)
-        except (AudioError, ModelUnavailable) as exc:
+        except (AudioError, ModelUnavailable, SpeechStageDied) as exc:
             raise UserError(f"{args.file}: {exc}") from exc
     text = render(build_result(outputs, options.language or "en", names), args.format)
     _write(text, args.out)

@@ -93,6 +93,9 @@ class MemoryCheckpoints:
     async def save(self, step: str, data: bytes) -> None:
         self._data[step] = data
 
+    def saved(self) -> dict[str, bytes]:
+        return dict(self._data)
+
 
 class StepObserver(Protocol):
     """Hears about steps as they go. `progress` is called from worker threads."""

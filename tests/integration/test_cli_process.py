@@ -28,13 +28,48 @@ def _process(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _libraries(pid: int) -> set[str]:
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:  # gone
+        return set()
+    return {Path(line.split()[-1]).name for line in maps.splitlines() if ".so" in line}
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _process_watched(*args: str, data_dir: Path) -> tuple[subprocess.CompletedProcess[str], set[str], set[str]]:
+    """`reflector process`, and the shared libraries it and its child processes mapped while it ran."""
+    command = [sys.executable, "-m", "reflector", "process", *args]
+    env = {"PATH": "/usr/bin:/bin", "DATA_DIR": str(data_dir), "LOG_LEVEL": "warning"}
+    ours: set[str] = set()
+    childrens: set[str] = set()
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as process:
+        while process.poll() is None:
+            ours |= _libraries(process.pid)
+            for child in _children(process.pid):
+                childrens |= _libraries(child)
+            time.sleep(0.1)
+        stdout, stderr = process.communicate(timeout=600)
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), ours, childrens
+
+
 def _plain(text: str) -> str:
     return re.sub(r"[^a-z ]", "", text.lower()).strip()
 
 
 def test_process_jfk_prints_the_documented_json(settings, tmp_path: Path) -> None:
-    done = _process(str(REAL / "jfk.flac"), "--format", "json", data_dir=settings.data_dir)
+    done, ours, childrens = _process_watched(str(REAL / "jfk.flac"), "--format", "json", data_dir=settings.data_dir)
     assert done.returncode == 0, done.stderr
+    # The speech models ran in a child process: what torch leaves behind is not under the LLM.
+    assert any(name.startswith("libtorch_cpu") for name in childrens)
+    assert any(name.startswith("libllama") for name in ours)
+    assert not any(name.startswith("libtorch") for name in ours)
     result = json.loads(done.stdout)
     expected = (
         "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
