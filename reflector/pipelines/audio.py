@@ -21,6 +21,8 @@ SAMPLE_RATE = 16000
 MIN_DURATION = 0.5  # seconds; below this there is nothing to transcribe or diarize
 MIN_PEAKS = 255  # Reflector's fixed count, kept as the floor so short files look the same
 MAX_PEAKS = 4000
+# Samples worked on at a time where a whole recording would be copied otherwise (a minute).
+BLOCK = 60 * 16000
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 UNREADABLE = "This is not an audio or video file we can read. Upload a recording such as mp3, wav, m4a or webm."
@@ -47,7 +49,7 @@ def decode(path: str | Path, *, mapped: bool = False) -> np.ndarray:
         if not container.streams.audio:
             raise AudioError("This file has no audio track, so there is nothing to transcribe.")
         blocks = _decoded_blocks(container, container.streams.audio[0], path)
-        audio = _into_file(blocks) if mapped else _joined(blocks)
+        audio = into_file(blocks) if mapped else _joined(blocks)
     if duration_of(audio) < MIN_DURATION:
         raise AudioError(
             f"The recording is too short ({duration_of(audio):.1f} s): it needs at least {MIN_DURATION} s of audio."
@@ -60,7 +62,8 @@ def _joined(blocks: Iterator[np.ndarray]) -> np.ndarray:
     return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
 
 
-def _into_file(blocks: Iterator[np.ndarray]) -> np.ndarray:
+def into_file(blocks: Iterator[np.ndarray]) -> np.ndarray:
+    """float32 `blocks` written to an unnamed file in TMPDIR, read back as one read-only array mapped on it."""
     # O_TMPFILE where the system has it: no name, so nothing is left behind by a killed process, and the
     # mapping keeps the file until the last array reading it is gone.
     with tempfile.TemporaryFile(prefix="reflector-samples-") as file:
@@ -74,13 +77,24 @@ def _into_file(blocks: Iterator[np.ndarray]) -> np.ndarray:
     return np.frombuffer(mapping, dtype=np.float32)
 
 
+def silence_in_file(count: int) -> np.ndarray:
+    """`count` zero samples in an unnamed file in TMPDIR, mapped writable: an array as long as a recording
+    (a mixdown) that the kernel can page out, as `paged_out` does, instead of holding it in memory."""
+    if count == 0:
+        return np.zeros(0, dtype=np.float32)
+    with tempfile.TemporaryFile(prefix="reflector-samples-") as file:
+        file.truncate(count * 4)  # a sparse file reads as zeros
+        mapping = mmap.mmap(file.fileno(), count * 4)
+    return np.frombuffer(mapping, dtype=np.float32)
+
+
 @contextlib.contextmanager
 def paged_out(samples: np.ndarray, every_s: float = 1.0) -> Iterator[None]:
     """While the block runs, hand the pages of `mapped` samples read so far back to the page cache every
-    `every_s` (a read-only file mapping loses nothing by it: a page read again is mapped again from the
-    cache, or from the file if the kernel dropped it). Without it every page the VAD, the transcriber and
-    the diarizer have read stays resident in the process until the recording is done. In-memory samples:
-    nothing to do."""
+    `every_s`. A file mapping loses nothing by it: a page read again is mapped again from the cache (or from
+    the file if the kernel dropped it), and a page written stays in the cache until it reaches the file.
+    Without it every page the VAD, the transcriber and the diarizer have read stays resident in the process
+    until the recording is done. In-memory samples: nothing to do."""
     mapping = samples.base
     while isinstance(mapping, np.ndarray):
         mapping = mapping.base

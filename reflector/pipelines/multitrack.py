@@ -33,6 +33,7 @@ words match the no-leak run's but for Whisper's own variation (92 words against 
 De-duplicating identical text leaves every leaked word Whisper heard differently under the wrong name.
 """
 
+import contextlib
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -41,7 +42,7 @@ import msgspec
 import numpy as np
 import structlog
 
-from reflector.pipelines.audio import SAMPLE_RATE, encode_mp3, waveform
+from reflector.pipelines.audio import BLOCK, SAMPLE_RATE, encode_mp3, into_file, paged_out, waveform
 from reflector.pipelines.meeting import (
     STEPS,
     Checkpoints,
@@ -55,7 +56,7 @@ from reflector.pipelines.meeting import (
     build_result,
     no_gate,
 )
-from reflector.pipelines.tracks import AUDIO_KINDS, Track, decode_track, mixdown, on_timeline, timeline_length
+from reflector.pipelines.tracks import AUDIO_KINDS, Track, decode_track, mixdown, timeline_length
 from reflector.pipelines.types import MeetingResult, ProgressFn, Transcription, Word, speaker_label
 
 log = structlog.get_logger(__name__)
@@ -84,14 +85,26 @@ def participants_of(tracks: Sequence[Track]) -> list[Participant]:
     return [Participant(i, pid, names[pid] or speaker_label(i)) for i, pid in enumerate(ordered)]
 
 
-def power_envelope(samples: np.ndarray) -> np.ndarray:
-    """Mean power of each FRAME_S frame."""
+def power_envelope(samples: np.ndarray, offset_s: float = 0.0, length: int | None = None) -> np.ndarray:
+    """Mean power of each FRAME_S frame of a timeline of `length` samples (the track's own length by
+    default) where `samples` start at `offset_s`: a track's frames on the meeting's timeline, read a block of
+    frames at a time rather than copied onto a timeline as long as the meeting."""
     frame = round(FRAME_S * SAMPLE_RATE)
-    count = math.ceil(len(samples) / frame)
-    padded = np.zeros(count * frame, dtype=np.float32)
-    padded[: len(samples)] = samples
-    frames = padded.reshape(count, frame)
-    return np.einsum("ij,ij->i", frames, frames).astype(np.float64) / frame
+    length = len(samples) if length is None else length
+    power = np.zeros(math.ceil(length / frame))
+    start = min(round(offset_s * SAMPLE_RATE), length)
+    end = start + min(len(samples), length - start)  # where the track stops on the timeline
+    block = BLOCK  # a whole number of frames
+    at = start
+    while at < end:
+        first = at // frame  # the frame `at` falls in; blocks end on frame boundaries of the timeline
+        upto = min((first * frame // block + 1) * block, end)
+        padded = np.zeros(math.ceil((upto - first * frame) / frame) * frame, dtype=np.float32)
+        padded[at - first * frame : upto - first * frame] = samples[at - start : upto - start]
+        frames = padded.reshape(-1, frame)
+        power[first : first + len(frames)] = np.einsum("ij,ij->i", frames, frames).astype(np.float64) / frame
+        at = upto
+    return power
 
 
 def _stacked(envelopes: Sequence[np.ndarray]) -> np.ndarray:
@@ -111,14 +124,22 @@ def leaking_frames(envelopes: Sequence[np.ndarray]) -> list[np.ndarray]:
 
 
 def without_leaks(samples: np.ndarray, offset_s: float, leaking: np.ndarray) -> np.ndarray:
-    """A track (from its own start) with its leaking frames (on the meeting's timeline) silenced."""
+    """A track (from its own start) with its leaking frames (on the meeting's timeline) silenced; written to
+    a file a block at a time (`audio.into_file`) rather than copied whole."""
     frame = round(FRAME_S * SAMPLE_RATE)
     start = round(offset_s * SAMPLE_RATE)
-    out = samples.copy()
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], leaking.astype(np.int8), [0]])))
-    for lo, hi in zip(edges[::2], edges[1::2], strict=True):
-        out[max(lo * frame - start, 0) : max(hi * frame - start, 0)] = 0.0
-    return out
+
+    def blocks() -> Iterator[np.ndarray]:
+        for at in range(0, len(samples), BLOCK):
+            block = np.array(samples[at : at + BLOCK])
+            frames = (np.arange(at, at + len(block)) + start) // frame
+            heard = frames < len(leaking)
+            mute = np.zeros(len(block), dtype=bool)
+            mute[heard] = leaking[frames[heard]]
+            block[mute] = 0.0
+            yield block
+
+    return into_file(blocks())
 
 
 def remove_cross_talk(words: list[Word], envelopes: Sequence[np.ndarray]) -> list[Word]:
@@ -141,7 +162,9 @@ def remove_cross_talk(words: list[Word], envelopes: Sequence[np.ndarray]) -> lis
 
 
 def is_silent(samples: np.ndarray) -> bool:
-    return len(samples) == 0 or float(np.abs(samples).max()) < 10 ** (SILENT_DBFS / 20)
+    # A block at a time: abs() of a whole track would copy it.
+    loudest = max((float(np.abs(samples[at : at + BLOCK]).max()) for at in range(0, len(samples), BLOCK)), default=0.0)
+    return loudest < 10 ** (SILENT_DBFS / 20)
 
 
 class MultitrackPipeline(MeetingPipeline):
@@ -197,15 +220,12 @@ class MultitrackPipeline(MeetingPipeline):
     def _decode_tracks(self) -> DecodedAudio:
         self._samples = [decode_track(t.path) for t in self.tracks]
         length = timeline_length(self.tracks, self._samples)
-        self._envelopes = []
-
-        def placed() -> Iterator[np.ndarray]:
-            for track, samples in zip(self.tracks, self._samples, strict=True):
-                on_the_timeline = on_timeline(samples, track.offset_s, length)
-                self._envelopes.append(power_envelope(on_the_timeline))
-                yield on_the_timeline
-
-        mix = mixdown(placed(), length)
+        placed = [(samples, track.offset_s) for track, samples in zip(self.tracks, self._samples, strict=True)]
+        with contextlib.ExitStack() as reading:  # each track's pages handed back as they are read
+            for samples in self._samples:
+                reading.enter_context(paged_out(samples))
+            self._envelopes = [power_envelope(samples, offset_s, length) for samples, offset_s in placed]
+            mix = mixdown(placed, length)
         mp3 = None
         if self._playback_dir is not None and len(mix):
             mp3 = encode_mp3(mix, self._playback_dir / "audio.mp3")
@@ -219,18 +239,20 @@ class MultitrackPipeline(MeetingPipeline):
         words: list[Word] = []
         leaking = leaking_frames(self._envelopes)
         for index, (track, own) in enumerate(zip(self.tracks, self._samples, strict=True)):
-            samples = without_leaks(own, track.offset_s, leaking[index])
-            if is_silent(samples):
-                log.info("multitrack.silent_track", kind=track.kind, participant=track.participant_id)
-            else:
-                heard = self._models.transcriber().transcribe(
-                    samples,
-                    language=self._options.language,
-                    progress=_share(progress, done, len(samples), total),
-                    names=self._known_names(),
-                )
-                language = language or heard.language
-                words.extend(_shifted(w, track.offset_s, index) for w in heard.words)
+            with paged_out(own):
+                samples = without_leaks(own, track.offset_s, leaking[index])
+            with paged_out(samples):
+                if is_silent(samples):
+                    log.info("multitrack.silent_track", kind=track.kind, participant=track.participant_id)
+                else:
+                    heard = self._models.transcriber().transcribe(
+                        samples,
+                        language=self._options.language,
+                        progress=_share(progress, done, len(samples), total),
+                        names=self._known_names(),
+                    )
+                    language = language or heard.language
+                    words.extend(_shifted(w, track.offset_s, index) for w in heard.words)
             done += len(samples)
             progress(done / total)
         words.sort(key=lambda w: (w.start, w.speaker))

@@ -10,7 +10,7 @@ whose track it is and what it carries.
 """
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -19,7 +19,7 @@ import msgspec
 import numpy as np
 import structlog
 
-from reflector.pipelines.audio import SAMPLE_RATE, UNREADABLE
+from reflector.pipelines.audio import BLOCK, SAMPLE_RATE, UNREADABLE, into_file, paged_out, silence_in_file
 from reflector.pipelines.protocols import AudioError
 
 log = structlog.get_logger(__name__)
@@ -146,7 +146,9 @@ def livekit_tracks(
 
 
 def decode_track(path: str | Path) -> np.ndarray:
-    """A track as 16 kHz mono float32 from its first sample, gaps in its timestamps filled with silence.
+    """A track as 16 kHz mono float32 from its first sample, gaps in its timestamps filled with silence;
+    written to an unnamed file as it decodes and read back mapped (`audio.into_file`), so that the tracks of
+    a long meeting are never all held in memory.
 
     Daily sends no packets while a microphone is muted: decoding frame after frame would pull every later
     word earlier by the length of the mute. Each frame goes where its timestamp says instead.
@@ -156,38 +158,34 @@ def decode_track(path: str | Path) -> np.ndarray:
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         log.info("tracks.open_failed", path=str(path), error=str(exc))
         raise AudioError(UNREADABLE) from exc
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
-    written = 0
-    first: float | None = None
     with container:
         if not container.streams.audio:
             raise AudioError("This track has no audio, so there is nothing to transcribe.")
-        try:
-            for frame in container.decode(container.streams.audio[0]):
-                if frame.time is not None:
-                    first = frame.time if first is None else first
-                    due = round((frame.time - first) * SAMPLE_RATE)
-                    if due - written > GAP_S * SAMPLE_RATE:
-                        chunks.append(np.zeros(due - written, dtype=np.float32))
-                        written = due
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray()[0])
-                    written += len(chunks[-1])
-        except (av.error.FFmpegError, ValueError) as exc:
-            log.warning("tracks.truncated", path=str(path), error=str(exc), decoded_s=written / SAMPLE_RATE)
-    chunks.extend(out.to_ndarray()[0] for out in resampler.resample(None))
-    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    return np.clip(samples, -1.0, 1.0)
+        return into_file(_track_blocks(container, container.streams.audio[0], path))
 
 
-def on_timeline(samples: np.ndarray, offset_s: float, length: int) -> np.ndarray:
-    """`samples` placed at `offset_s` on a timeline of `length` samples, silence elsewhere."""
-    out = np.zeros(length, dtype=np.float32)
-    start = min(round(offset_s * SAMPLE_RATE), length)
-    piece = samples[: length - start]
-    out[start : start + len(piece)] = piece
-    return out
+def _track_blocks(
+    container: av.container.InputContainer, stream: av.AudioStream, path: str | Path
+) -> Iterator[np.ndarray]:
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    written = 0
+    first: float | None = None
+    try:
+        for frame in container.decode(stream):
+            if frame.time is not None:
+                first = frame.time if first is None else first
+                due = round((frame.time - first) * SAMPLE_RATE)
+                if due - written > GAP_S * SAMPLE_RATE:
+                    yield np.zeros(due - written, dtype=np.float32)
+                    written = due
+            for out in resampler.resample(frame):
+                block = np.clip(out.to_ndarray()[0], -1.0, 1.0)
+                written += len(block)
+                yield block
+    except (av.error.FFmpegError, ValueError) as exc:
+        log.warning("tracks.truncated", path=str(path), error=str(exc), decoded_s=written / SAMPLE_RATE)
+    for out in resampler.resample(None):
+        yield np.clip(out.to_ndarray()[0], -1.0, 1.0)
 
 
 def timeline_length(tracks: list[Track], decoded: list[np.ndarray]) -> int:
@@ -195,13 +193,21 @@ def timeline_length(tracks: list[Track], decoded: list[np.ndarray]) -> int:
     return max((round(t.offset_s * SAMPLE_RATE) + len(s) for t, s in zip(tracks, decoded, strict=True)), default=0)
 
 
-def mixdown(placed: Iterable[np.ndarray], length: int) -> np.ndarray:
-    """Tracks (each already on the timeline, taken one at a time so that only one is held besides the
-    mix) summed and scaled so the loudest sample sits at MIX_PEAK."""
-    mix = np.zeros(length, dtype=np.float32)
-    for samples in placed:
-        mix += samples
-    peak = float(np.abs(mix).max()) if length else 0.0
-    if peak > 0:
-        mix *= MIX_PEAK / peak
+def mixdown(placed: Iterable[tuple[np.ndarray, float]], length: int) -> np.ndarray:
+    """Tracks, each (samples, offset in seconds on the timeline), summed onto a timeline of `length` samples
+    and scaled so the loudest sample sits at MIX_PEAK. The mix is as long as the meeting: it lives in a file
+    (`audio.silence_in_file`) whose pages are handed back as it is written."""
+    mix = silence_in_file(length)
+    with paged_out(mix):
+        peak = 0.0
+        for samples, offset_s in placed:
+            start = min(round(offset_s * SAMPLE_RATE), length)
+            for at in range(0, min(len(samples), length - start), BLOCK):
+                piece = samples[at : min(at + BLOCK, length - start)]
+                mix[start + at : start + at + len(piece)] += piece
+        for at in range(0, length, BLOCK):
+            peak = max(peak, float(np.abs(mix[at : at + BLOCK]).max()))
+        if peak > 0:
+            for at in range(0, length, BLOCK):
+                mix[at : at + BLOCK] *= MIX_PEAK / peak
     return mix

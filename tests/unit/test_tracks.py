@@ -1,5 +1,7 @@
 """Per-participant tracks: Daily's raw-track names, offsets on the meeting's timeline, cross-talk, mixdown."""
 
+import mmap
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,7 @@ from reflector.pipelines.multitrack import (
     remove_cross_talk,
     without_leaks,
 )
-from reflector.pipelines.tracks import Track, daily_tracks, mixdown, on_timeline, parse_daily_key
+from reflector.pipelines.tracks import Track, daily_tracks, mixdown, parse_daily_key
 from reflector.pipelines.types import Word
 
 ALICE = "8f0c2a5e-1b7d-4c3e-9a6f-2d4b8e1c7a90"
@@ -79,14 +81,13 @@ def test_participants_are_numbered_by_who_joined_first_and_keep_one_number_for_t
     assert [(p.speaker, p.name) for p in participants] == [(0, "Alice"), (1, "Bob"), (2, "Speaker 3")]
 
 
-def test_a_track_is_placed_at_its_offset_on_the_timeline() -> None:
-    samples = np.ones(SAMPLE_RATE, dtype=np.float32)
-
-    placed = on_timeline(samples, 2.5, 4 * SAMPLE_RATE)
-
-    assert placed[: int(2.5 * SAMPLE_RATE)].sum() == 0
-    assert placed[int(2.5 * SAMPLE_RATE) : int(3.5 * SAMPLE_RATE)].min() == 1.0
-    assert placed[int(3.5 * SAMPLE_RATE) :].sum() == 0
+def _placed(samples: np.ndarray, offset_s: float, length: int) -> np.ndarray:
+    """The track copied onto the whole timeline: what the mix and the envelope must equal without the copy."""
+    out = np.zeros(length, dtype=np.float32)
+    start = min(round(offset_s * SAMPLE_RATE), length)
+    piece = samples[: length - start]
+    out[start : start + len(piece)] = piece
+    return out
 
 
 def test_mixdown_sums_tracks_and_normalises_the_peak() -> None:
@@ -94,10 +95,38 @@ def test_mixdown_sums_tracks_and_normalises_the_peak() -> None:
     b = np.zeros(100, dtype=np.float32)
     b[50:] = 0.8
 
-    mix = mixdown(iter([a, b]), 100)
+    mix = mixdown([(a, 0.0), (b, 0.0)], 100)
 
     assert float(np.abs(mix).max()) == pytest.approx(0.9)
     assert mix[0] == pytest.approx(0.45)
+
+
+@pytest.mark.parametrize("offsets", [(0.0, 0.0), (2.5, 0.0), (0.0, 61.0137), (125.3, 3.0)])
+def test_tracks_are_mixed_and_measured_at_their_offsets_as_if_copied_onto_the_timeline(
+    offsets: tuple[float, float],
+) -> None:
+    # Over two minutes and off the frame grid: several blocks, a track cut by the timeline's end.
+    rng = np.random.default_rng(7)
+    tracks = [
+        (rng.uniform(-0.5, 0.5, n).astype(np.float32), o)
+        for n, o in zip((130 * SAMPLE_RATE + 17, 70 * SAMPLE_RATE), offsets, strict=True)
+    ]
+    length = max(round(o * SAMPLE_RATE) + len(t) for t, o in tracks) - SAMPLE_RATE // 3
+
+    mix = mixdown(tracks, length)
+
+    copied = sum(_placed(t, o, length) for t, o in tracks)
+    assert np.allclose(mix, copied * (0.9 / np.abs(copied).max()), atol=1e-6)
+    for samples, offset in tracks:
+        assert np.allclose(power_envelope(samples, offset, length), power_envelope(_placed(samples, offset, length)))
+
+
+def test_the_mix_lives_in_a_file_not_in_memory() -> None:
+    mix = mixdown([(np.ones(SAMPLE_RATE, dtype=np.float32), 0.5)], 2 * SAMPLE_RATE)
+
+    assert isinstance(mix.base, memoryview) and isinstance(mix.base.obj, mmap.mmap)
+    assert mix[: SAMPLE_RATE // 2].sum() == 0
+    assert mix[SAMPLE_RATE // 2 : 3 * SAMPLE_RATE // 2].min() == pytest.approx(0.9)
 
 
 def _tone(seconds: float, level: float) -> np.ndarray:
