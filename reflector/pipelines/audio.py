@@ -22,7 +22,7 @@ MIN_DURATION = 0.5  # seconds; below this there is nothing to transcribe or diar
 MIN_PEAKS = 255  # Reflector's fixed count, kept as the floor so short files look the same
 MAX_PEAKS = 4000
 # Samples worked on at a time where a whole recording would be copied otherwise (a minute).
-BLOCK = 60 * 16000
+BLOCK = 60 * SAMPLE_RATE
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 UNREADABLE = "This is not an audio or video file we can read. Upload a recording such as mp3, wav, m4a or webm."
