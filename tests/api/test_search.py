@@ -71,6 +71,22 @@ async def test_snippets_come_from_the_summary_first_and_count_every_hit(clean: S
     assert all(len(s) <= 150 + 6 for s in snippets)
 
 
+async def test_hits_are_whole_words_in_any_case_for_every_query_word(clean: Services, api: AsyncClient) -> None:
+    await _transcript(
+        clean,
+        title="Hiring plan",
+        text="Speaker 0: BUDGETS were cut, so the overbudget hiring plans wait. Speaker 1: Budgeting hires? "
+        "Speaker 0: Unbudgeted, like the rehire.",
+    )
+
+    [result] = (await api.get("/v1/transcripts/search", params={"q": "budget hiring"})).json()["results"]
+
+    # BUDGETS, hiring, Budgeting and hires stem to a query word; overbudget, Unbudgeted and rehire do not.
+    assert result["total_match_count"] == 4
+    [snippet] = result["search_snippets"]
+    assert snippet.startswith("Speaker 0: BUDGETS were cut") and snippet.endswith("the rehire.")
+
+
 async def test_empty_query_lists_newest_first_with_filters_and_paging(clean: Services, api: AsyncClient) -> None:
     ids = [await _transcript(clean, title=f"Meeting {i}") for i in range(5)]
     room = await clean.rooms.create("someone", RoomSettings(name="room-1", platform="daily"))

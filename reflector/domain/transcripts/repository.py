@@ -388,8 +388,11 @@ def _search_from(terms: str, filters: SearchFilters) -> tuple[str, list[Any]]:
     return f"{source} WHERE {' AND '.join(conditions)}", args
 
 
-async def search_page(terms: str, filters: SearchFilters, *, offset: int, limit: int) -> tuple[list[SearchRow], int]:
-    """Matches of a websearch query, best rank first (newest first without one), and their count.
+async def search_page(
+    terms: str, filters: SearchFilters, *, offset: int, limit: int
+) -> tuple[list[SearchRow], int, list[str]]:
+    """Matches of a websearch query, best rank first (newest first without one), their count, and the
+    query's stemmed words as the search vector holds them (stop words dropped; none past the last page).
 
     Ranking and counting read only the search vectors; texts are fetched for this page alone, and
     only with a query (for its snippets).
@@ -407,22 +410,19 @@ async def search_page(terms: str, filters: SearchFilters, *, offset: int, limit:
              LIMIT {{}} OFFSET {{}}
         )
         SELECT t.id, t.title, t.name, t.user_id, t.room_id, t.source_kind, t.created_at, t.status, t.duration,
-               t.change_seq, ranked.rank, ranked.total, {texts}
+               t.change_seq, ranked.rank, ranked.total, {texts},
+               tsvector_to_array(to_tsvector('english', {{}}::text)) AS lexemes
           FROM ranked JOIN transcript t ON t.id = ranked.id
          ORDER BY ranked.rank DESC, t.created_at DESC, t.id
         """,
         *args,
         limit,
         offset,
+        terms,
     )
     total = await _total(rows, offset, f"SELECT count(*) AS n FROM {source}", args)
-    return [msgspec.convert(row, SearchRow) for row in rows], total
-
-
-async def lexemes_of(terms: str) -> list[str]:
-    """The stemmed words of a query, as the search vector holds them (stop words dropped)."""
-    rows = await Transcript.raw("SELECT tsvector_to_array(to_tsvector('english', {})) AS lexemes", terms)
-    return list(rows[0]["lexemes"])
+    lexemes = list(rows[0]["lexemes"]) if rows else []
+    return [msgspec.convert(row, SearchRow) for row in rows], total, lexemes
 
 
 async def stems_of(words: list[str]) -> dict[str, list[str]]:

@@ -22,8 +22,6 @@ MAX_SNIPPETS = 3
 # The summary is the densest text, so its hits come first, but it may not crowd out the words.
 MAX_SUMMARY_SNIPPETS = 2
 
-_WORD = re.compile(r"\w+")
-
 
 class InvalidSearch(DomainError):
     """A search the client must change, e.g. a date range that ends before it starts."""
@@ -78,12 +76,13 @@ async def search_transcripts(query: SearchQuery) -> SearchPage:
         created_from=query.created_from,
         created_to=query.created_to,
     )
-    rows, total = await repository.search_page(terms, filters, offset=query.offset, limit=query.limit)
-    matching = await _matching_words(terms, rows) if terms and rows else set()
+    rows, total, lexemes = await repository.search_page(terms, filters, offset=query.offset, limit=query.limit)
+    matching = await _matching_words(set(lexemes), rows) if terms and rows else set()
     hits = []
+    pattern = _any_of(matching)
     for row in rows:
-        summary_hits = _hits(row.long_summary, matching)
-        text_hits = _hits(row.text, matching)
+        summary_hits = _hits(row.long_summary, matching, pattern)
+        text_hits = _hits(row.text, matching, pattern)
         snippets = _snippets(row.long_summary, summary_hits, MAX_SUMMARY_SNIPPETS)
         snippets += _snippets(row.text, text_hits, MAX_SNIPPETS - len(snippets))
         hits.append(
@@ -106,34 +105,37 @@ async def search_transcripts(query: SearchQuery) -> SearchPage:
     return SearchPage(hits=hits, total=total, matched_words=frozenset(matching))
 
 
-async def _matching_words(terms: str, rows: list[repository.SearchRow]) -> set[str]:
+async def _matching_words(lexemes: set[str], rows: list[repository.SearchRow]) -> set[str]:
     """The lower-cased words of these texts that stem to one of the query's lexemes."""
-    lexemes = set(await repository.lexemes_of(terms))
     if not lexemes:
         return set()
     # English Snowball stems keep all but at most the last letter of a word (budgets→budget,
     # hiring→hire, happy→happi), so only words sharing that prefix are worth stemming; the few
-    # irregular forms (dying→die) go unhighlighted but still match in PostgreSQL.
-    prefixes = tuple(lexeme[:-1] if len(lexeme) > 2 else lexeme for lexeme in lexemes)
+    # irregular forms (dying→die) go unhighlighted but still match in PostgreSQL. One regex over the
+    # texts finds them: splitting every text into words cost more than the rest of a search.
+    prefixes = sorted({lexeme[:-1] if len(lexeme) > 2 else lexeme for lexeme in lexemes}, key=len, reverse=True)
+    starting = re.compile(r"\b(?:" + "|".join(map(re.escape, prefixes)) + r")\w*", re.IGNORECASE)
     candidates = {
-        word
+        m.group().lower()
         for row in rows
         for text in (row.title, row.long_summary, row.text)
-        for word in _words(text)
-        if word.startswith(prefixes)
+        for m in starting.finditer(text)
     }
     stems = await repository.stems_of(sorted(candidates))
     return {word for word, word_lexemes in stems.items() if lexemes.intersection(word_lexemes)}
 
 
-def _words(text: str) -> set[str]:
-    return {m.group().lower() for m in _WORD.finditer(text)}
+def _any_of(words: set[str]) -> re.Pattern[str] | None:
+    """A regex finding any of these lower-cased words as a whole word, in any case."""
+    if not words:
+        return None
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")\b", re.IGNORECASE)
 
 
-def _hits(text: str, matching: set[str]) -> list[tuple[int, int]]:
-    if not matching:
+def _hits(text: str, matching: set[str], pattern: re.Pattern[str] | None) -> list[tuple[int, int]]:
+    if pattern is None:
         return []
-    return [m.span() for m in _WORD.finditer(text) if m.group().lower() in matching]
+    return [m.span() for m in pattern.finditer(text) if m.group().lower() in matching]
 
 
 def _snippets(text: str, hits: list[tuple[int, int]], most: int) -> list[str]:
