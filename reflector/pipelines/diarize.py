@@ -31,10 +31,10 @@ EMBEDDING_SIZE = 192
 # senko's subsegments: a CAM++ embedding of 1.5 s every 0.6 s through each speech region.
 SUBSEGMENT_S = 1.5
 SUBSEGMENT_SHIFT_S = 0.6
-# How far the one subsegment of a region shorter than SUBSEGMENT_S may reach back before the region.
-# senko reaches back a full 1.5 s into whatever was said before (usually another voice), so a one-second
-# reply took part of its voice print from the previous speaker, and where the VAD's frames happened to
-# fall decided its label.
+# The shortest stretch embedded: a region shorter than SUBSEGMENT_S is embedded whole, and one shorter than
+# this is widened back to this length. senko widens every such region back to a full 1.5 s, into whatever
+# was said before (usually another voice), so a one-second reply took part of its voice print from the
+# previous speaker, and where the VAD's frames happened to fall decided its label.
 SHORTEST_SUBSEGMENT_S = 1.0
 # senko's own VAD model and settings (senko would run the model a frame at a time: see speech.py).
 DIARIZATION_SPEECH = SpeechOptions("silero-vad", threshold=0.55, min_silence_ms=100, min_speech_ms=250, pad_ms=30)
