@@ -201,9 +201,16 @@ async def test_a_declined_consent_leaves_no_audio_or_video_of_the_meeting_and_th
             transcript_id = await transcript_of_the_recording(services, worker)
             transcript = await wait_for_status(services, transcript_id, within_s=300)
             assert transcript.status == "ended", (transcript.error, worker.log()[-3000:])
-            deadline = time.monotonic() + 60  # the workers' sweep deletes once the transcript has ended
+            # The workers' sweep deletes once the transcript has ended: the platform's bucket first, then our
+            # store, and marks the recording last; the worker must not be stopped between the two.
+            deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                if not await recordings_bucket.list_keys("acme.daily.co/"):
+                marked = (
+                    await Recording.select(Recording.media_deleted_at)
+                    .where(Recording.transcript_id == transcript_id)
+                    .first()
+                )
+                if marked is not None and marked["media_deleted_at"] is not None:
                     break
                 await asyncio.sleep(0.5)
         finally:
