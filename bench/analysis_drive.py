@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from reflector.bootstrap import ModelRegistry
+from reflector.model_registry import ModelRegistry
 from reflector.pipelines.meeting import STEPS, MeetingPipeline, MemoryCheckpoints, PipelineOptions, build_result
 from reflector.settings import load_settings
 

@@ -28,7 +28,7 @@ CHILD = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
 import msgspec
-from reflector.bootstrap import ModelRegistry
+from reflector.model_registry import ModelRegistry
 from reflector.pipelines import llm as llm_module
 from reflector.pipelines.assemble import segments_from_words
 from reflector.pipelines.summarize import summarize
@@ -131,7 +131,7 @@ def speech_transcript(minutes: float) -> dict:
     import msgspec
     from pipeline import build_recording
 
-    from reflector.bootstrap import ModelRegistry
+    from reflector.model_registry import ModelRegistry
     from reflector.pipelines.meeting import MeetingPipeline, MemoryCheckpoints, PipelineOptions
     from reflector.settings import load_settings
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from llm_tasks import TaskRecorder, print_tasks  # noqa: E402
 
-from reflector.bootstrap import ModelRegistry  # noqa: E402
+from reflector.model_registry import ModelRegistry  # noqa: E402
 from reflector.pipelines import audio  # noqa: E402
 from reflector.pipelines.meeting import MeetingPipeline, MemoryCheckpoints, PipelineOptions  # noqa: E402
 from reflector.settings import load_settings  # noqa: E402

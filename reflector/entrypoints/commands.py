@@ -182,8 +182,8 @@ class _StepProgress:
 
 
 def _process(args: argparse.Namespace, settings: Settings) -> int:
-    from reflector.bootstrap import ModelRegistry
     from reflector.entrypoints.speech_process import SpeechStageDied, run_speech_stage
+    from reflector.model_registry import ModelRegistry
     from reflector.pipelines.formats import render
     from reflector.pipelines.meeting import MeetingPipeline, MemoryCheckpoints, build_result
     from reflector.pipelines.protocols import AudioError, ModelUnavailable

@@ -3,10 +3,10 @@
 
 import msgspec
 
-from reflector.bootstrap import ModelRegistry
 from reflector.domain.health import LIVE
 from reflector.domain.live.captioning import Captioner
 from reflector.entrypoints.process_lifecycle import worker_process
+from reflector.model_registry import ModelRegistry
 from reflector.settings import Settings, usable_cores
 
 

@@ -113,7 +113,7 @@ def _child(
     connection: Connection,
     log_setup: tuple[str, str],
 ) -> None:
-    from reflector.bootstrap import ModelRegistry
+    from reflector.model_registry import ModelRegistry
     from reflector.pipelines.meeting import MeetingPipeline
 
     configure_logging(*log_setup)

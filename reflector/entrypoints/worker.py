@@ -11,13 +11,14 @@ from arq.worker import Worker, func
 from reflector.adapters.gate import MachineGate
 from reflector.adapters.outages import UNREACHABLE, is_outage
 from reflector.adapters.queue import count_finished, redis_settings
-from reflector.bootstrap import ALL_JOBS, ModelRegistry, recording_notices
+from reflector.bootstrap import ALL_JOBS, recording_notices
 from reflector.domain.processing import jobs
 from reflector.domain.processing.holders import Holder
 from reflector.domain.processing.models import queue_name
 from reflector.domain.processing.scratch import remove_orphaned_scratch
 from reflector.domain.rooms.figures import mark_run
 from reflector.entrypoints.process_lifecycle import WorkerProcess, worker_process
+from reflector.model_registry import ModelRegistry
 from reflector.settings import Settings
 
 log = structlog.get_logger(__name__)
