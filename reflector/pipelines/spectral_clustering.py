@@ -35,10 +35,13 @@ def cluster(embeddings: np.ndarray, *, num_speakers: int | None = None, max_spea
     return _merge_similar(labels, embeddings)
 
 
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (a zero row stays zero)."""
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-    return a @ b.T
+    return unit_rows(a) @ unit_rows(b).T
 
 
 def _spectral(embeddings: np.ndarray, num_speakers: int | None, max_speakers: int) -> np.ndarray:
