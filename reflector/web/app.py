@@ -1,5 +1,6 @@
 """The Litestar application, built by a factory so tests and processes each get their own."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -52,6 +53,15 @@ def _template_globals(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["caller_of"] = lambda request: provide_caller(request.scope)
 
 
+def _freeze_startup_objects() -> None:
+    """Leave what start-up built (modules, routes, schemas, pools) out of every later garbage collection.
+
+    A full collection walks every tracked object: over the app's ~160,000 start-up objects it took about
+    50 ms, added to whichever request it landed on (the p99 of a list or a get in `bench/api.py`)."""
+    gc.collect()
+    gc.freeze()
+
+
 def app_from_environment() -> Litestar:
     """The app of one of several web processes (`reflector web` names it to uvicorn, WEB_CONCURRENCY > 1): its
     settings from the environment, as `reflector web` read them."""
@@ -69,6 +79,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             yield
             return
         app.state.services = await start_services(settings)
+        _freeze_startup_objects()
         try:
             yield
         finally:
