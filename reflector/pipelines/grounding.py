@@ -272,6 +272,15 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
 
 
+def whole_sentences(text: str) -> str:
+    """`text` without a last sentence cut off before its end (a reply field stopped at its length cap); a
+    text that is one unfinished sentence is kept as it is."""
+    sentences = split_sentences(text)
+    if len(sentences) > 1 and not sentences[-1].rstrip("\"')").endswith((".", "!", "?")):
+        sentences.pop()
+    return " ".join(sentences)
+
+
 # In a Title Case title every word is capitalized, so only these show that the next word is a name.
 _BEFORE_NAMES = _wordset("with and by from for to at & vs versus")
 

@@ -17,6 +17,7 @@ import httpx
 import msgspec
 import structlog
 
+from reflector.pipelines.json_repeats import RepeatWatch
 from reflector.pipelines.model_files import resolve_llm_model_path
 from reflector.pipelines.protocols import LLM, ChatMessage, ModelUnavailable
 from reflector.settings import LLMSettings, usable_cores
@@ -101,25 +102,40 @@ class EmbeddedLLM:
             started = time.monotonic()
             # llama.cpp's counters tell the prompt tokens it read from those its KV cache still held.
             self._llama_cpp.llama_perf_context_reset(self._llama.ctx)
-            reply = self._llama.create_chat_completion(
+            # Streamed, so that a structured reply that starts repeating itself stops being written there.
+            chunks = self._llama.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
                 max_tokens=max_tokens,
                 temperature=temperature,
+                stream=True,
                 **kwargs,
             )
+            watch = RepeatWatch() if json_schema is not None else None
+            pieces: list[str] = []
+            try:
+                for chunk in chunks:
+                    piece = chunk["choices"][0]["delta"].get("content") or ""
+                    if not piece:
+                        continue
+                    pieces.append(piece)  # one a token, but for characters that take several
+                    if watch is not None and watch.feed(piece):
+                        break
+            finally:
+                chunks.close()
             perf = self._llama_cpp.llama_perf_context(self._llama.ctx)
-        usage = reply.get("usage", {})
+            prompt_tokens = self._llama.n_tokens - len(pieces)
         log.info(
             "llm.completed",
             backend="embedded",
             task=current_task(),
-            prompt_tokens=usage.get("prompt_tokens"),
+            prompt_tokens=prompt_tokens,
             prompt_tokens_read=perf.n_p_eval,
-            completion_tokens=usage.get("completion_tokens"),
+            completion_tokens=len(pieces),
             read_seconds=round(perf.t_p_eval_ms / 1000, 2),
             seconds=_since(started),
+            **_repeat_note(watch),
         )
-        return reply["choices"][0]["message"]["content"] or ""
+        return watch.text() if watch is not None else "".join(pieces)
 
     def count_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -185,7 +201,15 @@ class OpenAICompatibleLLM:
             completion_tokens=usage.get("completion_tokens"),
             seconds=_since(started),
         )
-        return reply["choices"][0]["message"].get("content") or ""
+        content = reply["choices"][0]["message"].get("content") or ""
+        # The same reply as the embedded model's would be: cut where it starts repeating itself.
+        if json_schema is not None:
+            watch = RepeatWatch()
+            watch.feed(content)
+            if note := _repeat_note(watch):
+                log.info("llm.repeat_cut", backend="openai", task=current_task(), **note)
+            return watch.text()
+        return content
 
     def count_tokens(self, text: str) -> int:
         # The server's tokenizer is not reachable through the OpenAI API; ~4 characters a token
@@ -295,6 +319,11 @@ def complete_json(
                     ChatMessage("user", f"That reply was not valid: {exc}. Answer again with JSON only."),
                 ]
     raise LLMError(f"the LLM did not produce valid {struct_type.__name__} JSON: {error}")
+
+
+def _repeat_note(watch: RepeatWatch | None) -> dict[str, int]:
+    """For the log: how much of a reply was left once it was cut at a repeat (nothing when not cut)."""
+    return {"cut_at_repeat_chars": len(watch.text())} if watch is not None and watch.repeated else {}
 
 
 def _since(started: float) -> float:

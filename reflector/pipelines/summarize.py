@@ -15,13 +15,21 @@ import msgspec
 import structlog
 
 from reflector.pipelines.decisions import settled_decisions
-from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title, quoted_line, sets_a_task
+from reflector.pipelines.grounding import (
+    Grounding,
+    attribute_owner,
+    clean_title,
+    quoted_line,
+    sets_a_task,
+    whole_sentences,
+)
 from reflector.pipelines.llm import LLMError, complete_json, llm_task
 from reflector.pipelines.protocols import LLM, ChatMessage
 from reflector.pipelines.topics import (
     REPLY_TOKENS,
     SYSTEM_PROMPT,
     TASK_TOKENS,
+    Title,
     analysis_document,
     fits_whole,
     speaker_name,
@@ -74,27 +82,32 @@ GENERIC_TITLES = {
 # Field order is the order the grammar makes the model write them: the quoted line first, so the
 # owner can be read from it (see grounding.attribute_owner) rather than guessed.
 class ActionItemReply(msgspec.Struct):
-    quote: str
-    owner: str | None
-    task: str
-    due: str | None
+    quote: Annotated[str, msgspec.Meta(max_length=300)]
+    owner: Annotated[str, msgspec.Meta(max_length=40)] | None
+    task: Annotated[str, msgspec.Meta(max_length=160)]
+    due: Annotated[str, msgspec.Meta(max_length=60)] | None
 
 
+Decision = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+# Length caps: see topics.Title. Two to four short sentences fit in 450 characters; more was the model
+# running on ("The team also discussed ...").
 class RecapReply(msgspec.Struct):
-    title: str
-    summary: str
+    title: Title
+    summary: Annotated[str, msgspec.Meta(max_length=450)]
 
 
 # Decisions first: written after the action items, they came out empty (the model had listed
 # them as tasks). The caps keep a looping model from filling its whole reply with items.
 class OutcomesReply(msgspec.Struct):
-    decisions: Annotated[list[str], msgspec.Meta(max_length=MAX_DECISIONS)]
+    decisions: Annotated[list[Decision], msgspec.Meta(max_length=MAX_DECISIONS)]
     action_items: Annotated[list[ActionItemReply], msgspec.Meta(max_length=MAX_ACTION_ITEMS)]
 
 
 class NotesReply(msgspec.Struct):
-    summary: str
-    decisions: Annotated[list[str], msgspec.Meta(max_length=MAX_DECISIONS)]
+    summary: Annotated[str, msgspec.Meta(max_length=600)]
+    decisions: Annotated[list[Decision], msgspec.Meta(max_length=MAX_DECISIONS)]
     action_items: Annotated[list[ActionItemReply], msgspec.Meta(max_length=MAX_ACTION_ITEMS)]
 
 
@@ -195,7 +208,7 @@ def _map_reduce(llm: LLM, transcript: str, names_note: str, progress: ProgressFn
                 )
             )
         progress(0.9 * number / (len(chunks) + 1))
-    summaries = [f"Part {i}: {n.summary.strip()}" for i, n in enumerate(notes, start=1) if n.summary.strip()]
+    summaries = [f"Part {i}: {whole_sentences(n.summary)}" for i, n in enumerate(notes, start=1) if n.summary.strip()]
     # Notes of a very long meeting may not fit either: condense them group by group first.
     while not _fits(llm, "\n".join(summaries)) and len(summaries) > 1:
         groups = _split_to_fit(llm, summaries)
@@ -240,7 +253,7 @@ def _grounded_summary(
     title = clean_title(recap.title, grounding)
     if title.lower() in GENERIC_TITLES or not title:
         title = topics[0].title if topics else title
-    short_summary = grounding.keep_grounded_sentences(recap.summary.strip())
+    short_summary = grounding.keep_grounded_sentences(whole_sentences(recap.summary))
     if not short_summary and topics:
         short_summary = " ".join(t.summary for t in topics if t.summary)
     lines = [(name, text) for name, _, text in (line.partition(": ") for line in transcript.splitlines())]

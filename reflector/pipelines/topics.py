@@ -14,11 +14,12 @@ does the same with its prompt cache). A transcript too long for one call is read
 
 import re
 from collections.abc import Sequence
+from typing import Annotated
 
 import msgspec
 import structlog
 
-from reflector.pipelines.grounding import Grounding, clean_title
+from reflector.pipelines.grounding import Grounding, clean_title, whole_sentences
 from reflector.pipelines.llm import LLMError, complete_json, llm_task
 from reflector.pipelines.protocols import LLM, ChatMessage
 from reflector.pipelines.topic_segmentation import split_topics
@@ -58,9 +59,16 @@ TASK_TOKENS = 400
 REPLY_TOKENS = 700
 
 
+# Length caps in characters, enforced by the reply grammar: a 1.5B model asked for one sentence sometimes
+# writes ten, repeating itself, and on 2 cores every token costs ~30 ms. The grammar closes the string at
+# the cap; `whole_sentences` then drops the sentence it cut.
+Title = Annotated[str, msgspec.Meta(max_length=80)]
+OneSentence = Annotated[str, msgspec.Meta(max_length=300)]
+
+
 class TopicReply(msgspec.Struct):
-    title: str
-    summary: str
+    title: Title
+    summary: OneSentence
 
 
 def speaker_name(speaker: int, speaker_names: dict[int, str]) -> str:
@@ -164,7 +172,7 @@ def detect_topics(
             reply = TopicReply(title="", summary="")
         title = "" if _PART_TITLE.search(reply.title) else clean_title(reply.title, grounding)
         title = title or f"Part {number}"
-        summary = grounding.keep_grounded_sentences(reply.summary.strip())
+        summary = grounding.keep_grounded_sentences(whole_sentences(reply.summary))
         topics.append(Topic(title=title, summary=summary, start=chunk[0].start, end=chunk[-1].end, words=chunk))
         log.info("topics.detected", topic=number, of=len(chunks), title=title)
         progress(number / len(chunks))

@@ -5,6 +5,7 @@ writes what grammar-first sampling writes."""
 from pathlib import Path
 
 import llama_cpp
+import msgspec
 import pytest
 
 from reflector.pipelines.llm import EmbeddedLLM, json_schema_for
@@ -100,3 +101,24 @@ def test_grammar_checked_on_the_chosen_token_writes_what_grammar_first_writes(mo
     print(f"\n{replies[0]}")
     assert replies[0] == replies[1]
     assert replies[0].lstrip().startswith('{"decisions"') or replies[0].lstrip().startswith('{ "decisions"')
+
+
+def test_a_reply_that_repeats_a_list_element_stops_being_written_there(model_path: Path) -> None:
+    llm = EmbeddedLLM(model_path, context_window=2048)
+    messages = [
+        ChatMessage("system", "Answer in JSON."),
+        ChatMessage("user", 'Write {"items": [...]} with the word "ship" in the list twelve times, then "done".'),
+    ]
+    schema = {
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": {"type": "string"}}},
+        "required": ["items"],
+    }
+    ctx = llm._llama.ctx
+    llama_cpp.llama_perf_context_reset(ctx)
+    reply = llm.complete(messages, json_schema=schema, max_tokens=120, temperature=0.0)
+    written = llama_cpp.llama_perf_context(ctx).n_eval
+    print(f"\n{reply!r}: {written} tokens written")
+    # The second "ship" ends the reply: what is kept is valid, and the other ten were never written.
+    assert msgspec.json.decode(reply) == {"items": ["ship"]}
+    assert written <= 15

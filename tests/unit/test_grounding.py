@@ -5,7 +5,7 @@ import json
 import pytest
 from structlog.testing import capture_logs
 
-from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title, split_sentences
+from reflector.pipelines.grounding import Grounding, attribute_owner, clean_title, split_sentences, whole_sentences
 from reflector.pipelines.llm import LLMError, complete_json, json_schema_for, strip_code_fences
 from reflector.pipelines.protocols import ChatMessage
 from reflector.pipelines.summarize import OutcomesReply, summarize
@@ -296,3 +296,22 @@ def test_owner_comes_from_the_line_the_quote_matched() -> None:
     assert attribute_owner("I will take the system design interview at 2 o'clock", lines, people) == "Bob"
     assert attribute_owner("I will review the rollback script", lines, people) == "Speaker 3"
     assert attribute_owner("Can you take the system design interview?", lines, people[:3]) == "Speaker 2"
+
+
+@pytest.mark.parametrize(
+    ("capped", "kept"),
+    [
+        # The grammar closed the string at its cap: the sentence it cut is not said half.
+        ("Tom will send the plan. Maria agreed to drop the spring conference and move the", "Tom will send the plan."),
+        ("The budget was set at 5,000. The team agreed to use the QTH 100%", "The budget was set at 5,000."),
+        ('Tom will send the plan. Kenji asked: "by Friday?"', 'Tom will send the plan. Kenji asked: "by Friday?"'),
+        ("Whole. Sentences! Only?", "Whole. Sentences! Only?"),
+        # One sentence cut short still says something: kept.
+        (
+            "The team discussed the marketing budget for the next",
+            "The team discussed the marketing budget for the next",
+        ),
+    ],
+)
+def test_a_reply_cut_at_its_length_cap_loses_its_unfinished_sentence(capped: str, kept: str) -> None:
+    assert whole_sentences(capped) == kept
