@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
 from reflector.pipelines.grounding import Grounding
@@ -22,6 +23,7 @@ from reflector.pipelines.protocols import LLM
 from reflector.pipelines.summarize import summarize
 from reflector.pipelines.topics import detect_topics
 from reflector.pipelines.types import Segment, Summary, Word
+from tests.integration.test_llm_cache import REPEATING, REPEATING_SCHEMA
 from tests.net import free_port
 from tests.paths import REPO, SYNTHETIC
 
@@ -171,6 +173,9 @@ def test_openai_backend_summarizes_through_a_real_server(llama_server: str) -> N
     assert any(item.owner in {"Alice", "Bob", "Carol"} for item in summary.action_items), summary.action_items
     _assert_grounded(meeting, summary)
     assert llm.calls == 2
+    # The server writes the whole looping reply; it is cut where the embedded model stops writing.
+    reply = llm.complete(REPEATING, json_schema=REPEATING_SCHEMA, max_tokens=120, temperature=0.0)
+    assert msgspec.json.decode(reply) == {"items": ["ship"]}
 
 
 def test_unreachable_server_is_a_clear_error() -> None:

@@ -103,20 +103,23 @@ def test_grammar_checked_on_the_chosen_token_writes_what_grammar_first_writes(mo
     assert replies[0].lstrip().startswith('{"decisions"') or replies[0].lstrip().startswith('{ "decisions"')
 
 
+# A request a small model answers by repeating one list element.
+REPEATING = [
+    ChatMessage("system", "Answer in JSON."),
+    ChatMessage("user", 'Write {"items": [...]} with the word "ship" in the list twelve times, then "done".'),
+]
+REPEATING_SCHEMA = {
+    "type": "object",
+    "properties": {"items": {"type": "array", "items": {"type": "string"}}},
+    "required": ["items"],
+}
+
+
 def test_a_reply_that_repeats_a_list_element_stops_being_written_there(model_path: Path) -> None:
     llm = EmbeddedLLM(model_path, context_window=2048)
-    messages = [
-        ChatMessage("system", "Answer in JSON."),
-        ChatMessage("user", 'Write {"items": [...]} with the word "ship" in the list twelve times, then "done".'),
-    ]
-    schema = {
-        "type": "object",
-        "properties": {"items": {"type": "array", "items": {"type": "string"}}},
-        "required": ["items"],
-    }
     ctx = llm._llama.ctx
     llama_cpp.llama_perf_context_reset(ctx)
-    reply = llm.complete(messages, json_schema=schema, max_tokens=120, temperature=0.0)
+    reply = llm.complete(REPEATING, json_schema=REPEATING_SCHEMA, max_tokens=120, temperature=0.0)
     written = llama_cpp.llama_perf_context(ctx).n_eval
     print(f"\n{reply!r}: {written} tokens written")
     # The second "ship" ends the reply: what is kept is valid, and the other ten were never written.
