@@ -21,6 +21,7 @@ from reflector.pipelines.grounding import (
     clean_title,
     quoted_line,
     sets_a_task,
+    split_sentences,
     whole_sentences,
 )
 from reflector.pipelines.llm import LLMError, complete_json, llm_task
@@ -287,13 +288,26 @@ def _grounded_action_items(
     kept: list[ActionItem] = []
     seen: list[tuple[str | None, set[str]]] = []
     for item in items:
+        quote = item.quote
         task = _FIRST_PERSON.sub("", item.task.strip().rstrip("."))
+        if _content_words(task) <= _ASSENT and (asked := _asked_task(quote)):
+            # The model quoted the request and wrote the answer ("I can do that.") as the task: the
+            # request says what the task is.
+            task = asked
+        elif (
+            _FIRST_PERSON.match(item.task.strip())
+            and not _sets_a_task_in(quote, lines)
+            and _sets_a_task_in(item.task, lines)
+        ):
+            # The model quoted the question before somebody's promise ("Bob, do you want to start?") and
+            # wrote the promise as the task ("I will write the rollback script"): the promise is the quote.
+            quote = item.task
         task = task[:1].upper() + task[1:]
-        why = _unsupported_task(task, item.quote, grounding, lines)
+        why = _unsupported_task(task, quote, grounding, lines)
         if why:
             log.info("action_items.dropped", task=item.task, quote=item.quote, why=why)
             continue
-        owner = grounding.person(attribute_owner(item.quote, lines, people) or item.owner)
+        owner = grounding.person(attribute_owner(quote, lines, people) or item.owner)
         # "Send the plan by Friday" and "Send the updated plan by Thursday" for one person are
         # one task: compare content words without the deadline.
         words = _content_words(task) - _content_words(item.due or "")
@@ -318,6 +332,25 @@ def _unsupported_task(task: str, quote: str, grounding: Grounding, lines: list[t
     if not sets_a_task(quote):
         return "its quote sets nobody a task"
     return ""
+
+
+# What an answer to a request says beside taking it on: no task of its own.
+_ASSENT = frozenset(["do", "that", "this", "sure", "yes", "yeah", "ok", "okay", "can", "will", "happy", "fine", "so"])
+# "Bob, can you take the interview at two?" -> "take the interview at two".
+_REQUEST = re.compile(
+    r"\b(?:can|could|would|will) you (?:please )?(.+?)[?.!]*$|\bplease ([a-z].+?)[?.!]*$", re.IGNORECASE
+)
+
+
+def _sets_a_task_in(quote: str, lines: list[tuple[str, str]]) -> bool:
+    return quoted_line(quote, lines) is not None and sets_a_task(quote)
+
+
+def _asked_task(quote: str) -> str:
+    """The task a quoted request asks for, or "" when the quote asks for none."""
+    sentences = split_sentences(quote)
+    match = _REQUEST.search(sentences[-1]) if sentences else None
+    return next((group for group in match.groups() if group), "") if match else ""
 
 
 _FIRST_PERSON = re.compile(r"^(i will|i'll|i can|i am going to|i'm going to|i need to|i should)\s+", re.IGNORECASE)

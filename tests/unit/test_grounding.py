@@ -315,3 +315,31 @@ def test_owner_comes_from_the_line_the_quote_matched() -> None:
 )
 def test_a_reply_cut_at_its_length_cap_loses_its_unfinished_sentence(capped: str, kept: str) -> None:
     assert whole_sentences(capped) == kept
+
+
+def test_an_answer_written_as_the_task_gives_way_to_the_request_quoted() -> None:
+    lines = [
+        (0, "Yes please. Bob, can you take the system design interview at two o'clock?"),
+        (1, "I can do that."),
+        (2, "Carol, what are you working on?"),
+        (0, "Bob, do you want to start?"),
+        (1, "Sure. I finished the migration. Next I will write the rollback script."),
+    ]
+    segments = [Segment(speaker, i * 5.0, i * 5.0 + 4, text) for i, (speaker, text) in enumerate(lines)]
+    outcomes = {
+        "decisions": [],
+        "action_items": [
+            # The request quoted, its answer as the task: the request is the task, Bob's (asked by name).
+            {"quote": lines[0][1], "owner": "Alice", "task": "I can do that.", "due": None},
+            # A question quoted and an answer that is no task: nothing to rescue, dropped.
+            {"quote": lines[2][1], "owner": "Carol", "task": "Sure.", "due": None},
+            # A question quoted before somebody's promise, the promise as the task: the promise is the quote.
+            {"quote": lines[3][1], "owner": "Alice", "task": "I will write the rollback script.", "due": None},
+        ],
+    }
+    llm = ScriptedLLM('{"title": "Interviews", "summary": "Bob takes the interview."}', json.dumps(outcomes))
+    summary = summarize(llm, segments, [], {0: "Alice", 1: "Bob", 2: "Carol"})
+    assert [(i.task, i.owner) for i in summary.action_items] == [
+        ("Take the system design interview at two o'clock", "Bob"),
+        ("Write the rollback script", "Bob"),
+    ]
