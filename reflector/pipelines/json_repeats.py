@@ -27,8 +27,7 @@ class RepeatWatch:
     """Fed a JSON text piece by piece; `feed` says when an array's element repeats an earlier sibling."""
 
     def __init__(self) -> None:
-        self._text: list[str] = []
-        self._length = 0
+        self._text = ""
         self._stack: list[_Container] = []
         self._in_string = False
         self._escaped = False
@@ -38,13 +37,10 @@ class RepeatWatch:
         """Reads `piece`; True once a repeat is found (what follows is ignored)."""
         if self._cut is not None:
             return True
-        start = self._length
-        self._text.append(piece)
-        self._length += len(piece)
-        text = "".join(self._text) if len(self._text) > 1 else piece
-        self._text = [text]
-        for index in range(start, self._length):
-            self._read(text, index)
+        start = len(self._text)
+        self._text += piece
+        for index in range(start, len(self._text)):
+            self._read(self._text, index)
             if self._cut is not None:
                 return True
         return False
@@ -56,7 +52,7 @@ class RepeatWatch:
     def text(self) -> str:
         """The reply read so far, or, once a repeat was found, the reply up to its last distinct element,
         closed."""
-        return self._cut if self._cut is not None else "".join(self._text)
+        return self._cut if self._cut is not None else self._text
 
     def _read(self, text: str, index: int) -> None:
         char = text[index]
