@@ -328,7 +328,17 @@ def clean_title(title: str, grounding: Grounding, *, max_words: int = 10) -> str
 
 
 _COMMITS = re.compile(r"\b(i will|i'll|i can|i am going to|i'm going to|i expect to|let me)\b")
-_ASKS = re.compile(r"\b(can you|could you|would you|will you|please)\b")
+_ASKING = r"can you|could you|would you|will you|please"
+_ASKS = re.compile(rf"\b({_ASKING})\b")
+# "Bob, can you take the interview at two?" -> "take the interview at two".
+_REQUEST = re.compile(rf"\b(?:{_ASKING}) (?:please )?(.+?)[?.!]*$", re.IGNORECASE)
+
+
+def asked_task(quote: str) -> str:
+    """The task a quoted request asks for (its last sentence's), or "" when the quote asks for none."""
+    sentences = split_sentences(quote)
+    match = _REQUEST.search(sentences[-1]) if sentences else None
+    return match.group(1) if match else ""
 
 
 # What a line that sets up a task says: a promise, a request, an obligation or a plan.

@@ -17,11 +17,11 @@ import structlog
 from reflector.pipelines.decisions import settled_decisions
 from reflector.pipelines.grounding import (
     Grounding,
+    asked_task,
     attribute_owner,
     clean_title,
     quoted_line,
     sets_a_task,
-    split_sentences,
     whole_sentences,
 )
 from reflector.pipelines.llm import LLMError, complete_json, llm_task
@@ -290,7 +290,7 @@ def _grounded_action_items(
     for item in items:
         quote = item.quote
         task = _FIRST_PERSON.sub("", item.task.strip().rstrip("."))
-        if _content_words(task) <= _ASSENT and (asked := _asked_task(quote)):
+        if _content_words(task) <= _ASSENT and (asked := asked_task(quote)):
             # The model quoted the request and wrote the answer ("I can do that.") as the task: the
             # request says what the task is.
             task = asked
@@ -336,21 +336,10 @@ def _unsupported_task(task: str, quote: str, grounding: Grounding, lines: list[t
 
 # What an answer to a request says beside taking it on: no task of its own.
 _ASSENT = frozenset(["do", "that", "this", "sure", "yes", "yeah", "ok", "okay", "can", "will", "happy", "fine", "so"])
-# "Bob, can you take the interview at two?" -> "take the interview at two".
-_REQUEST = re.compile(
-    r"\b(?:can|could|would|will) you (?:please )?(.+?)[?.!]*$|\bplease ([a-z].+?)[?.!]*$", re.IGNORECASE
-)
 
 
 def _sets_a_task_in(quote: str, lines: list[tuple[str, str]]) -> bool:
     return quoted_line(quote, lines) is not None and sets_a_task(quote)
-
-
-def _asked_task(quote: str) -> str:
-    """The task a quoted request asks for, or "" when the quote asks for none."""
-    sentences = split_sentences(quote)
-    match = _REQUEST.search(sentences[-1]) if sentences else None
-    return next((group for group in match.groups() if group), "") if match else ""
 
 
 _FIRST_PERSON = re.compile(r"^(i will|i'll|i can|i am going to|i'm going to|i need to|i should)\s+", re.IGNORECASE)
