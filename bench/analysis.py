@@ -43,7 +43,7 @@ GOLD = REPO / "tests" / "analysis_gold"
 MAKE_MEETING = REPO.parent / "shared" / "tools" / "make_meeting.py"
 DRIVER = REPO / "bench" / "analysis_drive.py"
 # Files of the LLM half: a change to these keeps the cached speech half valid.
-LLM_FILES = {"topics.py", "summarize.py", "llm.py", "llm_native.py", "grounding.py", "decisions.py"}
+LLM_FILES = {"topics.py", "summarize.py", "llm.py", "llm_native.py", "grounding.py", "decisions.py", "outcomes.py"}
 SPEECH_ENV_PREFIXES = ("WHISPER", "TRANSCRIBER", "DIARIZ", "MODEL", "HOTWORD", "PARTICIPANT")
 # make_meeting.py's options for every meeting: a little noise and natural gaps between turns.
 SYNTH_ARGS = ["--gap", "0.4", "--noise", "0.003", "--seed", "7"]

@@ -6,7 +6,7 @@ than TOPIC_CHUNK_WORDS is cut again at a sentence end, so that a long monologue 
 every few minutes and each chunk fits one call when read alone.
 
 The transcript is read once. When the whole of it fits the context window, every call (each part's
-topic here, the recap and the outcomes in `summarize`) starts with the same system prompt and the same
+topic here, then the recap in `summarize`) starts with the same system prompt and the same
 transcript, its parts marked, and only the task after it differs: llama.cpp keeps that shared prefix in
 its KV cache and reads just the few dozen tokens of each task (an OpenAI-compatible llama.cpp server
 does the same with its prompt cache). A transcript too long for one call is read chunk by chunk.
@@ -54,9 +54,10 @@ PART_PROMPT = """Give part {number} of the meeting a topic. Part {number} starts
 # A title that names the part rather than its subject ("The lines under [Part 3]") says nothing.
 _PART_TITLE = re.compile(r"\[|\bpart\s+\d|\blines under\b", re.IGNORECASE)
 
-# Room kept beside the transcript for the task and the longest reply (the outcomes) in one call.
+# Room kept beside the transcript for the task and the longest reply (the recap, retried with twice its
+# 250 tokens) in one call.
 TASK_TOKENS = 400
-REPLY_TOKENS = 700
+REPLY_TOKENS = 500
 
 
 # Length caps in characters, enforced by the reply grammar: a 1.5B model asked for one sentence sometimes

@@ -26,9 +26,6 @@ class ScriptedLLM:
 
     def complete(self, messages, *, json_schema=None, max_tokens=512, temperature=0.3) -> str:
         self.calls.append(messages)
-        fields = set((json_schema or {}).get("properties", {}))
-        if "action_items" in fields:
-            return json.dumps({"decisions": [], "action_items": []})
         return json.dumps({"title": "Billing migration", "summary": "The billing migration moved forty accounts."})
 
     def count_tokens(self, text: str) -> int:
@@ -54,7 +51,7 @@ def test_topics_and_summary_share_one_transcript_prefix() -> None:
     topics = detect_topics(llm, words, names)
     summarize(llm, segments_from_words(words), topics, names)
 
-    assert len(topics) >= 2 and len(llm.calls) == len(topics) + 2  # a topic per part, recap, outcomes
+    assert len(topics) >= 2 and len(llm.calls) == len(topics) + 1  # a topic per part, then the recap
     prefixes = {_prefix_and_task(call)[0] for call in llm.calls}
     assert len(prefixes) == 1, "every call starts with the same system prompt and transcript"
     ((_, transcript),) = prefixes
@@ -80,7 +77,7 @@ def test_a_single_part_reads_as_before_and_is_shared_with_the_summary() -> None:
     llm = ScriptedLLM()
     topics = detect_topics(llm, words, {})
     summarize(llm, segments_from_words(words), topics, {})
-    assert len(topics) == 1 and len(llm.calls) == 3
+    assert len(topics) == 1 and len(llm.calls) == 2
     assert len({_prefix_and_task(call)[0] for call in llm.calls}) == 1
     assert "[Part" not in llm.calls[0][1].content
 

@@ -1,0 +1,337 @@
+"""Decisions and action items, read from the lines where the meeting took them.
+
+A 1.5B model asked for "every decision and every task" listed facts as decisions, wrote a decision as
+somebody's task, missed half the tasks, gave tasks to whoever asked for them and now and then invented
+one on a chat that had none (README, Analysis quality). Asked about the candidate lines one list at a
+time, it wrote what it remembered of the meeting beside the wrong line; asked one line at a time, it
+called every line a task. What people act on is said in a few set ways, which rules read reliably:
+
+- a request: "Tom, please write ...", "Evan, can you send ... by Friday?" (and the answer after it:
+  "I will send it on Thursday" — the answerer takes it on, and a date in the answer is the due date);
+- a promise: "I will renew the certificate this week", "I can take the checklist copy";
+- a task given by name: "Priya will fix the export bug", "I would like Lena to review it", or to
+  nobody yet: "someone needs to tell the events agency ...";
+- a decision: the sentences `decisions.settles` reads as the group settling something ("we will cut
+  ...", "let's ...", "no conference sponsorship this year", "from now on ..."), or a proposal accepted
+  by the next speaker ("Should we move it to May?" — "Yes, let's do that.").
+
+Each is returned in the meeting's own words, with the lines it was read from as evidence. Questions,
+stories, opinions agreed with ("Agreed, the load test is the gap"), running the meeting ("let me tell
+you about us", "can you walk us through it?") and habits ("we try hard to ...") are not outcomes.
+"""
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from reflector.pipelines.decisions import proposes, settles
+from reflector.pipelines.grounding import split_sentences
+from reflector.pipelines.topic_segmentation import content_stems
+
+# A sentence this short ("Keep them.") says what it settles in the sentence after it.
+SHORT_WORDS = 5
+# Two tasks of one owner (or one without an owner) whose content words overlap this much are one.
+SAME_TASK = 0.5
+
+_WH = r"(?<!what )(?<!how )(?<!where )(?<!when )(?<!why )(?<!which )(?<!who )"
+_REQUEST = re.compile(
+    _WH + r"\b(?:can|could|would|will) you (?:please )?(?:also )?([a-z].*)|\bplease ([a-z].*)", re.IGNORECASE
+)
+# Asked for in the meeting itself, not a task after it.
+_IN_MEETING = re.compile(
+    r"^(tell|walk|talk|describe|explain|give|show|remind|introduce|share your|start by|go ahead|repeat|"
+    r"hear|see|say|speak|clarify|elaborate|do that|do it|come in|be|note|like|believe|imagine|guess|think|mute|"
+    r"unmute|stop sharing|wait|hold on)\b|^(take|have) a (look|seat)\b"
+)
+_PROMISE = re.compile(
+    r"(?:^|\b(?:so|and|then|but|also|sure|yes|yeah|ok|okay|right|fine|today|tomorrow)\s)"
+    r"(?:i will|i'll|i am going to|i'm going to|i plan to|i expect to|let me|i can|i need to|i have to|i should|"
+    r"i must)\s(?:also\s)?([a-z].*)",
+    re.IGNORECASE,
+)
+_NOT_A_PROMISE = re.compile(
+    r"^(be (honest|brief|quick|there|back|happy|glad|fine)|tell|show|explain|ask|introduce|start|say|think|"
+    r"see|know|just|summari[sz]e|recap|share my screen|put it|try to explain|add (one|a) thing|jump in|"
+    r"trace|imagine|understand|hear|live with|agree|share|present|demo|walk)\b",
+    re.IGNORECASE,
+)
+_SOMEONE = re.compile(
+    r"\b(?:someone|somebody|anyone|one of us) (?:needs to|has to|should|must|will have to) ([a-z].*)", re.IGNORECASE
+)
+_NEEDS_DOING = re.compile(r"^(.*?)\b(needs?|has to|have to) (be [a-z]+ed|[a-z]+ing)\b(.*)", re.IGNORECASE)
+_NAMED_WILL = re.compile(r"\b([A-Z][a-z]+) (?:will|is going to|is gonna) (?!be\b|have\b|not\b)([a-z].*)")
+_WOULD_LIKE = re.compile(r"\b(?:would|'d) like ([A-Z][a-z]+) to ([a-z].*)")
+# Taking on a task nobody had yet: "I can take that on", "Sure, I'll do it".
+_TAKES_ON = re.compile(r"^((sure|yes|yeah|ok|okay|fine) )?(i can|i will|i'll|i'm happy to|happy to|let me)\b")
+_ACCEPTS = re.compile(
+    r"^(yes|yeah|yep|sure|ok|okay|fine|will do|no problem|of course|absolutely|agreed|deal|done|"
+    r"that works|works for me|sounds good|i can|i will|i'll)\b"
+)
+# Said to agree and nothing else: "Agreed.", "Yes, let's do that."
+_BARE = re.compile(
+    r"^((yes|yeah|sure|ok|okay|fine|agreed|right|good|great|perfect|deal|then|so|i agree|we agree)\s?)*"
+    r"((let's|let us|we will|we'll) (do|go with|try) (that|it|this)( then)?|agreed|i agree|no objections?)?$"
+)
+_AGREE_LEAD = re.compile(
+    r"^((so|then|ok|okay|fine|good|great|right|yes)[, ]+)*"
+    r"(we are agreed|we're agreed|we agreed|agreed|i agree|we agree|it's decided|decided|decision|"
+    r"(that's|that is|it's|it is) (settled|decided|agreed)\.?)"
+    r"( for (today|now|the record))?( with| on| that)?\b[:,.]?\s*",
+    re.IGNORECASE,
+)
+_LEAD = re.compile(r"^((so|then|ok|okay|fine|good|great|right|yes|and|but|true|well|also)[, ]+)+", re.IGNORECASE)
+# A story of how a decision was taken, not the decision: "It took us an hour to decide to roll back."
+_STORY = re.compile(r"\b(took (us|them|me|him|her)|used to|last (time|year|month|week))\b")
+# "it", "them": the task the line before gave ("Carl will pull the numbers" — "I will pull them ...").
+_SAME_THING = re.compile(r"\b(it|them|that|this|one)\b", re.IGNORECASE)
+# "the load test is the gap": a statement, where what follows "agreed" is one.
+_COPULA = re.compile(r"^(\S+ ){0,3}(is|are|was|were|sounds|seems|looks)\b")
+# Running the meeting, not deciding anything: "Let's keep this short", "The goal of this meeting is ..."
+_ABOUT_THE_MEETING = re.compile(
+    r"\b(this|the|today's) (meeting|call|session|agenda)\b|\bkeep (this|it) (short|brief|quick)\b|\bsee you\b|"
+    r"\bbefore we (start|begin)\b|\bget started\b"
+)
+# Present tense states a habit ("we try hard to ...") unless the line marks it as new.
+_PRESENT_WE = re.compile(r"\bwe (keep|remove|replace|cut|switch|move|stop|start|launch|hire|try|skip|use|make|go)\b")
+_NEW = re.compile(r"^(then|so)\b|\b(for now|from now on|this (year|quarter|month|week|time)|going forward|instead)\b")
+
+_DAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_MONTH = r"(?:january|february|march|april|may|june|july|august|september|october|november|december)"
+_WHEN = (
+    rf"(?:end of (?:the |this |next )?(?:day|week|month|quarter|year|sprint|{_MONTH})|"
+    rf"(?:next|this) (?:week|month|quarter|year|sprint|review|meeting|session|{_DAY})|"
+    rf"{_DAY}(?: (?:morning|afternoon|evening))?|today|tonight|tomorrow(?: (?:morning|afternoon|evening))?|"
+    r"this (?:morning|afternoon|evening)|"
+    rf"(?:the )?(?:first|second|third|\w+th) of {_MONTH}|{_MONTH} \w+|{_MONTH}|"
+    r"the next (?:review|meeting|session|sprint))"
+)
+_DUE = re.compile(
+    rf"\b(?:(?:by|before|until|on|after|to|for) (?:the )?)?{_WHEN}\b|"
+    r"\b(?:in|within) (?:a|one|two|three|\w+) (?:days?|weeks?)\b",
+    re.IGNORECASE,
+)
+_DUE_AT_END = re.compile(rf"(?<!\bof)(?<!\bof )(?:\s*(?:{_DUE.pattern}))+\s*$", re.IGNORECASE)
+# "Who updates the pricing page?": a task nobody has taken yet.
+_WHO = re.compile(r"\bwho (?:will |can |is going to |wants to )?([a-z]+) ([a-z].*)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A decision or an action item, with the lines it was read from."""
+
+    kind: Literal["task", "decision"]
+    text: str  # the task from its verb on, or what was settled, in the meeting's words
+    owner: str | None
+    due: str | None
+    line: int  # the transcript line it was read from
+    evidence: str  # "Maria: Tom, please write ...\nTom: Okay, next Tuesday works for me."
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower().replace("’", "'")))
+
+
+def _clause(text: str) -> str:
+    """The clause a task or decision starts: up to the sentence's end, a semicolon, or a comma before
+    another clause (", so", ", because", ", she was ...")."""
+    text = re.split(
+        r"[;?!]|\.(?:\s|$)|,\s(?:so|because|since|as|but|otherwise|or|while|which|depending|"
+        r"i|you|he|she|we|they|it|that|there)\b",
+        text,
+        flags=re.IGNORECASE,
+    )[0]
+    return text.strip(" ,.")
+
+
+def _task_in(sentence: str, people: Sequence[str]) -> tuple[str, str | None] | None:
+    """(task, whose task it is when the sentence says) for a sentence that gives somebody a task."""
+    sentence = sentence.replace("’", "'")
+    if (wanted := _WOULD_LIKE.search(sentence)) and (person := _person(wanted.group(1), people)):
+        return _clause(wanted.group(2)), person
+    for named in _NAMED_WILL.finditer(sentence):
+        if person := _person(named.group(1), people):
+            return _clause(named.group(2)), person
+    asked = None if proposes(sentence) else _REQUEST.search(sentence)
+    if asked and not _IN_MEETING.match((task := asked.group(1) or asked.group(2)).lower()):
+        # Who is asked: the names before the request ("Raj, please ...") or after it ("..., Raj?").
+        vocative = sentence[: asked.start()] + " " + " ".join(re.findall(r",\s*([A-Z][a-z]+)\W*$", sentence))
+        return _clause(task), _addressed(vocative, people)
+    if sentence.rstrip().endswith("?") and (who := _WHO.search(sentence)) and who.group(1).lower() in _WHO_VERBS:
+        task = _clause(f"{_base(who.group(1))} {who.group(2)}")
+        return (task, None) if len(content_stems(task)) >= 2 else None
+    if someone := _SOMEONE.search(sentence):
+        return _clause(someone.group(1)), None
+    promises = [m.group(1) for m in _PROMISE.finditer(sentence) if not _NOT_A_PROMISE.match(m.group(1))]
+    promises = [p for p in (_clause(p) for p in promises) if len(content_stems(p)) >= 2 or _DUE.search(p)]
+    if promises:
+        return max(promises, key=lambda p: len(content_stems(p))), _SPEAKER
+    needs = _NEEDS_DOING.search(sentence)
+    subject = re.split(r",|\bbut\b|\band\b", needs.group(1))[-1] if needs else ""
+    if needs and content_stems(subject := _LEAD.sub("", subject).strip(" ,")):
+        return _clause(f"{subject} {needs.group(2)} {needs.group(3)}{needs.group(4)}"), None
+    return None
+
+
+_WHO_VERBS = frozenset(
+    [
+        *("update", "updates", "own", "owns", "take", "takes", "write", "writes", "send", "sends", "fix", "fixes"),
+        *("handle", "handles", "do", "does", "check", "checks", "book", "books", "call", "calls", "prepare"),
+        *("prepares", "lead", "leads", "run", "runs", "review", "reviews", "organise", "organises", "organize"),
+        "organizes",
+    ]
+)
+
+
+def _base(verb: str) -> str:
+    """ "updates" -> "update", "fixes" -> "fix": the verb a task starts with."""
+    verb = verb.lower()
+    if verb.endswith(("ches", "shes", "xes", "sses")):
+        return verb[:-2]
+    return verb[:-1] if verb.endswith("s") and not verb.endswith("ss") else verb
+
+
+# Stands for "the speaker" until the line's speaker is known.
+_SPEAKER = "\0speaker"
+
+
+def _addressed(sentence: str, people: Sequence[str]) -> str | None:
+    """Who a request names ("Dmitri and Gwen, would you ..." -> "Dmitri and Gwen"), or None."""
+    words = set(_plain(sentence).split())
+    named = [p for p in people if set(_plain(p).split()) <= words]
+    return " and ".join(named) or None
+
+
+def _person(word: str, people: Sequence[str]) -> str | None:
+    key = word.lower()
+    return next((p for p in people if key in _plain(p).split()), None)
+
+
+def _due(text: str) -> str | None:
+    found = _DUE.search(text)
+    return found.group().strip() if found else None
+
+
+def _without_due(task: str) -> str:
+    return _DUE_AT_END.sub("", task).strip(" ,.")
+
+
+def _decision_in(sentences: list[str], index: int, tasks: list[tuple[str, str | None] | None]) -> str | None:
+    """What sentences[index] settles, with the sentence after a short one ("Keep them. Five thousand for
+    meetups.") unless that one is a task or a question, or None."""
+    sentence = sentences[index]
+    plain = _plain(sentence)
+    if not settles(sentence) or _BARE.match(plain) or _STORY.search(plain) or _ABOUT_THE_MEETING.search(plain):
+        return None
+    accepted = index > 0 and bool(_BARE.match(_plain(sentences[index - 1])))
+    future = re.search(r"\bwe (will|'ll|are going to)\b", plain)
+    if _PRESENT_WE.search(plain) and not (future or _NEW.search(plain) or accepted):
+        return None  # "we try hard to fix the causes": a habit, not a decision
+    text = sentence
+    following = index + 1
+    short = len(plain.split()) <= SHORT_WORDS
+    if short and following < len(sentences) and tasks[following] is None and "?" not in sentences[following]:
+        text = f"{sentence} {sentences[following]}"
+    rest = _AGREE_LEAD.sub("", text).strip()
+    if rest != text.strip() and not settles(rest) and _COPULA.search(_plain(rest)):
+        return None  # "Agreed, the load test is the gap": agreeing with an opinion
+    rest = re.split(r",\s(?:but|although|though|unless)\b", _LEAD.sub("", rest))[0].strip(" ,.")
+    if _BARE.match(_plain(rest)):
+        return None  # "No objection, but two seconds is ambitious."
+    if not content_stems(re.sub(r"\b(let's|let us|do|it|that|this|properly|then|now)\b", "", rest.lower())):
+        return None  # "Then let's do it properly."
+    return rest[:1].upper() + rest[1:]
+
+
+def find_outcomes(lines: Sequence[tuple[str, str]], people: Iterable[str]) -> list[Outcome]:
+    """The decisions and action items of a meeting's lines (speaker, text), in the order they were said."""
+    names = [p for p in dict.fromkeys(people) if p]
+    found: list[Outcome] = []
+    taken: set[int] = set()  # answers already read with the task before them
+    for index, (speaker, text) in enumerate(lines):
+        sentences = split_sentences(text)
+        tasks = [_task_in(sentence, names) for sentence in sentences]
+        for number, sentence in enumerate(sentences):
+            if task := tasks[number]:
+                if index in taken and task[1] == _SPEAKER:
+                    continue  # "I will send it on Thursday" answering the request before it
+                outcome = _task(lines, index, sentence, task, taken)
+                for owner in (outcome.owner or "").split(" and ") if outcome.owner else [None]:
+                    one = Outcome("task", outcome.text, owner, outcome.due, index, outcome.evidence)
+                    if not _same_task_again(found, one):
+                        found.append(one)
+            elif decision := _decision_in(sentences, number, tasks):
+                found.append(Outcome("decision", decision, None, None, index, f"{speaker}: {sentence}"))
+        proposer, proposal = lines[index - 1] if index else (speaker, "")
+        # "Should we move it to May?" — "Yes, let's do that.": the proposal is what was decided.
+        if proposer != speaker and _BARE.match(_plain(text)) and (proposed := proposes(proposal)):
+            evidence = f"{proposer}: {proposal}\n{speaker}: {text}"
+            found.append(Outcome("decision", proposed, None, None, index, evidence))
+    return _merged(found)
+
+
+def _same_task_again(found: list[Outcome], outcome: Outcome) -> bool:
+    """Whether `outcome` speaks of the last task of its owner, said in the same or the line before
+    ("I will add an alert. I can have it in place by Friday."); that task takes its due date."""
+    last = next((i for i in range(len(found) - 1, -1, -1) if found[i].kind == "task"), None)
+    if last is None or not _SAME_THING.search(outcome.text):
+        return False
+    before = found[last]
+    if before.owner != outcome.owner or outcome.line - before.line > 1:
+        return False
+    if before.due is None and outcome.due is not None:
+        found[last] = Outcome("task", before.text, before.owner, outcome.due, before.line, before.evidence)
+    return True
+
+
+def _task(
+    lines: Sequence[tuple[str, str]], index: int, sentence: str, task: tuple[str, str | None], taken: set[int]
+) -> Outcome:
+    speaker = lines[index][0]
+    text, owner = task
+    owner = speaker if owner == _SPEAKER else owner
+    evidence = f"{speaker}: {sentence}"
+    due = _due(text)
+    asked = bool(_REQUEST.search(sentence))
+    if (asked or owner != speaker) and index + 1 < len(lines) and lines[index + 1][0] != speaker:
+        answerer, answer = lines[index + 1]
+        answer_task = _task_in(answer, [])
+        takes_it = _ACCEPTS.match(_plain(answer)) or (answer_task and answer_task[1] == _SPEAKER)
+        if owner is None and not asked:
+            takes_it = bool(_TAKES_ON.match(_plain(answer)))
+        if takes_it and (asked or owner in (None, answerer)) and " and " not in (owner or ""):
+            # "Evan, can you send it by Friday?" — "I will send it on Thursday.": Evan's, due Thursday.
+            taken.add(index + 1)
+            evidence += f"\n{answerer}: {answer}"
+            owner = answerer
+            due = _due(answer) or due
+    text = _without_due(text) or text
+    return Outcome("task", text[:1].upper() + text[1:], owner, due, index, evidence)
+
+
+def _merged(found: list[Outcome]) -> list[Outcome]:
+    """One outcome per thing: a task said twice ("Carl will pull the numbers" — "I will pull them from the
+    last ninety days") or first without an owner ("somebody has to write the copy" — "Jonas, could you
+    write the checklist copy?") is kept once, with its owner; a decision repeated is kept once."""
+    kept: list[Outcome] = []
+    for outcome in found:
+        words = set(content_stems(outcome.text))
+        twin = next(
+            (
+                i
+                for i, k in enumerate(kept)
+                if k.kind == outcome.kind
+                and (k.owner == outcome.owner or None in (k.owner, outcome.owner) or outcome.kind == "decision")
+                and _overlap(words, set(content_stems(k.text))) >= SAME_TASK
+            ),
+            None,
+        )
+        if twin is None:
+            kept.append(outcome)
+        elif kept[twin].owner is None and outcome.owner is not None:
+            kept[twin] = outcome
+    return kept
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0

@@ -1,0 +1,111 @@
+"""Decisions and action items read from the lines where a meeting took them: each request, promise and
+task given by name with the owner the speakers gave it, each settled point once, and nothing from small
+talk, questions, stories, opinions or the running of the meeting."""
+
+from reflector.pipelines.outcomes import find_outcomes
+
+MEETING = [
+    ("Ana", "Morning. Let's keep this short. Two things: the team offsite and the support rota."),
+    ("Ben", "The offsite venue in Porto costs eight thousand euros for three days."),
+    ("Ana", "Should we move the offsite to October, when flights are cheaper?"),
+    ("Carla", "Yes, let's do that."),
+    ("Ben", "Could we also invite the contractors?"),
+    ("Carla", "I would rather not, it doubles the cost."),
+    ("Ana", "Fine. No contractors at the offsite this year. Ben, please book the flights for everyone by Friday."),
+    ("Ben", "Sure, I will book them tomorrow morning."),
+    ("Carla", "Last year we had agreed to rotate support every week, and it took us a month to decide that."),
+    ("Ana", "Right. We will switch the support rota to two weeks per person from now on."),
+    ("Carla", "Dev will update the rota page; he wrote the old one."),
+    ("Dev", "I will update it after lunch."),
+    ("Ana", "Snacks for the rota room?"),
+    ("Ben", "Keep them. Two hundred euros a month for snacks."),
+    ("Carla", "Agreed, the snack budget is the least of our problems."),
+    ("Ana", "Ben, what would you change in the rota?"),
+    ("Ben", "No, it is fine as it is. I would like Carla to check the on-call numbers though."),
+    ("Ana", "Somebody has to tell the landlord that we are leaving the old office."),
+    ("Carla", "Who books the train tickets?"),
+    ("Ana", "Carla, can you tell us how the last offsite went?"),
+    ("Carla", "We try hard to keep it cheap. I will be honest, it rained the whole time."),
+    ("Ana", "Thanks, everyone, see you next week."),
+]
+PEOPLE = ["Ana", "Ben", "Carla", "Dev"]
+
+
+def _tasks() -> list[tuple[str, str | None, str | None]]:
+    return [(o.text, o.owner, o.due) for o in find_outcomes(MEETING, PEOPLE) if o.kind == "task"]
+
+
+def _decisions() -> list[str]:
+    return [o.text for o in find_outcomes(MEETING, PEOPLE) if o.kind == "decision"]
+
+
+def test_tasks_have_the_owner_the_meeting_gave_them() -> None:
+    assert _tasks() == [
+        # Asked by name and taken on: the answer's date is the due date.
+        ("Book the flights for everyone", "Ben", "tomorrow morning"),
+        # Given by name, then confirmed by its owner ("I will update it ..."): one task.
+        ("Update the rota page", "Dev", None),
+        ("Check the on-call numbers though", "Carla", None),
+        # Nobody has it yet.
+        ("Tell the landlord that we are leaving the old office", None, None),
+        ("Book the train tickets", None, None),
+    ]
+
+
+def test_decisions_are_what_the_group_settled() -> None:
+    assert _decisions() == [
+        "Move the offsite to October, when flights are cheaper",  # proposed, then accepted
+        "No contractors at the offsite this year",  # a refusal stated as the rule
+        "We will switch the support rota to two weeks per person from now on",
+        "Keep them. Two hundred euros a month for snacks",  # "Keep them." settles the sentence after it
+    ]
+
+
+def test_every_outcome_keeps_the_lines_it_was_read_from() -> None:
+    flights = next(o for o in find_outcomes(MEETING, PEOPLE) if o.text.startswith("Book the flights"))
+    assert flights.evidence == (
+        "Ana: Ben, please book the flights for everyone by Friday.\nBen: Sure, I will book them tomorrow morning."
+    )
+    assert flights.line == 6
+
+
+def test_small_talk_and_a_lecture_have_no_outcomes() -> None:
+    chat = [
+        ("Zoe", "So how was the hike?"),
+        ("Omar", "Brilliant, but brutal. We did the ridge trail in the rain."),
+        ("Zoe", "No, really? I would have turned around."),
+        ("Grace", "Either way, the lemon tart episode was the best one so far."),
+        ("Zoe", "Agreed. That tart looked unreal."),
+        ("Omar", "No, that was the funny part."),
+        ("Zoe", "Anyway, I have to run. It was lovely to catch up."),
+    ]
+    assert find_outcomes(chat, ["Zoe", "Omar", "Grace"]) == []
+    interview = [
+        ("Hannah", "No need to be nervous. Could you start by telling me about your current role?"),
+        ("Luis", "Sure. At one point we had agreed to twelve status meetings a week, which was far too many."),
+        ("Hannah", "Let me tell you a bit about us. We try hard to fix the causes of pages."),
+        ("Luis", "Likewise, thank you for your time."),
+    ]
+    assert find_outcomes(interview, ["Hannah", "Luis"]) == []
+    lecture = [("Speaker 1", "Now we make it more interesting. So please be very quiet. Let me show you.")]
+    assert find_outcomes(lecture, ["Speaker 1"]) == []
+
+
+def test_a_task_nobody_had_goes_to_who_takes_it_on() -> None:
+    lines = [
+        ("Priya", "Okay, can everyone hear me? Great. Let's get started."),
+        ("Marco", "Before we start, I'll share my screen so you can see the numbers."),
+        ("Priya", "Sam, could you get two quotes by the end of next week?"),
+        ("Sam", "Yeah, I'll reach out to them tomorrow."),
+        ("Marco", "Okay. Then I need to order new desks. I'll do that this week."),
+        ("Sam", "Let me know if you need help with that."),
+        ("Priya", "The onboarding docs are out of date. Someone should rewrite them before the new hires start."),
+        ("Marco", "I can take that on, but not until April."),
+        ("Sam", "Yes, that has to happen soon."),
+    ]
+    found = [(o.kind, o.text, o.owner, o.due) for o in find_outcomes(lines, ["Priya", "Marco", "Sam"])]
+    assert found == [
+        ("task", "Get two quotes", "Sam", "tomorrow"),
+        ("task", "Order new desks", "Marco", "this week"),  # "I'll do that this week": the same task
+        ("task", "Rewrite them before the new hires start", "Marco", "until April"),
+    ]
