@@ -11,9 +11,11 @@ import re
 
 from reflector.pipelines.topic_segmentation import content_stems
 
+# "let's" opens a clause ("Then let's ...", "Yes, let's ..."): in the middle of one it is a mis-heard word.
 _AGREEMENT = re.compile(
+    r"(^|\b(so|then|and|ok|okay|yes|yeah|fine|good|great|right|now|well|alright) )(let's|lets|let us)\b|"
     r"\b(agree|agreed|agreement|decide|decided|decision|settled|approve|approved|confirmed|"
-    r"let's|lets|let us|we will|we'll|we are going to|we're going to|we are not|we're not|we won't|"
+    r"we will|we'll|we are going to|we're going to|we are not|we're not|we won't|"
     r"go with|going with|go ahead|stick with|from now on|no more|no objection|"
     r"that is the (goal|plan|target)|that's the (goal|plan|target)|"
     r"we (will |'ll )?(keep|remove|replace|cut|switch|move|stop|start|launch|hire|try|skip|postpone|delay|"
@@ -34,7 +36,7 @@ _TENTATIVE = re.compile(
 )
 _PROCEDURE = re.compile(
     r"^(now |so |ok |okay )?(let's|let us) (move|go(?! with)|turn|talk|start|come back|get|look|hear|discuss|see|"
-    r"not decide|take|begin|wrap)\b"
+    r"not decide|take|begin|wrap|think|imagine|assume)\b"
 )
 _OWN_TASK = re.compile(r"^(i will|i'll|i can|i am going to|i'm going to|i need to|i should)\b")
 # "Tom, please write ...", "someone needs to tell ...", "Sofia will write ...": a task, an action item.

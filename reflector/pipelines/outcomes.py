@@ -45,7 +45,7 @@ _IN_MEETING = re.compile(
     r"unmute|stop sharing|wait|hold on)\b|^(take|have) a (look|seat)\b"
 )
 _PROMISE = re.compile(
-    r"(?:^|\b(?:so|and|then|but|also|sure|yes|yeah|ok|okay|right|fine|today|tomorrow)\s)"
+    r"(?:^|[,;:]\s*|\b(?:so|and|then|but|also|sure|yes|yeah|ok|okay|right|fine|today|tomorrow)\s)"
     r"(?:i will|i'll|i am going to|i'm going to|i plan to|i expect to|let me|i can|i need to|i have to|i should|"
     r"i must)\s(?:also\s)?([a-z].*)",
     re.IGNORECASE,
@@ -59,7 +59,6 @@ _NOT_A_PROMISE = re.compile(
 _SOMEONE = re.compile(
     r"\b(?:someone|somebody|anyone|one of us) (?:needs to|has to|should|must|will have to) ([a-z].*)", re.IGNORECASE
 )
-_NEEDS_DOING = re.compile(r"^(.*?)\b(needs?|has to|have to) (be [a-z]+ed|[a-z]+ing)\b(.*)", re.IGNORECASE)
 _NAMED_WILL = re.compile(r"\b([A-Z][a-z]+) (?:will|is going to|is gonna) (?!be\b|have\b|not\b)([a-z].*)")
 _WOULD_LIKE = re.compile(r"\b(?:would|'d) like ([A-Z][a-z]+) to ([a-z].*)")
 # Taking on a task nobody had yet: "I can take that on", "Sure, I'll do it".
@@ -82,7 +81,10 @@ _AGREE_LEAD = re.compile(
 )
 _LEAD = re.compile(r"^((so|then|ok|okay|fine|good|great|right|yes|and|but|true|well|also)[, ]+)+", re.IGNORECASE)
 # A story of how a decision was taken, not the decision: "It took us an hour to decide to roll back."
-_STORY = re.compile(r"\b(took (us|them|me|him|her)|used to|last (time|year|month|week))\b")
+_STORY = re.compile(r"\b(took (us|them|me|him|her)|used to|last (time|year|month|week)|to decide)\b")
+# What will happen rather than what was chosen: "We will lose the event if the user closes the app".
+_PREDICTION = re.compile(r"\bwe('ll| will) (lose|miss|need|have|be|get|see|know|find|probably|likely|never)\b")
+_NEXT_ITEM = re.compile(r"^(now|next|okay|ok|anyway|last|first|finally|moving on)\b", re.IGNORECASE)
 # "it", "them": the task the line before gave ("Carl will pull the numbers" — "I will pull them ...").
 _SAME_THING = re.compile(r"\b(it|them|that|this|one)\b", re.IGNORECASE)
 # "the load test is the gap": a statement, where what follows "agreed" is one.
@@ -90,7 +92,8 @@ _COPULA = re.compile(r"^(\S+ ){0,3}(is|are|was|were|sounds|seems|looks)\b")
 # Running the meeting, not deciding anything: "Let's keep this short", "The goal of this meeting is ..."
 _ABOUT_THE_MEETING = re.compile(
     r"\b(this|the|today's) (meeting|call|session|agenda)\b|\bkeep (this|it) (short|brief|quick)\b|\bsee you\b|"
-    r"\bbefore we (start|begin)\b|\bget started\b"
+    r"\bbefore we (start|begin)\b|\bget started\b|\bcouple of minutes\b|"
+    r"\bkeep (each one|each|it|this|them|things) (short|brief|quick|to (a|one|two|three|five|ten) minutes?)\b"
 )
 # Present tense states a habit ("we try hard to ...") unless the line marks it as new.
 _PRESENT_WE = re.compile(r"\bwe (keep|remove|replace|cut|switch|move|stop|start|launch|hire|try|skip|use|make|go)\b")
@@ -166,10 +169,6 @@ def _task_in(sentence: str, people: Sequence[str]) -> tuple[str, str | None] | N
     promises = [p for p in (_clause(p) for p in promises) if len(content_stems(p)) >= 2 or _DUE.search(p)]
     if promises:
         return max(promises, key=lambda p: len(content_stems(p))), _SPEAKER
-    needs = _NEEDS_DOING.search(sentence)
-    subject = re.split(r",|\bbut\b|\band\b", needs.group(1))[-1] if needs else ""
-    if needs and content_stems(subject := _LEAD.sub("", subject).strip(" ,")):
-        return _clause(f"{subject} {needs.group(2)} {needs.group(3)}{needs.group(4)}"), None
     return None
 
 
@@ -223,6 +222,8 @@ def _decision_in(sentences: list[str], index: int, tasks: list[tuple[str, str | 
     plain = _plain(sentence)
     if not settles(sentence) or _BARE.match(plain) or _STORY.search(plain) or _ABOUT_THE_MEETING.search(plain):
         return None
+    if _PREDICTION.search(plain) or _PROMISE.search(sentence.replace("’", "'")):
+        return None  # a forecast, or somebody's own promise beside the agreement ("Will do, I will ...")
     accepted = index > 0 and bool(_BARE.match(_plain(sentences[index - 1])))
     future = re.search(r"\bwe (will|'ll|are going to)\b", plain)
     if _PRESENT_WE.search(plain) and not (future or _NEW.search(plain) or accepted):
@@ -230,16 +231,19 @@ def _decision_in(sentences: list[str], index: int, tasks: list[tuple[str, str | 
     text = sentence
     following = index + 1
     short = len(plain.split()) <= SHORT_WORDS
-    if short and following < len(sentences) and tasks[following] is None and "?" not in sentences[following]:
-        text = f"{sentence} {sentences[following]}"
+    after = sentences[following] if following < len(sentences) else ""
+    # "Keep them. Five thousand for meetups." — but not a task, a question or the next item of the agenda.
+    if short and after and tasks[following] is None and "?" not in after and not _NEXT_ITEM.match(after):
+        text = f"{sentence} {after}"
     rest = _AGREE_LEAD.sub("", text).strip()
     if rest != text.strip() and not settles(rest) and _COPULA.search(_plain(rest)):
         return None  # "Agreed, the load test is the gap": agreeing with an opinion
     rest = re.split(r",\s(?:but|although|though|unless)\b", _LEAD.sub("", rest))[0].strip(" ,.")
     if _BARE.match(_plain(rest)):
         return None  # "No objection, but two seconds is ambitious."
-    if not content_stems(re.sub(r"\b(let's|let us|do|it|that|this|properly|then|now)\b", "", rest.lower())):
-        return None  # "Then let's do it properly."
+    said = content_stems(re.sub(r"\b(let's|let us|do|it|that|this|properly|then|now)\b", "", rest.lower()))
+    if len(said) < (1 if rest.lower().startswith("no ") else 2):
+        return None  # "Then let's do it properly.", "We will win."
     return rest[:1].upper() + rest[1:]
 
 
@@ -303,7 +307,9 @@ def _task(
             # "Evan, can you send it by Friday?" — "I will send it on Thursday.": Evan's, due Thursday.
             taken.add(index + 1)
             evidence += f"\n{answerer}: {answer}"
-            owner = answerer
+            # The name asked wins over the answering voice, which diarization may have left unnamed
+            # ("Speaker 2").
+            owner = owner if asked and owner else answerer
             due = _due(answer) or due
     text = _without_due(text) or text
     return Outcome("task", text[:1].upper() + text[1:], owner, due, index, evidence)
@@ -321,8 +327,14 @@ def _merged(found: list[Outcome]) -> list[Outcome]:
                 i
                 for i, k in enumerate(kept)
                 if k.kind == outcome.kind
-                and (k.owner == outcome.owner or None in (k.owner, outcome.owner) or outcome.kind == "decision")
-                and _overlap(words, set(content_stems(k.text))) >= SAME_TASK
+                and (
+                    (
+                        (k.owner == outcome.owner or None in (k.owner, outcome.owner) or outcome.kind == "decision")
+                        and _overlap(words, set(content_stems(k.text))) >= SAME_TASK
+                    )
+                    # One sentence heard from two voices: diarization split a turn.
+                    or (outcome.line - k.line == 1 and _overlap(words, set(content_stems(k.text))) >= 0.8)
+                )
             ),
             None,
         )
