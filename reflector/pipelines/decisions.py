@@ -24,7 +24,8 @@ _AGREEMENT = re.compile(
 # "No conference sponsorship this year" is a rule; "No, that was funny" and "No, I was late" are answers.
 _REFUSAL = re.compile(
     r"^((so|then|ok|okay|fine|right|good|great) )?no (?!(idea|problem|worries|need|thanks|thank|way|one|doubt|"
-    r"that|it|this|i|we|you|he|she|they|not|sir|ma'am|questions?|comments?|rush|hurry|worries)\b)[a-z]"
+    r"that|it|this|i|we|you|he|she|they|not|sir|ma'am|questions?|comments?|rush|hurry|worries|on|in|at|for|to|"
+    r"but|so|of|the|well|actually|sorry|wait|and|because|really|just|i'm|it's|that's)\b)[a-z]"
 )
 _TOLD_ABOUT = re.compile(
     r"\b(had|already|previously|once) (agreed|decided|approved)\b|\b(they|he|she) (agreed|decided)\b|"

@@ -36,7 +36,8 @@ SAME_TASK = 0.5
 
 _WH = r"(?<!what )(?<!how )(?<!where )(?<!when )(?<!why )(?<!which )(?<!who )"
 _REQUEST = re.compile(
-    _WH + r"\b(?:can|could|would|will) you (?:please )?(?:also )?([a-z].*)|\bplease ([a-z].*)", re.IGNORECASE
+    _WH + r"\b(?:can|could|would|will) you (?:please )?(?:also )?(?:just )?([a-z].*)|\bplease (?:just )?([a-z].*)",
+    re.IGNORECASE,
 )
 # Asked for in the meeting itself, not a task after it.
 _IN_MEETING = re.compile(
@@ -44,10 +45,13 @@ _IN_MEETING = re.compile(
     r"hear|see|say|speak|clarify|elaborate|do that|do it|come in|be|note|like|believe|imagine|guess|think|mute|"
     r"unmute|stop sharing|wait|hold on)\b|^(take|have) a (look|seat)\b"
 )
+# A promise: "I will ...", "so I'll ...", "I need to ..."; "I can ..." only where it answers ("Sure, I can
+# take it"), since mid-sentence it tells what somebody is able to do ("and I can lift it up").
 _PROMISE = re.compile(
     r"(?:^|[,;:]\s*|\b(?:so|and|then|but|also|sure|yes|yeah|ok|okay|right|fine|today|tomorrow)\s)"
-    r"(?:i will|i'll|i am going to|i'm going to|i plan to|i expect to|let me|i can|i need to|i have to|i should|"
-    r"i must)\s(?:also\s)?([a-z].*)",
+    r"(?:i will|i'll|i am going to|i'm going to|i plan to|i expect to|let me|i need to|i have to|i should|"
+    r"i must)\s(?:also\s)?([a-z].*)|"
+    r"^(?:(?:sure|yes|yeah|ok|okay|fine|right)[,\s]+)?i can\s(?:also\s)?([a-z].*)",
     re.IGNORECASE,
 )
 _NOT_A_PROMISE = re.compile(
@@ -59,7 +63,10 @@ _NOT_A_PROMISE = re.compile(
 _SOMEONE = re.compile(
     r"\b(?:someone|somebody|anyone|one of us) (?:needs to|has to|should|must|will have to) ([a-z].*)", re.IGNORECASE
 )
-_NAMED_WILL = re.compile(r"\b([A-Z][a-z]+) (?:will|is going to|is gonna) (?!be\b|have\b|not\b)([a-z].*)")
+_NAMED_WILL = re.compile(
+    r"\b([A-Z][a-z]+) (?:will|is going to|is gonna) (?!(?:all |also |just |then |probably |still )?(?:be|have|not)\b)"
+    r"([a-z].*)"
+)
 _WOULD_LIKE = re.compile(r"\b(?:would|'d) like ([A-Z][a-z]+) to ([a-z].*)")
 # Taking on a task nobody had yet: "I can take that on", "Sure, I'll do it".
 _TAKES_ON = re.compile(r"^((sure|yes|yeah|ok|okay|fine) )?(i can|i will|i'll|i'm happy to|happy to|let me)\b")
@@ -165,7 +172,7 @@ def _task_in(sentence: str, people: Sequence[str]) -> tuple[str, str | None] | N
         return (task, None) if len(content_stems(task)) >= 2 else None
     if someone := _SOMEONE.search(sentence):
         return _clause(someone.group(1)), None
-    promises = [m.group(1) for m in _PROMISE.finditer(sentence) if not _NOT_A_PROMISE.match(m.group(1))]
+    promises = [p for m in _PROMISE.finditer(sentence) if not _NOT_A_PROMISE.match(p := m.group(1) or m.group(2))]
     promises = [p for p in (_clause(p) for p in promises) if len(content_stems(p)) >= 2 or _DUE.search(p)]
     if promises:
         return max(promises, key=lambda p: len(content_stems(p))), _SPEAKER
