@@ -49,7 +49,7 @@ def test_the_set_covers_what_the_issue_asks() -> None:
     assert sorted(p.stem for p in GOLD.glob("*.txt")) == NAMES
     assert len(NAMES) >= 8
     golds = [gold(n) for n in NAMES]
-    assert sum(g["held_out"] for g in golds) == 2
+    assert sum(g["held_out"] for g in golds) >= 2
     assert {len(g["speakers"]) for g in golds} >= {2, 6}
     assert any(not g["decisions"] and not g["action_items"] for g in golds)
     items = [i for g in golds for i in g["action_items"]]
