@@ -22,7 +22,7 @@ you about us", "can you walk us through it?") and habits ("we try hard to ...") 
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from reflector.pipelines.decisions import proposes, settles
@@ -254,11 +254,18 @@ def _decision_in(sentences: list[str], index: int, tasks: list[tuple[str, str | 
     return rest[:1].upper() + rest[1:]
 
 
-def find_outcomes(lines: Sequence[tuple[str, str]], people: Iterable[str]) -> list[Outcome]:
-    """The decisions and action items of a meeting's lines (speaker, text), in the order they were said."""
+def find_outcomes(
+    lines: Sequence[tuple[str, str]], people: Iterable[str], unnamed: Iterable[str] = ()
+) -> list[Outcome]:
+    """The decisions and action items of a meeting's lines (speaker, text), in the order they were said.
+
+    `unnamed`: the labels of voices nobody named ("Speaker 2"). A voice that took on a task asked of a
+    name ("Evan, can you send the plan?" — "I will send it on Thursday") owns its other tasks under
+    that name too, when it answered to no other name."""
     names = [p for p in dict.fromkeys(people) if p]
     found: list[Outcome] = []
     taken: set[int] = set()  # answers already read with the task before them
+    answered_as: dict[str, set[str]] = {label: set() for label in unnamed}
     for index, (speaker, text) in enumerate(lines):
         sentences = split_sentences(text)
         tasks = [_task_in(sentence, names) for sentence in sentences]
@@ -266,7 +273,7 @@ def find_outcomes(lines: Sequence[tuple[str, str]], people: Iterable[str]) -> li
             if task := tasks[number]:
                 if index in taken and task[1] == _SPEAKER:
                     continue  # "I will send it on Thursday" answering the request before it
-                outcome = _task(lines, index, sentence, task, taken)
+                outcome = _task(lines, index, sentence, task, taken, answered_as)
                 for owner in (outcome.owner or "").split(" and ") if outcome.owner else [None]:
                     one = Outcome("task", outcome.text, owner, outcome.due, index, outcome.evidence)
                     if not _same_task_again(found, one):
@@ -278,7 +285,10 @@ def find_outcomes(lines: Sequence[tuple[str, str]], people: Iterable[str]) -> li
         if proposer != speaker and _BARE.match(_plain(text)) and (proposed := proposes(proposal)):
             evidence = f"{proposer}: {proposal}\n{speaker}: {text}"
             found.append(Outcome("decision", proposed, None, None, index, evidence))
-    return _merged(found)
+    heard = {label: names.pop() for label, names in answered_as.items() if len(names) == 1}
+    if len(set(heard.values())) < len(heard):
+        heard = {}  # two voices answered to one name: neither is known by it
+    return _merged([replace(o, owner=heard.get(o.owner, o.owner)) if o.owner else o for o in found])
 
 
 def _same_task_again(found: list[Outcome], outcome: Outcome) -> bool:
@@ -296,7 +306,12 @@ def _same_task_again(found: list[Outcome], outcome: Outcome) -> bool:
 
 
 def _task(
-    lines: Sequence[tuple[str, str]], index: int, sentence: str, task: tuple[str, str | None], taken: set[int]
+    lines: Sequence[tuple[str, str]],
+    index: int,
+    sentence: str,
+    task: tuple[str, str | None],
+    taken: set[int],
+    answered_as: dict[str, set[str]],
 ) -> Outcome:
     speaker = lines[index][0]
     text, owner = task
@@ -316,6 +331,8 @@ def _task(
             evidence += f"\n{answerer}: {answer}"
             # The name asked wins over the answering voice, which diarization may have left unnamed
             # ("Speaker 2").
+            if asked and owner and answerer in answered_as and " and " not in owner:
+                answered_as[answerer].add(owner)
             owner = owner if asked and owner else answerer
             due = _due(answer) or due
     text = _without_due(text) or text

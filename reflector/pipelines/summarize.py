@@ -116,7 +116,8 @@ def summarize(
     grounding = Grounding(transcript, labels.values())
     # Speakers, and people the transcript addresses by name ("Bob, can you ...?").
     people = list(dict.fromkeys([*labels.values(), *grounding.people.values()]))
-    outcomes = find_outcomes(_lines(transcript), people)
+    unnamed = [label for speaker, label in labels.items() if not speaker_names.get(speaker)]
+    outcomes = find_outcomes(_lines(transcript), people, unnamed)
     # The topics' words are the segments' words: read as the topic calls read them, the transcript is
     # already in the LLM's cache.
     parts = [t.words for t in topics if t.words]

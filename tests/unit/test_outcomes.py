@@ -109,3 +109,22 @@ def test_a_task_nobody_had_goes_to_who_takes_it_on() -> None:
         ("task", "Order new desks", "Marco", "this week"),  # "I'll do that this week": the same task
         ("task", "Rewrite them before the new hires start", "Marco", "until April"),
     ]
+
+
+def test_an_unnamed_voice_that_answered_to_a_name_owns_its_tasks_under_it() -> None:
+    lines = [
+        ("Dana", "Evan, can you send the updated plan to finance by Friday?"),
+        ("Speaker 2", "I will send it on Thursday."),
+        ("Speaker 3", "I will book the room for the review."),
+        ("Speaker 2", "And I will cancel the survey subscription myself."),
+    ]
+    found = find_outcomes(lines, ["Dana", "Evan", "Speaker 2", "Speaker 3"], unnamed=["Speaker 2", "Speaker 3"])
+    assert [(o.text, o.owner) for o in found] == [
+        ("Send the updated plan to finance", "Evan"),
+        ("Book the room for the review", "Speaker 3"),  # answered to no name: stays a voice
+        ("Cancel the survey subscription myself", "Evan"),
+    ]
+    # Two voices that answered to one name: neither is known by it.
+    lines += [("Dana", "Evan, please check the totals."), ("Speaker 3", "Sure, I can check them tonight.")]
+    owners = [o.owner for o in find_outcomes(lines, ["Dana", "Evan"], unnamed=["Speaker 2", "Speaker 3"])]
+    assert owners == ["Evan", "Speaker 3", "Speaker 2", "Evan"]
