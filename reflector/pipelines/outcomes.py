@@ -50,12 +50,13 @@ _IN_MEETING = re.compile(
 _PROMISE = re.compile(
     r"(?:^|[,;:]\s*|\b(?:so|and|then|but|also|sure|yes|yeah|ok|okay|right|fine|today|tomorrow)\s)"
     r"(?:i will|i'll|i am going to|i'm going to|i plan to|i expect to|let me|i need to|i have to|i should|"
-    r"i must)\s(?:also\s)?([a-z].*)|"
+    r"i must|i'm happy to|i am happy to|i volunteer to|i'll take care of|i can take care of)\s(?:also\s)?([a-z].*)|"
     r"^(?:(?:sure|yes|yeah|ok|okay|fine|right)[,\s]+)?i can\s(?:also\s)?([a-z].*)",
     re.IGNORECASE,
 )
 _NOT_A_PROMISE = re.compile(
-    r"^(be (honest|brief|quick|there|back|happy|glad|fine)|tell|show|explain|ask|introduce|start|say|think|"
+    r"^(be (honest|brief|quick|there|back|happy|glad|fine)|(tell|show|ask) (you|everyone|everybody|us|all)|"
+    r"ask (a|one|something|the question)|explain|introduce|start|say|think|"
     r"see|know|just|summari[sz]e|recap|share my screen|put it|try to explain|add (one|a) thing|jump in|"
     r"trace|imagine|understand|hear|live with|agree|share|present|demo|walk)\b",
     re.IGNORECASE,
@@ -69,7 +70,10 @@ _NAMED_WILL = re.compile(
 )
 _WOULD_LIKE = re.compile(r"\b(?:would|'d) like ([A-Z][a-z]+) to ([a-z].*)")
 # Taking on a task nobody had yet: "I can take that on", "Sure, I'll do it".
-_TAKES_ON = re.compile(r"^((sure|yes|yeah|ok|okay|fine) )?(i can|i will|i'll|i'm happy to|happy to|let me)\b")
+_TAKES_ON = re.compile(
+    r"^((sure|yes|yeah|ok|okay|fine) )?(i can|i will|i'll|i'm happy to|happy to|let me|leave (it|that|this) with me|"
+    r"i'm on it|i am on it|count me in|i'll do it|i'll take it)\b"
+)
 _ACCEPTS = re.compile(
     r"^(yes|yeah|yep|sure|ok|okay|fine|will do|no problem|of course|absolutely|agreed|deal|done|"
     r"that works|works for me|sounds good|i can|i will|i'll)\b"
@@ -123,7 +127,9 @@ _DUE = re.compile(
 )
 _DUE_AT_END = re.compile(rf"(?<!\bof)(?<!\bof )(?:\s*(?:{_DUE.pattern}))+\s*$", re.IGNORECASE)
 # "Who updates the pricing page?": a task nobody has taken yet.
-_WHO = re.compile(r"\bwho (?:will |can |is going to |wants to )?([a-z]+) ([a-z].*)", re.IGNORECASE)
+_WHO = re.compile(
+    r"\b(?:who|who's|who is) (?:will |can |going to |is going to |wants to )?([a-z]+) ([a-z].*)", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -184,7 +190,7 @@ _WHO_VERBS = frozenset(
         *("update", "updates", "own", "owns", "take", "takes", "write", "writes", "send", "sends", "fix", "fixes"),
         *("handle", "handles", "do", "does", "check", "checks", "book", "books", "call", "calls", "prepare"),
         *("prepares", "lead", "leads", "run", "runs", "review", "reviews", "organise", "organises", "organize"),
-        "organizes",
+        *("organizes", "ask", "asks", "tell", "tells", "contact", "contacts", "order", "orders", "bring", "brings"),
     ]
 )
 

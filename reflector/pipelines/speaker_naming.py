@@ -29,7 +29,10 @@ MAX_REPLY_GAP_S = 5.0
 _NAME = r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?)"
 _INTRODUCES = re.compile(rf"\b(?:I'm|I am|my name is|My name is|myself,)\s+{_NAME}\b")
 _THANKS = re.compile(rf"^(?:Thanks|Thank you|Thanks a lot|Cheers),?\s+{_NAME}\b")
-_VOCATIVE_OPENING = re.compile(rf"^{_NAME},\s")
+# "Kenji, please ...", and after a word of acknowledgement: "Good, Evan, what would you change?"
+_VOCATIVE_OPENING = re.compile(
+    rf"^(?:(?:Good|Yes|Yeah|Okay|OK|Ok|Right|Great|So|And|Now|Well|Perfect|Fine|Sure|Alright),?\s+)*{_NAME},\s"
+)
 _VOCATIVE_CLOSING = re.compile(rf",\s+{_NAME}[?.!]$")
 # Capitalized words that open or close sentences without being anyone's name.
 _NOT_NAMES = frozenset(

@@ -128,3 +128,21 @@ def test_an_unnamed_voice_that_answered_to_a_name_owns_its_tasks_under_it() -> N
     lines += [("Dana", "Evan, please check the totals."), ("Speaker 3", "Sure, I can check them tonight.")]
     owners = [o.owner for o in find_outcomes(lines, ["Dana", "Evan"], unnamed=["Speaker 2", "Speaker 3"])]
     assert owners == ["Evan", "Speaker 3", "Speaker 2", "Evan"]
+
+
+def test_everyday_ways_of_taking_a_task_or_settling_a_point() -> None:
+    lines = [
+        ("Ana", "The venue in Porto it is, then."),
+        ("Ben", "I'm happy to book the flights for everyone."),
+        ("Carla", "Who's going to call the caterer about the vegetarian options?"),
+        ("Ben", "Leave that with me."),
+        ("Ana", "We've decided to keep the budget at eight thousand."),
+        ("Carla", "Before that, let me ask you something about the dates."),
+    ]
+    found = [(o.kind, o.text, o.owner) for o in find_outcomes(lines, ["Ana", "Ben", "Carla"])]
+    assert found == [
+        ("decision", "The venue in Porto it is, then", None),
+        ("task", "Book the flights for everyone", "Ben"),
+        ("task", "Call the caterer about the vegetarian options", "Ben"),
+        ("decision", "We've decided to keep the budget at eight thousand", None),
+    ]  # "let me ask you ..." is asked in the meeting, not a task after it

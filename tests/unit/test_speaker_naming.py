@@ -57,3 +57,16 @@ def test_given_participants_only_their_names_are_used_and_named_voices_stay_as_t
         n for n in infer_speaker_names(PLANNING) if n.speaker == 2
     ]
     assert infer_speaker_names(PLANNING, known={3: "Kenji"})[0].name == "Priya"
+
+
+def test_a_name_after_a_word_of_acknowledgement_is_still_the_one_addressed() -> None:
+    budget = _meeting(
+        (0, "Good, Evan, what would you change?"),
+        (1, "I would cut the display banners."),
+        (2, "I have a different view."),
+        (0, "Yes, Evan, can you send the updated plan to finance by Friday?"),
+        (1, "I will send it on Thursday."),
+    )
+    named = infer_speaker_names(budget, candidates=["Dana", "Evan", "Farah"])
+    assert [(n.speaker, n.name) for n in named] == [(1, "Evan")]
+    assert '"Good, Evan, what would you change?"' in named[0].evidence[0]
