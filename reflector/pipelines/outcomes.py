@@ -55,7 +55,8 @@ _PROMISE = re.compile(
     re.IGNORECASE,
 )
 _NOT_A_PROMISE = re.compile(
-    r"^(be (honest|brief|quick|there|back|happy|glad|fine)|(tell|show|ask) (you|everyone|everybody|us|all)|"
+    r"^(be (honest|brief|quick|there|back|happy|glad|fine|able)|(tell|show|ask) (you|everyone|everybody|us|all)|"
+    r"need|want|have to admit|"
     r"ask (a|one|something|the question)|explain|introduce|start|say|think|"
     r"see|know|just|summari[sz]e|recap|share my screen|put it|try to explain|add (one|a) thing|jump in|"
     r"trace|imagine|understand|hear|live with|agree|share|present|demo|walk)\b",
@@ -170,8 +171,10 @@ def _task_in(sentence: str, people: Sequence[str]) -> tuple[str, str | None] | N
             return _clause(named.group(2)), person
     asked = None if proposes(sentence) else _REQUEST.search(sentence)
     if asked and not _IN_MEETING.match((task := asked.group(1) or asked.group(2)).lower()):
-        # Who is asked: the names before the request ("Raj, please ...") or after it ("..., Raj?").
-        vocative = sentence[: asked.start()] + " " + " ".join(re.findall(r",\s*([A-Z][a-z]+)\W*$", sentence))
+        # Who is asked: the name just before the request ("Nice, go for it, Raj, please ..." asks Raj;
+        # "Dmitri and Gwen, would you ...") or closing it ("..., Raj?").
+        before = [part for part in re.split(r"[,;:]", sentence[: asked.start()]) if part.strip()]
+        vocative = (before[-1] if before else "") + " " + " ".join(re.findall(r",\s*([A-Z][a-z]+)\W*$", sentence))
         return _clause(task), _addressed(vocative, people)
     if sentence.rstrip().endswith("?") and (who := _WHO.search(sentence)) and who.group(1).lower() in _WHO_VERBS:
         task = _clause(f"{_base(who.group(1))} {who.group(2)}")

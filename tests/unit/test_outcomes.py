@@ -146,3 +146,13 @@ def test_everyday_ways_of_taking_a_task_or_settling_a_point() -> None:
         ("task", "Call the caterer about the vegetarian options", "Ben"),
         ("decision", "We've decided to keep the budget at eight thousand", None),
     ]  # "let me ask you ..." is asked in the meeting, not a task after it
+
+
+def test_the_name_asked_is_the_one_just_before_the_request() -> None:
+    # "Nice" opens the sentence the way a name would; the request is Hanna's.
+    lines = [
+        ("Lucia", "Nice, go for it, Hanna, could you put the display up on Sunday?"),
+        ("Hanna", "Sure. I'll need some coloured paper, though."),
+    ]
+    found = [(o.text, o.owner, o.due) for o in find_outcomes(lines, ["Lucia", "Hanna", "Nice"])]
+    assert found == [("Put the display up", "Hanna", "on Sunday")]  # "I'll need ..." is no task
