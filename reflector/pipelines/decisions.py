@@ -53,7 +53,7 @@ _WORD = re.compile(r"[a-z0-9']+")
 def settles(sentence: str) -> bool:
     """Whether the sentence, on its own, settles something: agreement or decision words, or a refusal
     stated as a rule, and not a question, a proposal, a task or an earlier decision told about."""
-    plain = _plain(sentence)
+    plain = plain_words(sentence)
     if _TASK.search(plain) or _SOMEONE_WILL.match(sentence.strip()) or sentence.rstrip().endswith("?"):
         return False
     if _TOLD_ABOUT.search(plain):
@@ -87,5 +87,6 @@ def proposes(text: str) -> str | None:
     return None
 
 
-def _plain(text: str) -> str:
+def plain_words(text: str) -> str:
+    """The words of `text`, lower case, apostrophes straightened, punctuation dropped."""
     return " ".join(_WORD.findall(text.lower().replace("’", "'")))

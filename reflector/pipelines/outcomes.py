@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from reflector.pipelines.decisions import proposes, settles
+from reflector.pipelines.decisions import plain_words, proposes, settles
 from reflector.pipelines.grounding import split_sentences
 from reflector.pipelines.topic_segmentation import content_stems
 
@@ -145,10 +145,6 @@ class Outcome:
     evidence: str  # "Maria: Tom, please write ...\nTom: Okay, next Tuesday works for me."
 
 
-def _plain(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9']+", text.lower().replace("’", "'")))
-
-
 def _clause(text: str) -> str:
     """The clause a task or decision starts: up to the sentence's end, a semicolon, or a comma before
     another clause (", so", ", because", ", she was ...")."""
@@ -212,14 +208,14 @@ _SPEAKER = "\0speaker"
 
 def _addressed(sentence: str, people: Sequence[str]) -> str | None:
     """Who a request names ("Dmitri and Gwen, would you ..." -> "Dmitri and Gwen"), or None."""
-    words = set(_plain(sentence).split())
-    named = [p for p in people if set(_plain(p).split()) <= words]
+    words = set(plain_words(sentence).split())
+    named = [p for p in people if set(plain_words(p).split()) <= words]
     return " and ".join(named) or None
 
 
 def _person(word: str, people: Sequence[str]) -> str | None:
     key = word.lower()
-    return next((p for p in people if key in _plain(p).split()), None)
+    return next((p for p in people if key in plain_words(p).split()), None)
 
 
 def _due(text: str) -> str | None:
@@ -235,12 +231,12 @@ def _decision_in(sentences: list[str], index: int, tasks: list[tuple[str, str | 
     """What sentences[index] settles, with the sentence after a short one ("Keep them. Five thousand for
     meetups.") unless that one is a task or a question, or None."""
     sentence = sentences[index]
-    plain = _plain(sentence)
+    plain = plain_words(sentence)
     if not settles(sentence) or _BARE.match(plain) or _STORY.search(plain) or _ABOUT_THE_MEETING.search(plain):
         return None
     if _PREDICTION.search(plain) or _PROMISE.search(sentence.replace("’", "'")):
         return None  # a forecast, or somebody's own promise beside the agreement ("Will do, I will ...")
-    accepted = index > 0 and bool(_BARE.match(_plain(sentences[index - 1])))
+    accepted = index > 0 and bool(_BARE.match(plain_words(sentences[index - 1])))
     future = re.search(r"\bwe (will|'ll|are going to)\b", plain)
     if _PRESENT_WE.search(plain) and not (future or _NEW.search(plain) or accepted):
         return None  # "we try hard to fix the causes": a habit, not a decision
@@ -252,10 +248,10 @@ def _decision_in(sentences: list[str], index: int, tasks: list[tuple[str, str | 
     if short and after and tasks[following] is None and "?" not in after and not _NEXT_ITEM.match(after):
         text = f"{sentence} {after}"
     rest = _AGREE_LEAD.sub("", text).strip()
-    if rest != text.strip() and not settles(rest) and _COPULA.search(_plain(rest)):
+    if rest != text.strip() and not settles(rest) and _COPULA.search(plain_words(rest)):
         return None  # "Agreed, the load test is the gap": agreeing with an opinion
     rest = re.split(r",\s(?:but|although|though|unless)\b", _LEAD.sub("", rest))[0].strip(" ,.")
-    if _BARE.match(_plain(rest)):
+    if _BARE.match(plain_words(rest)):
         return None  # "No objection, but two seconds is ambitious."
     said = content_stems(re.sub(r"\b(let's|let us|do|it|that|this|properly|then|now)\b", "", rest.lower()))
     if len(said) < (1 if rest.lower().startswith("no ") else 2):
@@ -283,18 +279,18 @@ def find_outcomes(
                 if index in taken and task[1] == _SPEAKER:
                     continue  # "I will send it on Thursday" answering the request before it
                 outcome = _task(lines, index, sentence, task, taken, answered_as)
-                for owner in (outcome.owner or "").split(" and ") if outcome.owner else [None]:
-                    one = Outcome("task", outcome.text, owner, outcome.due, index, outcome.evidence)
+                for owner in outcome.owner.split(" and ") if outcome.owner else [None]:
+                    one = replace(outcome, owner=owner)
                     if not _same_task_again(found, one):
                         found.append(one)
             elif decision := _decision_in(sentences, number, tasks):
                 found.append(Outcome("decision", decision, None, None, index, f"{speaker}: {sentence}"))
         proposer, proposal = lines[index - 1] if index else (speaker, "")
         # "Should we move it to May?" — "Yes, let's do that.": the proposal is what was decided.
-        if proposer != speaker and _BARE.match(_plain(text)) and (proposed := proposes(proposal)):
+        if proposer != speaker and _BARE.match(plain_words(text)) and (proposed := proposes(proposal)):
             evidence = f"{proposer}: {proposal}\n{speaker}: {text}"
             found.append(Outcome("decision", proposed, None, None, index, evidence))
-    heard = {label: names.pop() for label, names in answered_as.items() if len(names) == 1}
+    heard = {label: next(iter(asked)) for label, asked in answered_as.items() if len(asked) == 1}
     if len(set(heard.values())) < len(heard):
         heard = {}  # two voices answered to one name: neither is known by it
     return _merged([replace(o, owner=heard.get(o.owner, o.owner)) if o.owner else o for o in found])
@@ -310,7 +306,7 @@ def _same_task_again(found: list[Outcome], outcome: Outcome) -> bool:
     if before.owner != outcome.owner or outcome.line - before.line > 1:
         return False
     if before.due is None and outcome.due is not None:
-        found[last] = Outcome("task", before.text, before.owner, outcome.due, before.line, before.evidence)
+        found[last] = replace(before, due=outcome.due)
     return True
 
 
@@ -331,16 +327,16 @@ def _task(
     if (asked or owner != speaker) and index + 1 < len(lines) and lines[index + 1][0] != speaker:
         answerer, answer = lines[index + 1]
         answer_task = _task_in(answer, [])
-        takes_it = _ACCEPTS.match(_plain(answer)) or (answer_task and answer_task[1] == _SPEAKER)
+        takes_it = _ACCEPTS.match(plain_words(answer)) or (answer_task and answer_task[1] == _SPEAKER)
         if owner is None and not asked:
-            takes_it = bool(_TAKES_ON.match(_plain(answer)))
+            takes_it = bool(_TAKES_ON.match(plain_words(answer)))
         if takes_it and (asked or owner in (None, answerer)) and " and " not in (owner or ""):
             # "Evan, can you send it by Friday?" — "I will send it on Thursday.": Evan's, due Thursday.
             taken.add(index + 1)
             evidence += f"\n{answerer}: {answer}"
             # The name asked wins over the answering voice, which diarization may have left unnamed
             # ("Speaker 2").
-            if asked and owner and answerer in answered_as and " and " not in owner:
+            if asked and owner and answerer in answered_as:
                 answered_as[answerer].add(owner)
             owner = owner if asked and owner else answerer
             due = _due(answer) or due
@@ -352,30 +348,24 @@ def _merged(found: list[Outcome]) -> list[Outcome]:
     """One outcome per thing: a task said twice ("Carl will pull the numbers" — "I will pull them from the
     last ninety days") or first without an owner ("somebody has to write the copy" — "Jonas, could you
     write the checklist copy?") is kept once, with its owner; a decision repeated is kept once."""
-    kept: list[Outcome] = []
+    kept: list[tuple[Outcome, set[str]]] = []
     for outcome in found:
         words = set(content_stems(outcome.text))
-        twin = next(
-            (
-                i
-                for i, k in enumerate(kept)
-                if k.kind == outcome.kind
-                and (
-                    (
-                        (k.owner == outcome.owner or None in (k.owner, outcome.owner) or outcome.kind == "decision")
-                        and _overlap(words, set(content_stems(k.text))) >= SAME_TASK
-                    )
-                    # One sentence heard from two voices: diarization split a turn.
-                    or (outcome.line - k.line == 1 and _overlap(words, set(content_stems(k.text))) >= 0.8)
-                )
-            ),
-            None,
-        )
+        twin = next((i for i, (k, stems) in enumerate(kept) if _twins(k, stems, outcome, words)), None)
         if twin is None:
-            kept.append(outcome)
-        elif kept[twin].owner is None and outcome.owner is not None:
-            kept[twin] = outcome
-    return kept
+            kept.append((outcome, words))
+        elif kept[twin][0].owner is None and outcome.owner is not None:
+            kept[twin] = (outcome, words)
+    return [outcome for outcome, _ in kept]
+
+
+def _twins(kept: Outcome, kept_words: set[str], outcome: Outcome, words: set[str]) -> bool:
+    if kept.kind != outcome.kind:
+        return False
+    overlap = _overlap(words, kept_words)
+    owners_agree = kept.owner == outcome.owner or None in (kept.owner, outcome.owner) or outcome.kind == "decision"
+    # Or one sentence heard from two voices: diarization split a turn.
+    return (owners_agree and overlap >= SAME_TASK) or (outcome.line - kept.line == 1 and overlap >= 0.8)
 
 
 def _overlap(a: set[str], b: set[str]) -> float:
