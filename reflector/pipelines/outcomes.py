@@ -46,7 +46,8 @@ _IN_MEETING = re.compile(
     r"unmute|stop sharing|wait|hold on)\b|^(take|have) a (look|seat)\b"
 )
 # A promise: "I will ...", "so I'll ...", "I need to ..."; "I can ..." only where it answers ("Sure, I can
-# take it"), since mid-sentence it tells what somebody is able to do ("and I can lift it up").
+# take it"), since mid-sentence it tells what somebody is able to do ("and I can lift it up"). Negated ("I can
+# never ...", "I will not ...") it is no promise.
 _PROMISE = re.compile(
     r"(?:^|[,;:]\s*|\b(?:so|and|then|but|also|sure|yes|yeah|ok|okay|right|fine|today|tomorrow)\s)"
     r"(?:i will|i'll|i am going to|i'm going to|i plan to|i expect to|let me|i need to|i have to|i should|"
@@ -55,7 +56,7 @@ _PROMISE = re.compile(
     re.IGNORECASE,
 )
 _NOT_A_PROMISE = re.compile(
-    r"^(be (honest|brief|quick|there|back|happy|glad|fine|able)|(tell|show|ask) (you|everyone|everybody|us|all)|"
+    r"^(never|not|hardly|barely|no longer|be (honest|brief|quick|there|back|happy|glad|fine|able)|(tell|show|ask) (you|everyone|everybody|us|all)|"
     r"need|want|have to admit|"
     r"ask (a|one|something|the question)|explain|introduce|start|say|think|"
     r"see|know|just|summari[sz]e|recap|share my screen|put it|try to explain|add (one|a) thing|jump in|"

@@ -84,6 +84,7 @@ def test_small_talk_and_a_lecture_have_no_outcomes() -> None:
         ("Hannah", "No need to be nervous. Could you start by telling me about your current role?"),
         ("Luis", "Sure. At one point we had agreed to twelve status meetings a week, which was far too many."),
         ("Hannah", "Let me tell you a bit about us. We try hard to fix the causes of pages."),
+        ("Luis", "Good. I can never sleep through a page anyway, and I will not pretend I enjoy night shifts."),
         ("Luis", "Likewise, thank you for your time."),
     ]
     assert find_outcomes(interview, ["Hannah", "Luis"]) == []
