@@ -56,7 +56,8 @@ _PROMISE = re.compile(
     re.IGNORECASE,
 )
 _NOT_A_PROMISE = re.compile(
-    r"^(never|not|hardly|barely|no longer|be (honest|brief|quick|there|back|happy|glad|fine|able)|(tell|show|ask) (you|everyone|everybody|us|all)|"
+    r"^(never|not|hardly|barely|no longer|"
+    r"be (honest|brief|quick|there|back|happy|glad|fine|able)|(tell|show|ask) (you|everyone|everybody|us|all)|"
     r"need|want|have to admit|"
     r"ask (a|one|something|the question)|explain|introduce|start|say|think|"
     r"see|know|just|summari[sz]e|recap|share my screen|put it|try to explain|add (one|a) thing|jump in|"
