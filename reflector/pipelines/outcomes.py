@@ -45,9 +45,12 @@ _IN_MEETING = re.compile(
     r"hear|see|say|speak|clarify|elaborate|do that|do it|come in|be|note|like|believe|imagine|guess|think|mute|"
     r"unmute|stop sharing|wait|hold on)\b|^(take|have) a (look|seat)\b"
 )
+# "I can never ...", "I will not ...": said after "I can" or "I will", it refuses rather than promises,
+# accepts or takes a task on.
+_NEGATED = r"(?:never|not|hardly|barely|no longer)\b"
 # A promise: "I will ...", "so I'll ...", "I need to ..."; "I can ..." only where it answers ("Sure, I can
-# take it"), since mid-sentence it tells what somebody is able to do ("and I can lift it up"). Negated ("I can
-# never ...", "I will not ...") it is no promise.
+# take it"), since mid-sentence it tells what somebody is able to do ("and I can lift it up"). Negated it is
+# no promise.
 _PROMISE = re.compile(
     r"(?:^|[,;:]\s*|\b(?:so|and|then|but|also|sure|yes|yeah|ok|okay|right|fine|today|tomorrow)\s)"
     r"(?:i will|i'll|i am going to|i'm going to|i plan to|i expect to|let me|i need to|i have to|i should|"
@@ -56,7 +59,7 @@ _PROMISE = re.compile(
     re.IGNORECASE,
 )
 _NOT_A_PROMISE = re.compile(
-    r"^(never|not|hardly|barely|no longer|"
+    rf"^({_NEGATED}|"
     r"be (honest|brief|quick|there|back|happy|glad|fine|able)|(tell|show|ask) (you|everyone|everybody|us|all)|"
     r"need|want|have to admit|"
     r"ask (a|one|something|the question)|explain|introduce|start|say|think|"
@@ -75,11 +78,11 @@ _WOULD_LIKE = re.compile(r"\b(?:would|'d) like ([A-Z][a-z]+) to ([a-z].*)")
 # Taking on a task nobody had yet: "I can take that on", "Sure, I'll do it".
 _TAKES_ON = re.compile(
     r"^((sure|yes|yeah|ok|okay|fine) )?(i can|i will|i'll|i'm happy to|happy to|let me|leave (it|that|this) with me|"
-    r"i'm on it|i am on it|count me in|i'll do it|i'll take it)\b"
+    rf"i'm on it|i am on it|count me in|i'll do it|i'll take it)\b(?! {_NEGATED})"
 )
 _ACCEPTS = re.compile(
     r"^(yes|yeah|yep|sure|ok|okay|fine|will do|no problem|of course|absolutely|agreed|deal|done|"
-    r"that works|works for me|sounds good|i can|i will|i'll)\b"
+    rf"that works|works for me|sounds good|i can|i will|i'll)\b(?! {_NEGATED})"
 )
 # Said to agree and nothing else: "Agreed.", "Yes, let's do that."
 _BARE = re.compile(

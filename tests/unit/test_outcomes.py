@@ -157,3 +157,21 @@ def test_the_name_asked_is_the_one_just_before_the_request() -> None:
     ]
     found = [(o.text, o.owner, o.due) for o in find_outcomes(lines, ["Lucia", "Hanna", "Nice"])]
     assert found == [("Put the display up", "Hanna", "on Sunday")]  # "I'll need ..." is no task
+
+
+def test_a_refusal_neither_accepts_nor_takes_a_task_on() -> None:
+    asked = [
+        ("Ana", "Ben, can you book the flights by Friday?"),
+        ("Ben", "I can not do it before Monday, sorry."),
+    ]
+    # Still asked of Ben, but the refusal's date is not the task's.
+    assert [(o.text, o.owner, o.due) for o in find_outcomes(asked, ["Ana", "Ben"])] == [
+        ("Book the flights", "Ben", "by Friday")
+    ]
+    nobody = [
+        ("Ana", "Somebody has to tell the landlord we are leaving."),
+        ("Ben", "I can never reach him, to be honest."),
+    ]
+    assert [(o.text, o.owner) for o in find_outcomes(nobody, ["Ana", "Ben"])] == [
+        ("Tell the landlord we are leaving", None)
+    ]
