@@ -4,10 +4,9 @@ The same steps and settings as senko's CPU clustering (its `spectral` configurat
 3D-Speaker and speechbrain), but for the merge threshold (MERGE_COSINE): cosine affinities, each row
 pruned to its strongest, the Laplacian's eigengap for the count, k-means on its eigenvectors, clusters of
 a few embeddings absorbed into the nearest large one, and clusters whose centres are near-identical
-merged. senko runs them through
-scikit-learn, which its clustering imports for k-means and one cosine: 126 MB in every process that
-diarizes (the speech stage peaked that much higher). Here numpy does the algebra and scipy's kmeans2
-the k-means.
+merged. senko runs them through scikit-learn, which its clustering imports for k-means and one cosine:
+126 MB in every process that diarizes (the speech stage peaked that much higher). Here numpy does the
+algebra and scipy's kmeans2 the k-means.
 """
 
 import numpy as np

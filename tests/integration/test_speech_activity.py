@@ -39,8 +39,9 @@ def test_diarization_speech_is_silero_vads_own() -> None:
         torch.from_numpy(samples),
         load_silero_vad(),
         threshold=DIARIZATION_SPEECH.threshold,
-        min_speech_duration_ms=250,
-        min_silence_duration_ms=100,
+        min_speech_duration_ms=DIARIZATION_SPEECH.min_speech_ms,
+        min_silence_duration_ms=DIARIZATION_SPEECH.min_silence_ms,
+        speech_pad_ms=DIARIZATION_SPEECH.pad_ms,
     )
 
     assert VoiceActivity(samples).regions(DIARIZATION_SPEECH) == [(r["start"], r["end"]) for r in expected]
