@@ -3,8 +3,9 @@
 A sentence settles something when it says so in agreement or decision words ("we will cut ...", "let's",
 "keep them", "from now on") or states a refusal as a rule ("No conference sponsorship this year"). A
 question, a tentative proposal ("should we ...?", "I think ..."), running the meeting ("let's move on"),
-a task for somebody ("Tom, please ..."), somebody's own task ("I will ...") and an earlier decision told
-about ("we had agreed to twelve status meetings") settle nothing.
+a task for somebody ("Tom, please ..."), somebody's own task ("I will ..."), an earlier decision told
+about ("we had agreed to twelve status meetings") and one put off ("we will decide that once we know the
+price") settle nothing.
 """
 
 import re
@@ -32,6 +33,11 @@ _TOLD_ABOUT = re.compile(
     r"\b(had|already|previously|once) (agreed|decided|approved)\b|\b(they|he|she) (agreed|decided)\b|"
     r"\b(agreed|decided) (last|in the|back in|years?|months?|weeks? ago)\b"
 )
+# Put off, not settled: "We will decide that once we know the price", "let's settle it next week".
+_DEFERRED = re.compile(
+    r"\b(we will|we'll|we can|we are going to|we're going to|let's|let us|to) (decide|settle|agree on|revisit)\b|"
+    r"\b(decide|settle|agree on) (it|that|this|them|on it|on that)? ?(later|once|when|after|next)\b"
+)
 _TENTATIVE = re.compile(
     r"^(i would|i'd|i think|i guess|maybe|perhaps|should we|shall we|could we|can we|what if|how about|"
     r"why not|i propose|i suggest)\b"
@@ -56,7 +62,7 @@ def settles(sentence: str) -> bool:
     plain = plain_words(sentence)
     if _TASK.search(plain) or _SOMEONE_WILL.match(sentence.strip()) or sentence.rstrip().endswith("?"):
         return False
-    if _TOLD_ABOUT.search(plain):
+    if _TOLD_ABOUT.search(plain) or _DEFERRED.search(plain):
         return False
     if _REFUSAL.match(plain):
         return True

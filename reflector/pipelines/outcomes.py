@@ -34,7 +34,8 @@ SHORT_WORDS = 5
 # Two tasks of one owner (or one without an owner) whose content words overlap this much are one.
 SAME_TASK = 0.5
 
-_WH = r"(?<!what )(?<!how )(?<!where )(?<!when )(?<!why )(?<!which )(?<!who )"
+# "When can you check the farmhouse?" asks for the work as surely as "can you" does, and for a date.
+_WH = r"(?<!what )(?<!how )(?<!where )(?<!why )(?<!which )(?<!who )"
 _REQUEST = re.compile(
     _WH + r"\b(?:can|could|would|will) you (?:please )?(?:also )?(?:just )?([a-z].*)|\bplease (?:just )?([a-z].*)",
     re.IGNORECASE,
@@ -104,8 +105,10 @@ _PREDICTION = re.compile(r"\bwe('ll| will) (lose|miss|need|have|be|get|see|know|
 _NEXT_ITEM = re.compile(r"^(now|next|okay|ok|anyway|last|first|finally|moving on)\b", re.IGNORECASE)
 # "it", "them": the task the line before gave ("Carl will pull the numbers" — "I will pull them ...").
 _SAME_THING = re.compile(r"\b(it|them|that|this|one)\b", re.IGNORECASE)
-# "the load test is the gap": a statement, where what follows "agreed" is one.
-_COPULA = re.compile(r"^(\S+ ){0,3}(is|are|was|were|sounds|seems|looks)\b")
+# "the load test is the gap", "that tart looked unreal": a statement, where what follows "agreed" is one.
+_COPULA = re.compile(
+    r"^(\S+ ){0,3}(is|are|was|were|sounds|sounded|seems|seemed|looks|looked|feels|felt|tastes|tasted)\b"
+)
 # Running the meeting, not deciding anything: "Let's keep this short", "The goal of this meeting is ..."
 _ABOUT_THE_MEETING = re.compile(
     r"\b(this|the|today's) (meeting|call|session|agenda)\b|\bkeep (this|it) (short|brief|quick)\b|\bsee you\b|"
@@ -162,8 +165,10 @@ def _clause(text: str) -> str:
     return text.strip(" ,.")
 
 
-def _task_in(sentence: str, people: Sequence[str]) -> tuple[str, str | None] | None:
-    """(task, whose task it is when the sentence says) for a sentence that gives somebody a task."""
+def _task_in(sentence: str, people: Sequence[str], answering: bool = True) -> tuple[str, str | None] | None:
+    """(task, whose task it is when the sentence says) for a sentence that gives somebody a task.
+    `answering`: the sentence opens its turn, where "I can ..." offers ("I can take the copy") rather
+    than tells what the speaker is able to do ("I would rather not. I can track them by hand.")."""
     sentence = sentence.replace("’", "'")
     if (wanted := _WOULD_LIKE.search(sentence)) and (person := _person(wanted.group(1), people)):
         return _clause(wanted.group(2)), person
@@ -182,7 +187,11 @@ def _task_in(sentence: str, people: Sequence[str]) -> tuple[str, str | None] | N
         return (task, None) if len(content_stems(task)) >= 2 else None
     if someone := _SOMEONE.search(sentence):
         return _clause(someone.group(1)), None
-    promises = [p for m in _PROMISE.finditer(sentence) if not _NOT_A_PROMISE.match(p := m.group(1) or m.group(2))]
+    promises = [
+        p
+        for m in _PROMISE.finditer(sentence)
+        if (m.group(1) or answering) and not _NOT_A_PROMISE.match(p := m.group(1) or m.group(2))
+    ]
     promises = [p for p in (_clause(p) for p in promises) if len(content_stems(p)) >= 2 or _DUE.search(p)]
     if promises:
         return max(promises, key=lambda p: len(content_stems(p))), _SPEAKER
@@ -277,13 +286,19 @@ def find_outcomes(
     taken: set[int] = set()  # answers already read with the task before them
     answered_as: dict[str, set[str]] = {label: set() for label in unnamed}
     for index, (speaker, text) in enumerate(lines):
-        sentences = split_sentences(text)
-        tasks = [_task_in(sentence, names) for sentence in sentences]
+        sentences = _sentences(text)
+        following = lines[index + 1] if index + 1 < len(lines) else None
+        sentences = [_will_misheard(sentences, n, speaker, following, names) for n in range(len(sentences))]
+        # "Sure. I can take it." answers as "Sure, I can take it." does.
+        opening = [all(_BARE.match(plain_words(s)) for s in sentences[:n]) for n in range(len(sentences))]
+        tasks = [_task_in(sentence, names, opening[n]) for n, sentence in enumerate(sentences)]
         for number, sentence in enumerate(sentences):
             if task := tasks[number]:
                 if index in taken and task[1] == _SPEAKER:
                     continue  # "I will send it on Thursday" answering the request before it
                 outcome = _task(lines, index, sentence, task, taken, answered_as)
+                if outcome.due is None:
+                    outcome = replace(outcome, due=_due_said_after(sentences, tasks, number))
                 for owner in outcome.owner.split(" and ") if outcome.owner else [None]:
                     one = replace(outcome, owner=owner)
                     if not _same_task_again(found, one):
@@ -299,6 +314,53 @@ def find_outcomes(
     if len(set(heard.values())) < len(heard):
         heard = {}  # two voices answered to one name: neither is known by it
     return _merged([replace(o, owner=heard.get(o.owner, o.owner)) if o.owner else o for o in found])
+
+
+# The recognizer runs a decision and the next item of the agenda into one sentence: "So we are agreed, the
+# app launches on the twelfth of May, now support, Priya, how is the queue?"
+_NEXT_ITEM_INSIDE = re.compile(r",\s+(?=(?:now|next|moving on|last item|last thing|anyway)\b)", re.IGNORECASE)
+
+
+def _sentences(text: str) -> list[str]:
+    return [part for sentence in split_sentences(text) for part in _NEXT_ITEM_INSIDE.split(sentence) if part]
+
+
+# "Priya will fix ..." as the recognizer often writes it: "Priya, we'll fix ...".
+_NAME_WE_WILL = re.compile(r"^([A-Z][a-z]+), we'll ([a-z].*)")
+_HE_OR_SHE = re.compile(r"^(?:and |but |so )?(?:he|she|they)(?:'s|'ll| is| has| will| already| thinks| said)\b", re.I)
+
+
+def _will_misheard(
+    sentences: list[str], n: int, speaker: str, following: tuple[str, str] | None, people: Sequence[str]
+) -> str:
+    """sentences[n], with "Priya, we'll fix the bug" read as "Priya will fix the bug" where the meeting
+    shows it was said of Priya: the speaker goes on about her ("She already found the slow query") or
+    another voice takes it on ("I will fix it tonight"). Said to Priya, it would go on with "you"."""
+    sentence = sentences[n].replace("’", "'")
+    said = _NAME_WE_WILL.match(sentence)
+    if not said or not _person(said.group(1), people):
+        return sentences[n]
+    about = n + 1 < len(sentences) and bool(_HE_OR_SHE.match(sentences[n + 1]))
+    answer = following[1] if following and following[0] != speaker else ""
+    taken = bool(answer) and (
+        bool(_ACCEPTS.match(plain_words(answer))) or (_task_in(answer, []) or (None, None))[1] == _SPEAKER
+    )
+    return f"{said.group(1)} will {said.group(2)}" if about or taken else sentences[n]
+
+
+_BACK = re.compile(r"\b(it|them|that|this|he|she|they)\b", re.IGNORECASE)
+
+
+def _due_said_after(sentences: list[str], tasks: list[tuple[str, str | None] | None], number: int) -> str | None:
+    """The date the next sentences of the turn give the task of sentences[number], while they speak of it
+    or its owner: "Priya will fix the export bug. She found the slow query. She thinks it can be done by
+    Thursday." """
+    for after, task in list(zip(sentences, tasks, strict=True))[number + 1 : number + 3]:
+        if task is not None or not _BACK.search(after):
+            return None
+        if due := _due(after):
+            return due
+    return None
 
 
 def _same_task_again(found: list[Outcome], outcome: Outcome) -> bool:
@@ -367,11 +429,18 @@ def _merged(found: list[Outcome]) -> list[Outcome]:
 def _twins(kept: Outcome, kept_words: set[str], outcome: Outcome, words: set[str]) -> bool:
     if kept.kind != outcome.kind:
         return False
-    overlap = _overlap(words, kept_words)
+    # One word in common does not make two tasks one ("do one interview a week", "check the farmhouse in
+    # the second week of October"); two wordings of one decision often share only that word.
+    overlap = _overlap(words, kept_words, least=2 if outcome.kind == "task" else 1)
     owners_agree = kept.owner == outcome.owner or None in (kept.owner, outcome.owner) or outcome.kind == "decision"
     # Or one sentence heard from two voices: diarization split a turn.
     return (owners_agree and overlap >= SAME_TASK) or (outcome.line - kept.line == 1 and overlap >= 0.8)
 
 
-def _overlap(a: set[str], b: set[str]) -> float:
-    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+def _overlap(a: set[str], b: set[str], least: int = 1) -> float:
+    """Shared content words over the shorter text's, 0 where fewer than `least` (or all the shorter has)
+    are shared."""
+    shared = len(a & b)
+    if not a or not b or shared < min(least, len(a), len(b)):
+        return 0.0
+    return shared / min(len(a), len(b))

@@ -1,10 +1,14 @@
 """Speakers named from what the meeting says: who introduces themself, who answers when addressed.
 
-"Kenji, how many tickets are open?" followed by another voice answering makes that voice a candidate
-for Kenji; "Thanks Priya." opening a turn points back at the voice before; "I'm Kenji" names the
-voice saying it. A name is given only when the meeting says so more than once and nothing says
-otherwise, each name to one voice and each voice one name; the lines that support it are kept, so a
-person can see why and undo it. Nothing here guesses a name the transcript does not contain.
+"Kenji, how many tickets are open?" (or "Now hiring, Femi", handing over) followed by another voice
+answering makes that voice a candidate for Kenji; "Thanks Priya." opening a turn points back at the
+voice before; "I'm Kenji" names the voice saying it. Each name goes to one voice and each voice gets
+one name, only where nothing says otherwise; the lines that support it are kept, so a person can see
+why and undo it. Nothing here guesses a name the transcript does not contain.
+
+Without a list of participants a name needs the meeting to say so more than once: any capitalized word
+could be one ("Firstly, ..."). With the participants people gave, one answer to a name is enough, and
+when every voice but one is named and one participant is left, the last voice is that participant.
 """
 
 import re
@@ -20,8 +24,10 @@ from reflector.pipelines.types import Segment, Word, speaker_label
 
 # An introduction is worth two answers: people rarely say "I'm Kenji" when they are not.
 INTRODUCTION = 2
-# Votes a name needs, and how far it must lead any other reading of the same voice or name.
+# Votes a name needs (without and with the participants' names), and how far it must lead any other
+# reading of the same voice or name.
 MIN_VOTES = 2
+MIN_VOTES_GIVEN = 1
 LEAD = 2
 # An answer counts when the next voice starts within this many seconds of the question's end.
 MAX_REPLY_GAP_S = 5.0
@@ -33,7 +39,9 @@ _THANKS = re.compile(rf"^(?:Thanks|Thank you|Thanks a lot|Cheers),?\s+{_NAME}\b"
 _VOCATIVE_OPENING = re.compile(
     rf"^(?:(?:Good|Yes|Yeah|Okay|OK|Ok|Right|Great|So|And|Now|Well|Perfect|Fine|Sure|Alright),?\s+)*{_NAME},\s"
 )
-_VOCATIVE_CLOSING = re.compile(rf",\s+{_NAME}[?.!]$")
+_VOCATIVE_CLOSING = re.compile(rf",\s+{_NAME}[?.!]?$")
+# A name closing these points back at who spoke, not forward at who speaks next.
+_SIGN_OFF = re.compile(r"^(?:Thanks|Thank you|Cheers|Bye|Goodbye|Good job|Well done|Nice work|Great work)\b")
 # Capitalized words that open or close sentences without being anyone's name.
 _NOT_NAMES = frozenset(
     re.findall(
@@ -89,17 +97,25 @@ def infer_speaker_names(
             for pattern in (_VOCATIVE_OPENING, _VOCATIVE_CLOSING):
                 if match := pattern.search(sentence):
                     not_them.add((turn.speaker, name_key(match.group(1))))
+        # "Kenji, please sign the lease." is answered by Kenji as surely as a question is, and so is a
+        # request a line of reasons follows ("Jonas, could you write it? You know the tone."); a name
+        # closing the turn hands over ("Now hiring, Femi") unless it signs off ("Thanks, Kenji.").
+        addressed = None
+        for sentence in sentences[-2:]:
+            opening = _VOCATIVE_OPENING.search(sentence)
+            if opening and (sentence is sentences[-1] or sentence.endswith("?") or "please" in sentence.lower()):
+                addressed, said = opening, sentence
         last = sentences[-1]
-        # "Kenji, please sign the lease." is answered by Kenji as surely as a question is; a name closing
-        # a statement ("..., Kenji.") is as often a thank-you as a hand-over.
-        addressed = _VOCATIVE_OPENING.search(last) or (last.endswith("?") and _VOCATIVE_CLOSING.search(last))
+        if (closing := _VOCATIVE_CLOSING.search(last)) and not _SIGN_OFF.match(last):
+            addressed, said = closing, last
         if addressed and after is not None:
-            vote(after.speaker, addressed.group(1), 1, f"{_quote(turn, last)} — answered by this voice")
+            vote(after.speaker, addressed.group(1), 1, f"{_quote(turn, said)} — answered by this voice")
         thanked = _THANKS.search(sentences[0])
         if thanked and before is not None:
             vote(before.speaker, thanked.group(1), 1, f"{_quote(turn, sentences[0])} — after this voice spoke")
 
-    return _assign(votes, evidence, not_them, spelled, known)
+    voices = {turn.speaker for turn in turns}
+    return _assign(votes, evidence, not_them, spelled, known, voices, list(allowed.values()))
 
 
 def _assign(
@@ -108,12 +124,15 @@ def _assign(
     not_them: set[tuple[int, str]],
     spelled: dict[str, str],
     known: dict[int, str],
+    voices: set[int],
+    given: list[str],
 ) -> list[SpeakerNaming]:
     taken_names = {name_key(n.split()[0]) for n in known.values() if n}
     chosen: list[SpeakerNaming] = []
     used_speakers: set[int] = set(known)
+    least = MIN_VOTES_GIVEN if given else MIN_VOTES
     for (speaker, key), count in votes.most_common():
-        if count < MIN_VOTES or (speaker, key) in not_them:
+        if count < least or (speaker, key) in not_them:
             continue
         if speaker in used_speakers or key in taken_names:
             continue
@@ -123,6 +142,17 @@ def _assign(
         used_speakers.add(speaker)
         taken_names.add(key)
         chosen.append(SpeakerNaming(speaker=speaker, name=spelled[key], evidence=evidence[(speaker, key)][:5]))
+    left_voices = voices - used_speakers
+    left_names = [name for name in given if name_key(name.split()[0]) not in taken_names]
+    # As many voices as participants, all named but one: the last voice is the last participant, unless
+    # the meeting addressed that name from this very voice.
+    if len(voices) == len(given) and len(left_voices) == 1 and len(left_names) == 1:
+        (speaker,), name = left_voices, left_names[0]
+        named = sorted([*known.items(), *((n.speaker, n.name) for n in chosen)])
+        others = ", ".join(f"{speaker_label(s)} is {n}" for s, n in named if n)
+        if others and (speaker, name_key(name.split()[0])) not in not_them:
+            why = f"{len(given)} participants and {len(voices)} voices; {others}: this voice is the one left"
+            chosen.append(SpeakerNaming(speaker=speaker, name=name, evidence=[why]))
     return sorted(chosen, key=lambda n: n.speaker)
 
 

@@ -31,6 +31,8 @@ def test_what_settles_something(sentence: str) -> None:
         "Let's move on to the rota.",  # running the meeting
         "No, that was the funny part.",  # an answer
         "No questions.",
+        "We will decide that once we know the price of the farmhouse.",  # put off
+        "Let's settle it next week when Tom is back.",
     ],
 )
 def test_what_settles_nothing(sentence: str) -> None:

@@ -175,3 +175,59 @@ def test_a_refusal_neither_accepts_nor_takes_a_task_on() -> None:
     assert [(o.text, o.owner) for o in find_outcomes(nobody, ["Ana", "Ben"])] == [
         ("Tell the landlord we are leaving", None)
     ]
+
+
+def test_asked_when_is_asked_for_the_work_and_a_date() -> None:
+    lines = [
+        ("Bea", "Sounds good. When can you check if the farmhouse is free in the second week of October?"),
+        ("Gwen", "I will call them tomorrow."),
+        ("Bea", "When will you join the interview panel?"),
+        ("Gwen", "Yes, I can do one interview a week."),
+    ]
+    found = [(o.text, o.owner, o.due) for o in find_outcomes(lines, ["Bea", "Gwen"])]
+    assert found == [
+        ("Check if the farmhouse is free in the second week of October", "Gwen", "tomorrow"),
+        # One word in common ("week") does not make it the farmhouse task again.
+        ("Join the interview panel", "Gwen", None),
+    ]
+
+
+def test_a_task_said_of_somebody_as_the_recognizer_writes_it() -> None:
+    # "Priya will fix ..." written "Priya, we'll fix ...": the speaker goes on about her, or she takes it.
+    said = "Priya, we'll fix the export bug. She already found the slow query. She thinks it can be done by Thursday."
+    about = [("Tom", said), ("Maria", "Good.")]
+    people = ["Tom", "Maria", "Priya", "Carl"]
+    assert [(o.kind, o.text, o.owner, o.due) for o in find_outcomes(about, people)] == [
+        ("task", "Fix the export bug", "Priya", "by Thursday")
+    ]
+    taken = [("Ines", "Carl, we'll pull the usage numbers for every setting."), ("Carl", "I will pull them tonight.")]
+    assert [(o.kind, o.text, o.owner, o.due) for o in find_outcomes(taken, people)] == [
+        ("task", "Pull the usage numbers for every setting", "Carl", "tonight")
+    ]
+    # Said to Tom, it is the group's: a decision.
+    to_him = [("Maria", "Tom, we'll launch on the twelfth of May. You did the numbers."), ("Tom", "Thanks.")]
+    assert [(o.kind, o.owner) for o in find_outcomes(to_him, people)] == [("decision", None)]
+
+
+def test_i_can_offers_where_it_answers_not_where_it_tells_what_one_is_able_to() -> None:
+    lines = [
+        ("Kenji", "Could we just hire a contractor for the tickets?"),
+        ("Priya", "I would rather not. I can track them by hand in the same export all day."),
+        ("Maria", "Somebody has to write the checklist copy."),
+        ("Jonas", "Sure. I can take the checklist copy."),
+    ]
+    found = [(o.text, o.owner) for o in find_outcomes(lines, ["Kenji", "Priya", "Maria", "Jonas"])]
+    assert found == [("Write the checklist copy", "Jonas")]
+
+
+def test_a_decision_run_into_the_next_item_and_an_opinion_agreed_with() -> None:
+    run_on = "Great, so we are agreed, the app launches on the twelfth of May, now support, Priya, how big is it?"
+    lines = [("Maria", run_on), ("Zoe", "Agreed, that tart looked unreal.")]
+    assert [o.text for o in find_outcomes(lines, ["Maria", "Priya", "Zoe"])] == [
+        "The app launches on the twelfth of May"
+    ]
+
+
+def test_the_date_said_after_a_task_while_speaking_of_it() -> None:
+    lines = [("Raj", "I will add an alert on the error rate. Not just latency, I can have it in place by Friday.")]
+    assert [(o.text, o.due) for o in find_outcomes(lines, ["Raj"])] == [("Add an alert on the error rate", "by Friday")]

@@ -70,3 +70,39 @@ def test_a_name_after_a_word_of_acknowledgement_is_still_the_one_addressed() -> 
     named = infer_speaker_names(budget, candidates=["Dana", "Evan", "Farah"])
     assert [(n.speaker, n.name) for n in named] == [(1, "Evan")]
     assert '"Good, Evan, what would you change?"' in named[0].evidence[0]
+
+
+REVIEW = _meeting(
+    (0, "Welcome. Today we review the new sign-up flow."),
+    (1, "I will share the prototype."),
+    (0, "Jonas, could you write the checklist copy? You wrote the help articles, so you know the tone."),
+    (2, "Sure, I can take the checklist copy."),
+    (0, "So no theme choice in onboarding. Mei, please run five usability sessions next week."),
+    (1, "I will recruit people from the waiting list."),
+)
+
+
+def test_with_the_participants_one_answer_is_enough_and_the_last_voice_is_the_one_left() -> None:
+    # Without the list, one answer each names nobody.
+    assert infer_speaker_names(REVIEW) == []
+    named = {n.speaker: n for n in infer_speaker_names(REVIEW, candidates=["Ines", "Jonas", "Mei"])}
+    assert {s: n.name for s, n in named.items()} == {0: "Ines", 1: "Mei", 2: "Jonas"}
+    # A request followed by its reasons is still answered by the one asked.
+    assert '"Jonas, could you write the checklist copy?"' in named[2].evidence[0]
+    assert "3 participants and 3 voices" in named[0].evidence[0] and "Speaker 3 is Jonas" in named[0].evidence[0]
+    # One participant more than voices: nobody is named by elimination.
+    four = infer_speaker_names(REVIEW, candidates=["Ines", "Jonas", "Mei", "Carl"])
+    assert [(n.speaker, n.name) for n in four] == [(1, "Mei"), (2, "Jonas")]
+
+
+def test_a_name_closing_a_turn_hands_over_unless_it_signs_off() -> None:
+    handover = _meeting(
+        (0, "The pricing page needs an owner. Now hiring, Femi"),
+        (1, "We have three open roles."),
+        (0, "Thanks, Femi."),
+        (2, "One more thing about the offsite."),
+    )
+    named = infer_speaker_names(handover, candidates=["Beatriz", "Femi", "Gwen", "Chen"])
+    # Voice 1 answered the hand-over and was thanked; voice 2 spoke after a thank-you, which points back.
+    assert [(n.speaker, n.name) for n in named] == [(1, "Femi")]
+    assert len(named[0].evidence) == 2
