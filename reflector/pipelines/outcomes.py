@@ -85,11 +85,14 @@ _ACCEPTS = re.compile(
     r"^(yes|yeah|yep|sure|ok|okay|fine|will do|no problem|of course|absolutely|agreed|deal|done|"
     rf"that works|works for me|sounds good|i can|i will|i'll)\b(?! {_NEGATED})"
 )
-# Said to agree and nothing else: "Agreed.", "Yes, let's do that."
+# Said to agree and nothing else: "Agreed.", "Yes, let's do that.", "Sounds good."
 _BARE = re.compile(
-    r"^((yes|yeah|sure|ok|okay|fine|agreed|right|good|great|perfect|deal|then|so|i agree|we agree)\s?)*"
+    r"^((yes|yeah|sure|ok|okay|fine|agreed|right|good|great|perfect|deal|then|so|i agree|we agree|absolutely|"
+    r"definitely|of course|sounds (good|great|fine)|that (works|sounds good)|works for me|makes sense|"
+    r"(good|great) idea|fine (by|with) me|that's (fine|good|great)|go for it)\s?)*"
     r"((let's|let us|we will|we'll) (do|go with|try) (that|it|this)( then)?|agreed|i agree|no objections?)?$"
 )
+_BUT = re.compile(r"^(but|however|although|though|only if|unless)\b")
 _AGREE_LEAD = re.compile(
     r"^((so|then|ok|okay|fine|good|great|right|yes)[, ]+)*"
     r"(we are agreed|we're agreed|we agreed|agreed|i agree|we agree|it's decided|decided|decision|"
@@ -307,7 +310,7 @@ def find_outcomes(
                 found.append(Outcome("decision", decision, None, None, index, f"{speaker}: {sentence}"))
         proposer, proposal = lines[index - 1] if index else (speaker, "")
         # "Should we move it to May?" — "Yes, let's do that.": the proposal is what was decided.
-        if proposer != speaker and _BARE.match(plain_words(text)) and (proposed := proposes(proposal)):
+        if proposer != speaker and _assents(sentences) and (proposed := proposes(proposal)):
             evidence = f"{proposer}: {proposal}\n{speaker}: {text}"
             found.append(Outcome("decision", proposed, None, None, index, evidence))
     heard = {label: next(iter(asked)) for label, asked in answered_as.items() if len(asked) == 1}
@@ -361,6 +364,13 @@ def _due_said_after(sentences: list[str], tasks: list[tuple[str, str | None] | N
         if due := _due(after):
             return due
     return None
+
+
+def _assents(sentences: list[str]) -> bool:
+    """Whether a turn opens by agreeing and takes nothing back ("Sounds good. I will book it." — not
+    "Yes. But not in May.")."""
+    said = [plain_words(s) for s in sentences]
+    return bool(said) and bool(_BARE.match(said[0])) and not any(_BUT.match(s) for s in said[1:])
 
 
 def _same_task_again(found: list[Outcome], outcome: Outcome) -> bool:

@@ -231,3 +231,14 @@ def test_a_decision_run_into_the_next_item_and_an_opinion_agreed_with() -> None:
 def test_the_date_said_after_a_task_while_speaking_of_it() -> None:
     lines = [("Raj", "I will add an alert on the error rate. Not just latency, I can have it in place by Friday.")]
     assert [(o.text, o.due) for o in find_outcomes(lines, ["Raj"])] == [("Add an alert on the error rate", "by Friday")]
+
+
+def test_a_proposal_accepted_in_everyday_words_and_one_taken_back() -> None:
+    accepted = [
+        ("Ana", "How about we move the offsite to October?"),
+        ("Ben", "Sounds good. I will book the venue tomorrow."),
+    ]
+    found = [(o.kind, o.text, o.owner) for o in find_outcomes(accepted, ["Ana", "Ben"])]
+    assert found == [("task", "Book the venue", "Ben"), ("decision", "Move the offsite to October", None)]
+    taken_back = [("Ana", "Should we move the offsite to October?"), ("Ben", "Yes. But not if flights cost more.")]
+    assert find_outcomes(taken_back, ["Ana", "Ben"]) == []
