@@ -417,6 +417,10 @@ def _task(
                 answered_as[answerer].add(owner)
             owner = owner if asked and owner else answerer
             due = _due(answer) or due
+        elif due is None and answer_task is None and _SAME_THING.search(answer) and (said := _due(answer)):
+            # "Someone needs to tell the agency." — "Yes, that has to happen before the end of March."
+            due = said
+            evidence += f"\n{answerer}: {answer}"
     text = _without_due(text) or text
     return Outcome("task", text[:1].upper() + text[1:], owner, due, index, evidence)
 

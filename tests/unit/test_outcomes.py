@@ -242,3 +242,12 @@ def test_a_proposal_accepted_in_everyday_words_and_one_taken_back() -> None:
     assert found == [("task", "Book the venue", "Ben"), ("decision", "Move the offsite to October", None)]
     taken_back = [("Ana", "Should we move the offsite to October?"), ("Ben", "Yes. But not if flights cost more.")]
     assert find_outcomes(taken_back, ["Ana", "Ben"]) == []
+
+
+def test_the_date_another_voice_gives_a_task_nobody_took() -> None:
+    lines = [
+        ("Farah", "Then someone needs to tell the events agency we are not renewing the booth."),
+        ("Dana", "Yes, that has to happen before the end of March."),
+    ]
+    found = [(o.text, o.owner, o.due) for o in find_outcomes(lines, ["Farah", "Dana"])]
+    assert found == [("Tell the events agency we are not renewing the booth", None, "before the end of March")]
