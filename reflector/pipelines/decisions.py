@@ -76,8 +76,9 @@ def settles(sentence: str) -> bool:
 
 _PROPOSAL_LEAD = re.compile(
     r"^((so|and|then|but|well)[, ]+)?(should we|shall we|could we|can we|what if we|how about we|how about|"
-    r"why don't we|why not|i propose( that)?( we)?|i suggest( that)?( we)?|we could|we should|"
-    r"maybe we (could|should|can))\s+((also|just|instead)\s+)?",
+    r"what about|why don't we|why not|(i|i would|i'd) (propose|suggest)( that)?( we)?|"
+    r"my (proposal|suggestion) is( that)?( we)?|we could|we should|maybe we (could|should|can))\s+"
+    r"((also|just|instead)\s+)?",
     re.IGNORECASE,
 )
 

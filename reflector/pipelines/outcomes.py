@@ -9,8 +9,8 @@ called every line a task. What people act on is said in a few set ways, which ru
 - a request: "Tom, please write ...", "Evan, can you send ... by Friday?" (and the answer after it:
   "I will send it on Thursday" — the answerer takes it on, and a date in the answer is the due date);
 - a promise: "I will renew the certificate this week", "I can take the checklist copy";
-- a task given by name: "Priya will fix the export bug", "I would like Lena to review it", or to
-  nobody yet: "someone needs to tell the events agency ...";
+- a task given by name: "Priya will fix the export bug", "I would like Lena to review it", "so, Tom to
+  send the deck" (minutes dictated aloud), or to nobody yet: "someone needs to tell the agency ...";
 - a decision: the sentences `decisions.settles` reads as the group settling something ("we will cut
   ...", "let's ...", "no conference sponsorship this year", "from now on ..."), or a proposal accepted
   by the next speaker ("Should we move it to May?" — "Yes, let's do that.").
@@ -75,7 +75,13 @@ _NAMED_WILL = re.compile(
     r"\b([A-Z][a-z]+) (?:will|is going to|is gonna) (?!(?:all |also |just |then |probably |still )?(?:be|have|not)\b)"
     r"([a-z].*)"
 )
-_WOULD_LIKE = re.compile(r"\b(?:would|'d) like ([A-Z][a-z]+) to ([a-z].*)")
+# "I would like Lena to review it", "we need Tom to check the numbers", and minutes dictated aloud: "So,
+# Tom to send the deck by Friday."
+_NAME_TO = re.compile(
+    r"(?:\b(?:would like|'d like|want|need|asked|ask|get|told|tell)\s|^(?:(?:so|then|and|okay|ok),?\s+)?)"
+    r"([A-Z][a-z]+) to (?!(?:be|have|decide|say|think)\b)([a-z].*)",
+    re.IGNORECASE,
+)
 # Taking on a task nobody had yet: "I can take that on", "Sure, I'll do it".
 _TAKES_ON = re.compile(
     r"^((sure|yes|yeah|ok|okay|fine) )?(i can|i will|i'll|i'm happy to|happy to|let me|leave (it|that|this) with me|"
@@ -173,8 +179,9 @@ def _task_in(sentence: str, people: Sequence[str], answering: bool = True) -> tu
     `answering`: the sentence opens its turn, where "I can ..." offers ("I can take the copy") rather
     than tells what the speaker is able to do ("I would rather not. I can track them by hand.")."""
     sentence = sentence.replace("’", "'")
-    if (wanted := _WOULD_LIKE.search(sentence)) and (person := _person(wanted.group(1), people)):
-        return _clause(wanted.group(2)), person
+    for wanted in _NAME_TO.finditer(sentence):
+        if person := _person(wanted.group(1), people):
+            return _clause(wanted.group(2)), person
     for named in _NAMED_WILL.finditer(sentence):
         if person := _person(named.group(1), people):
             return _clause(named.group(2)), person

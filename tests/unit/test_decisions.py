@@ -46,3 +46,7 @@ def test_a_proposal_is_read_without_its_question() -> None:
     assert proposes("It is bigger. Could we also invite the contractors?") == "Invite the contractors"
     assert proposes("We could make it optional.") == "Make it optional"
     assert proposes("The booth cost twenty thousand.") is None
+    assert proposes("My proposal is that we pick at most three goals this quarter.") == (
+        "Pick at most three goals this quarter"
+    )
+    assert proposes("I would suggest we keep the price at fifteen.") == "Keep the price at fifteen"

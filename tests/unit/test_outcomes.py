@@ -251,3 +251,12 @@ def test_the_date_another_voice_gives_a_task_nobody_took() -> None:
     ]
     found = [(o.text, o.owner, o.due) for o in find_outcomes(lines, ["Farah", "Dana"])]
     assert found == [("Tell the events agency we are not renewing the booth", None, "before the end of March")]
+
+
+def test_a_task_given_as_somebody_to_do_it() -> None:
+    lines = [
+        ("Ana", "We need Carla to check the on-call numbers. So, Ben to send the deck by Friday."),
+        ("Ben", "It is up to Carla to decide."),
+    ]
+    found = [(o.text, o.owner, o.due) for o in find_outcomes(lines, ["Ana", "Ben", "Carla"])]
+    assert found == [("Check the on-call numbers", "Carla", None), ("Send the deck", "Ben", "by Friday")]
