@@ -294,7 +294,14 @@ class MeetingPipeline:
             else:
                 summary = await self._step(
                     "summarize",
-                    lambda p: summarize(self._models.llm(), segments, self.outputs.topics or [], self._names, p),
+                    lambda p: summarize(
+                        self._models.llm(),
+                        segments,
+                        self.outputs.topics or [],
+                        self._names,
+                        p,
+                        participants=self._options.participants,
+                    ),
                     kind="llm",
                 )
         self.outputs.summary = summary

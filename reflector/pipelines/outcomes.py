@@ -65,7 +65,7 @@ _NOT_A_PROMISE = re.compile(
     r"need|want|have to admit|"
     r"ask (a|one|something|the question)|explain|introduce|start|say|think|"
     r"see|know|just|summari[sz]e|recap|share my screen|put it|try to explain|add (one|a) thing|jump in|"
-    r"trace|imagine|understand|hear|live with|agree|share|present|demo|walk)\b",
+    r"trace|imagine|understand|hear|live with|accept|agree|share|present|demo|walk)\b",
     re.IGNORECASE,
 )
 _SOMEONE = re.compile(
@@ -299,6 +299,7 @@ def find_outcomes(
         sentences = _sentences(text)
         following = lines[index + 1] if index + 1 < len(lines) else None
         sentences = [_will_misheard(sentences, n, speaker, following, names) for n in range(len(sentences))]
+        sentences = [_imperative_asked(sentence, speaker, following, names) for sentence in sentences]
         # "Sure. I can take it." answers as "Sure, I can take it." does.
         opening = [all(_BARE.match(plain_words(s)) for s in sentences[:n]) for n in range(len(sentences))]
         tasks = [_task_in(sentence, names, opening[n]) for n, sentence in enumerate(sentences)]
@@ -380,6 +381,34 @@ def _assents(sentences: list[str]) -> bool:
     return bool(said) and bool(_BARE.match(said[0])) and not any(_BUT.match(s) for s in said[1:])
 
 
+# "Raj, update the rota ...": a name, then a verb. The words that follow a name without being a verb:
+_NOT_A_VERB = frozenset(
+    re.findall(
+        r"[\w']+",
+        """i you we they he she it this that there the a an what how where when why who which is are was were do
+    does did can could would will should have has had thanks thank good great nice well yes no ok okay sorry
+    hi hello welcome please let's let any your my our just so and but now also over here too""",
+    )
+)
+_NAME_THEN = re.compile(r"^(?:(?:so|okay|ok|right|then|and|now|good|fine),?\s+)*([A-Z][a-z]+),\s+([a-z]+)\b")
+
+
+def _imperative_asked(sentence: str, speaker: str, following: tuple[str, str] | None, people: Sequence[str]) -> str:
+    """ "Raj, update the rota so Sofia is off weekends." read as "Raj, please update ..." where another voice
+    takes it on ("Will do, I will update it today"); without that answer a name and a word ("Tom, nice
+    work") ask for nothing."""
+    said = _NAME_THEN.match(sentence.replace("’", "'"))
+    if not said or said.group(2) in _NOT_A_VERB or sentence.rstrip().endswith("?") or _REQUEST.search(sentence):
+        return sentence
+    if not _person(said.group(1), people):
+        return sentence
+    answer = following[1] if following and following[0] != speaker else ""
+    takes = bool(answer) and (
+        bool(_ACCEPTS.match(plain_words(answer))) or (_task_in(answer, []) or (None, None))[1] == _SPEAKER
+    )
+    return f"{sentence[: said.start(2)]}please {sentence[said.start(2) :]}" if takes else sentence
+
+
 def _same_task_again(found: list[Outcome], outcome: Outcome) -> bool:
     """Whether `outcome` speaks of the last task of its owner, said in the same or the line before
     ("I will add an alert. I can have it in place by Friday."); that task takes its due date."""
@@ -414,15 +443,17 @@ def _task(
         takes_it = _ACCEPTS.match(plain_words(answer)) or (answer_task and answer_task[1] == _SPEAKER)
         if owner is None and not asked:
             takes_it = bool(_TAKES_ON.match(plain_words(answer)))
-        if takes_it and (asked or owner in (None, answerer)) and " and " not in (owner or ""):
+        # "Carl will pull the numbers." — "I will pull them ...": a voice nobody named answering for Carl.
+        for_them = bool(owner) and answerer in answered_as and bool(_SAME_THING.search(answer))
+        if takes_it and (asked or for_them or owner in (None, answerer)) and " and " not in (owner or ""):
             # "Evan, can you send it by Friday?" — "I will send it on Thursday.": Evan's, due Thursday.
             taken.add(index + 1)
             evidence += f"\n{answerer}: {answer}"
             # The name asked wins over the answering voice, which diarization may have left unnamed
             # ("Speaker 2").
-            if asked and owner and answerer in answered_as:
+            if (asked or for_them) and owner and answerer in answered_as:
                 answered_as[answerer].add(owner)
-            owner = owner if asked and owner else answerer
+            owner = owner if (asked or for_them) and owner else answerer
             due = _due(answer) or due
         elif due is None and answer_task is None and _SAME_THING.search(answer) and (said := _due(answer)):
             # "Someone needs to tell the agency." — "Yes, that has to happen before the end of March."

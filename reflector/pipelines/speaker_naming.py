@@ -39,7 +39,8 @@ _THANKS = re.compile(rf"^(?:Thanks|Thank you|Thanks a lot|Cheers),?\s+{_NAME}\b"
 _VOCATIVE_OPENING = re.compile(
     rf"^(?:(?:Good|Yes|Yeah|Okay|OK|Ok|Right|Great|So|And|Now|Well|Perfect|Fine|Sure|Alright),?\s+)*{_NAME},\s"
 )
-_VOCATIVE_CLOSING = re.compile(rf",\s+{_NAME}[?.!]?$")
+# "..., Femi?", and a name said alone to hand over: "Now hiring. Femi?"
+_VOCATIVE_CLOSING = re.compile(rf"(?:,\s+|^){_NAME}[?.!]?$")
 # A name closing these points back at who spoke, not forward at who speaks next.
 _SIGN_OFF = re.compile(r"^(?:Thanks|Thank you|Cheers|Bye|Goodbye|Good job|Well done|Nice work|Great work)\b")
 # Capitalized words that open or close sentences without being anyone's name.

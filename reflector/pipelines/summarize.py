@@ -8,7 +8,7 @@ then the recap over the notes. What the LLM wrote is checked against the transcr
 returned.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, TypeVar
 
 import msgspec
@@ -105,7 +105,10 @@ def summarize(
     topics: list[Topic],
     speaker_names: dict[int, str],
     progress: ProgressFn = no_progress,
+    participants: Sequence[str] = (),
 ) -> Summary:
+    """`participants`: the people known to take part (PipelineOptions.participants), who may own a task
+    said of them ("Carl will pull the numbers") before any voice is known to be theirs."""
     transcript = transcript_lines([(s.speaker, s.text) for s in segments], speaker_names)
     if not transcript:
         progress(1.0)
@@ -113,8 +116,8 @@ def summarize(
     names_note = _names_note(speaker_names)
     # Unnamed speakers are "Speaker N" in the transcript: owners may be those labels.
     labels = {s.speaker: speaker_name(s.speaker, speaker_names) for s in segments}
-    grounding = Grounding(transcript, labels.values())
-    # Speakers, and people the transcript addresses by name ("Bob, can you ...?").
+    grounding = Grounding(transcript, [*labels.values(), *participants])
+    # Speakers, participants, and people the transcript addresses by name ("Bob, can you ...?").
     people = list(dict.fromkeys([*labels.values(), *grounding.people.values()]))
     unnamed = [label for speaker, label in labels.items() if not speaker_names.get(speaker)]
     outcomes = find_outcomes(_lines(transcript), people, unnamed)

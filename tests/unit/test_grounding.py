@@ -261,3 +261,17 @@ def test_title_case_titles_keep_ordinary_words_but_lose_invented_names() -> None
 )
 def test_a_reply_cut_at_its_length_cap_loses_its_unfinished_sentence(capped: str, kept: str) -> None:
     assert whole_sentences(capped) == kept
+
+
+def test_a_participant_no_voice_is_known_for_owns_the_task_said_of_them() -> None:
+    segments = [
+        Segment(0, 0, 4, "I want data before we commit. Carl will pull the usage numbers for every setting."),
+        Segment(1, 5, 8, "The settings documentation is out of date."),
+    ]
+    recap = json.dumps({"title": "Settings page", "summary": "The settings page was reviewed."})
+    without = summarize(ScriptedLLM(recap), segments, [], {})
+    assert without.action_items == []  # "Carl" could be anything: a product, a place
+    given = summarize(ScriptedLLM(recap), segments, [], {}, participants=("Ines", "Carl Berg", "Mei"))
+    assert [(a.task, a.owner) for a in given.action_items] == [
+        ("Pull the usage numbers for every setting", "Carl Berg")
+    ]

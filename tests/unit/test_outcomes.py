@@ -260,3 +260,31 @@ def test_a_task_given_as_somebody_to_do_it() -> None:
     ]
     found = [(o.text, o.owner, o.due) for o in find_outcomes(lines, ["Ana", "Ben", "Carla"])]
     assert found == [("Check the on-call numbers", "Carla", None), ("Send the deck", "Ben", "by Friday")]
+
+
+def test_a_name_then_an_order_taken_on_is_a_request() -> None:
+    lines = [
+        ("Nina", "That is fair. Raj, update the rota so that Sofia is off weekends until June."),
+        ("Raj", "Will do, I will update it today."),
+        ("Nina", "Tom, nice work on the alert."),
+        ("Tom", "Thanks."),
+        ("Nina", "Marcus, look at the graph."),
+        ("Marcus", "It went down at nine."),
+        ("Sofia", "I can accept a trial of the new rota."),
+    ]
+    found = [(o.text, o.owner, o.due) for o in find_outcomes(lines, ["Nina", "Raj", "Tom", "Marcus", "Sofia"])]
+    # "Tom, nice work" asks for nothing; Marcus is shown something in the meeting and takes nothing on;
+    # "I can accept ..." agrees. The date the answer gives is the due date, and the task ends before the
+    # date it said ("until June").
+    assert found == [("Update the rota so that Sofia is off weekends", "Raj", "today")]
+
+
+def test_a_voice_nobody_named_that_answers_for_a_named_task_is_that_person() -> None:
+    lines = [
+        ("Ines", "Carl will pull the usage numbers for every setting."),
+        ("Speaker 4", "I will pull them from the last ninety days."),
+        ("Ines", "Good."),
+        ("Speaker 4", "I will also clean up the old settings."),
+    ]
+    found = [(o.text, o.owner) for o in find_outcomes(lines, ["Ines", "Carl", "Speaker 4"], ["Speaker 4"])]
+    assert found == [("Pull the usage numbers for every setting", "Carl"), ("Clean up the old settings", "Carl")]

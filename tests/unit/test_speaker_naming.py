@@ -106,3 +106,10 @@ def test_a_name_closing_a_turn_hands_over_unless_it_signs_off() -> None:
     # Voice 1 answered the hand-over and was thanked; voice 2 spoke after a thank-you, which points back.
     assert [(n.speaker, n.name) for n in named] == [(1, "Femi")]
     assert len(named[0].evidence) == 2
+
+
+def test_a_name_said_alone_hands_over() -> None:
+    said = _meeting((0, "Let's come back to that. Now hiring. Femi?"), (1, "We have three open roles."))
+    assert [(n.speaker, n.name) for n in infer_speaker_names(said, candidates=["Beatriz", "Femi", "Chen"])] == [
+        (1, "Femi")
+    ]
