@@ -352,11 +352,20 @@ def _will_misheard(
     if not said or not _person(said.group(1), people):
         return sentences[n]
     about = n + 1 < len(sentences) and bool(_HE_OR_SHE.match(sentences[n + 1]))
-    answer = following[1] if following and following[0] != speaker else ""
-    taken = bool(answer) and (
-        bool(_ACCEPTS.match(plain_words(answer))) or (_task_in(answer, []) or (None, None))[1] == _SPEAKER
-    )
+    taken = _answered_yes(speaker, following)
     return f"{said.group(1)} will {said.group(2)}" if about or taken else sentences[n]
+
+
+def _answered_yes(speaker: str, following: tuple[str, str] | None) -> bool:
+    """Whether the next line is another voice saying yes or promising ("Will do, I will update it")."""
+    if following is None or following[0] == speaker:
+        return False
+    return _says_yes(following[1])
+
+
+def _says_yes(answer: str) -> bool:
+    task = _task_in(answer, [])
+    return bool(_ACCEPTS.match(plain_words(answer))) or (task is not None and task[1] == _SPEAKER)
 
 
 _BACK = re.compile(r"\b(it|them|that|this|he|she|they)\b", re.IGNORECASE)
@@ -402,11 +411,9 @@ def _imperative_asked(sentence: str, speaker: str, following: tuple[str, str] | 
         return sentence
     if not _person(said.group(1), people):
         return sentence
-    answer = following[1] if following and following[0] != speaker else ""
-    takes = bool(answer) and (
-        bool(_ACCEPTS.match(plain_words(answer))) or (_task_in(answer, []) or (None, None))[1] == _SPEAKER
-    )
-    return f"{sentence[: said.start(2)]}please {sentence[said.start(2) :]}" if takes else sentence
+    if not _answered_yes(speaker, following):
+        return sentence
+    return f"{sentence[: said.start(2)]}please {sentence[said.start(2) :]}"
 
 
 def _same_task_again(found: list[Outcome], outcome: Outcome) -> bool:
@@ -440,7 +447,7 @@ def _task(
     if (asked or owner != speaker) and index + 1 < len(lines) and lines[index + 1][0] != speaker:
         answerer, answer = lines[index + 1]
         answer_task = _task_in(answer, [])
-        takes_it = _ACCEPTS.match(plain_words(answer)) or (answer_task and answer_task[1] == _SPEAKER)
+        takes_it = _says_yes(answer)
         if owner is None and not asked:
             takes_it = bool(_TAKES_ON.match(plain_words(answer)))
         # "Carl will pull the numbers." — "I will pull them ...": a voice nobody named answering for Carl.
