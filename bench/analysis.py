@@ -42,8 +42,12 @@ from bench import analysis_score as scoring  # noqa: E402
 GOLD = REPO / "tests" / "analysis_gold"
 MAKE_MEETING = REPO.parent / "shared" / "tools" / "make_meeting.py"
 DRIVER = REPO / "bench" / "analysis_drive.py"
-# Files of the LLM half: a change to these keeps the cached speech half valid.
-LLM_FILES = {"topics.py", "summarize.py", "llm.py", "llm_native.py", "grounding.py", "decisions.py", "outcomes.py"}
+# Files of the steps after the cached speech half (speaker naming from the words, then the LLM half): a
+# change to these keeps the cached speech half valid.
+LLM_FILES = {
+    *("topics.py", "summarize.py", "llm.py", "llm_native.py", "grounding.py", "decisions.py", "outcomes.py"),
+    "speaker_naming.py",
+}
 SPEECH_ENV_PREFIXES = ("WHISPER", "TRANSCRIBER", "DIARIZ", "MODEL", "HOTWORD", "PARTICIPANT")
 # make_meeting.py's options for every meeting: a little noise and natural gaps between turns.
 SYNTH_ARGS = ["--gap", "0.4", "--noise", "0.003", "--seed", "7"]

@@ -31,7 +31,10 @@ _REFUSAL = re.compile(
 )
 _TOLD_ABOUT = re.compile(
     r"\b(had|already|previously|once) (agreed|decided|approved)\b|\b(they|he|she) (agreed|decided)\b|"
-    r"\b(agreed|decided) (last|in the|back in|years?|months?|weeks? ago)\b"
+    r"\b(agreed|decided) (last|in the|back in|years?|months?|weeks? ago)\b|"
+    r"\b(remember|recall) (that )?we (agreed|decided)\b|"
+    r"\b(agreed|decided) (in|on) (january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|spring|summer|autumn|fall|winter)\b"
 )
 # Put off, not settled: "We will decide that once we know the price", "let's settle it next week".
 _DEFERRED = re.compile(
@@ -77,7 +80,8 @@ def settles(sentence: str) -> bool:
 _PROPOSAL_LEAD = re.compile(
     r"^((so|and|then|but|well)[, ]+)?(should we|shall we|could we|can we|what if we|how about we|how about|"
     r"what about|why don't we|why not|(i|i would|i'd) (propose|suggest)( that)?( we)?|"
-    r"my (proposal|suggestion) is( that)?( we)?|we could|we should|maybe we (could|should|can))\s+"
+    r"my (proposal|suggestion) is( that)?( we)?|we could|we should|maybe we (could|should|can)|"
+    r"i move that( we)?|i'd like to propose( that)?( we)?)\s+"
     r"((also|just|instead)\s+)?",
     re.IGNORECASE,
 )

@@ -6,14 +6,17 @@ one on a chat that had none (README, Analysis quality). Asked about the candidat
 time, it wrote what it remembered of the meeting beside the wrong line; asked one line at a time, it
 called every line a task. What people act on is said in a few set ways, which rules read reliably:
 
-- a request: "Tom, please write ...", "Evan, can you send ... by Friday?" (and the answer after it:
+- a request: "Tom, please write ...", "Evan, can you send ... by Friday?", "would you mind ringing ...",
+  "can I ask you to ...", "I need you to ..." (and the answer after it:
   "I will send it on Thursday" — the answerer takes it on, and a date in the answer is the due date);
 - a promise: "I will renew the certificate this week", "I can take the checklist copy";
 - a task given by name: "Priya will fix the export bug", "I would like Lena to review it", "so, Tom to
-  send the deck" (minutes dictated aloud), or to nobody yet: "someone needs to tell the agency ...";
+  send the deck", "Action for Priya: write the tests" (minutes dictated aloud), told of ("Meena said she'd
+  ask her caterer", "Oliver's agreed to ..."), or to nobody yet: "someone will need to tell the agency ...";
 - a decision: the sentences `decisions.settles` reads as the group settling something ("we will cut
-  ...", "let's ...", "no conference sponsorship this year", "from now on ..."), or a proposal accepted
-  by the next speaker ("Should we move it to May?" — "Yes, let's do that.").
+  ...", "let's ...", "no conference sponsorship this year", "from now on ...", "so we're agreed, ..."), or a
+  proposal accepted by the next speaker ("Should we move it to May?" — "Yes, let's do that.") or a motion
+  carried ("I move that we release ..." — "All in favour? Carried.").
 
 Each is returned in the meeting's own words, with the lines it was read from as evidence. Questions,
 stories, opinions agreed with ("Agreed, the load test is the gap"), running the meeting ("let me tell
@@ -21,6 +24,7 @@ you about us", "can you walk us through it?") and habits ("we try hard to ...") 
 """
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -37,14 +41,17 @@ SAME_TASK = 0.5
 # "When can you check the farmhouse?" asks for the work as surely as "can you" does, and for a date.
 _WH = r"(?<!what )(?<!how )(?<!where )(?<!why )(?<!which )(?<!who )"
 _REQUEST = re.compile(
-    _WH + r"\b(?:can|could|would|will) you (?:please )?(?:also )?(?:just )?([a-z].*)|\bplease (?:just )?([a-z].*)",
+    r"\b(?:(?:can|could|may) i ask you to|i(?:'d| would) like you to|i need you to|(?:would|do) you(?= mind )|"
+    r"(?:it'd|it would) be (?:great|good|helpful|lovely|nice) if you could) (?:please )?(?:also )?(?:just )?([a-z].*)|"
+    + _WH
+    + r"\b(?:can|could|would|will) you (?:please )?(?:also )?(?:just )?([a-z].*)|\bplease (?:just )?([a-z].*)",
     re.IGNORECASE,
 )
 # Asked for in the meeting itself, not a task after it.
 _IN_MEETING = re.compile(
     r"^(tell|walk|talk|describe|explain|give|show|remind|introduce|share your|start by|go ahead|repeat|"
     r"hear|see|say|speak|clarify|elaborate|do that|do it|come in|be|note|like|believe|imagine|guess|think|mute|"
-    r"unmute|stop sharing|wait|hold on)\b|^(take|have) a (look|seat)\b"
+    r"unmute|stop sharing|wait|hold on)\b|^(take|have) a (look|seat)\b|^keep (that|it|this|them) up\b"
 )
 # "I can never ...", "I will not ...": said after "I can" or "I will", it refuses rather than promises,
 # accepts or takes a task on.
@@ -53,10 +60,10 @@ _NEGATED = r"(?:never|not|hardly|barely|no longer)\b"
 # take it"), since mid-sentence it tells what somebody is able to do ("and I can lift it up"). Negated it is
 # no promise.
 _PROMISE = re.compile(
-    r"(?:^|[,;:]\s*|\b(?:so|and|then|but|also|sure|yes|yeah|ok|okay|right|fine|today|tomorrow)\s)"
+    r"(?:^|[,;:]\s*|\b(?:so|and|then|but|also|sure|yes|yeah|ok|okay|right|fine|today|tomorrow|or|oh|well|now)\s)"
     r"(?:i will|i'll|i am going to|i'm going to|i plan to|i expect to|let me|i need to|i have to|i should|"
     r"i must|i'm happy to|i am happy to|i volunteer to|i'll take care of|i can take care of)\s(?:also\s)?([a-z].*)|"
-    r"^(?:(?:sure|yes|yeah|ok|okay|fine|right)[,\s]+)?i can\s(?:also\s)?([a-z].*)",
+    r"^(?:(?:sure|yes|yeah|ok|okay|fine|right|and|so|oh|well)[,\s]+)?i can\s(?:also\s)?([a-z].*)",
     re.IGNORECASE,
 )
 _NOT_A_PROMISE = re.compile(
@@ -69,11 +76,19 @@ _NOT_A_PROMISE = re.compile(
     re.IGNORECASE,
 )
 _SOMEONE = re.compile(
-    r"\b(?:someone|somebody|anyone|one of us) (?:needs to|has to|should|must|will have to) ([a-z].*)", re.IGNORECASE
+    r"\b(?:someone|somebody|anyone|one of us) (?:needs to|has to|should|must|will have to|will need to|would need to|"
+    r"ought to|has got to|is going to have to) ([a-z].*)|\b(?:we|i) need (?:someone|somebody) to ([a-z].*)",
+    re.IGNORECASE,
 )
 _NAMED_WILL = re.compile(
-    r"\b([A-Z][a-z]+) (?:will|is going to|is gonna) (?!(?:all |also |just |then |probably |still )?(?:be|have|not)\b)"
+    r"\b([A-Z][a-z]+) (?:will|is going to|is gonna) (?!(?:all |also |just |then |probably |still )?(?:be|have|not|say|"
+    r"think|love|like|hate|know|want|mind|notice|understand|remember|agree|enjoy)\b)"
     r"([a-z].*)"
+)
+# "Meena said she'd ask her caterer", "Oliver's agreed to chair it": given by name, told of in the meeting.
+_NAMED_SAID = re.compile(
+    r"\b([A-Z][a-z]+)(?: (?:said|says|has said|told us|promised) (?:that )?(?:she|he|they)(?:'d| would|'ll| will|"
+    r" is going to| can| could)|(?:'s| has) (?:agreed|offered|volunteered|promised) to) (?!(?:be|have|not)\b)([a-z].*)"
 )
 # "I would like Lena to review it", "we need Tom to check the numbers", and minutes dictated aloud: "So,
 # Tom to send the deck by Friday."
@@ -101,7 +116,8 @@ _BARE = re.compile(
 _BUT = re.compile(r"^(but|however|although|though|only if|unless)\b")
 _AGREE_LEAD = re.compile(
     r"^((so|then|ok|okay|fine|good|great|right|yes)[, ]+)*"
-    r"(we are agreed|we're agreed|we agreed|agreed|i agree|we agree|it's decided|decided|decision|"
+    r"(we are agreed|we're agreed|we agreed|agreed|i agree with (?:you|that|this|him|her|them|[a-z]+)|i agree|we agree|"
+    r"it's decided|decided|decision|"
     r"(that's|that is|it's|it is) (settled|decided|agreed)\.?)"
     r"( for (today|now|the record))?( with| on| that)?\b[:,.]?\s*",
     re.IGNORECASE,
@@ -114,16 +130,20 @@ _PREDICTION = re.compile(r"\bwe('ll| will) (lose|miss|need|have|be|get|see|know|
 _NEXT_ITEM = re.compile(r"^(now|next|okay|ok|anyway|last|first|finally|moving on)\b", re.IGNORECASE)
 # "it", "them": the task the line before gave ("Carl will pull the numbers" — "I will pull them ...").
 _SAME_THING = re.compile(r"\b(it|them|that|this|one)\b", re.IGNORECASE)
-# "the load test is the gap", "that tart looked unreal": a statement, where what follows "agreed" is one.
-_COPULA = re.compile(
-    r"^(\S+ ){0,3}(is|are|was|were|sounds|sounded|seems|seemed|looks|looked|feels|felt|tastes|tasted)\b"
-)
+# "the load test is the gap", "that tart looked unreal", "it drifted by two degrees": a statement of
+# opinion or fact, where what follows "agreed" is one.
+_COPULA = re.compile(r"^(\S+ ){0,3}(is|are|was|were|been|sounds|seems|looks|feels|tastes|[a-z]+ed)\b")
+# Leads that sum up what the group settled ("So we're agreed, the payment provider is the sprint goal"),
+# where the copula states the decision rather than an opinion agreed with.
+_SUMS_UP = re.compile(r"\b(we are agreed|we're agreed|we agreed|decided|settled|decision)\b", re.IGNORECASE)
 # Running the meeting, not deciding anything: "Let's keep this short", "The goal of this meeting is ..."
 _ABOUT_THE_MEETING = re.compile(
     r"\b(this|the|today's) (meeting|call|session|agenda)\b|\bkeep (this|it) (short|brief|quick)\b|\bsee you\b|"
     r"\bbefore we (start|begin)\b|\bget started\b|\bcouple of minutes\b|"
     r"\bkeep (each one|each|it|this|them|things) (short|brief|quick|to (a|one|two|three|five|ten) minutes?)\b"
 )
+# A choice names one thing: "we're going with lemon".
+_CHOSEN = re.compile(r"\b(go|going|stick|sticking) with\b", re.IGNORECASE)
 # Present tense states a habit ("we try hard to ...") unless the line marks it as new.
 _PRESENT_WE = re.compile(r"\bwe (keep|remove|replace|cut|switch|move|stop|start|launch|hire|try|skip|use|make|go)\b")
 _NEW = re.compile(r"^(then|so)\b|\b(for now|from now on|this (year|quarter|month|week|time)|going forward|instead)\b")
@@ -131,15 +151,23 @@ _NEW = re.compile(r"^(then|so)\b|\b(for now|from now on|this (year|quarter|month
 _DAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _MONTH = r"(?:january|february|march|april|may|june|july|august|september|october|november|december)"
 _WHEN = (
-    rf"(?:end of (?:the |this |next )?(?:day|week|month|quarter|year|sprint|{_MONTH})|"
+    rf"(?:end o[fn] (?:the |this |next )?(?:day|week|month|quarter|year|sprint|{_MONTH})|"
     rf"(?:next|this) (?:week|month|quarter|year|sprint|review|meeting|session|{_DAY})|"
     rf"{_DAY}(?: (?:morning|afternoon|evening))?|today|tonight|tomorrow(?: (?:morning|afternoon|evening))?|"
     r"this (?:morning|afternoon|evening)|"
     rf"(?:the )?(?:first|second|third|\w+th) of {_MONTH}|{_MONTH} \w+|{_MONTH}|"
-    r"the next (?:review|meeting|session|sprint))"
+    r"the next (?:board |team )?(?:review|meeting|session|sprint|release|retro|call)|"
+    r"asap|as soon as possible|right away|straight away)"
+)
+# "by the 30th", "on the fourteenth": a day of this month.
+_ORDINAL = (
+    r"(?:\d{1,2}(?:st|nd|rd|th)|(?:twenty |thirty )?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|"
+    r"tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|"
+    r"thirtieth))"
 )
 _DUE = re.compile(
-    rf"\b(?:(?:by|before|until|on|after|to|for) (?:the )?)?{_WHEN}\b|"
+    rf"\b(?:by|before|until|on) the {_ORDINAL}\b(?! of)|"
+    rf"\b(?:(?:by|before|until|on|after|to|for|at|in) (?:the )?)?{_WHEN}\b|"
     r"\b(?:in|within) (?:a|one|two|three|\w+) (?:days?|weeks?)\b",
     re.IGNORECASE,
 )
@@ -167,7 +195,9 @@ def _clause(text: str) -> str:
     another clause (", so", ", because", ", she was ...")."""
     text = re.split(
         r"[;?!]|\.(?:\s|$)|,\s(?:so|because|since|as|but|otherwise|or|while|which|depending|"
-        r"i|you|he|she|we|they|it|that|there)\b",
+        r"i|you|he|she|we|they|it|that|there)\b|"
+        # "... before somebody else grabs the date": a reason, not part of the task.
+        r"\s(?:before|so that|in case) (?:somebody|someone|anyone|they|we|it|he|she|you|i)\b",
         text,
         flags=re.IGNORECASE,
     )[0]
@@ -182,11 +212,11 @@ def _task_in(sentence: str, people: Sequence[str], answering: bool = True) -> tu
     for wanted in _NAME_TO.finditer(sentence):
         if person := _person(wanted.group(1), people):
             return _clause(wanted.group(2)), person
-    for named in _NAMED_WILL.finditer(sentence):
+    for named in [*_NAMED_WILL.finditer(sentence), *_NAMED_SAID.finditer(sentence)]:
         if person := _person(named.group(1), people):
             return _clause(named.group(2)), person
     asked = None if proposes(sentence) else _REQUEST.search(sentence)
-    if asked and not _IN_MEETING.match((task := asked.group(1) or asked.group(2)).lower()):
+    if asked and not _IN_MEETING.match((task := _base_form(next(g for g in asked.groups() if g))).lower()):
         # Who is asked: the name just before the request ("Nice, go for it, Raj, please ..." asks Raj;
         # "Dmitri and Gwen, would you ...") or closing it ("..., Raj?").
         before = [part for part in re.split(r"[,;:]", sentence[: asked.start()]) if part.strip()]
@@ -196,7 +226,7 @@ def _task_in(sentence: str, people: Sequence[str], answering: bool = True) -> tu
         task = _clause(f"{_base(who.group(1))} {who.group(2)}")
         return (task, None) if len(content_stems(task)) >= 2 else None
     if someone := _SOMEONE.search(sentence):
-        return _clause(someone.group(1)), None
+        return _clause(someone.group(1) or someone.group(2)), None
     promises = [
         p
         for m in _PROMISE.finditer(sentence)
@@ -224,6 +254,36 @@ def _base(verb: str) -> str:
     if verb.endswith(("ches", "shes", "xes", "sses")):
         return verb[:-2]
     return verb[:-1] if verb.endswith("s") and not verb.endswith("ss") else verb
+
+
+# Verbs that drop an "e" before "-ing" ("would you mind taking ..."), among those tasks start with.
+_E_VERBS = frozenset(
+    re.findall(
+        r"\w+",
+        """make take write share prepare update circulate provide organise organize arrange chase place create move
+    remove change close invite hire use give have leave drive manage schedule phone receive note price compile
+    type save replace raise produce reserve serve solve shave argue issue continue rule measure figure finalise
+    finalize prioritise prioritize complete delete involve decline describe double merge purchase reduce
+    revise rewrite trace translate tune upgrade welcome""",
+    )
+)
+
+
+def _base_form(task: str) -> str:
+    """ "mind ringing the supermarket" -> "ring the supermarket": what "would you mind ..." asks for."""
+    if not task.lower().startswith("mind "):
+        return task
+    verb, _, rest = task[5:].partition(" ")
+    if not verb.endswith("ing") or len(verb) < 5:
+        return task[5:]
+    stem = verb[:-3]
+    if verb in ("seeing", "lying"):
+        stem = {"seeing": "see", "lying": "lie"}[verb]
+    elif len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
+        stem = stem[:-1]  # "putting" -> "put"
+    elif stem + "e" in _E_VERBS:
+        stem += "e"
+    return f"{stem} {rest}".strip()
 
 
 # Stands for "the speaker" until the line's speaker is known.
@@ -266,32 +326,42 @@ def _decision_in(sentences: list[str], index: int, tasks: list[tuple[str, str | 
         return None  # "we try hard to fix the causes": a habit, not a decision
     text = sentence
     following = index + 1
-    short = len(plain.split()) <= SHORT_WORDS
+    short = len(plain.split()) <= SHORT_WORDS and not _CHOSEN.search(plain)
     after = sentences[following] if following < len(sentences) else ""
     # "Keep them. Five thousand for meetups." — but not a task, a question or the next item of the agenda.
     if short and after and tasks[following] is None and "?" not in after and not _NEXT_ITEM.match(after):
         text = f"{sentence} {after}"
+    lead = _AGREE_LEAD.match(text)
     rest = _AGREE_LEAD.sub("", text).strip()
-    if rest != text.strip() and not settles(rest) and _COPULA.search(plain_words(rest)):
-        return None  # "Agreed, the load test is the gap": agreeing with an opinion
+    sums_up = bool(lead and _SUMS_UP.search(lead.group()))
+    if rest != text.strip() and not sums_up and not settles(rest) and _COPULA.search(plain_words(rest)):
+        return None  # "Agreed, the load test is the gap": agreeing with an opinion or a fact
     rest = re.split(r",\s(?:but|although|though|unless)\b", _LEAD.sub("", rest))[0].strip(" ,.")
     if _BARE.match(plain_words(rest)):
         return None  # "No objection, but two seconds is ambitious."
     said = content_stems(re.sub(r"\b(let's|let us|do|it|that|this|properly|then|now)\b", "", rest.lower()))
-    if len(said) < (1 if rest.lower().startswith("no ") else 2):
+    if len(said) < (1 if rest.lower().startswith("no ") or _CHOSEN.search(rest) else 2):
         return None  # "Then let's do it properly.", "We will win."
     return rest[:1].upper() + rest[1:]
 
 
 def find_outcomes(
-    lines: Sequence[tuple[str, str]], people: Iterable[str], unnamed: Iterable[str] = ()
+    lines: Sequence[tuple[str, str]], people: Iterable[str], unnamed: Iterable[str] = (), known: Iterable[str] = ()
 ) -> list[Outcome]:
     """The decisions and action items of a meeting's lines (speaker, text), in the order they were said.
 
+    `people`: everyone who may own a task, `known` among them those known to take part (the speakers'
+    names, the participants given).
     `unnamed`: the labels of voices nobody named ("Speaker 2"). A voice that took on a task asked of a
     name ("Evan, can you send the plan?" — "I will send it on Thursday") owns its other tasks under
     that name too, when it answered to no other name."""
     names = [p for p in dict.fromkeys(people) if p]
+    # Who a bare imperative can be said to ("Raj, update the rota"): the people known to be there (the
+    # speakers, `known`), or a name the meeting says more than once; not any capitalized word before a
+    # comma ("Hard, fair point").
+    said = Counter(w for _, text in lines for w in re.findall(r"\b[A-Z][a-z]+\b", text))
+    there = {*known, *(speaker for speaker, _ in lines)}
+    addressable = [p for p in names if p in there or said[p.split()[0]] > 1]
     found: list[Outcome] = []
     taken: set[int] = set()  # answers already read with the task before them
     answered_as: dict[str, set[str]] = {label: set() for label in unnamed}
@@ -299,7 +369,9 @@ def find_outcomes(
         sentences = _sentences(text)
         following = lines[index + 1] if index + 1 < len(lines) else None
         sentences = [_will_misheard(sentences, n, speaker, following, names) for n in range(len(sentences))]
-        sentences = [_imperative_asked(sentence, speaker, following, names) for sentence in sentences]
+        sentences = [_imperative_asked(sentence, speaker, following, addressable) for sentence in sentences]
+        sentences = _minuted(sentences, names)
+        sentences = [_asked_of_named(sentences, n, names) for n in range(len(sentences))]
         # "Sure. I can take it." answers as "Sure, I can take it." does.
         opening = [all(_BARE.match(plain_words(s)) for s in sentences[:n]) for n in range(len(sentences))]
         tasks = [_task_in(sentence, names, opening[n]) for n, sentence in enumerate(sentences)]
@@ -318,7 +390,8 @@ def find_outcomes(
                 found.append(Outcome("decision", decision, None, None, index, f"{speaker}: {sentence}"))
         proposer, proposal = lines[index - 1] if index else (speaker, "")
         # "Should we move it to May?" — "Yes, let's do that.": the proposal is what was decided.
-        if proposer != speaker and _assents(sentences) and (proposed := proposes(proposal)):
+        carried = bool(_CARRIED.search(plain_words(text)))
+        if proposer != speaker and (_assents(sentences) or carried) and (proposed := proposes(proposal)):
             evidence = f"{proposer}: {proposal}\n{speaker}: {text}"
             found.append(Outcome("decision", proposed, None, None, index, evidence))
     heard = {label: next(iter(asked)) for label, asked in answered_as.items() if len(asked) == 1}
@@ -334,6 +407,45 @@ _NEXT_ITEM_INSIDE = re.compile(r",\s+(?=(?:now|next|moving on|last item|last thi
 
 def _sentences(text: str) -> list[str]:
     return [part for sentence in split_sentences(text) for part in _NEXT_ITEM_INSIDE.split(sentence) if part]
+
+
+# Minutes dictated aloud: "Action for Priya, then. Write the checkout tests ..."; "Action item for Tom: send it."
+_ACTION_FOR = re.compile(
+    r"^(?:(?:so|okay|ok|right|and|then),?\s+)*(?:an? )?action(?: item)?s?,? (?:for|on) ([A-Z][a-z]+)\b[,:.]?\s*"
+    r"(?:(?:then|now|please)\b[,.]?\s*)?",
+    re.IGNORECASE,
+)
+
+
+def _minuted(sentences: list[str], people: Sequence[str]) -> list[str]:
+    """The turn's sentences with "Action for NAME: VERB ..." (or VERB in the next sentence) read as "NAME
+    to VERB ..." """
+    out = list(sentences)
+    for n, sentence in enumerate(out):
+        said = _ACTION_FOR.match(sentence)
+        if not said or not (person := _person(said.group(1), people)):
+            continue
+        rest = sentence[said.end() :].strip()
+        if len(rest.split()) > 1:  # "Action for Priya, then." or a word misheard in its place
+            out[n] = f"{person} to {rest[:1].lower()}{rest[1:]}"
+        elif n + 1 < len(out) and out[n + 1][:1].isupper():
+            out[n], out[n + 1] = "", f"{person} to {out[n + 1][:1].lower()}{out[n + 1][1:]}"
+    return [sentence for sentence in out if sentence]
+
+
+_NAME_OPENS = re.compile(r"^(?:(?:so|okay|ok|right|then|and|now),?\s+)*([A-Z][a-z]+),\s", re.IGNORECASE)
+
+
+def _asked_of_named(sentences: list[str], n: int, people: Sequence[str]) -> str:
+    """sentences[n], a request naming nobody, said to the name that opened the sentence before it: "Gareth,
+    you're on the refunds. Please send finance the list." """
+    sentence = sentences[n]
+    if n == 0 or not _REQUEST.search(sentence) or _addressed(sentence, people):
+        return sentence
+    opened = _NAME_OPENS.match(sentences[n - 1])
+    if not opened or not (person := _person(opened.group(1), people)):
+        return sentence
+    return f"{person}, {sentence[:1].lower()}{sentence[1:]}"
 
 
 # "Priya will fix ..." as the recognizer often writes it: "Priya, we'll fix ...".
@@ -381,6 +493,10 @@ def _due_said_after(sentences: list[str], tasks: list[tuple[str, str | None] | N
         if due := _due(after):
             return due
     return None
+
+
+# A motion put to the vote: "All in favour? Carried."
+_CARRIED = re.compile(r"\b(carried|carries|unanimous|unanimously|motion passes)\b")
 
 
 def _assents(sentences: list[str]) -> bool:

@@ -1,6 +1,7 @@
 """Speakers named from what the meeting says: who introduces themself, who answers when addressed.
 
-"Kenji, how many tickets are open?" (or "Now hiring, Femi", handing over) followed by another voice
+"Kenji, how many tickets are open?" (or "Now hiring, Femi", handing over; "Okay, the bug, Priya, can you
+...?"; "Gareth, you're on the refunds. Please send ...") followed by another voice
 answering makes that voice a candidate for Kenji; "Thanks Priya." opening a turn points back at the
 voice before; "I'm Kenji" names the voice saying it. Each name goes to one voice and each voice gets
 one name, only where nothing says otherwise; the lines that support it are kept, so a person can see
@@ -39,6 +40,9 @@ _THANKS = re.compile(rf"^(?:Thanks|Thank you|Thanks a lot|Cheers),?\s+{_NAME}\b"
 _VOCATIVE_OPENING = re.compile(
     rf"^(?:(?:Good|Yes|Yeah|Okay|OK|Ok|Right|Great|So|And|Now|Well|Perfect|Fine|Sure|Alright),?\s+)*{_NAME},\s"
 )
+# A name inside a sentence, set off by commas, before the question or request it opens: "Okay, now the
+# bug, Priya, can you walk us through it?", "Thanks, Matteo. Yusuf, once you have them, can I ask you ...?"
+_VOCATIVE_INSIDE = re.compile(rf",\s+{_NAME}(?=,\s)")
 # "..., Femi?", and a name said alone to hand over: "Now hiring. Femi?"
 _VOCATIVE_CLOSING = re.compile(rf"(?:,\s+|^){_NAME}[?.!]?$")
 # A name closing these points back at who spoke, not forward at who speaks next.
@@ -77,10 +81,14 @@ def infer_speaker_names(
     not_them: set[tuple[int, str]] = set()
     spelled: dict[str, str] = {}
 
-    def vote(speaker: int, raw: str, weight: int, why: str) -> None:
+    def nameable(raw: str) -> bool:
         key = name_key(raw)
-        if key in _NOT_NAMES or len(key) < 2 or (allowed and key not in allowed):
+        return key not in _NOT_NAMES and len(key) >= 2 and (not allowed or key in allowed)
+
+    def vote(speaker: int, raw: str, weight: int, why: str) -> None:
+        if not nameable(raw):
             return
+        key = name_key(raw)
         spelled.setdefault(key, allowed.get(key, raw))
         votes[(speaker, key)] += weight
         evidence[(speaker, key)].append(why)
@@ -101,11 +109,19 @@ def infer_speaker_names(
         # "Kenji, please sign the lease." is answered by Kenji as surely as a question is, and so is a
         # request a line of reasons follows ("Jonas, could you write it? You know the tone."); a name
         # closing the turn hands over ("Now hiring, Femi") unless it signs off ("Thanks, Kenji.").
+        # So is a name that opens the sentence before a request ("Gareth, you're on the refunds. Please send
+        # finance the list.").
         addressed = None
-        for sentence in sentences[-2:]:
+        for number, sentence in enumerate(sentences[-2:], start=max(0, len(sentences) - 2)):
+            asks = [_asks(s) for s in sentences[number:]]
             opening = _VOCATIVE_OPENING.search(sentence)
-            if opening and (sentence is sentences[-1] or sentence.endswith("?") or "please" in sentence.lower()):
+            if opening and not nameable(opening.group(1)):
+                opening = None  # "Okay, now the bug, Priya, can you ...?"
+            if opening and (sentence is sentences[-1] or any(asks)):
                 addressed, said = opening, sentence
+            inside = [m for m in _VOCATIVE_INSIDE.finditer(sentence) if not _thanked(sentence, m.group(1))]
+            if inside and any(asks) and not opening:
+                addressed, said = inside[-1], sentence
         last = sentences[-1]
         if (closing := _VOCATIVE_CLOSING.search(last)) and not _SIGN_OFF.match(last):
             addressed, said = closing, last
@@ -117,6 +133,14 @@ def infer_speaker_names(
 
     voices = {turn.speaker for turn in turns}
     return _assign(votes, evidence, not_them, spelled, known, voices, list(allowed.values()))
+
+
+def _asks(sentence: str) -> bool:
+    return sentence.endswith("?") or "please" in sentence.lower()
+
+
+def _thanked(sentence: str, name: str) -> bool:
+    return bool((thanks := _THANKS.search(sentence)) and thanks.group(1) == name)
 
 
 def _assign(

@@ -120,7 +120,7 @@ def summarize(
     # Speakers, participants, and people the transcript addresses by name ("Bob, can you ...?").
     people = list(dict.fromkeys([*labels.values(), *grounding.people.values()]))
     unnamed = [label for speaker, label in labels.items() if not speaker_names.get(speaker)]
-    outcomes = find_outcomes(_lines(transcript), people, unnamed)
+    outcomes = find_outcomes(_lines(transcript), people, unnamed, known=[*labels.values(), *participants])
     # The topics' words are the segments' words: read as the topic calls read them, the transcript is
     # already in the LLM's cache.
     parts = [t.words for t in topics if t.words]

@@ -288,3 +288,96 @@ def test_a_voice_nobody_named_that_answers_for_a_named_task_is_that_person() -> 
     ]
     found = [(o.text, o.owner) for o in find_outcomes(lines, ["Ines", "Carl", "Speaker 4"], ["Speaker 4"])]
     assert found == [("Pull the usage numbers for every setting", "Carl"), ("Clean up the old settings", "Carl")]
+
+
+def _found(lines: list[tuple[str, str]], people: list[str]) -> list[tuple[str, str, str | None, str | None]]:
+    return [(o.kind, o.text, o.owner, o.due) for o in find_outcomes(lines, people)]
+
+
+def test_requests_in_other_words_are_requests() -> None:
+    lines = [
+        ("Helen", "Yusuf, it'd be great if you could go through the reference list."),
+        ("Yusuf", "Sure."),
+        ("Gwen", "And Noor, I need you to rewrite the dish descriptions by Monday."),
+        ("Noor", "No problem."),
+        ("Rosie", "Kofi, would you mind ringing the supermarket as well?"),
+        ("Kofi", "Not at all."),
+        ("Ingrid", "Thanks, Matteo. Yusuf, can I ask you to build the payment integration?"),
+        ("Yusuf", "Yes, that works for me."),
+    ]
+    assert [(t, o, d) for _, t, o, d in _found(lines, ["Helen", "Yusuf", "Gwen", "Noor", "Rosie", "Kofi"])] == [
+        ("Go through the reference list", "Yusuf", None),
+        ("Rewrite the dish descriptions", "Noor", "by Monday"),
+        ("Ring the supermarket as well", "Kofi", None),  # "would you mind ringing": what it asks for
+        ("Build the payment integration", "Yusuf", None),
+    ]
+
+
+def test_minuted_actions_and_tasks_told_of_have_their_owner() -> None:
+    lines = [
+        ("Ingrid", "Action for Priya, then. Write the checkout tests for an edited basket before the next release."),
+        ("Priya", "Happy to."),
+        ("Ravi", "Oh, and Aunty Meena said she'd ask her caterer for a quote."),
+        ("Margaret", "Thank you. And Oliver's agreed to give her an induction on the finances."),
+        ("Anjali", "Mum will say she doesn't want a fuss."),
+        ("Gareth", "And someone will need to update the rota sheet on the noticeboard."),
+        ("Ingrid", "Gareth, you're on the refunds. Please send finance the list by Wednesday."),
+        ("Gareth", "Fine, this afternoon."),
+    ]
+    people = ["Ingrid", "Priya", "Ravi", "Meena", "Margaret", "Oliver", "Anjali", "Mum", "Gareth"]
+    assert [(t, o, d) for _, t, o, d in _found(lines, people)] == [
+        ("Write the checkout tests for an edited basket", "Priya", "before the next release"),
+        ("Ask her caterer for a quote", "Meena", None),
+        ("Give her an induction on the finances", "Oliver", None),
+        # "Mum will say ...": what somebody will say is no task.
+        ("Update the rota sheet on the noticeboard", None, None),
+        ("Send finance the list", "Gareth", "this afternoon"),
+    ]
+
+
+def test_dues_said_as_a_day_of_the_month_asap_or_misheard_end_on() -> None:
+    lines = [
+        ("Declan", "The gazebo is in my garage, so that one's mine. I'll bring them down on the 14th."),
+        ("Gareth", "I'll take that. I'll clear out the old builds on staging ASAP."),
+        ("Ingrid", "Of course, I'll send the photos at the end of November."),
+        ("Anjali", "Then I'll send the cards out before the end on the month."),
+        ("Rosie", "Or I'll sort out the bakers, they just need asking."),
+        ("Dana", "And I can circulate a first draft by the 20th of December."),
+    ]
+    assert [(t, o, d) for _, t, o, d in _found(lines, ["Declan", "Gareth", "Ingrid", "Anjali", "Rosie", "Dana"])] == [
+        ("Bring them down", "Declan", "on the 14th"),
+        ("Clear out the old builds on staging", "Gareth", "ASAP"),
+        ("Send the photos", "Ingrid", "at the end of November"),
+        ("Send the cards out", "Anjali", "before the end on the month"),
+        ("Sort out the bakers", "Rosie", None),
+        ("Circulate a first draft", "Dana", "by the 20th of December"),
+    ]
+
+
+def test_a_word_before_a_comma_is_nobody_to_give_orders_to() -> None:
+    lines = [
+        ("Anjali", "Ha, fair point. Hard, fair point. Okay, let's go with the cricket club, then."),
+        ("Ravi", "Yeah. I'll pay the deposit tomorrow, before somebody else grabs the date."),
+        ("Helen", "Please keep that up. Thanks, both of you."),
+    ]
+    assert _found(lines, ["Anjali", "Ravi", "Hard", "Helen"]) == [
+        ("decision", "Let's go with the cricket club, then", None, None),
+        ("task", "Pay the deposit", "Ravi", "tomorrow"),
+    ]
+
+
+def test_choices_summaries_and_motions_are_decisions_facts_agreed_with_and_recalled_are_not() -> None:
+    lines = [
+        ("Ravi", "Just not chocolate. Dad can't stand chocolate."),
+        ("Anjali", "Fine, we're going with lemon. Mum loves lemon anyway."),
+        ("Tobias", "I agree, it drifted by almost two degrees on Tuesday night."),
+        ("Margaret", "You remember we agreed in July to move our account to the cooperative bank."),
+        ("Oliver", "I move that we release two thousand pounds from reserves."),
+        ("Margaret", "All in favour? Any against? Carried unanimously."),
+        ("Ingrid", "Great. So we're agreed, the payment provider is the sprint goal."),
+    ]
+    assert [(k, t) for k, t, _, _ in _found(lines, ["Ravi", "Anjali", "Tobias", "Margaret", "Oliver", "Ingrid"])] == [
+        ("decision", "We're going with lemon"),
+        ("decision", "Release two thousand pounds from reserves"),
+        ("decision", "The payment provider is the sprint goal"),
+    ]

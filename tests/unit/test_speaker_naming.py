@@ -113,3 +113,26 @@ def test_a_name_said_alone_hands_over() -> None:
     assert [(n.speaker, n.name) for n in infer_speaker_names(said, candidates=["Beatriz", "Femi", "Chen"])] == [
         (1, "Femi")
     ]
+
+
+def test_a_name_inside_a_request_or_before_one_is_the_one_asked() -> None:
+    sprint = _meeting(
+        (0, "Okay, now the bug, Priya, can you walk us through what happened?"),
+        (1, "Discount codes were applied twice."),
+        (0, "We refund the difference. Gareth, you're on the refunds. Please send finance the list."),
+        (2, "I'll send them the list this afternoon."),
+        (3, "I know their account manager, I'll chase the keys today."),
+        (0, "Thanks, Matteo, Yusuf, once you have them. Can I ask you to build the integration?"),
+        (4, "Yes, that works for me."),
+    )
+    named = infer_speaker_names(sprint, candidates=["Ingrid", "Priya", "Gareth", "Matteo", "Yusuf"])
+    # Voice 3 is thanked by name, voice 4 is the one asked after it; with four of five named, voice 0 is
+    # the one left.
+    assert {n.speaker: n.name for n in named} == {0: "Ingrid", 1: "Priya", 2: "Gareth", 3: "Matteo", 4: "Yusuf"}
+    assert '"Okay, now the bug, Priya, can you walk us through what happened?"' in named[1].evidence[0]
+
+
+def test_names_listed_together_are_not_read_as_the_one_asked() -> None:
+    both = _meeting((0, "Tom, Kenji, when can your side look at the export?"), (1, "Priya will fix it."))
+    # "Tom, Kenji, ...": a question to both; the name that opens it is the one answering at most.
+    assert [(n.speaker, n.name) for n in infer_speaker_names(both, candidates=["Ana", "Tom", "Kenji"])] == [(1, "Tom")]
