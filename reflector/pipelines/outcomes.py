@@ -109,7 +109,8 @@ _ACCEPTS = re.compile(
 # Said to agree and nothing else: "Agreed.", "Yes, let's do that.", "Sounds good."
 _BARE = re.compile(
     r"^((yes|yeah|sure|ok|okay|fine|agreed|right|good|great|perfect|deal|then|so|i agree|we agree|absolutely|"
-    r"definitely|of course|sounds (good|great|fine)|that (works|sounds good)|works for me|makes sense|"
+    r"definitely|of course|sounds (good|great|fine)( to me)?|that (works|sounds good)( for me| to me)?|works for me|"
+    r"makes sense|"
     r"(good|great) idea|fine (by|with) me|that's (fine|good|great)|go for it)\s?)*"
     r"((let's|let us|we will|we'll) (do|go with|try) (that|it|this)( then)?|agreed|i agree|no objections?)?$"
 )
@@ -394,6 +395,9 @@ def find_outcomes(
         if proposer != speaker and (_assents(sentences) or carried) and (proposed := proposes(proposal)):
             evidence = f"{proposer}: {proposal}\n{speaker}: {text}"
             found.append(Outcome("decision", proposed, None, None, index, evidence))
+        elif chosen := _choice_made(lines, index, sentences):
+            evidence = "\n".join(f"{who}: {said}" for who, said in lines[index - 1 : index + 2])
+            found.append(Outcome("decision", chosen, None, None, index, evidence))
     heard = {label: next(iter(asked)) for label, asked in answered_as.items() if len(asked) == 1}
     if len(set(heard.values())) < len(heard):
         heard = {}  # two voices answered to one name: neither is known by it
@@ -493,6 +497,43 @@ def _due_said_after(sentences: list[str], tasks: list[tuple[str, str | None] | N
         if due := _due(after):
             return due
     return None
+
+
+# "Do we refund them, or just send an apology?" — "We refund the difference.": one of two ways chosen.
+_CHOICE = re.compile(r"\bor\b[^?]*\?\s*$")
+
+
+def _choice_made(lines: Sequence[tuple[str, str]], index: int, sentences: list[str]) -> str | None:
+    """What a line answering a question of two ways chose, where it states the choice and settles it: as
+    "we VERB ..." with a verb of the question, or accepted by the next voice ("Proper cards, or a group
+    message?" — "Cards for the older relatives, a message for everyone else." — "Sounds good.")."""
+    if not index or not sentences or "?" in sentences[0]:
+        return None
+    (asker, question), (speaker, _) = lines[index - 1], lines[index]
+    if asker == speaker or not _CHOICE.search(question):
+        return None
+    chose = sentences[0]
+    plain = plain_words(chose)
+    if _TENTATIVE_CHOICE.match(plain) or not set(content_stems(chose)) & set(content_stems(question)):
+        return None
+    asked = set(plain_words(question).split())
+    said = re.match(r"(?:(?:so|then|ok|okay|fine|right|well) )*we ([a-z]+)\b", plain)
+    following = lines[index + 1] if index + 1 < len(lines) else None
+    accepted = following is not None and following[0] != speaker and _assents(_sentences(following[1]))
+    if not (said and said.group(1) in asked) and not accepted:
+        return None
+    # The ways it chose, without the reasons: "Cards for the older relatives; a message for everyone else".
+    about = set(content_stems(question))
+    ways = [_LEAD.sub("", _clause(s)).strip(" ,.") for s in sentences[:3] if set(content_stems(s)) & about]
+    chose = "; ".join(re.sub(r"^(A|An|The) ", lambda m: m.group().lower(), w) if n else w for n, w in enumerate(ways))
+    return chose[:1].upper() + chose[1:] if len(content_stems(chose)) >= 2 else None
+
+
+# Answers that weigh the choice rather than make it.
+_TENTATIVE_CHOICE = re.compile(
+    r"^(honestly |well |hmm |um )?(i think|i guess|i'd|i would|maybe|perhaps|probably|i don't know|not sure|"
+    r"it depends|depends|either|both|no idea|good question)\b"
+)
 
 
 # A motion put to the vote: "All in favour? Carried."

@@ -381,3 +381,25 @@ def test_choices_summaries_and_motions_are_decisions_facts_agreed_with_and_recal
         ("decision", "Release two thousand pounds from reserves"),
         ("decision", "The payment provider is the sprint goal"),
     ]
+
+
+def test_a_way_chosen_out_of_two_is_a_decision_where_it_is_stated_or_accepted() -> None:
+    lines = [
+        ("Ravi", "Now, invitations. Proper cards, or just a group message?"),
+        ("Anjali", "Cards for the older relatives, they never look at their phones. A message for everyone else."),
+        ("Ravi", "Sounds good to me."),
+        ("Yusuf", "Do we refund those people, or just send an apology?"),
+        ("Ingrid", "We refund the difference, it's only fair."),
+        ("Ravi", "Do we cook it ourselves, or get someone in?"),
+        ("Anjali", "Honestly, I think we'd be stuck in the kitchen all day."),
+        ("Ravi", "Caterers then, or the pub?"),
+        ("Anjali", "The pub does food on Sundays."),
+        ("Ravi", "Do we finish the toggle or park it for now?"),
+        ("Priya", "I'd finish it."),
+        ("Ravi", "Sure."),
+    ]
+    # Weighing the ways ("I think ...", "I'd ...") chooses nothing, and neither does a fact nobody took up.
+    assert [(k, t) for k, t, _, _ in _found(lines, ["Ravi", "Anjali", "Yusuf", "Ingrid", "Priya"])] == [
+        ("decision", "Cards for the older relatives; a message for everyone else"),
+        ("decision", "We refund the difference"),
+    ]
