@@ -39,14 +39,17 @@ _TOLD_ABOUT = re.compile(
 # Put off, not settled: "We will decide that once we know the price", "let's settle it next week".
 _DEFERRED = re.compile(
     r"\b(we will|we'll|we can|we are going to|we're going to|let's|let us|to) (decide|settle|agree on|revisit)\b|"
-    r"\b(decide|settle|agree on) (it|that|this|them|on it|on that)? ?(later|once|when|after|next)\b"
+    r"\b(decide|settle|agree on) (it|that|this|them|on it|on that)? ?(later|once|when|after|next)\b|"
+    r"\b(bring (it|that|this|them) back|park (it|that|this|them)|table (it|that|this))\b|"
+    r"\b(let's|let us) not\b.*\b(today|tonight|now)$"
 )
 _TENTATIVE = re.compile(
     r"^(i would|i'd|i think|i guess|maybe|perhaps|should we|shall we|could we|can we|what if|how about|"
     r"why not|i propose|i suggest)\b"
 )
 _PROCEDURE = re.compile(
-    r"^(now |so |ok |okay )?(let's|let us) (move|go(?! with)|turn|talk|start|come back|get|look|hear|discuss|see|"
+    r"^((now|so|ok|okay|good|right|great|fine|well|alright|and|then) )*"
+    r"(let's|let us) (move|go(?! with)|turn|talk|start|come back|get|look|hear|discuss|see|"
     r"not decide|take|begin|wrap|think|imagine|assume)\b"
 )
 _OWN_TASK = re.compile(r"^(i will|i'll|i can|i am going to|i'm going to|i need to|i should)\b")

@@ -33,6 +33,10 @@ def test_what_settles_something(sentence: str) -> None:
         "No questions.",
         "We will decide that once we know the price of the farmhouse.",  # put off
         "Let's settle it next week when Tom is back.",
+        "Let's not sort out the lamb today.",  # put off
+        "Bring it back at the October meeting.",
+        "You remember we agreed in July to move our account to the cooperative bank.",
+        "Good, let's go then, doors in twenty minutes.",  # running the meeting
     ],
 )
 def test_what_settles_nothing(sentence: str) -> None:
@@ -50,3 +54,6 @@ def test_a_proposal_is_read_without_its_question() -> None:
         "Pick at most three goals this quarter"
     )
     assert proposes("I would suggest we keep the price at fifteen.") == "Keep the price at fifteen"
+    assert proposes("I move that we release two thousand pounds from reserves.") == (
+        "Release two thousand pounds from reserves"
+    )
