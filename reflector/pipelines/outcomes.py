@@ -525,6 +525,7 @@ def _choice_made(lines: Sequence[tuple[str, str]], index: int, sentences: list[s
     # The ways it chose, without the reasons: "Cards for the older relatives; a message for everyone else".
     about = set(content_stems(question))
     ways = [_LEAD.sub("", _clause(s)).strip(" ,.") for s in sentences[:3] if set(content_stems(s)) & about]
+    ways = [w for w in ways if len(content_stems(w)) >= 2]  # not "Gareth" of "Gareth, you're on the refunds"
     chose = "; ".join(re.sub(r"^(A|An|The) ", lambda m: m.group().lower(), w) if n else w for n, w in enumerate(ways))
     return chose[:1].upper() + chose[1:] if len(content_stems(chose)) >= 2 else None
 
@@ -646,17 +647,16 @@ def _twins(kept: Outcome, kept_words: set[str], outcome: Outcome, words: set[str
     if kept.kind != outcome.kind:
         return False
     # One word in common does not make two tasks one ("do one interview a week", "check the farmhouse in
-    # the second week of October"); two wordings of one decision often share only that word.
-    overlap = _overlap(words, kept_words, least=2 if outcome.kind == "task" else 1)
+    # the second week of October"; "bring them down" after "bring the supermarket the list"), two wordings
+    # of one decision often share only that word.
+    if outcome.kind == "task" and len(words & kept_words) < 2:
+        return False
+    overlap = _overlap(words, kept_words)
     owners_agree = kept.owner == outcome.owner or None in (kept.owner, outcome.owner) or outcome.kind == "decision"
     # Or one sentence heard from two voices: diarization split a turn.
     return (owners_agree and overlap >= SAME_TASK) or (outcome.line - kept.line == 1 and overlap >= 0.8)
 
 
-def _overlap(a: set[str], b: set[str], least: int = 1) -> float:
-    """Shared content words over the shorter text's, 0 where fewer than `least` (or all the shorter has)
-    are shared."""
-    shared = len(a & b)
-    if not a or not b or shared < min(least, len(a), len(b)):
-        return 0.0
-    return shared / min(len(a), len(b))
+def _overlap(a: set[str], b: set[str]) -> float:
+    """Shared content words over the shorter text's."""
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0

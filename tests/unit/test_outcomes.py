@@ -403,3 +403,16 @@ def test_a_way_chosen_out_of_two_is_a_decision_where_it_is_stated_or_accepted() 
         ("decision", "Cards for the older relatives; a message for everyone else"),
         ("decision", "We refund the difference"),
     ]
+
+
+def test_two_tasks_of_one_owner_sharing_only_their_verb_stay_two() -> None:
+    lines = [
+        ("Rosie", "Kofi, would you mind bringing the supermarket the new collection times?"),
+        ("Kofi", "Not at all."),
+        ("Rosie", "Great. And the gazebo?"),
+        ("Kofi", "That one's mine too, I'll bring it down on the 14th."),
+    ]
+    assert [(t, o, d) for _, t, o, d in _found(lines, ["Rosie", "Kofi"])] == [
+        ("Bring the supermarket the new collection times", "Kofi", None),
+        ("Bring it down", "Kofi", "on the 14th"),
+    ]
