@@ -484,6 +484,8 @@ def _says_yes(answer: str) -> bool:
     return bool(_ACCEPTS.match(plain_words(answer))) or (task is not None and task[1] == _SPEAKER)
 
 
+# An answer about the task just set opens by pointing back at it: "Yes, that has to happen ...".
+_REFERS_BACK = re.compile(r"^(?:(?:yes|yeah|sure|ok|okay|right|well|and|but),?\s+)*(?:that|it|this)\b", re.IGNORECASE)
 _BACK = re.compile(r"\b(it|them|that|this|he|she|they)\b", re.IGNORECASE)
 
 
@@ -494,8 +496,23 @@ def _due_said_after(sentences: list[str], tasks: list[tuple[str, str | None] | N
     for after, task in list(zip(sentences, tasks, strict=True))[number + 1 : number + 3]:
         if task is not None or not _BACK.search(after):
             return None
-        if due := _due(after):
+        if due := _deadline(after):
             return due
+    return None
+
+
+# "... can be done by Thursday", "that has to happen before March": a date the work is due, not a date
+# something happened ("She was on the call with the customer on Sunday").
+_TO_BE_DONE = re.compile(
+    r"\b(will|'ll|can|could|should|would|must|has to|have to|need to|needs to|going to|be done|be ready)\b",
+    re.IGNORECASE,
+)
+
+
+def _deadline(sentence: str) -> str | None:
+    due = _due(sentence)
+    if due and (_TO_BE_DONE.search(sentence) or re.match(r"(by|before|until)\b", due, re.IGNORECASE)):
+        return due
     return None
 
 
@@ -620,7 +637,7 @@ def _task(
                 answered_as[answerer].add(owner)
             owner = owner if (asked or for_them) and owner else answerer
             due = _due(answer) or due
-        elif due is None and answer_task is None and _SAME_THING.search(answer) and (said := _due(answer)):
+        elif due is None and answer_task is None and _REFERS_BACK.match(answer) and (said := _deadline(answer)):
             # "Someone needs to tell the agency." — "Yes, that has to happen before the end of March."
             due = said
             evidence += f"\n{answerer}: {answer}"

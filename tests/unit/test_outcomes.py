@@ -416,3 +416,18 @@ def test_two_tasks_of_one_owner_sharing_only_their_verb_stay_two() -> None:
         ("Bring the supermarket the new collection times", "Kofi", None),
         ("Bring it down", "Kofi", "on the 14th"),
     ]
+
+
+def test_a_date_something_happened_is_no_due_date() -> None:
+    lines = [
+        ("Raj", "Sofia will write the post-mortem. She was on the call with the biggest customer on Sunday."),
+        ("Gwen", "Marco, can you chase the fish supplier?"),
+        ("Noor", "It was soft again on Friday, we sent it back."),
+        ("Gwen", "Someone needs to tell the agency."),
+        ("Noor", "Yes, that has to happen before the end of March."),
+    ]
+    assert [(t, o, d) for _, t, o, d in _found(lines, ["Raj", "Sofia", "Gwen", "Marco", "Noor"])] == [
+        ("Write the post-mortem", "Sofia", None),
+        ("Chase the fish supplier", "Marco", None),
+        ("Tell the agency", None, "before the end of March"),
+    ]
