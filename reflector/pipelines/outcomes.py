@@ -338,6 +338,11 @@ def _decision_in(sentences: list[str], index: int, tasks: list[tuple[str, str | 
     if rest != text.strip() and not sums_up and not settles(rest) and _COPULA.search(plain_words(rest)):
         return None  # "Agreed, the load test is the gap": agreeing with an opinion or a fact
     rest = re.split(r",\s(?:but|although|though|unless)\b", _LEAD.sub("", rest))[0].strip(" ,.")
+    # "Ha, fair point, okay, let's go with the cricket club": what was settled starts at "let's".
+    if (lets := re.search(r",\s+(?=(?:let's|let us)\b)", rest, re.IGNORECASE)) and not _BARE.match(
+        plain_words(rest[lets.end() :])
+    ):
+        rest = rest[lets.end() :]
     if _BARE.match(plain_words(rest)):
         return None  # "No objection, but two seconds is ambitious."
     said = content_stems(re.sub(r"\b(let's|let us|do|it|that|this|properly|then|now)\b", "", rest.lower()))

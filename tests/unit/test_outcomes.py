@@ -431,3 +431,13 @@ def test_a_date_something_happened_is_no_due_date() -> None:
         ("Chase the fish supplier", "Marco", None),
         ("Tell the agency", None, "before the end of March"),
     ]
+
+
+def test_what_was_settled_starts_at_let_s() -> None:
+    lines = [
+        ("Ravi", "It's outside, and it's October."),
+        ("Anjali", "Ha, fair point, okay, let's go with the cricket club."),
+    ]
+    assert [(k, t) for k, t, _, _ in _found(lines, ["Ravi", "Anjali"])] == [
+        ("decision", "Let's go with the cricket club")
+    ]
