@@ -41,7 +41,7 @@ _VOCATIVE_OPENING = re.compile(
     rf"^(?:(?:Good|Yes|Yeah|Okay|OK|Ok|Right|Great|So|And|Now|Well|Perfect|Fine|Sure|Alright),?\s+)*{_NAME},\s"
 )
 # A name inside a sentence, set off by commas, before the question or request it opens: "Okay, now the
-# bug, Priya, can you walk us through it?", "Thanks, Matteo. Yusuf, once you have them, can I ask you ...?"
+# bug, Priya, can you walk us through it?", "Thanks, Matteo, Yusuf, once you have them. Can I ask you ...?"
 _VOCATIVE_INSIDE = re.compile(rf",\s+{_NAME}(?=,\s)")
 # "..., Femi?", and a name said alone to hand over: "Now hiring. Femi?"
 _VOCATIVE_CLOSING = re.compile(rf"(?:,\s+|^){_NAME}[?.!]?$")
