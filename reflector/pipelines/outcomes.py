@@ -117,7 +117,9 @@ _BARE = re.compile(
 _BUT = re.compile(r"^(but|however|although|though|only if|unless)\b")
 _AGREE_LEAD = re.compile(
     r"^((so|then|ok|okay|fine|good|great|right|yes)[, ]+)*"
-    r"(we are agreed|we're agreed|we agreed|agreed|i agree with (?:you|that|this|him|her|them|[a-z]+)|i agree|we agree|"
+    # "I agree with Dana, ..." agrees with a person; "I agree with dropping the conference" with a proposal.
+    r"(we are agreed|we're agreed|we agreed|agreed|i agree with (?:you|that|this|him|her|them|(?![a-z]+ing\b)[a-z]+)|"
+    r"i agree|we agree|"
     r"it's decided|decided|decision|"
     r"(that's|that is|it's|it is) (settled|decided|agreed)\.?)"
     r"( for (today|now|the record))?( with| on| that)?\b[:,.]?\s*",

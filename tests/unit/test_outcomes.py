@@ -441,3 +441,11 @@ def test_what_was_settled_starts_at_let_s() -> None:
     assert [(k, t) for k, t, _, _ in _found(lines, ["Ravi", "Anjali"])] == [
         ("decision", "Let's go with the cricket club")
     ]
+
+
+def test_agreeing_with_a_proposal_in_a_gerund_is_a_decision() -> None:
+    lines = [
+        ("Evan", "I would drop the spring conference and move that money to online ads."),
+        ("Dana", "I agree with dropping the conference. But I want to keep five thousand for the meetups."),
+    ]
+    assert [(k, t) for k, t, _, _ in _found(lines, ["Dana", "Evan"])] == [("decision", "Dropping the conference")]
