@@ -272,6 +272,9 @@ _E_VERBS = frozenset(
 )
 
 
+_IRREGULAR_ING = {"seeing": "see", "lying": "lie"}
+
+
 def _base_form(task: str) -> str:
     """ "mind ringing the supermarket" -> "ring the supermarket": what "would you mind ..." asks for."""
     if not task.lower().startswith("mind "):
@@ -280,8 +283,8 @@ def _base_form(task: str) -> str:
     if not verb.endswith("ing") or len(verb) < 5:
         return task[5:]
     stem = verb[:-3]
-    if verb in ("seeing", "lying"):
-        stem = {"seeing": "see", "lying": "lie"}[verb]
+    if verb in _IRREGULAR_ING:
+        stem = _IRREGULAR_ING[verb]
     elif len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
         stem = stem[:-1]  # "putting" -> "put"
     elif stem + "e" in _E_VERBS:
@@ -335,7 +338,7 @@ def _decision_in(sentences: list[str], index: int, tasks: list[tuple[str, str | 
     if short and after and tasks[following] is None and "?" not in after and not _NEXT_ITEM.match(after):
         text = f"{sentence} {after}"
     lead = _AGREE_LEAD.match(text)
-    rest = _AGREE_LEAD.sub("", text).strip()
+    rest = (text[lead.end() :] if lead else text).strip()
     sums_up = bool(lead and _SUMS_UP.search(lead.group()))
     if rest != text.strip() and not sums_up and not settles(rest) and _COPULA.search(plain_words(rest)):
         return None  # "Agreed, the load test is the gap": agreeing with an opinion or a fact
@@ -367,9 +370,9 @@ def find_outcomes(
     # Who a bare imperative can be said to ("Raj, update the rota"): the people known to be there (the
     # speakers, `known`), or a name the meeting says more than once; not any capitalized word before a
     # comma ("Hard, fair point").
-    said = Counter(w for _, text in lines for w in re.findall(r"\b[A-Z][a-z]+\b", text))
+    capitalized = Counter(w for _, text in lines for w in re.findall(r"\b[A-Z][a-z]+\b", text))
     there = {*known, *(speaker for speaker, _ in lines)}
-    addressable = [p for p in names if p in there or said[p.split()[0]] > 1]
+    addressable = [p for p in names if p in there or capitalized[p.split()[0]] > 1]
     found: list[Outcome] = []
     taken: set[int] = set()  # answers already read with the task before them
     answered_as: dict[str, set[str]] = {label: set() for label in unnamed}
